@@ -1,0 +1,59 @@
+"""Argument parsing and dispatch: one table of commands, each in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from nono import __version__
+from nono.errors import NonoError
+
+# name -> (module under nono.commands, one-line help)
+COMMANDS = {
+    "run": ("run", "run a command in the sandbox"),
+    "why": ("why", "explain whether the policy allows a path or a host:port"),
+    "setup": ("setup", "check what this kernel can enforce"),
+    "profile": ("profile", "list, show and validate profiles"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 1 like every nono error
+        self.exit(1, f"nono: {message} (see: {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="nono", description="Run AI coding agents in a kernel-enforced sandbox.")
+    parser.add_argument("--version", action="version", version=f"nono {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(f"nono.commands.{module_name}")
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        module.configure(command)
+        command.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after the first `--` is the child's command line, untouched by argparse.
+    tail: list[str] | None = None
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, tail = argv[:cut], argv[cut + 1 :]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 1
+    if tail is not None:
+        args.cmd = (getattr(args, "cmd", None) or []) + tail
+    try:
+        return int(args._module.execute(args) or 0)
+    except NonoError as exc:
+        if not getattr(args, "silent", False):
+            print(f"nono: {exc.one_line()}", file=sys.stderr)
+        return getattr(exc, "exit_code", 1)
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,117 @@
+"""The sandbox flags shared by `nono run` and `nono why`."""
+
+from __future__ import annotations
+
+import argparse
+
+from nono.sandbox.build import RunOptions
+
+
+def port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range (1-65535): {value}")
+    return value
+
+
+def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("sandbox")
+    g.add_argument(
+        "--profile", "-p", metavar="NAME", help="profile name or file (default: default)"
+    )
+    g.add_argument(
+        "--allow",
+        "-a",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="read+write access to DIR, recursively",
+    )
+    g.add_argument(
+        "--read",
+        "-r",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="read-only access to DIR, recursively",
+    )
+    g.add_argument(
+        "--write",
+        "-w",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="write-only access to DIR, recursively",
+    )
+    g.add_argument(
+        "--allow-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="read+write access to one file",
+    )
+    g.add_argument(
+        "--read-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="read-only access to one file",
+    )
+    g.add_argument(
+        "--write-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="write-only access to one file",
+    )
+    g.add_argument(
+        "--allow-cwd",
+        action="store_true",
+        help="the working directory read+write (or as the profile's workdir.access says)",
+    )
+    g.add_argument("--workdir", metavar="DIR", help="run the command in DIR (default: here)")
+    g.add_argument(
+        "--block-net", action="store_true", help="block TCP, UDP and every non-Unix socket family"
+    )
+    g.add_argument(
+        "--allow-port",
+        action="append",
+        default=[],
+        type=port,
+        metavar="N",
+        help="with --block-net: allow TCP connect and bind on port N",
+    )
+    g.add_argument(
+        "--allow-connect-port",
+        action="append",
+        default=[],
+        type=port,
+        metavar="N",
+        help="with --block-net: allow outbound TCP connect to port N",
+    )
+    g.add_argument(
+        "--unscoped",
+        action="store_true",
+        help="do not scope signals and abstract sockets (kernels before 6.12)",
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> RunOptions:
+    return RunOptions(
+        profile=args.profile,
+        allow=tuple(args.allow),
+        read=tuple(args.read),
+        write=tuple(args.write),
+        allow_file=tuple(args.allow_file),
+        read_file=tuple(args.read_file),
+        write_file=tuple(args.write_file),
+        allow_cwd=args.allow_cwd,
+        workdir=args.workdir,
+        block_net=args.block_net,
+        allow_port=tuple(args.allow_port),
+        allow_connect_port=tuple(args.allow_connect_port),
+        unscoped=args.unscoped,
+    )

@@ -1,0 +1,103 @@
+"""`nono profile list|show|validate`: the profiles a person can use, resolved and checked."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from nono.errors import NonoError
+from nono.sandbox import profile as profiles
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    ls = sub.add_parser("list", help="list built-in and user profiles")
+    ls.add_argument("--json", action="store_true")
+    show = sub.add_parser("show", help="show a profile with everything it extends merged in")
+    show.add_argument("name")
+    show.add_argument("--json", action="store_true")
+    check = sub.add_parser("validate", help="check a profile file or name; errors name file:line")
+    check.add_argument("name")
+    check.add_argument("--json", action="store_true")
+
+
+def execute(args: argparse.Namespace) -> int:
+    return {"list": _list, "show": _show, "validate": _validate}[args.action](args)
+
+
+def _list(args: argparse.Namespace) -> int:
+    rows = []
+    for name, path in profiles.available().items():
+        try:
+            description = profiles.load_file(path).description
+            problem = None
+        except NonoError as exc:
+            description, problem = "", exc.one_line()
+        origin = "built-in" if profiles.is_builtin(path) else "user"
+        rows.append(
+            {
+                "name": name,
+                "origin": origin,
+                "file": str(path),
+                "description": description,
+                "error": problem,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max((len(r["name"]) for r in rows), default=4)
+    for r in rows:
+        text = r["description"] if not r["error"] else f"BROKEN: {r['error']}"
+        print(f"{r['name'].ljust(width)}  {r['origin']:<8}  {text}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    resolved = profiles.resolve(args.name)
+    data = resolved.to_dict()
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    print(f"{data['name']}: {data['description']}")
+    print(f"  file      {data['file']}")
+    print(f"  extends   {' -> '.join(data['chain'])}")
+    print(f"  groups    {', '.join(['system', 'tmp', *data['groups']])}")
+    for kind, items in data["filesystem"].items():
+        for item in items:
+            print(f"  {kind:<10}{item}")
+    net = data["network"]
+    print(f"  network   {'blocked' if net['block'] else 'allowed'}", end="")
+    if net["allow_port"] or net["allow_connect_port"]:
+        print(f"; ports {net['allow_port']} connect {net['allow_connect_port']}", end="")
+    print()
+    print(f"  workdir   {data['workdir']['access']} (with --allow-cwd)")
+    env = data["env"]
+    if env["allow"] is not None:
+        print(f"  env allow {', '.join(env['allow'])}")
+    if env["deny"]:
+        print(f"  env deny  {', '.join(env['deny'])}")
+    for key, value in env["set"].items():
+        print(f"  env set   {key}={value}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    target = args.name
+    path = Path(target)
+    try:
+        resolved = profiles.resolve(str(path) if path.exists() else target)
+    except NonoError as exc:
+        if args.json:
+            payload = {"valid": False, "error": exc.message, "hint": exc.hint}
+            for attr in ("file", "line", "key"):
+                payload[attr] = getattr(exc, attr, None)
+            print(json.dumps(payload, indent=2))
+            return 1
+        raise
+    if args.json:
+        print(json.dumps({"valid": True, "name": resolved.name, "file": resolved.file}))
+    else:
+        print(f"{resolved.file}: valid ({' -> '.join(resolved.chain)})")
+    return 0

@@ -1,0 +1,147 @@
+"""`nono run`: run a command in the sandbox, pass its exit code through, explain refusals."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import signal
+import sys
+
+from nono.commands.options import add_sandbox_options, options_from_args
+from nono.errors import NonoError
+from nono.sandbox import denials
+from nono.sandbox.build import build_policy
+from nono.sandbox.launcher import ChildSetupFailed, Prepared, exit_code, prepare, spawn
+
+STDERR_TAIL = 256 * 1024
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_sandbox_options(parser)
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the effective policy and the command; run nothing",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="with --dry-run: every path, skipped paths, environment changes",
+    )
+    parser.add_argument("--json", action="store_true", help="with --dry-run: JSON output")
+    parser.add_argument("--silent", "-s", action="store_true", help="no output of nono's own")
+    parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
+
+
+def execute(args: argparse.Namespace) -> int:
+    if not args.cmd:
+        raise NonoError("no command given", "usage: nono run [options] -- COMMAND [ARGS...]")
+    environ = dict(os.environ)
+    policy = build_policy(options_from_args(args), environ, os.getcwd())
+    if args.dry_run:
+        return _dry_run(policy, args, environ)
+    prepared = prepare(policy, args.cmd, environ)  # CommandNotFound exits 127, like a shell
+    return run_foreground(prepared, silent=args.silent)
+
+
+def _dry_run(policy, args: argparse.Namespace, environ: dict[str, str]) -> int:
+    from nono.sandbox import env as env_mod
+    from nono.sandbox.kernel import plan, probe
+    from nono.sandbox.launcher import nono_vars
+    from nono.sandbox.report import describe, render
+
+    the_plan = plan(policy, probe())
+    child_env = env_mod.sanitize(environ, policy.env, nono_vars(policy, the_plan))
+    info = describe(policy, the_plan, args.cmd, child_env, environ)
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        print(render(info, args.verbose))
+    return 0
+
+
+def run_foreground(prepared: Prepared, *, silent: bool) -> int:
+    """Run attached to this terminal. stderr is teed (when not a terminal) to explain denials."""
+    capture = not silent and not os.isatty(2)
+    read_end = write_end = None
+    if capture:
+        read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    # Like system(3): the terminal's ^C and ^\ belong to the child; nono only waits.
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGQUIT)}
+    try:
+        try:
+            started = spawn(prepared, stderr=write_end)
+        except ChildSetupFailed as exc:
+            if not silent:
+                print(f"nono: {exc.message}", file=sys.stderr)
+            return exc.exit_code
+        finally:
+            prepared.close()
+            if write_end is not None:
+                os.close(write_end)
+        pid = started.pid
+
+        def forward(signum: int, _frame: object) -> None:
+            os.kill(pid, signum)
+
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            previous[sig] = signal.signal(sig, forward)
+        seen: list[str] = []
+        if read_end is not None:
+            _tee(read_end, pid, seen)
+        while True:
+            try:
+                _, status = os.waitpid(pid, 0)
+                break
+            except InterruptedError:
+                continue
+        code = exit_code(status)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if read_end is not None:
+            os.close(read_end)
+    if code != 0 and seen and not silent:
+        for line in denials.render(denials.explain(prepared.policy, seen)):
+            print(line, file=sys.stderr)
+    return code
+
+
+def _tee(fd: int, pid: int, seen: list[str]) -> None:
+    """Copy the child's stderr to ours, noting paths on permission errors, until it exits."""
+    pidfd = os.pidfd_open(pid)
+    pending = b""
+    try:
+        while True:
+            ready, _, _ = select.select([fd, pidfd], [], [])
+            if fd in ready:
+                data = os.read(fd, 65536)
+                if not data:
+                    break
+                os.write(2, data)
+                pending = _scan(pending + data, seen)
+            elif pidfd in ready:
+                # The child is gone; take what it left in the pipe, but don't wait on
+                # grandchildren that may hold it open.
+                os.set_blocking(fd, False)
+                try:
+                    while data := os.read(fd, 65536):
+                        os.write(2, data)
+                        pending = _scan(pending + data, seen)
+                except BlockingIOError:
+                    pass
+                break
+    finally:
+        os.close(pidfd)
+    _scan(pending + b"\n", seen)
+
+
+def _scan(data: bytes, seen: list[str]) -> bytes:
+    *lines, rest = data.split(b"\n")
+    for line in lines:
+        if len(seen) < 200:
+            seen.extend(denials.scan_line(line.decode(errors="replace")))
+    return rest[-STDERR_TAIL:]

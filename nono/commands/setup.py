@@ -1,0 +1,63 @@
+"""`nono setup`: what this kernel can enforce, and what nono will refuse here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from nono import paths
+from nono.sandbox.kernel import ABI_FEATURES, MIN_ABI_NET, MIN_ABI_SCOPE, probe
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--check-only", action="store_true", help="only report; create nothing")
+    parser.add_argument("--json", action="store_true", help="JSON output")
+
+
+def execute(args: argparse.Namespace) -> int:
+    k = probe()
+    refuses = []
+    if k.landlock_abi < 1:
+        refuses.append(f"every run: {k.landlock_problem}")
+    if not k.seccomp:
+        refuses.append(f"every run: {k.seccomp_problem}")
+    if 0 < k.landlock_abi < MIN_ABI_SCOPE:
+        refuses.append("runs without --unscoped (signal/abstract-socket scoping needs ABI 6)")
+    if 0 < k.landlock_abi < MIN_ABI_NET:
+        refuses.append(
+            "--allow-port/--allow-connect-port (TCP rules need ABI 4); "
+            "--block-net still works through seccomp"
+        )
+    report = {
+        "kernel": k.release,
+        "landlock_abi": k.landlock_abi,
+        "landlock_features": [f for abi, f in ABI_FEATURES.items() if abi <= k.landlock_abi],
+        "landlock_problem": k.landlock_problem,
+        "seccomp": k.seccomp,
+        "seccomp_problem": k.seccomp_problem,
+        "refuses": refuses,
+        "state_dir": str(paths.state_dir()),
+        "config_dir": str(paths.config_dir()),
+    }
+    if not args.check_only:
+        paths.ensure_private_dir(paths.state_dir())
+        paths.ensure_private_dir(paths.config_dir())
+        paths.user_profiles_dir().mkdir(mode=0o700, exist_ok=True)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"kernel      {k.release}")
+        if k.landlock_abi:
+            print(f"landlock    ABI {k.landlock_abi}")
+            for feature in report["landlock_features"]:
+                print(f"              {feature}")
+        else:
+            print(f"landlock    unavailable: {k.landlock_problem}")
+        print("seccomp     " + ("available" if k.seccomp else f"unavailable: {k.seccomp_problem}"))
+        print("nono refuses " + ("nothing on this machine" if not refuses else ""))
+        for item in refuses:
+            print(f"  - {item}")
+        if not args.check_only:
+            print(f"state       {report['state_dir']} (0700)")
+            print(f"config      {report['config_dir']} (0700)")
+    return 0 if k.landlock_abi and k.seccomp else 1

@@ -1,0 +1,97 @@
+"""`nono why`: would the policy allow this path or this host:port, and what flag would grant it."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import socket
+
+from nono.commands.options import add_sandbox_options, options_from_args, port
+from nono.errors import NonoError
+from nono.sandbox.build import build_policy
+from nono.sandbox.policy import Policy, evaluate
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_sandbox_options(parser)
+    parser.add_argument("--path", help="a path to check")
+    parser.add_argument(
+        "--op",
+        choices=("read", "write"),
+        default="read",
+        help="the access to check (default: read)",
+    )
+    parser.add_argument("--host", help="a host to check a TCP connection to")
+    parser.add_argument("--port", type=port, help="the TCP port for --host")
+    parser.add_argument("--json", action="store_true", help="JSON output")
+
+
+def execute(args: argparse.Namespace) -> int:
+    if bool(args.path) == bool(args.host):
+        raise NonoError("give either --path P [--op read|write] or --host H --port N")
+    policy = build_policy(options_from_args(args), dict(os.environ), os.getcwd())
+    result = _path(policy, args) if args.path else _net(policy, args)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        verdict = "ALLOWED" if result["allowed"] else "DENIED"
+        print(f"{verdict}: {result['subject']}")
+        print(f"  reason: {result['reason']}")
+        for grant in result.get("grants", []):
+            print(f"  by: {grant['access']} {grant['path']}  ({grant['source']})")
+        if result.get("suggestion"):
+            print(f"  to allow it: {result['suggestion']}")
+    return 0 if result["allowed"] else 1
+
+
+def _path(policy: Policy, args: argparse.Namespace) -> dict:
+    d = evaluate(policy, args.path, args.op, cwd=os.getcwd())
+    return {
+        "subject": f"{d.op} {d.path}",
+        "kind": "path",
+        "path": d.path,
+        "op": d.op,
+        "allowed": d.allowed,
+        "reason": d.reason,
+        "grants": [
+            {"path": g.path, "access": g.access.label, "source": g.source} for g in d.grants
+        ],
+        "suggestion": d.suggestion,
+    }
+
+
+def _is_local(host: str) -> bool:
+    try:
+        addrs = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return False
+    return bool(addrs) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addrs)
+
+
+def _net(policy: Policy, args: argparse.Namespace) -> dict:
+    if args.port is None:
+        raise NonoError("--host needs --port N")
+    net = policy.network
+    subject = f"tcp connect {args.host}:{args.port}"
+    base = {"subject": subject, "kind": "network", "host": args.host, "port": args.port}
+    if not net.blocked:
+        return {**base, "allowed": True, "reason": "the network is allowed (no --block-net)"}
+    if args.port in net.connect_ports:
+        reason = f"--allow-connect-port {args.port}"
+        return {**base, "allowed": True, "reason": reason}
+    if args.port in net.open_ports:
+        reason = f"--allow-port {args.port}"
+        if not _is_local(args.host):
+            reason += " (meant for localhost, but Landlock rules are per port: any host passes)"
+        return {**base, "allowed": True, "reason": reason}
+    suggestion = (
+        f"--allow-port {args.port}" if _is_local(args.host) else f"--allow-connect-port {args.port}"
+    )
+    return {
+        **base,
+        "allowed": False,
+        "reason": "the network is blocked (--block-net or the profile)",
+        "suggestion": suggestion,
+    }

@@ -1,0 +1,51 @@
+"""Where nono keeps its own files (XDG state and config), and the checks that keep them private."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from nono.errors import NonoError
+
+
+def home_dir() -> Path:
+    return Path(os.environ.get("HOME") or os.path.expanduser("~"))
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    value = os.environ.get(var)
+    # The XDG spec says relative values are invalid and must be ignored.
+    if value and os.path.isabs(value):
+        return Path(value)
+    return home_dir() / fallback
+
+
+def state_dir() -> Path:
+    """nono's state root: sessions, snapshots. Never reachable from a sandbox."""
+    return _xdg("XDG_STATE_HOME", ".local/state") / "nono"
+
+
+def config_dir() -> Path:
+    """nono's config root: config.toml, user profiles and keymaps."""
+    return _xdg("XDG_CONFIG_HOME", ".config") / "nono"
+
+
+def user_profiles_dir() -> Path:
+    return config_dir() / "profiles"
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` (0700) if needed and refuse to use it if others could write or read it."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = path.lstat()
+    if not stat.S_ISDIR(st.st_mode):
+        raise NonoError(f"{path} is not a directory", "move it away and retry")
+    if st.st_uid != os.getuid():
+        raise NonoError(f"{path} is owned by uid {st.st_uid}, not you", "fix its owner")
+    if st.st_mode & 0o077:
+        raise NonoError(
+            f"{path} is accessible by other users (mode {stat.S_IMODE(st.st_mode):o})",
+            f"run: chmod 700 {path}",
+        )
+    return path

@@ -1,0 +1,182 @@
+"""Turn command-line options and a profile into a Policy: canonical paths, conflicts refused."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from nono import paths
+from nono.errors import NonoError
+from nono.sandbox import groups as groups_mod
+from nono.sandbox.policy import (
+    Access,
+    EnvPolicy,
+    Grant,
+    NetworkPolicy,
+    Policy,
+    Protected,
+    check_conflicts,
+)
+from nono.sandbox.profile import Profile, resolve
+
+# Never granted, whatever asks: credentials, browser profiles, shell histories and rc files
+# (an agent that can write ~/.bashrc owns your next shell).
+PROTECTED_IN_HOME = (
+    ".ssh", ".gnupg", ".aws", ".azure", ".kube", ".docker", ".config/gcloud",
+    ".local/share/keyrings", ".password-store", ".netrc", ".git-credentials",
+    ".mozilla", ".config/google-chrome", ".config/chromium", ".config/BraveSoftware",
+    ".config/microsoft-edge", ".config/vivaldi", ".config/opera", ".thunderbird",
+    ".bash_history", ".zsh_history", ".histfile", ".python_history", ".node_repl_history",
+    ".psql_history", ".mysql_history", ".sqlite_history", ".lesshst",
+    ".local/share/fish/fish_history", ".config/fish",
+    ".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile",
+    ".zshrc", ".zprofile", ".zshenv", ".zlogin", ".zlogout", ".cshrc", ".tcshrc",
+)  # fmt: skip
+
+FLAG_KINDS = {
+    "allow": ("--allow", Access.READWRITE, False),
+    "read": ("--read", Access.READ, False),
+    "write": ("--write", Access.WRITE, False),
+    "allow_file": ("--allow-file", Access.READWRITE, True),
+    "read_file": ("--read-file", Access.READ, True),
+    "write_file": ("--write-file", Access.WRITE, True),
+}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The sandbox part of `nono run` (and `nono why`), as given on the command line."""
+
+    profile: str | None = None
+    allow: tuple[str, ...] = ()
+    read: tuple[str, ...] = ()
+    write: tuple[str, ...] = ()
+    allow_file: tuple[str, ...] = ()
+    read_file: tuple[str, ...] = ()
+    write_file: tuple[str, ...] = ()
+    allow_cwd: bool = False
+    workdir: str | None = None
+    block_net: bool = False
+    allow_port: tuple[int, ...] = ()
+    allow_connect_port: tuple[int, ...] = ()
+    unscoped: bool = False
+
+
+def protected_paths(home: str) -> tuple[Protected, ...]:
+    out = [Protected(os.path.realpath(os.path.join(home, rel)), "~/" + rel) for rel in
+           PROTECTED_IN_HOME]  # fmt: skip
+    out.append(Protected(os.path.realpath(paths.state_dir()), "nono's state directory"))
+    out.append(Protected(os.path.realpath(paths.config_dir()), "nono's config directory"))
+    return tuple(out)
+
+
+_VAR = re.compile(r"\$(\w+)|\$\{(\w+)\}")
+
+
+def expand(text: str, environ: Mapping[str, str], workdir: str) -> str:
+    """~ and $VAR / ${VAR} (plus $WORKDIR) as a person writes them in a profile."""
+    values = {**environ, "WORKDIR": workdir}
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1) or m.group(2)
+        if name not in values:
+            raise NonoError(f"${name} is not set (in {text!r})")
+        return values[name]
+
+    text = _VAR.sub(sub, text)
+    if text == "~" or text.startswith("~/"):
+        text = environ.get("HOME", os.path.expanduser("~")) + text[1:]
+    return os.path.join(workdir, text)
+
+
+def _without_redundant_group_grants(grants: list[Grant]) -> list[Grant]:
+    """Groups overlap (node's prefix is /usr, already in system); keep the policy readable."""
+    out: list[Grant] = []
+    for i, g in enumerate(grants):
+        if g.source.startswith("group "):
+            redundant = any(
+                j != i
+                and o.source.startswith("group ")
+                and not o.is_file
+                and o.covers(g.path)
+                and (o.access | g.access) == o.access
+                and (o.ioctl or not g.ioctl)
+                and (o.path != g.path or j < i)
+                for j, o in enumerate(grants)
+            )
+            if redundant:
+                continue
+        out.append(g)
+    return out
+
+
+def build_policy(
+    options: RunOptions, environ: Mapping[str, str], cwd: str, profile: Profile | None = None
+) -> Policy:
+    if profile is None:
+        profile = resolve(options.profile or "default")
+    home = environ.get("HOME") or os.path.expanduser("~")
+
+    workdir = os.path.realpath(os.path.join(cwd, os.path.expanduser(options.workdir or cwd)))
+    if not os.path.isdir(workdir):
+        raise NonoError(f"working directory does not exist: {options.workdir or cwd}")
+
+    grants: list[Grant] = []
+    skipped: list[tuple[str, str]] = []
+
+    def optional(requested: str, path: str, access: Access, source: str, ioctl: bool = False):
+        real = os.path.realpath(path)
+        if not os.path.exists(real):
+            skipped.append((requested, source))
+            return
+        grants.append(Grant(real, access, not os.path.isdir(real), source, requested, ioctl))
+
+    ctx = groups_mod.Context(home, environ)
+    names = [*groups_mod.BASELINE, *(g for g in profile.groups if g not in profile.exclude_groups)]
+    for name in dict.fromkeys(names):
+        for entry in groups_mod.expand(name, ctx):
+            optional(entry.path, entry.path, entry.access, f"group {name}", entry.ioctl)
+
+    for kind, written, origin in profile.paths:
+        _, access, _ = FLAG_KINDS[kind]
+        path = expand(written, environ, workdir)
+        optional(written, path, access, f"profile {origin}")
+
+    if options.allow_cwd:
+        mode = profile.workdir_access or "readwrite"
+        access = Access.READWRITE if mode == "none" else Access.parse(mode)
+        grants.append(Grant(workdir, access, False, "--allow-cwd", workdir))
+
+    for field_name, (flag, access, want_file) in FLAG_KINDS.items():
+        for written in getattr(options, field_name):
+            path = os.path.realpath(os.path.join(cwd, os.path.expanduser(written)))
+            if not os.path.exists(path):
+                raise NonoError(f"{flag} {written}: no such file or directory")
+            if want_file and os.path.isdir(path):
+                raise NonoError(f"{flag} {written} is a directory", f"use {flag[:-5]} for it")
+            if not want_file and not os.path.isdir(path):
+                raise NonoError(f"{flag} {written} is a file", f"use {flag}-file for it")
+            grants.append(Grant(path, access, want_file, flag, written))
+
+    grants = _without_redundant_group_grants(grants)
+    protected = protected_paths(home)
+    check_conflicts(grants, protected)
+
+    network = NetworkPolicy(
+        blocked=options.block_net or bool(profile.network_block),
+        open_ports=tuple(dict.fromkeys((*profile.open_ports, *options.allow_port))),
+        connect_ports=tuple(dict.fromkeys((*profile.connect_ports, *options.allow_connect_port))),
+    )
+    env = EnvPolicy(allow=profile.env_allow, deny=profile.env_deny, set=profile.env_set)
+    return Policy(
+        grants=tuple(grants),
+        protected=protected,
+        network=network,
+        env=env,
+        workdir=workdir,
+        profile=profile.name,
+        isolate_ipc=not options.unscoped,
+        skipped=tuple(skipped),
+    )

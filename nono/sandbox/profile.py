@@ -1,0 +1,451 @@
+"""Profiles: YAML (or nono's JSON) files naming what an agent needs; load, check, extend."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nono.errors import NonoError, ProfileError
+from nono.paths import user_profiles_dir
+from nono.sandbox.groups import BASELINE, GROUPS
+
+FS_KINDS = ("allow", "read", "write", "allow_file", "read_file", "write_file")
+WORKDIR_ACCESS = ("none", "read", "write", "readwrite")
+SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    file: str
+    description: str = ""
+    extends: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    exclude_groups: tuple[str, ...] = ()
+    # (kind, path as written, profile that wrote it) with kind one of FS_KINDS.
+    paths: tuple[tuple[str, str, str], ...] = ()
+    network_block: bool | None = None
+    open_ports: tuple[int, ...] = ()
+    connect_ports: tuple[int, ...] = ()
+    workdir_access: str | None = None
+    env_allow: tuple[str, ...] | None = None
+    env_deny: tuple[str, ...] = ()
+    env_set: tuple[tuple[str, str], ...] = ()
+    # Set by resolve(): every profile merged into this one, bases first.
+    chain: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "file": self.file,
+            "description": self.description,
+            "extends": list(self.extends),
+            "chain": list(self.chain),
+            "groups": list(self.groups),
+            "exclude_groups": list(self.exclude_groups),
+            "filesystem": {k: [p for kk, p, _ in self.paths if kk == k] for k in FS_KINDS},
+            "network": {
+                "block": bool(self.network_block),
+                "allow_port": list(self.open_ports),
+                "allow_connect_port": list(self.connect_ports),
+            },
+            "workdir": {"access": self.workdir_access or "readwrite"},
+            "env": {
+                "allow": None if self.env_allow is None else list(self.env_allow),
+                "deny": list(self.env_deny),
+                "set": dict(self.env_set),
+            },
+        }
+
+
+# ---------------------------------------------------------------- reading with line numbers
+
+
+class _Map(dict):
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+class _List(list):
+    line: int = 0
+    item_lines: list[int]
+
+
+_scalars = yaml.constructor.SafeConstructor()
+
+
+def _convert(node: yaml.Node, file: str) -> Any:
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out = _Map()
+        out.line, out.key_lines = line, {}
+        for key_node, value_node in node.value:
+            key = _convert(key_node, file)
+            if not isinstance(key, str):
+                raise ProfileError(file, "keys must be strings", line=key_node.start_mark.line + 1)
+            if key in out:
+                raise ProfileError(
+                    file, "duplicate key", line=key_node.start_mark.line + 1, key=key
+                )
+            out[key] = _convert(value_node, file)
+            out.key_lines[key] = key_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        seq = _List(_convert(item, file) for item in node.value)
+        seq.line, seq.item_lines = line, [item.start_mark.line + 1 for item in node.value]
+        return seq
+    return _scalars.construct_object(node)
+
+
+def read_document(path: Path) -> Any:
+    """Parse a YAML or JSON profile into plain data whose mappings remember their lines."""
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProfileError(file, f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ProfileError(file, "not UTF-8 text") from None
+    if path.suffix == ".json":
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ProfileError(file, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    try:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        node = yaml.compose(text, Loader=loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise ProfileError(file, f"invalid YAML: {exc.problem or exc}", line=line) from None
+    except yaml.YAMLError as exc:
+        raise ProfileError(file, f"invalid YAML: {exc}") from None
+    if node is None:
+        raise ProfileError(file, "the file is empty", hint="a profile needs at least meta.name")
+    return _convert(node, file)
+
+
+# ---------------------------------------------------------------- checking
+
+
+class _Checker:
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def fail(self, where: _Map, key: str, message: str, hint: str | None = None) -> None:
+        raise ProfileError(
+            self.file, message, line=where.key_lines.get(key, where.line), key=key, hint=hint
+        )
+
+    def section(self, doc: _Map, key: str, prefix: str = "") -> _Map:
+        value = doc.get(key)
+        if value is None:
+            empty = _Map()
+            empty.line, empty.key_lines = doc.line, {}
+            return empty
+        if not isinstance(value, _Map):
+            self.fail(doc, key, f"expected a mapping, got {_kind(value)}")
+        return value
+
+    def keys(self, doc: _Map, allowed: tuple[str, ...], prefix: str = "", **refused: str) -> None:
+        for key in doc:
+            if key in refused:
+                self.fail(doc, key, f"{prefix}{key} is not supported by this nono", refused[key])
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = (
+                    f"did you mean {prefix}{close[0]}?"
+                    if close
+                    else ("known keys: " + ", ".join(prefix + k for k in allowed))
+                )
+                self.fail(doc, key, f"unknown key {prefix}{key}", hint)
+
+    def text(self, doc: _Map, key: str) -> str | None:
+        value = doc.get(key)
+        if value is not None and not isinstance(value, str):
+            self.fail(doc, key, f"expected a string, got {_kind(value)}")
+        return value
+
+    def flag(self, doc: _Map, key: str) -> bool | None:
+        value = doc.get(key)
+        if value is not None and not isinstance(value, bool):
+            self.fail(doc, key, f"expected true or false, got {_kind(value)}")
+        return value
+
+    def strings(self, doc: _Map, key: str, *, one_allowed: bool = False) -> tuple[str, ...]:
+        value = doc.get(key)
+        if value is None:
+            return ()
+        if one_allowed and isinstance(value, str):
+            return (value,)
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            self.fail(doc, key, f"expected a list of strings, got {_kind(value)}")
+        return tuple(value)
+
+    def ports(self, doc: _Map, key: str) -> tuple[int, ...]:
+        value = doc.get(key)
+        if value is None:
+            return ()
+        ok = isinstance(value, list) and all(
+            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 65535 for v in value
+        )
+        if not ok:
+            self.fail(doc, key, "expected a list of port numbers (1-65535)")
+        return tuple(value)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        _Map: "a mapping",
+        _List: "a list",
+    }.get(type(value), type(value).__name__)
+
+
+_NET_UNSUPPORTED = {
+    k: "nono enforces network access per port only; remove it or use --block-net/--allow-port"
+    for k in (
+        "network_profile", "allow_domain", "proxy_allow", "allow_proxy", "credentials",
+        "proxy_credentials", "custom_credentials", "upstream_proxy", "external_proxy",
+        "upstream_bypass", "external_proxy_bypass",
+    )
+}  # fmt: skip
+
+_TOP_KEYS = (
+    "meta", "extends", "security", "filesystem", "policy", "network", "workdir", "env",
+    "$schema", "interactive", "hooks",
+)  # fmt: skip
+
+
+def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
+    """Check a parsed document against the profile schema and build a Profile (unresolved)."""
+    c = _Checker(file)
+    if not isinstance(doc, _Map):
+        raise ProfileError(file, f"a profile must be a mapping, got {_kind(doc)}", line=1)
+    c.keys(
+        doc,
+        _TOP_KEYS,
+        env_credentials="secrets from keystores are not supported; remove it",
+        secrets="secrets from keystores are not supported; remove it",
+    )
+    meta = c.section(doc, "meta")
+    c.keys(meta, ("name", "description", "version", "author"), "meta.")
+    name = c.text(meta, "name") or default_name
+    description = c.text(meta, "description") or ""
+    c.text(meta, "version")
+    c.text(meta, "author")
+
+    extends = c.strings(doc, "extends", one_allowed=True)
+
+    security = c.section(doc, "security")
+    c.keys(security, ("groups", "signal_mode", "allowed_commands"), "security.")
+    groups = c.strings(security, "groups")
+    for i, group in enumerate(groups):
+        if group not in GROUPS:
+            raise ProfileError(
+                file,
+                f"unknown group {group!r}",
+                line=security["groups"].item_lines[i],
+                key="security.groups",
+                hint="known groups: " + ", ".join(GROUPS),
+            )
+    mode = c.text(security, "signal_mode")
+    if mode not in (None, "isolated"):
+        c.fail(
+            security,
+            "signal_mode",
+            f"signal_mode {mode!r} would weaken isolation and is not supported",
+            "remove it: sandboxed processes may only signal their own sandbox",
+        )
+
+    fs = c.section(doc, "filesystem")
+    c.keys(fs, FS_KINDS, "filesystem.")
+    paths = [(kind, p) for kind in FS_KINDS for p in c.strings(fs, kind)]
+
+    patch = c.section(doc, "policy")
+    c.keys(
+        patch,
+        ("exclude_groups", "add_allow_read", "add_allow_write", "add_allow_readwrite"),
+        "policy.",
+        add_deny_access="Landlock can only allow; deny rules cannot be enforced",
+        override_deny="protected paths can never be granted",
+    )
+    exclude = c.strings(patch, "exclude_groups")
+    for group in exclude:
+        if group in BASELINE:
+            c.fail(patch, "exclude_groups", f"the {group!r} group is always part of the baseline")
+    paths += [("read", p) for p in c.strings(patch, "add_allow_read")]
+    paths += [("write", p) for p in c.strings(patch, "add_allow_write")]
+    paths += [("allow", p) for p in c.strings(patch, "add_allow_readwrite")]
+
+    net = c.section(doc, "network")
+    c.keys(
+        net,
+        ("block", "allow_port", "open_port", "port_allow", "allow_connect_port"),
+        "network.",
+        **_NET_UNSUPPORTED,
+    )
+    block = c.flag(net, "block")
+    open_ports = c.ports(net, "allow_port") + c.ports(net, "open_port")
+    open_ports += c.ports(net, "port_allow")
+    connect_ports = c.ports(net, "allow_connect_port")
+
+    workdir = c.section(doc, "workdir")
+    c.keys(workdir, ("access",), "workdir.")
+    access = c.text(workdir, "access")
+    if access is not None and access not in WORKDIR_ACCESS:
+        c.fail(workdir, "access", f"expected one of {', '.join(WORKDIR_ACCESS)}")
+
+    env = c.section(doc, "env")
+    c.keys(env, ("allow", "deny", "set"), "env.")
+    env_allow = c.strings(env, "allow") if "allow" in env else None
+    env_deny = c.strings(env, "deny")
+    env_set_raw = env.get("set")
+    env_set: list[tuple[str, str]] = []
+    if env_set_raw is not None:
+        if not isinstance(env_set_raw, _Map):
+            c.fail(env, "set", f"expected a mapping of NAME: value, got {_kind(env_set_raw)}")
+        for key, value in env_set_raw.items():
+            if not isinstance(value, str | int | float) or isinstance(value, bool):
+                c.fail(env_set_raw, key, "expected a string value")
+            env_set.append((key, str(value)))
+    from nono.sandbox.env import check_profile_env  # local: env imports nothing from here
+
+    problem = check_profile_env(env_allow or (), env_deny, [k for k, _ in env_set])
+    if problem:
+        key, message = problem
+        c.fail(env, key, message)
+
+    return Profile(
+        name=name,
+        file=file,
+        description=description,
+        extends=extends,
+        groups=groups,
+        exclude_groups=exclude,
+        paths=tuple((kind, p, name) for kind, p in paths),
+        network_block=block,
+        open_ports=tuple(open_ports),
+        connect_ports=connect_ports,
+        workdir_access=access,
+        env_allow=env_allow,
+        env_deny=env_deny,
+        env_set=tuple(env_set),
+    )
+
+
+def load_file(path: Path) -> Profile:
+    return parse_profile(read_document(path), str(path), path.stem)
+
+
+# ---------------------------------------------------------------- finding and resolving
+
+
+def builtin_dir() -> Path:
+    return Path(str(resources.files("nono.profiles")))
+
+
+def _candidates(name: str) -> list[Path]:
+    return [d / (name + s) for d in (user_profiles_dir(), builtin_dir()) for s in SUFFIXES]
+
+
+def available() -> dict[str, Path]:
+    """Every profile name a person can use, user profiles shadowing built-in ones."""
+    found: dict[str, Path] = {}
+    for directory in (builtin_dir(), user_profiles_dir()):
+        if directory.is_dir():
+            for entry in sorted(directory.iterdir()):
+                if entry.suffix in SUFFIXES and not entry.name.startswith("."):
+                    found[entry.stem] = entry
+    return dict(sorted(found.items()))
+
+
+def is_builtin(path: Path) -> bool:
+    return path.parent == builtin_dir()
+
+
+def find(name: str, *, skip: Path | None = None) -> Path:
+    """Turn a profile name (or a path to a profile file) into the file to load."""
+    if os.sep in name or name.endswith(SUFFIXES):
+        path = Path(name).expanduser()
+        if not path.is_file():
+            raise NonoError(f"profile file not found: {name}")
+        return path
+    for path in _candidates(name):
+        if path.is_file() and (skip is None or path.resolve() != skip.resolve()):
+            return path
+    names = ", ".join(available()) or "none"
+    raise NonoError(f"unknown profile {name!r}", f"available profiles: {names}")
+
+
+def resolve(name: str) -> Profile:
+    """Load a profile and everything it extends, merged bases first."""
+    return _resolve(find(name), ())
+
+
+def _resolve(path: Path, stack: tuple[Path, ...]) -> Profile:
+    profile = load_file(path)
+    merged: Profile | None = None
+    for base in profile.extends:
+        try:
+            base_path = find(base, skip=path)
+        except NonoError as exc:
+            raise ProfileError(
+                str(path), f"extends missing profile {base!r}", line=_extends_line(path),
+                key="extends", hint=exc.hint,
+            ) from None  # fmt: skip
+        if base_path.resolve() in [p.resolve() for p in (*stack, path)]:
+            cycle = " -> ".join(p.stem for p in (*stack, path, base_path))
+            raise ProfileError(
+                str(path), f"extends cycle: {cycle}", line=_extends_line(path), key="extends"
+            )
+        resolved = _resolve(base_path, (*stack, path))
+        merged = resolved if merged is None else merge(merged, resolved)
+    own = replace(profile, chain=(profile.name,))
+    return own if merged is None else merge(merged, own)
+
+
+def _extends_line(path: Path) -> int | None:
+    doc = read_document(path)
+    return doc.key_lines.get("extends") if isinstance(doc, _Map) else None
+
+
+def _union(a: tuple, b: tuple) -> tuple:
+    return a + tuple(x for x in b if x not in a)
+
+
+def merge(base: Profile, child: Profile) -> Profile:
+    """`child` on top of `base`: lists add up, settings the child gives win."""
+    return Profile(
+        name=child.name,
+        file=child.file,
+        description=child.description or base.description,
+        extends=child.extends,
+        groups=_union(base.groups, child.groups),
+        exclude_groups=_union(base.exclude_groups, child.exclude_groups),
+        paths=_union(base.paths, child.paths),
+        network_block=base.network_block if child.network_block is None else child.network_block,
+        open_ports=_union(base.open_ports, child.open_ports),
+        connect_ports=_union(base.connect_ports, child.connect_ports),
+        workdir_access=child.workdir_access or base.workdir_access,
+        env_allow=(
+            base.env_allow
+            if child.env_allow is None
+            else _union(base.env_allow or (), child.env_allow)
+        ),
+        env_deny=_union(base.env_deny, child.env_deny),
+        env_set=tuple({**dict(base.env_set), **dict(child.env_set)}.items()),
+        chain=_union(base.chain, child.chain),
+    )

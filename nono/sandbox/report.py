@@ -1,0 +1,99 @@
+"""The policy as a person reads it: `nono run --dry-run`, with --json for scripts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nono.sandbox import env as env_mod
+from nono.sandbox.kernel import Plan
+from nono.sandbox.policy import Policy
+from nono.sandbox.seccomp import DENIED_SYSCALLS
+
+
+def describe(
+    policy: Policy,
+    plan: Plan,
+    argv: list[str],
+    child_env: Mapping[str, str],
+    parent_env: Mapping[str, str],
+) -> dict[str, Any]:
+    return {
+        "command": argv,
+        "workdir": policy.workdir,
+        "profile": policy.profile,
+        "landlock_abi": plan.abi,
+        "capabilities": [
+            {
+                "path": g.path,
+                "access": g.access.label,
+                "kind": "file" if g.is_file else "dir",
+                "source": g.source,
+                "requested": g.requested,
+            }
+            for g in policy.grants
+        ],
+        "skipped": [{"path": p, "source": s} for p, s in policy.skipped],
+        "protected": [{"path": p.path, "label": p.label} for p in policy.protected],
+        "network": {
+            "mode": policy.network.mode,
+            "allow_port": list(policy.network.open_ports),
+            "allow_connect_port": list(policy.network.connect_ports),
+        },
+        "isolation": {
+            "signals_and_abstract_sockets_scoped": policy.isolate_ipc,
+            "denied_syscalls": list(DENIED_SYSCALLS),
+        },
+        "enforcement": list(plan.notes),
+        "env": {
+            "removed": env_mod.removed(parent_env, child_env),
+            "set": {k: v for k, v in child_env.items() if parent_env.get(k) != v},
+        },
+    }
+
+
+def render(info: dict[str, Any], verbose: bool) -> str:
+    out = ["nono: dry run, nothing was executed", ""]
+    out.append(f"  command   {' '.join(info['command'])}")
+    out.append(f"  workdir   {info['workdir']}")
+    out.append(f"  profile   {info['profile']}")
+    net = info["network"]
+    line = f"  network   {net['mode']}"
+    if net["mode"] == "blocked" and (net["allow_port"] or net["allow_connect_port"]):
+        parts = [f"{p} (connect+bind)" for p in net["allow_port"]]
+        parts += [f"{p} (connect)" for p in net["allow_connect_port"]]
+        line += (
+            "; TCP ports open: " + ", ".join(parts) + " (to any host: Landlock rules are per port)"
+        )
+    elif net["mode"] == "allowed" and (net["allow_port"] or net["allow_connect_port"]):
+        line += " (port rules have no effect while the network is allowed)"
+    out.append(line)
+    out.append("")
+    caps = [
+        c for c in info["capabilities"] if verbose or not c["source"].startswith("group system")
+    ]
+    hidden = len(info["capabilities"]) - len(caps)
+    out.append("Capabilities:")
+    width = max((len(c["path"]) for c in caps), default=10)
+    for c in caps:
+        kind = "" if c["kind"] == "dir" else " (file)"
+        out.append(f"  {c['access']:<3} {c['path'].ljust(width)}  {c['source']}{kind}")
+    if hidden:
+        out.append(f"  ... and {hidden} system paths read-only (group system; -v lists them)")
+    out.append("")
+    out.append("Enforcement:")
+    out += [f"  {note}" for note in info["enforcement"]]
+    out.append("  seccomp refuses: " + ", ".join(info["isolation"]["denied_syscalls"]))
+    out.append("")
+    out.append("Never granted: " + ", ".join(p["label"] for p in info["protected"]))
+    if verbose:
+        if info["skipped"]:
+            out.append("")
+            out.append("Left out (do not exist):")
+            out += [f"  {s['path']}  {s['source']}" for s in info["skipped"]]
+        out.append("")
+        out.append("Environment:")
+        out.append("  removed: " + (", ".join(info["env"]["removed"]) or "nothing"))
+        for key, value in sorted(info["env"]["set"].items()):
+            out.append(f"  set {key}={value}")
+    return "\n".join(out)

@@ -1,0 +1,67 @@
+"""The seccomp filter: syscalls no agent needs, and socket families a blocked network forbids."""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+from nono.errors import NonoError
+from nono.sandbox.kernel import Plan
+
+# Each refused with EPERM. Tracing other processes, kernel attack surface that sandboxes
+# routinely close (io_uring bypasses seccomp's view of syscalls; bpf), the kernel keyring,
+# loading kernel code, and mount-namespace tricks.
+DENIED_SYSCALLS = (
+    "ptrace", "process_vm_readv", "process_vm_writev",
+    "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "bpf", "perf_event_open", "userfaultfd",
+    "add_key", "request_key", "keyctl",
+    "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load",
+    "open_by_handle_at", "mount", "umount2", "pivot_root", "move_mount", "open_tree",
+    "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+    "reboot", "swapon", "swapoff",
+)  # fmt: skip
+
+_INET = (socket.AF_INET, socket.AF_INET6)
+_IPPROTO_SCTP = 132
+_IPPROTO_MPTCP = 262
+_SOCK_TYPE_MASK = 0xF
+
+
+def build_filter(plan: Plan):  # -> pyseccomp.SyscallFilter
+    """A filter ready to load in the child (default allow, listed calls refused)."""
+    import pyseccomp as sc
+
+    eperm, eacces = sc.ERRNO(errno.EPERM), sc.ERRNO(errno.EACCES)
+    try:
+        flt = sc.SyscallFilter(sc.ALLOW)
+        for name in DENIED_SYSCALLS:
+            flt.add_rule(eperm, name)
+        if plan.deny_other_families:
+            # Families are small integers: refuse 0 and everything from 3 up except AF_INET6.
+            for family in (0, *range(3, socket.AF_INET6)):
+                flt.add_rule(eacces, "socket", sc.Arg(0, sc.EQ, family))
+            flt.add_rule(eacces, "socket", sc.Arg(0, sc.GT, socket.AF_INET6))
+        if plan.deny_inet:
+            for family in _INET:
+                flt.add_rule(eacces, "socket", sc.Arg(0, sc.EQ, family))
+        elif plan.deny_inet_non_tcp:
+            for family in _INET:
+                for kind in range(_SOCK_TYPE_MASK + 1):
+                    if kind != socket.SOCK_STREAM:
+                        flt.add_rule(
+                            eacces,
+                            "socket",
+                            sc.Arg(0, sc.EQ, family),
+                            sc.Arg(1, sc.MASKED_EQ, _SOCK_TYPE_MASK, kind),
+                        )
+                # Landlock's TCP rules cover TCP only: SCTP and MPTCP streams must not pass.
+                for proto in (_IPPROTO_SCTP, _IPPROTO_MPTCP):
+                    flt.add_rule(
+                        eacces, "socket", sc.Arg(0, sc.EQ, family), sc.Arg(2, sc.EQ, proto)
+                    )
+    except OSError as exc:
+        raise NonoError(
+            f"cannot build the seccomp filter: {exc}", "libseccomp may be too old; upgrade it"
+        ) from None
+    return flt
