@@ -1,0 +1,79 @@
+"""Shared fixtures: every test gets its own HOME and XDG dirs, outside /tmp.
+
+nono's baseline makes /tmp writable and refuses any grant that would expose $HOME's secrets
+or nono's state, so a HOME under /tmp would (rightly) be refused. Test dirs live in /var/tmp.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+_OWN_BASETEMP: Path | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _OWN_BASETEMP
+    if not config.option.basetemp:
+        _OWN_BASETEMP = Path("/var/tmp") / f"nono-pytest-{os.getuid()}-{os.getpid()}"
+        config.option.basetemp = str(_OWN_BASETEMP)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _OWN_BASETEMP is not None:
+        shutil.rmtree(_OWN_BASETEMP, ignore_errors=True)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh home directory with secrets in it, and XDG dirs of its own."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text("PRIVATE KEY\n")
+    (home / ".aws").mkdir()
+    (home / ".aws" / "credentials").write_text("[default]\naws_secret_access_key=x\n")
+    (home / ".bashrc").write_text("# rc\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("TMPDIR", raising=False)
+    return home
+
+
+@pytest.fixture
+def workspace(home: Path) -> Path:
+    """A project directory inside the test's home, with one file in it."""
+    work = home / "project"
+    work.mkdir()
+    (work / "README.md").write_text("hello\n")
+    return work
+
+
+RunNono = Callable[..., subprocess.CompletedProcess]
+
+
+@pytest.fixture
+def nono(workspace: Path) -> RunNono:
+    """Run the real CLI (`python -m nono ...`) in the workspace; returns the finished process."""
+
+    def run(
+        *args: str, cwd: Path | None = None, timeout: float = 60, **kw
+    ) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "nono", *args],
+            cwd=cwd or workspace,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            **kw,
+        )
+
+    return run
