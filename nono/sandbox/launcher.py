@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 from nono import __version__
 from nono.errors import NonoError
 from nono.sandbox import env as env_mod
+from nono.sandbox.caps import drop_bounding
 from nono.sandbox.kernel import Kernel, Plan, plan, probe
 from nono.sandbox.policy import Policy, evaluate
 
@@ -104,6 +105,8 @@ def _child(prepared: Prepared, errfd: int, before: Callable[[], None] | None) ->
             signal.signal(sig, signal.SIG_DFL)
         if before is not None:
             before()
+        stage = "capabilities"
+        drop_bounding()
         stage = "chdir"
         os.chdir(prepared.policy.workdir)
         stage = "landlock"
