@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import os
-import socket
 
 from nono.commands.options import add_sandbox_options, options_from_args, port
 from nono.errors import NonoError
@@ -63,6 +61,9 @@ def _path(policy: Policy, args: argparse.Namespace) -> dict:
 
 
 def _is_local(host: str) -> bool:
+    import ipaddress
+    import socket
+
     try:
         addrs = {info[4][0] for info in socket.getaddrinfo(host, None)}
     except OSError:

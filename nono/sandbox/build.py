@@ -93,23 +93,33 @@ def expand(text: str, environ: Mapping[str, str], workdir: str) -> str:
 
 def _without_redundant_group_grants(grants: list[Grant]) -> list[Grant]:
     """Groups overlap (node's prefix is /usr, already in system); keep the policy readable."""
+    group_dirs: dict[str, Grant] = {}
+    for g in grants:
+        if g.source.startswith("group ") and not g.is_file:
+            group_dirs.setdefault(g.path, g)
     out: list[Grant] = []
-    for i, g in enumerate(grants):
-        if g.source.startswith("group "):
-            redundant = any(
-                j != i
-                and o.source.startswith("group ")
-                and not o.is_file
-                and o.covers(g.path)
-                and (o.access | g.access) == o.access
-                and (o.ioctl or not g.ioctl)
-                and (o.path != g.path or j < i)
-                for j, o in enumerate(grants)
-            )
-            if redundant:
-                continue
+    for g in grants:
+        if g.source.startswith("group ") and _covered_by_group(g, group_dirs):
+            continue
         out.append(g)
     return out
+
+
+def _covered_by_group(g: Grant, group_dirs: dict[str, Grant]) -> bool:
+    """Another group grant on an ancestor (or the first one on this path) already gives g."""
+    path = g.path
+    while True:
+        other = group_dirs.get(path)
+        if (
+            other is not None
+            and other is not g
+            and (other.access | g.access) == other.access
+            and (other.ioctl or not g.ioctl)
+        ):
+            return True
+        if path == "/":
+            return False
+        path = os.path.dirname(path)
 
 
 def build_policy(

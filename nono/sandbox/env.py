@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 from collections.abc import Iterable, Mapping
 
 from nono.sandbox.policy import EnvPolicy
@@ -27,8 +28,28 @@ ESSENTIAL = ("PATH", "HOME", "USER", "LOGNAME", "TERM", "SHELL", "LANG", "LC_*",
 ESSENTIAL += ("COLORTERM", "TMPDIR", "COLUMNS", "LINES")
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled(patterns: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...], tuple[str, ...]]:
+    """Exact names, NAME* prefixes, and general patterns: startup stays free of regex compiles."""
+    exact, prefixes, general = set(), [], []
+    for p in patterns:
+        head, star, tail = p.partition("*")
+        if not any(c in p for c in "?["):
+            if not star:
+                exact.add(p)
+                continue
+            if not tail:
+                prefixes.append(head)
+                continue
+        general.append(p)
+    return frozenset(exact), tuple(prefixes), tuple(general)
+
+
 def _matches(name: str, patterns: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    exact, prefixes, general = _compiled(tuple(patterns))
+    if name in exact or name.startswith(prefixes):
+        return True
+    return any(fnmatch.fnmatchcase(name, p) for p in general)
 
 
 def is_stripped(name: str) -> bool:
@@ -46,7 +67,8 @@ def check_profile_env(
         if is_stripped(name):
             return "set", f"{name} is always stripped and cannot be set"
     for pattern in deny:
-        if pattern in ESSENTIAL:
+        literal = not any(c in pattern for c in "*?[")
+        if pattern in ESSENTIAL or (literal and _matches(pattern, ESSENTIAL)):
             return "deny", f"{pattern} is essential and cannot be denied"
     return None
 

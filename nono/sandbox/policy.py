@@ -100,7 +100,13 @@ def contains(parent: str, child: str) -> bool:
 
 def check_conflicts(grants: Iterable[Grant], protected: Sequence[Protected]) -> None:
     """Refuse a grant that would expose a protected path: Landlock can only allow, not carve out."""
+    if not protected:
+        return
+    # Protected paths share an ancestor (home); a grant unrelated to it cannot conflict.
+    anchor = os.path.commonpath([p.path for p in protected])
     for grant in grants:
+        if not (contains(grant.path, anchor) or contains(anchor, grant.path)):
+            continue
         for prot in protected:
             if contains(grant.path, prot.path):
                 if grant.is_file and grant.path != prot.path:

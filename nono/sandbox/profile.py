@@ -5,15 +5,13 @@ from __future__ import annotations
 import difflib
 import json
 import os
-from dataclasses import dataclass, field, replace
-from importlib import resources
+import re
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from nono.errors import NonoError, ProfileError
-from nono.paths import user_profiles_dir
+from nono.paths import ensure_private_dir, state_dir, user_profiles_dir
 from nono.sandbox.groups import BASELINE, GROUPS
 
 FS_KINDS = ("allow", "read", "write", "allow_file", "read_file", "write_file")
@@ -69,19 +67,19 @@ class Profile:
 
 
 class _Map(dict):
-    line: int = 0
+    line: int | None = None
     key_lines: dict[str, int]
+    prefix: str = ""  # the dotted path of this mapping, for error messages
 
 
 class _List(list):
-    line: int = 0
-    item_lines: list[int]
+    line: int | None = None
+    item_lines: list[int | None]
 
 
-_scalars = yaml.constructor.SafeConstructor()
+def _convert(node: Any, file: str) -> Any:
+    import yaml  # imported only when a profile is really parsed (see the cache below)
 
-
-def _convert(node: yaml.Node, file: str) -> Any:
     line = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out = _Map()
@@ -101,7 +99,29 @@ def _convert(node: yaml.Node, file: str) -> Any:
         seq = _List(_convert(item, file) for item in node.value)
         seq.line, seq.item_lines = line, [item.start_mark.line + 1 for item in node.value]
         return seq
-    return _scalars.construct_object(node)
+    return yaml.constructor.SafeConstructor().construct_object(node)
+
+
+def _from_json(value: Any) -> Any:
+    """JSON that PyYAML cannot read (e.g. surrogate-pair escapes): same shape, no lines."""
+    if isinstance(value, dict):
+        out = _Map((k, _from_json(v)) for k, v in value.items())
+        out.key_lines = {}
+        return out
+    if isinstance(value, list):
+        seq = _List(_from_json(v) for v in value)
+        seq.item_lines = [None] * len(seq)
+        return seq
+    return value
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"duplicate key {key!r}")
+        seen[key] = value
+    return seen
 
 
 def read_document(path: Path) -> Any:
@@ -113,15 +133,23 @@ def read_document(path: Path) -> Any:
         raise ProfileError(file, f"cannot read: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ProfileError(file, "not UTF-8 text") from None
+    import yaml
+
+    as_json = None
     if path.suffix == ".json":
         try:
-            json.loads(text)
+            as_json = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ProfileError(file, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
     try:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         node = yaml.compose(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:
+        if as_json is not None:  # valid JSON that YAML cannot read: no line numbers then
+            try:
+                return _from_json(json.loads(text, object_pairs_hook=_no_duplicates))
+            except ValueError as dup:
+                raise ProfileError(file, str(dup)) from None
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise ProfileError(file, f"invalid YAML: {exc.problem or exc}", line=line) from None
@@ -140,32 +168,32 @@ class _Checker:
         self.file = file
 
     def fail(self, where: _Map, key: str, message: str, hint: str | None = None) -> None:
-        raise ProfileError(
-            self.file, message, line=where.key_lines.get(key, where.line), key=key, hint=hint
-        )
+        line = where.key_lines.get(key, where.line)
+        raise ProfileError(self.file, message, line=line, key=where.prefix + key, hint=hint)
 
-    def section(self, doc: _Map, key: str, prefix: str = "") -> _Map:
+    def section(self, doc: _Map, key: str) -> _Map:
         value = doc.get(key)
         if value is None:
-            empty = _Map()
-            empty.line, empty.key_lines = doc.line, {}
-            return empty
-        if not isinstance(value, _Map):
+            value = _Map()
+            value.line, value.key_lines = doc.line, {}
+        elif not isinstance(value, _Map):
             self.fail(doc, key, f"expected a mapping, got {_kind(value)}")
+        value.prefix = f"{doc.prefix}{key}."
         return value
 
-    def keys(self, doc: _Map, allowed: tuple[str, ...], prefix: str = "", **refused: str) -> None:
+    def keys(self, doc: _Map, allowed: tuple[str, ...], **refused: str) -> None:
         for key in doc:
             if key in refused:
-                self.fail(doc, key, f"{prefix}{key} is not supported by this nono", refused[key])
+                self.fail(doc, key, "not supported by this nono", refused[key])
             if key not in allowed:
                 close = difflib.get_close_matches(key, allowed, n=1)
+                names = [doc.prefix + k for k in allowed]
                 hint = (
-                    f"did you mean {prefix}{close[0]}?"
+                    f"did you mean {doc.prefix}{close[0]}?"
                     if close
-                    else ("known keys: " + ", ".join(prefix + k for k in allowed))
+                    else ("known keys: " + ", ".join(names))
                 )
-                self.fail(doc, key, f"unknown key {prefix}{key}", hint)
+                self.fail(doc, key, "unknown key", hint)
 
     def text(self, doc: _Map, key: str) -> str | None:
         value = doc.get(key)
@@ -186,7 +214,7 @@ class _Checker:
         if one_allowed and isinstance(value, str):
             return (value,)
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            self.fail(doc, key, f"expected a list of strings, got {_kind(value)}")
+            self.fail(doc, key, f"expected a list of non-empty strings, got {_kind(value)}")
         return tuple(value)
 
     def ports(self, doc: _Map, key: str) -> tuple[int, ...]:
@@ -223,6 +251,8 @@ _NET_UNSUPPORTED = {
     )
 }  # fmt: skip
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
 _TOP_KEYS = (
     "meta", "extends", "security", "filesystem", "policy", "network", "workdir", "env",
     "$schema", "interactive", "hooks",
@@ -241,7 +271,10 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
         secrets="secrets from keystores are not supported; remove it",
     )
     meta = c.section(doc, "meta")
-    c.keys(meta, ("name", "description", "version", "author"), "meta.")
+    c.keys(
+        meta,
+        ("name", "description", "version", "author"),
+    )
     name = c.text(meta, "name") or default_name
     description = c.text(meta, "description") or ""
     c.text(meta, "version")
@@ -250,7 +283,10 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
     extends = c.strings(doc, "extends", one_allowed=True)
 
     security = c.section(doc, "security")
-    c.keys(security, ("groups", "signal_mode", "allowed_commands"), "security.")
+    c.keys(
+        security,
+        ("groups", "signal_mode", "allowed_commands"),
+    )
     groups = c.strings(security, "groups")
     for i, group in enumerate(groups):
         if group not in GROUPS:
@@ -271,14 +307,16 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
         )
 
     fs = c.section(doc, "filesystem")
-    c.keys(fs, FS_KINDS, "filesystem.")
+    c.keys(
+        fs,
+        FS_KINDS,
+    )
     paths = [(kind, p) for kind in FS_KINDS for p in c.strings(fs, kind)]
 
     patch = c.section(doc, "policy")
     c.keys(
         patch,
         ("exclude_groups", "add_allow_read", "add_allow_write", "add_allow_readwrite"),
-        "policy.",
         add_deny_access="Landlock can only allow; deny rules cannot be enforced",
         override_deny="protected paths can never be granted",
     )
@@ -294,7 +332,6 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
     c.keys(
         net,
         ("block", "allow_port", "open_port", "port_allow", "allow_connect_port"),
-        "network.",
         **_NET_UNSUPPORTED,
     )
     block = c.flag(net, "block")
@@ -303,13 +340,19 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
     connect_ports = c.ports(net, "allow_connect_port")
 
     workdir = c.section(doc, "workdir")
-    c.keys(workdir, ("access",), "workdir.")
+    c.keys(
+        workdir,
+        ("access",),
+    )
     access = c.text(workdir, "access")
     if access is not None and access not in WORKDIR_ACCESS:
         c.fail(workdir, "access", f"expected one of {', '.join(WORKDIR_ACCESS)}")
 
     env = c.section(doc, "env")
-    c.keys(env, ("allow", "deny", "set"), "env.")
+    c.keys(
+        env,
+        ("allow", "deny", "set"),
+    )
     env_allow = c.strings(env, "allow") if "allow" in env else None
     env_deny = c.strings(env, "deny")
     env_set_raw = env.get("set")
@@ -317,7 +360,10 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
     if env_set_raw is not None:
         if not isinstance(env_set_raw, _Map):
             c.fail(env, "set", f"expected a mapping of NAME: value, got {_kind(env_set_raw)}")
+        env_set_raw.prefix = "env.set."
         for key, value in env_set_raw.items():
+            if not _ENV_NAME.match(key):
+                c.fail(env_set_raw, key, "not a valid environment variable name")
             if not isinstance(value, str | int | float) or isinstance(value, bool):
                 c.fail(env_set_raw, key, "expected a string value")
             env_set.append((key, str(value)))
@@ -347,14 +393,89 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
 
 
 def load_file(path: Path) -> Profile:
-    return parse_profile(read_document(path), str(path), path.stem)
+    """Load one profile file, through a cache so a run need not even import a YAML parser."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise ProfileError(str(path), f"cannot read: {exc.strerror}") from None
+    key = str(path.resolve())
+    stamp = [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino, st.st_dev]
+    cache = _read_cache()
+    hit = cache.get(key)
+    if hit and hit.get("stamp") == stamp and hit.get("version") == _CACHE_VERSION:
+        try:
+            return _profile_from_json(hit["profile"])
+        except (KeyError, TypeError, ValueError):
+            pass
+    profile = parse_profile(read_document(path), str(path), path.stem)
+    cache[key] = {"version": _CACHE_VERSION, "stamp": stamp, "profile": asdict(profile)}
+    _write_cache(cache)
+    return profile
+
+
+# Parsed profiles, keyed by file and its (mtime, ctime, size, inode, device): YAML parsing and
+# PyYAML's import cost more than the rest of `nono run`'s startup. The cache lives in nono's
+# private state directory, which no sandbox can ever be granted.
+_CACHE_VERSION = 1
+
+
+def _cache_file() -> Path:
+    return state_dir() / "cache" / "profiles.json"
+
+
+def _read_cache() -> dict[str, Any]:
+    try:
+        with open(_cache_file(), encoding="utf-8") as f:
+            data = json.load(f)
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_cache(cache: dict[str, Any]) -> None:
+    """Best effort: a cache that cannot be written only costs time."""
+    try:
+        ensure_private_dir(state_dir())
+        directory = ensure_private_dir(_cache_file().parent)
+        tmp = directory / f".profiles.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(cache, f)
+        os.replace(tmp, _cache_file())
+    except (OSError, NonoError):
+        pass
+
+
+def _profile_from_json(data: dict[str, Any]) -> Profile:
+    def tuples(items: Any) -> tuple:
+        return tuple(tuple(x) if isinstance(x, list) else x for x in items)
+
+    return Profile(
+        name=data["name"],
+        file=data["file"],
+        description=data["description"],
+        extends=tuple(data["extends"]),
+        groups=tuple(data["groups"]),
+        exclude_groups=tuple(data["exclude_groups"]),
+        paths=tuples(data["paths"]),
+        network_block=data["network_block"],
+        open_ports=tuple(data["open_ports"]),
+        connect_ports=tuple(data["connect_ports"]),
+        workdir_access=data["workdir_access"],
+        env_allow=None if data["env_allow"] is None else tuple(data["env_allow"]),
+        env_deny=tuple(data["env_deny"]),
+        env_set=tuples(data["env_set"]),
+        chain=tuple(data["chain"]),
+    )
 
 
 # ---------------------------------------------------------------- finding and resolving
 
 
 def builtin_dir() -> Path:
-    return Path(str(resources.files("nono.profiles")))
+    import nono.profiles  # shipped as package data; a plain path is cheaper than resources
+
+    return Path(nono.profiles.__file__).parent
 
 
 def _candidates(name: str) -> list[Path]:
@@ -364,11 +485,17 @@ def _candidates(name: str) -> list[Path]:
 def available() -> dict[str, Path]:
     """Every profile name a person can use, user profiles shadowing built-in ones."""
     found: dict[str, Path] = {}
-    for directory in (builtin_dir(), user_profiles_dir()):
-        if directory.is_dir():
-            for entry in sorted(directory.iterdir()):
-                if entry.suffix in SUFFIXES and not entry.name.startswith("."):
-                    found[entry.stem] = entry
+    for directory in (user_profiles_dir(), builtin_dir()):
+        if not directory.is_dir():
+            continue
+        stems = {e.stem for e in directory.iterdir() if e.suffix in SUFFIXES}
+        for stem in stems:
+            if stem in found or stem.startswith("."):
+                continue
+            # The same precedence as find(): .yaml, then .yml, then .json.
+            found[stem] = next(
+                directory / (stem + s) for s in SUFFIXES if (directory / (stem + s)).is_file()
+            )
     return dict(sorted(found.items()))
 
 
