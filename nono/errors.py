@@ -16,6 +16,9 @@ class NonoError(Exception):
             return f"{self.message} ({self.hint})"
         return self.message
 
+    def __str__(self) -> str:
+        return self.one_line()
+
 
 class ProfileError(NonoError):
     """A profile that cannot be loaded: names the file, line and key."""

@@ -1,0 +1,92 @@
+"""How a policy maps onto kernels of every Landlock ABI: enforce it fully or refuse (pure)."""
+
+from __future__ import annotations
+
+import pytest
+from landlockpy import AccessNet, Scope
+
+from nono.errors import NonoError
+from nono.sandbox.kernel import Kernel, plan
+from nono.sandbox.policy import NetworkPolicy, Policy
+
+
+def kernel(abi: int, seccomp: bool = True) -> Kernel:
+    problem = None if abi else "Landlock is not available"
+    return Kernel("test", abi, problem, seccomp, None if seccomp else "no seccomp")
+
+
+def policy(*, blocked=False, ports=(), connect=(), isolate=True) -> Policy:
+    net = NetworkPolicy(blocked=blocked, open_ports=ports, connect_ports=connect)
+    return Policy(grants=(), protected=(), network=net, isolate_ipc=isolate)
+
+
+def test_no_landlock_is_refused():
+    with pytest.raises(NonoError, match="refuses to run unconfined"):
+        plan(policy(), kernel(0))
+
+
+def test_no_seccomp_is_refused():
+    with pytest.raises(NonoError, match="no seccomp"):
+        plan(policy(), kernel(7, seccomp=False))
+
+
+@pytest.mark.parametrize("abi", [1, 2, 3, 4, 5])
+def test_kernels_without_scopes_refuse_unless_unscoped_is_asked(abi):
+    with pytest.raises(NonoError, match="--unscoped"):
+        plan(policy(), kernel(abi))
+    p = plan(policy(isolate=False), kernel(abi))
+    assert p.scoped == Scope.NONE
+    assert any("NOT scoped" in note for note in p.notes)
+
+
+def test_abi_6_and_up_scope_signals_and_abstract_sockets():
+    p = plan(policy(), kernel(6))
+    assert p.scoped == Scope.SIGNAL | Scope.ABSTRACT_UNIX_SOCKET
+
+
+@pytest.mark.parametrize("abi", [1, 2, 3])
+def test_block_net_before_abi_4_falls_back_to_seccomp_alone(abi):
+    p = plan(policy(blocked=True, isolate=False), kernel(abi))
+    assert p.handled_net == AccessNet.NONE
+    assert p.deny_inet and p.deny_other_families
+    assert any("(seccomp)" in note for note in p.notes)
+
+
+@pytest.mark.parametrize("abi", [1, 2, 3])
+def test_single_ports_before_abi_4_are_refused(abi):
+    with pytest.raises(NonoError, match="no TCP rules"):
+        plan(policy(blocked=True, ports=(8080,), isolate=False), kernel(abi))
+    with pytest.raises(NonoError, match="no TCP rules"):
+        plan(policy(blocked=True, connect=(443,), isolate=False), kernel(abi))
+
+
+def test_block_net_on_abi_4_uses_landlock_and_seccomp():
+    p = plan(policy(blocked=True, isolate=False), kernel(4))
+    assert p.handled_net == AccessNet.BIND_TCP | AccessNet.CONNECT_TCP
+    assert p.deny_inet and p.deny_other_families
+
+
+def test_open_ports_keep_tcp_sockets_but_refuse_other_ip_sockets():
+    p = plan(policy(blocked=True, ports=(8080,)), kernel(7))
+    assert p.handled_net == AccessNet.BIND_TCP | AccessNet.CONNECT_TCP
+    assert not p.deny_inet
+    assert p.deny_inet_non_tcp and p.deny_other_families
+
+
+def test_open_network_handles_no_network_rights():
+    p = plan(policy(), kernel(7))
+    assert p.handled_net == AccessNet.NONE
+    assert not (p.deny_inet or p.deny_inet_non_tcp or p.deny_other_families)
+
+
+def test_unscoped_run_can_signal_outside_processes(nono):
+    import subprocess
+
+    victim = subprocess.Popen(["sleep", "60"])
+    try:
+        r = nono("run", "--unscoped", "--", "kill", "-TERM", str(victim.pid))
+        assert r.returncode == 0, r.stderr
+        assert victim.wait(timeout=10) == -15
+    finally:
+        victim.kill()
+        victim.wait()
