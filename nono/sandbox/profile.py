@@ -395,28 +395,32 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
 def load_file(path: Path) -> Profile:
     """Load one profile file, through a cache so a run need not even import a YAML parser."""
     try:
-        st = path.stat()
+        data = path.read_bytes()
     except OSError as exc:
         raise ProfileError(str(path), f"cannot read: {exc.strerror}") from None
-    key = str(path.resolve())
-    stamp = [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino, st.st_dev]
+    import hashlib
+
+    # Keyed by the path as named (a symlink and its target are different profiles: their
+    # names come from their file names) and by the content itself, so no edit is ever missed.
+    key = str(path.absolute())
+    digest = hashlib.sha256(data).hexdigest()
     cache = _read_cache()
     hit = cache.get(key)
-    if hit and hit.get("stamp") == stamp and hit.get("version") == _CACHE_VERSION:
+    if isinstance(hit, dict) and hit.get("sha256") == digest and hit.get("v") == _CACHE_VERSION:
         try:
             return _profile_from_json(hit["profile"])
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             pass
     profile = parse_profile(read_document(path), str(path), path.stem)
-    cache[key] = {"version": _CACHE_VERSION, "stamp": stamp, "profile": asdict(profile)}
+    cache[key] = {"v": _CACHE_VERSION, "sha256": digest, "profile": asdict(profile)}
     _write_cache(cache)
     return profile
 
 
-# Parsed profiles, keyed by file and its (mtime, ctime, size, inode, device): YAML parsing and
-# PyYAML's import cost more than the rest of `nono run`'s startup. The cache lives in nono's
+# Parsed profiles, keyed by file and content hash: YAML parsing and PyYAML's import cost more
+# than the rest of `nono run`'s startup. The cache lives in nono's
 # private state directory, which no sandbox can ever be granted.
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 
 def _cache_file() -> Path:
