@@ -15,6 +15,15 @@ COMMANDS = {
     "why": ("why", "explain whether the policy allows a path or a host:port"),
     "setup": ("setup", "check what this kernel can enforce"),
     "profile": ("profile", "list, show and validate profiles"),
+    "ps": ("ps", "list sessions"),
+    "attach": ("attach", "attach this terminal to a session"),
+    "detach": ("detach", "detach the clients of a session"),
+    "stop": ("stop", "stop a session (SIGTERM, then SIGKILL)"),
+    "inspect": ("inspect", "show everything about a session"),
+    "logs": ("logs", "show a session's event log"),
+    "prune": ("prune", "remove exited sessions"),
+    "send-keys": ("send_keys", "type keys into a session"),
+    "capture": ("capture", "print a session's screen"),
 }
 
 

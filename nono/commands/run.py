@@ -33,7 +33,33 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="with --dry-run: JSON output")
     parser.add_argument("--silent", "-s", action="store_true", help="no output of nono's own")
+    session = parser.add_argument_group("session")
+    session.add_argument(
+        "--detached",
+        "-d",
+        action="store_true",
+        help="start the session in the background and print its id",
+    )
+    session.add_argument("--name", "-n", help="a name for the session (default: COMMAND-xxxx)")
+    session.add_argument(
+        "--size",
+        type=_size,
+        default=None,
+        metavar="COLSxROWS",
+        help="terminal size until a client attaches (default 80x24)",
+    )
     parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
+
+
+def _size(text: str) -> tuple[int, int]:
+    cols, sep, rows = text.lower().partition("x")
+    try:
+        size = int(cols), int(rows)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected COLSxROWS, e.g. 120x40, not {text!r}") from None
+    if not sep or not (2 <= size[0] <= 1000 and 2 <= size[1] <= 500):
+        raise argparse.ArgumentTypeError(f"expected COLSxROWS within 2x2..1000x500, not {text!r}")
+    return size
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -43,8 +69,68 @@ def execute(args: argparse.Namespace) -> int:
     policy = build_policy(options_from_args(args), environ, os.getcwd())
     if args.dry_run:
         return _dry_run(policy, args, environ)
+    interactive = os.isatty(0) and os.isatty(1)
+    if args.detached or interactive:
+        from nono.session import registry
+
+        registry.refuse_inside_sandbox()
+        prepared = prepare(policy, args.cmd, environ)
+        return run_session(prepared, args)
+    # Pipes and scripts run directly: no PTY to turn their bytes into terminal output.
     prepared = prepare(policy, args.cmd, environ)  # CommandNotFound exits 127, like a shell
     return run_foreground(prepared, silent=args.silent)
+
+
+def run_session(prepared: Prepared, args: argparse.Namespace) -> int:
+    """Through a supervisor with a PTY: detached, or attached to this terminal."""
+    from nono.config import load_config
+    from nono.session import launch
+    from nono.session.client import attach, attach_message, terminal_size
+
+    config = load_config()  # a bad config is an error before anything starts
+    if args.detached:
+        cols, rows = args.size or (80, 24)
+    else:
+        cols, rows = terminal_size(1)
+    try:
+        record = launch.start(prepared, name=args.name, cols=cols, rows=rows,
+                              detached=args.detached)  # fmt: skip
+    except NonoError as exc:
+        output = getattr(exc, "output", "")
+        if output and not args.silent:
+            sys.stderr.write(output.rstrip("\n") + "\n")
+        if not args.silent:
+            print(f"nono: {exc.one_line()}", file=sys.stderr)
+        return getattr(exc, "exit_code", 1)
+    if args.detached:
+        print(f"{record.id} {record.name}")
+        return 0
+    result = attach(record, detach_keys=config.detach_keys)
+    if not args.silent:
+        print(attach_message(record, result), file=sys.stderr)
+    if result.how == "exited":
+        code = result.exit_code if result.exit_code is not None else 1
+        if code != 0 and not args.silent:
+            _summarize_from_screen(prepared, record)
+        return code
+    return 0 if result.how == "detached" else 1
+
+
+def _summarize_from_screen(prepared: Prepared, record) -> None:
+    """The denial summary, read from the session's last screen and scrollback."""
+    import json as _json
+
+    from nono.session import registry
+
+    try:
+        final = _json.loads(registry.final_path(record.id).read_text())
+    except (OSError, ValueError):
+        return
+    seen: list[str] = []
+    for line in final.get("capture", "").splitlines():
+        seen.extend(denials.scan_line(line))
+    for line in denials.render(denials.explain(prepared.policy, seen)):
+        print(line, file=sys.stderr)
 
 
 def _dry_run(policy, args: argparse.Namespace, environ: dict[str, str]) -> int:

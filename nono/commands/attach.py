@@ -1,0 +1,37 @@
+"""`nono attach`: this terminal onto a session, redrawn at once from the supervisor's model."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from nono.config import load_config
+from nono.errors import NonoError
+from nono.session import registry
+from nono.session.client import attach, attach_message
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("session", help="id, unique id prefix, or name")
+    parser.add_argument("--read-only", "-r", action="store_true", help="watch without typing")
+    parser.add_argument(
+        "--steal",
+        "-d",
+        action="store_true",
+        help="take the session over from another attached client",
+    )
+
+
+def execute(args: argparse.Namespace) -> int:
+    registry.refuse_inside_sandbox()
+    config = load_config()
+    record = registry.resolve(args.session)
+    if not os.isatty(0) or not os.isatty(1):
+        raise NonoError("nono attach needs a terminal", "use nono capture or send-keys instead")
+    result = attach(record, detach_keys=config.detach_keys, read_only=args.read_only,
+                    steal=args.steal)  # fmt: skip
+    print(attach_message(record, result), file=sys.stderr)
+    if result.how == "exited":
+        return result.exit_code if result.exit_code is not None else 1
+    return 0 if result.how == "detached" else 1

@@ -1,0 +1,49 @@
+"""`nono capture`: the session's screen (and scrollback) as text, like tmux capture-pane -p."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from nono.errors import NonoError
+from nono.session import registry
+from nono.session.client import Control
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("session", help="id, unique id prefix, or name")
+    parser.add_argument(
+        "--history",
+        "-S",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also the last N lines of scrollback",
+    )
+    parser.add_argument("--ansi", "-e", action="store_true", help="keep colours and attributes")
+
+
+def execute(args: argparse.Namespace) -> int:
+    registry.refuse_inside_sandbox()
+    record = registry.resolve(args.session)
+    if record.status == registry.EXITED:
+        text = _final(record, args)
+    else:
+        with Control(record) as control:
+            text = control.request("capture", history=args.history, ansi=args.ansi)["text"]
+    sys.stdout.write(text + "\n")
+    return 0
+
+
+def _final(record: registry.Record, args: argparse.Namespace) -> str:
+    """An exited session keeps its last screen and up to 2000 lines of scrollback."""
+    try:
+        final = json.loads(registry.final_path(record.id).read_text())
+    except (OSError, ValueError):
+        raise NonoError(f"session {record.name} exited and left no screen") from None
+    text = final["capture_ansi" if args.ansi else "capture"]
+    lines = text.split("\n")
+    screen_rows = record.size[1]
+    keep = screen_rows + max(0, args.history)
+    return "\n".join(lines[-keep:])

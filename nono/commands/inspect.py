@@ -1,0 +1,52 @@
+"""`nono inspect`: everything known about one session."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shlex
+
+from nono.commands.sessions import uptime
+from nono.errors import NonoError
+from nono.session import registry
+from nono.session.client import Control
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("session", help="id, unique id prefix, or name")
+    parser.add_argument("--json", action="store_true", help="JSON output")
+
+
+def execute(args: argparse.Namespace) -> int:
+    registry.refuse_inside_sandbox()
+    record = registry.resolve(args.session)
+    data = record.to_json()
+    data["uptime"] = uptime(record)
+    if record.status != registry.EXITED:
+        with contextlib.suppress(NonoError), Control(record) as control:
+            live = control.request("status")
+            data.update(live["record"])
+            data["title"] = live["title"]
+            data["clients"] = live["clients"]
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    rows = [
+        ("id", data["id"]), ("name", data["name"]), ("status", data["state"]),
+        ("command", shlex.join(data["command"])), ("workdir", data["workdir"]),
+        ("profile", data["profile"] or "-"), ("network", data["network"]),
+        ("supervisor", str(data["supervisor_pid"])), ("pid", str(data["child_pid"] or "-")),
+        ("uptime", data["uptime"]), ("size", "x".join(map(str, data["size"]))),
+        ("attached", str(data["attached"])),
+        ("writable", ", ".join(data["sandbox"].get("writable", [])) or "-"),
+        ("landlock", f"ABI {data['sandbox'].get('landlock_abi')}"),
+        ("rollback", data.get("rollback_id") or "-"),
+    ]  # fmt: skip
+    if data.get("note"):
+        rows.append(("note", data["note"]))
+    for key, value in rows:
+        print(f"{key:<11} {value}")
+    for note in data["sandbox"].get("enforcement", []):
+        print(f"{'':<11} {note}")
+    return 0

@@ -1,0 +1,33 @@
+"""`nono stop`: SIGTERM through the supervisor, SIGKILL after the timeout; the code is kept."""
+
+from __future__ import annotations
+
+import argparse
+
+from nono.errors import NonoError
+from nono.session import registry
+from nono.session.client import Control
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("session", help="id, unique id prefix, or name")
+    parser.add_argument(
+        "--timeout",
+        "-t",
+        type=float,
+        default=10.0,
+        help="seconds between SIGTERM and SIGKILL (default 10)",
+    )
+    parser.add_argument("--force", "-f", action="store_true", help="SIGKILL at once")
+
+
+def execute(args: argparse.Namespace) -> int:
+    registry.refuse_inside_sandbox()
+    record = registry.resolve(args.session)
+    if record.status == registry.EXITED:
+        raise NonoError(f"session {record.name} has already exited ({record.state})")
+    with Control(record) as control:
+        response = control.request("stop", wait=args.timeout + 30,
+                                   **{"timeout": args.timeout, "force": args.force})  # fmt: skip
+    print(f"stopped {record.name} ({record.id}): exit code {response.get('exit_code')}")
+    return 0

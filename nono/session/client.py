@@ -1,0 +1,256 @@
+"""Clients of a supervisor: control requests, and `nono attach` (raw passthrough to a terminal)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import selectors
+import signal
+import socket
+import sys
+import termios
+import tty
+from dataclasses import dataclass
+from typing import Any
+
+from nono.errors import NonoError
+from nono.session import registry
+from nono.session.protocol import VERSION, Decoder, Frame, Kind, ProtocolError, encode
+from nono.session.registry import EXITED, Record
+
+# What a detaching client leaves behind: the terminal as it was before the agent set modes.
+RESET_TERMINAL = (
+    b"\x1b[?2004l\x1b[?1l\x1b>\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1004l"
+    b"\x1b[?25h\x1b[0m\x1b[ q"
+)
+
+
+def connect(record: Record, hello: dict[str, Any]) -> tuple[socket.socket, Decoder, Frame]:
+    """Connect and introduce ourselves; returns the socket, its decoder and the WELCOME."""
+    if record.status == EXITED:
+        raise NonoError(f"session {record.name} ({record.id}) has exited ({record.state})")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        sock.connect("\0" + record.socket)
+    except OSError as exc:
+        sock.close()
+        current = registry.reconcile(record)
+        if current.status == EXITED:
+            why = current.note or current.state
+            raise NonoError(f"session {record.name} ({record.id}) is not running: {why}") from None
+        raise NonoError(f"cannot reach session {record.name}: {exc.strerror}") from None
+    sock.sendall(encode(Kind.HELLO, {"v": VERSION, **hello}))
+    decoder = Decoder()
+    frame = _read_frame(sock, decoder)
+    if frame is None:
+        raise NonoError(f"session {record.name} hung up")
+    if frame.kind == Kind.REFUSED:
+        info = frame.json()
+        raise NonoError(info.get("error", "refused"), info.get("hint"))
+    if frame.kind != Kind.WELCOME:
+        raise NonoError(f"session {record.name} answered with {frame.kind.name}")
+    return sock, decoder, frame
+
+
+_pending: dict[int, list[Frame]] = {}
+
+
+def _read_frame(sock: socket.socket, decoder: Decoder, timeout: float | None = 30) -> Frame | None:
+    queued = _pending.setdefault(id(decoder), [])
+    sock.settimeout(timeout)
+    try:
+        while not queued:
+            data = sock.recv(65536)
+            if not data:
+                return None
+            queued.extend(decoder.feed(data))
+    except TimeoutError:
+        raise NonoError("the supervisor did not answer in time") from None
+    except ProtocolError as exc:
+        raise NonoError(f"garbled answer from the supervisor: {exc.message}") from None
+    finally:
+        sock.settimeout(None)
+    return queued.pop(0)
+
+
+class Control:
+    """A control connection: requests and their responses, no screen."""
+
+    def __init__(self, record: Record) -> None:
+        self.record = record
+        self.sock, self.decoder, welcome = connect(record, {"mode": "control"})
+        self.welcome = welcome.json()
+
+    def request(self, op: str, wait: float | None = 30, **args: Any) -> dict[str, Any]:
+        self.sock.sendall(encode(Kind.REQUEST, {"op": op, **args}))
+        while True:
+            frame = _read_frame(self.sock, self.decoder, wait)
+            if frame is None:
+                raise NonoError(f"session {self.record.name} hung up during {op}")
+            if frame.kind == Kind.RESPONSE:
+                response = frame.json()
+                if not response.get("ok"):
+                    raise NonoError(response.get("error", f"{op} failed"))
+                return response
+            # EXIT and others can arrive in between; they are not answers.
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        _pending.pop(id(self.decoder), None)
+
+    def __enter__(self) -> Control:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class AttachResult:
+    how: str  # "detached", "exited", "hung-up"
+    exit_code: int | None = None
+    reason: str = ""
+    alternate: bool = False  # the session was on its alternate screen at the end
+
+
+def terminal_size(fd: int) -> tuple[int, int]:
+    try:
+        size = os.get_terminal_size(fd)
+        return size.columns, size.lines
+    except OSError:
+        return 80, 24
+
+
+def attach(
+    record: Record,
+    *,
+    detach_keys: tuple[bytes, ...],
+    read_only: bool = False,
+    steal: bool = False,
+    stdin: int = 0,
+    stdout: int = 1,
+) -> AttachResult:
+    """Raw attach: replay the screen, then pass bytes both ways until detach or exit."""
+    from nono.keys import SequenceMatcher
+
+    cols, rows = terminal_size(stdout)
+    sock, decoder, _ = connect(record, {"mode": "raw", "cols": cols, "rows": rows,
+                                        "steal": steal, "read_only": read_only})  # fmt: skip
+    matcher = SequenceMatcher(detach_keys)
+    saved = None
+    if os.isatty(stdin):
+        saved = termios.tcgetattr(stdin)
+        tty.setraw(stdin)
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    old_wakeup = signal.set_wakeup_fd(wake_w)
+    old_winch = signal.signal(signal.SIGWINCH, lambda *_: None)
+    sel = selectors.DefaultSelector()
+    sel.register(sock, selectors.EVENT_READ, "sock")
+    sel.register(stdin, selectors.EVENT_READ, "stdin")
+    sel.register(wake_r, selectors.EVENT_READ, "signal")
+    result = AttachResult("hung-up", reason="the supervisor went away")
+    screen = _Screen()
+    try:
+        for frame in _pending.pop(id(decoder), []):
+            done = _on_frame(frame, stdout, screen)
+            if done:
+                result = done
+                return result
+        while True:
+            for key, _ in sel.select():
+                if key.data == "sock":
+                    data = sock.recv(262144)
+                    if not data:
+                        return result
+                    for frame in decoder.feed(data):
+                        done = _on_frame(frame, stdout, screen)
+                        if done:
+                            result = done
+                            return result
+                elif key.data == "stdin":
+                    data = os.read(stdin, 65536)
+                    if not data:
+                        sel.unregister(stdin)
+                        continue
+                    passthrough, detached = matcher.feed(data)
+                    if passthrough and not read_only:
+                        sock.sendall(encode(Kind.INPUT, passthrough))
+                    if detached:
+                        result = AttachResult("detached", reason="detached")
+                        return result
+                else:
+                    with contextlib.suppress(BlockingIOError):
+                        os.read(wake_r, 512)
+                    new = terminal_size(stdout)
+                    if new != (cols, rows) and not read_only:
+                        cols, rows = new
+                        sock.sendall(encode(Kind.RESIZE, {"cols": cols, "rows": rows}))
+    except ProtocolError as exc:
+        return AttachResult("hung-up", reason=f"garbled data from the supervisor: {exc.message}")
+    except (ConnectionError, OSError) as exc:
+        return AttachResult("hung-up", reason=str(exc))
+    finally:
+        sel.close()
+        signal.signal(signal.SIGWINCH, old_winch)
+        signal.set_wakeup_fd(old_wakeup)
+        os.close(wake_r)
+        os.close(wake_w)
+        with contextlib.suppress(OSError):
+            sock.close()
+        if saved is not None:
+            termios.tcsetattr(stdin, termios.TCSAFLUSH, saved)
+        alternate = screen.alternate if result.how != "exited" else result.alternate
+        leave = RESET_TERMINAL + (b"\x1b[?1049l" if alternate else b"")
+        with contextlib.suppress(OSError):
+            _write_all(stdout, leave + b"\r\n")
+
+
+_ALT = re.compile(rb"\x1b\[\?(?:1049|1047|47)([hl])")
+
+
+class _Screen:
+    """What a detaching client must undo: whether the agent left its alternate screen on."""
+
+    alternate = False
+
+
+def _on_frame(frame: Frame, stdout: int, screen: _Screen) -> AttachResult | None:
+    if frame.kind == Kind.OUTPUT:
+        _write_all(stdout, frame.payload)
+        toggles = _ALT.findall(frame.payload)
+        if toggles:
+            screen.alternate = toggles[-1] == b"h"
+        return None
+    if frame.kind == Kind.EXIT:
+        info = frame.json()
+        return AttachResult("exited", info.get("code"), alternate=bool(info.get("alternate")))
+    if frame.kind == Kind.DETACHED:
+        info = frame.json()
+        reason = info.get("reason", "detached")
+        return AttachResult("detached", reason=reason, alternate=bool(info.get("alternate")))
+    return None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view) :]
+        except BlockingIOError:
+            selectors.DefaultSelector().select(0.01)
+        except InterruptedError:
+            continue
+
+
+def attach_message(record: Record, result: AttachResult) -> str:
+    if result.how == "detached":
+        return f"[detached from session {record.name} ({record.id})]"
+    if result.how == "exited":
+        return f"[session {record.name} exited with code {result.exit_code}]"
+    return f"[lost session {record.name}: {result.reason}]"
+
+
+def eprint(message: str) -> None:
+    print(message, file=sys.stderr)

@@ -1,0 +1,159 @@
+"""Starting a session: fork the supervisor, hand it the prepared sandbox, wait until attachable."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import signal
+import socket
+import sys
+import termios
+import time
+from typing import Any
+
+from nono.errors import NonoError
+from nono.sandbox.launcher import ChildSetupFailed, Prepared, spawn
+from nono.session import registry
+from nono.session.registry import RUNNING, Record
+
+# How long a detached start watches the child before calling it started: an agent that dies
+# at once (bad flag, missing API key) is reported with its output, not as "started".
+EARLY_EXIT_WINDOW = 0.3
+
+
+def socket_name() -> str:
+    """An unguessable abstract socket name. Abstract, because Landlock's scope (ABI 6) is the
+    kernel's own guarantee that no sandboxed process can connect to it."""
+    return f"nono/{os.getuid()}/{secrets.token_hex(16)}"
+
+
+def start(prepared: Prepared, *, name: str | None, cols: int, rows: int, detached: bool) -> Record:
+    """Fork a supervisor for `prepared`; return its record once clients can attach."""
+    session_id = registry.new_id()
+    name = name or f"{os.path.basename(prepared.argv[0])}-{session_id[:4]}"
+    _check_name_free(name)
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        code = 1
+        try:
+            code = _supervisor_main(prepared, session_id, name, cols, rows, detached, write_end)
+        except BaseException as exc:  # the child never returns into the CLI's code
+            with contextlib.suppress(OSError):
+                os.write(write_end, json.dumps({"error": f"supervisor failed: {exc}"}).encode())
+        finally:
+            os._exit(code if isinstance(code, int) else 0)
+    os.close(write_end)
+    chunks = []
+    while chunk := os.read(read_end, 65536):
+        chunks.append(chunk)
+    os.close(read_end)
+    prepared.close()
+    try:
+        status = json.loads(b"".join(chunks) or b"{}")
+    except ValueError:
+        status = {}
+    if "error" in status:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        err = NonoError(status["error"])
+        err.exit_code = status.get("exit_code", 1)  # type: ignore[attr-defined]
+        err.output = status.get("output", "")  # type: ignore[attr-defined]
+        raise err
+    if "id" not in status:
+        raise NonoError("the supervisor died while starting the session")
+    return registry.read_record(status["id"])
+
+
+def _check_name_free(name: str) -> None:
+    records, _ = registry.list_records()
+    if any(r.name == name and r.status != registry.EXITED for r in records):
+        raise NonoError(f"a running session is already named {name!r}", "choose another --name")
+
+
+def _supervisor_main(
+    prepared: Prepared, session_id: str, name: str, cols: int, rows: int, detached: bool,
+    status_fd: int,
+) -> int:  # fmt: skip
+    from nono.session.supervisor import Supervisor, set_winsize
+
+    # Own session, no terminal: closing the user's terminal must not hang the agent up.
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU):
+        signal.signal(sig, signal.SIG_IGN)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+
+    def report(status: dict[str, Any]) -> None:
+        with contextlib.suppress(OSError):
+            os.write(status_fd, json.dumps(status).encode())
+            os.close(status_fd)
+
+    master, slave = os.openpty()
+    set_winsize(master, cols, rows)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    abstract = socket_name()
+    listener.bind("\0" + abstract)
+    listener.listen(16)
+
+    def controlling_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    try:
+        started = spawn(prepared, stdin=slave, stdout=slave, stderr=slave,
+                        before=controlling_terminal)  # fmt: skip
+    except ChildSetupFailed as exc:
+        report({"error": exc.message, "exit_code": exc.exit_code})
+        return 1
+    finally:
+        os.close(slave)
+        prepared.close()
+
+    import psutil
+
+    me = psutil.Process()
+    policy = prepared.policy
+    record = Record(
+        id=session_id, name=name, command=tuple(prepared.argv), workdir=policy.workdir,
+        profile=policy.profile, network=policy.network.mode,
+        sandbox={
+            "writable": policy.writable_roots(),
+            "grants": len(policy.grants),
+            "open_ports": list(policy.network.open_ports),
+            "connect_ports": list(policy.network.connect_ports),
+            "landlock_abi": prepared.plan.abi,
+            "enforcement": list(prepared.plan.notes),
+        },
+        created=time.time(), supervisor_pid=os.getpid(), supervisor_start=me.create_time(),
+        socket=abstract, status=RUNNING, child_pid=started.pid, size=(cols, rows),
+    )  # fmt: skip
+    registry.write_record(record)
+    registry.log_event(session_id, "started", pid=started.pid, command=list(prepared.argv))
+    supervisor = Supervisor(record, master, started.pid, listener)
+
+    async def ready(sup: Supervisor) -> None:
+        if detached:
+            try:
+                await asyncio.wait_for(sup.exited.wait(), EARLY_EXIT_WINDOW)
+            except TimeoutError:
+                pass
+            else:
+                await asyncio.sleep(0)  # let finish() record the exit
+                report({"error": f"{name} exited at start with code {sup.exit_code}",
+                        "exit_code": sup.exit_code or 1,
+                        "output": sup.model.capture(history=200)})  # fmt: skip
+                return
+        report({"id": session_id})
+
+    return asyncio.run(supervisor.run(ready)) or 0

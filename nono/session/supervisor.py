@@ -1,0 +1,439 @@
+"""The supervisor loop: owns the PTY, drains it always, keeps the model, serves clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import signal
+import socket
+import struct
+import termios
+import time
+from dataclasses import replace
+from typing import Any
+
+from nono.session import registry
+from nono.session.protocol import Decoder, Frame, Kind, ProtocolError, encode, encode_output
+from nono.session.registry import EXITED, Record
+from nono.term import TerminalModel
+
+READ_CHUNK = 65536
+# A client further behind than this loses its backlog and gets a fresh screen instead.
+CLIENT_BACKLOG = 1 << 20
+INPUT_BACKLOG = 1 << 20
+HELLO_TIMEOUT = 5.0
+SCREEN_FRAME_INTERVAL = 1 / 30
+
+
+def set_winsize(fd: int, cols: int, rows: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+class Client:
+    """One connection: its mode, and a bounded queue of what it has yet to be sent."""
+
+    def __init__(self, writer: asyncio.StreamWriter, mode: str, interactive: bool) -> None:
+        self.writer = writer
+        self.mode = mode  # "raw", "screen" or "control"
+        self.interactive = interactive
+        self.pending = bytearray()
+        self.stale = False  # fell behind: owes a fresh screen
+        self.wake = asyncio.Event()
+        self.closed = False
+        self.closed_after_flush = False  # detached: send what is queued, then hang up
+
+    def queue(self, data: bytes) -> None:
+        if self.closed or self.stale or self.closed_after_flush:
+            return
+        if len(self.pending) + len(data) > CLIENT_BACKLOG:
+            self.pending.clear()
+            self.stale = True
+        else:
+            self.pending += data
+        self.wake.set()
+
+
+class Supervisor:
+    def __init__(
+        self, record: Record, master: int, child_pid: int, listener: socket.socket
+    ) -> None:
+        self.record = record
+        self.master = master
+        self.child_pid = child_pid
+        self.listener = listener
+        cols, rows = record.size
+        self.model = TerminalModel(cols, rows)
+        self.clients: list[Client] = []
+        self.input = bytearray()
+        self.exit_code: int | None = None
+        self.done = asyncio.Event()
+        self.exited = asyncio.Event()
+        self.finishing: asyncio.Task | None = None
+        self.screen_timer: asyncio.TimerHandle | None = None
+
+    # ------------------------------------------------------------ the PTY
+
+    def on_pty_readable(self) -> None:
+        try:
+            data = os.read(self.master, READ_CHUNK)
+        except BlockingIOError:
+            return
+        except OSError as exc:  # EIO: every slave fd is closed
+            if exc.errno != errno.EIO:
+                registry.log_event(self.record.id, "pty-error", error=str(exc))
+            asyncio.get_running_loop().remove_reader(self.master)
+            return
+        if not data:
+            asyncio.get_running_loop().remove_reader(self.master)
+            return
+        self.output(data)
+
+    def output(self, data: bytes) -> None:
+        # Raw clients get the bytes before the model sees them: they never wait for it.
+        frame = encode_output(data)
+        for client in self.clients:
+            if client.mode == "raw":
+                client.queue(frame)
+        self.model.feed(data)
+        replies = self.model.take_replies()
+        if replies:
+            self.write_input(replies)
+        if any(c.mode == "screen" for c in self.clients) and self.screen_timer is None:
+            loop = asyncio.get_running_loop()
+            self.screen_timer = loop.call_later(SCREEN_FRAME_INTERVAL, self.send_screen)
+
+    def write_input(self, data: bytes) -> None:
+        if len(self.input) + len(data) > INPUT_BACKLOG:
+            registry.log_event(self.record.id, "input-dropped", bytes=len(data))
+            return
+        self.input += data
+        self.flush_input()
+
+    def flush_input(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.input:
+            try:
+                n = os.write(self.master, self.input)
+            except BlockingIOError:
+                loop.add_writer(self.master, self.flush_input)
+                return
+            except OSError:
+                self.input.clear()
+                break
+            del self.input[:n]
+        loop.remove_writer(self.master)
+
+    def resize(self, cols: int, rows: int) -> None:
+        cols, rows = max(2, min(cols, 1000)), max(2, min(rows, 500))
+        if (cols, rows) == tuple(self.record.size):
+            return
+        with contextlib.suppress(OSError):
+            set_winsize(self.master, cols, rows)  # the kernel sends SIGWINCH to the child
+        self.model.resize(cols, rows)
+        self.update(size=(cols, rows))
+        registry.log_event(self.record.id, "resized", cols=cols, rows=rows)
+
+    # ------------------------------------------------------------ the child
+
+    def on_child_exit(self) -> None:
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(ChildProcessError):
+            _, status = os.waitpid(self.child_pid, 0)
+            code = os.waitstatus_to_exitcode(status)
+            self.exit_code = 128 - code if code < 0 else code
+        # What the child wrote just before exiting is still in the PTY: take it all.
+        os.set_blocking(self.master, False)
+        while True:
+            try:
+                data = os.read(self.master, READ_CHUNK)
+            except OSError:
+                break
+            if not data:
+                break
+            self.output(data)
+        loop.remove_reader(self.master)
+        # Like a terminal hanging up: what the agent left behind in its session goes too.
+        with contextlib.suppress(OSError):
+            os.killpg(self.child_pid, signal.SIGHUP)
+        self.exited.set()
+        self.finishing = loop.create_task(self.finish())
+
+    async def finish(self) -> None:
+        final = {
+            "exit_code": self.exit_code,
+            "capture": self.model.capture(history=2000),
+            "capture_ansi": self.model.capture(history=2000, ansi=True),
+            "replay": self.model.render_ansi().decode("utf-8", "replace"),
+            "alternate": self.model.alternate,
+        }
+        with contextlib.suppress(Exception):
+            registry.write_atomic(registry.final_path(self.record.id), json.dumps(final).encode())
+        self.update(status=EXITED, exit_code=self.exit_code, ended=time.time(), attached=0)
+        registry.log_event(self.record.id, "exited", code=self.exit_code)
+        for client in list(self.clients):
+            client.queue(encode(Kind.EXIT, {"code": self.exit_code,
+                                            "alternate": self.model.alternate}))  # fmt: skip
+        # Give clients a moment to receive the end, then go.
+        deadline = time.monotonic() + 2
+        while any(c.pending for c in self.clients) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        self.done.set()
+
+    async def stop(self, timeout: float, force: bool) -> None:
+        registry.log_event(self.record.id, "stop", timeout=timeout, force=force)
+        sig = signal.SIGKILL if force else signal.SIGTERM
+        with contextlib.suppress(OSError):
+            os.killpg(self.child_pid, sig)
+        with contextlib.suppress(OSError):
+            os.kill(self.child_pid, sig)
+        if force:
+            return
+        try:
+            await asyncio.wait_for(self.exited.wait(), timeout)
+        except TimeoutError:
+            registry.log_event(self.record.id, "stop-escalated")
+            with contextlib.suppress(OSError):
+                os.killpg(self.child_pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.kill(self.child_pid, signal.SIGKILL)
+
+    def update(self, **changes: Any) -> None:
+        self.record = replace(self.record, **changes)
+        try:
+            registry.write_record(self.record)
+        except Exception as exc:  # a full disk must not take the agent down
+            registry.log_event(self.record.id, "record-write-failed", error=str(exc))
+
+    # ------------------------------------------------------------ clients
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        _, uid, _ = struct.unpack("3i", creds)
+        if uid != os.getuid():
+            writer.close()
+            return
+        decoder = Decoder()
+        client: Client | None = None
+        sender: asyncio.Task | None = None
+        try:
+            hello = await asyncio.wait_for(self.first_frame(reader, decoder), HELLO_TIMEOUT)
+            if hello is None:
+                return
+            frame, rest = hello
+            if frame.kind != Kind.HELLO:
+                raise ProtocolError("expected HELLO")
+            client = self.admit(frame.json(), writer)
+            if client is None:
+                return
+            sender = asyncio.create_task(self.send_loop(client))
+            for frame in rest:
+                await self.handle(client, frame)
+            while not client.closed:
+                data = await reader.read(READ_CHUNK)
+                if not data:
+                    break
+                for frame in decoder.feed(data):
+                    await self.handle(client, frame)
+        except (ProtocolError, TimeoutError, ConnectionError, OSError) as exc:
+            registry.log_event(self.record.id, "client-error", error=str(exc))
+            if client is None:
+                with contextlib.suppress(Exception):
+                    writer.write(encode(Kind.REFUSED, {"error": str(exc)}))
+        finally:
+            if client is not None:
+                self.drop(client)
+            if sender is not None:
+                sender.cancel()
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    @staticmethod
+    async def first_frame(
+        reader: asyncio.StreamReader, decoder: Decoder
+    ) -> tuple[Frame, list[Frame]] | None:
+        while True:
+            data = await reader.read(READ_CHUNK)
+            if not data:
+                return None
+            frames = decoder.feed(data)
+            if frames:
+                return frames[0], frames[1:]
+
+    def admit(self, hello: dict[str, Any], writer: asyncio.StreamWriter) -> Client | None:
+        mode = hello.get("mode")
+        if hello.get("v") != 1 or mode not in ("raw", "screen", "control"):
+            writer.write(encode(Kind.REFUSED, {"error": f"unsupported client {hello!r}"}))
+            return None
+        interactive = mode != "control" and not hello.get("read_only")
+        if interactive:
+            holders = [c for c in self.clients if c.interactive]
+            if holders and not hello.get("steal"):
+                writer.write(encode(Kind.REFUSED, {
+                    "error": f"session {self.record.name} is already attached elsewhere",
+                    "hint": "use --steal to take it over, or --read-only to watch",
+                }))  # fmt: skip
+                return None
+            for holder in holders:
+                holder.queue(
+                    encode(
+                        Kind.DETACHED,
+                        {
+                            "reason": "taken over by another client",
+                            "alternate": self.model.alternate,
+                        },
+                    )
+                )
+                holder.interactive = False
+                holder.closed_after_flush = True
+        client = Client(writer, mode, interactive)
+        self.clients.append(client)
+        writer.write(encode(Kind.WELCOME, self.record.to_json()))
+        if interactive and hello.get("cols") and hello.get("rows"):
+            self.resize(int(hello["cols"]), int(hello["rows"]))
+        if mode == "raw":
+            client.queue(encode_output(self.model.render_ansi()))
+        elif mode == "screen":
+            self.model.take_dirty()
+            client.queue(self.screen_frame(full=True))
+        if mode != "control":
+            self.update(attached=sum(1 for c in self.clients if c.mode != "control"))
+            registry.log_event(self.record.id, "attached", mode=mode, interactive=interactive)
+        if self.exited.is_set():
+            client.queue(encode(Kind.EXIT, {"code": self.exit_code}))
+        return client
+
+    def drop(self, client: Client) -> None:
+        client.closed = True
+        if client in self.clients:
+            self.clients.remove(client)
+            if client.mode != "control":
+                self.update(attached=sum(1 for c in self.clients if c.mode != "control"))
+                registry.log_event(self.record.id, "detached", mode=client.mode)
+
+    async def send_loop(self, client: Client) -> None:
+        writer = client.writer
+        while True:
+            await client.wake.wait()
+            client.wake.clear()
+            if client.stale:
+                client.stale = False
+                client.pending.clear()
+                fresh = self.model.render_ansi() if client.mode == "raw" else None
+                if fresh is not None:
+                    client.pending += encode_output(fresh)
+                else:
+                    client.pending += self.screen_frame(full=True)
+            if client.pending:
+                data = bytes(client.pending)
+                client.pending.clear()
+                writer.write(data)
+                await writer.drain()
+            if client.closed_after_flush and not client.pending:
+                client.closed = True
+                writer.close()
+                return
+
+    async def handle(self, client: Client, frame: Frame) -> None:
+        if frame.kind == Kind.INPUT:
+            if client.interactive and not self.exited.is_set():
+                self.write_input(frame.payload)
+        elif frame.kind == Kind.RESIZE:
+            if client.interactive:
+                size = frame.json()
+                self.resize(int(size["cols"]), int(size["rows"]))
+        elif frame.kind == Kind.REQUEST:
+            response = await self.request(frame.json())
+            client.queue(encode(Kind.RESPONSE, response))
+        else:
+            raise ProtocolError(f"unexpected {frame.kind.name} frame from a client")
+
+    async def request(self, req: dict[str, Any]) -> dict[str, Any]:
+        op = req.get("op")
+        if op == "status":
+            return {"ok": True, "record": self.record.to_json(), "title": self.model.title,
+                    "alternate": self.model.alternate,
+                    "app_cursor": self.model.modes.app_cursor,
+                    "clients": [{"mode": c.mode, "interactive": c.interactive}
+                                for c in self.clients]}  # fmt: skip
+        if op == "capture":
+            history = max(0, int(req.get("history", 0)))
+            text = self.model.capture(history=history, ansi=bool(req.get("ansi")))
+            return {"ok": True, "text": text}
+        if op == "send":
+            if self.exited.is_set():
+                return {"ok": False, "error": "the session has exited"}
+            self.write_input(bytes.fromhex(req.get("hex", "")))
+            return {"ok": True}
+        if op == "detach":
+            count = 0
+            for c in self.clients:
+                if c.mode != "control":
+                    c.queue(
+                        encode(
+                            Kind.DETACHED,
+                            {
+                                "reason": "detached by nono detach",
+                                "alternate": self.model.alternate,
+                            },
+                        )
+                    )
+                    c.closed_after_flush = True
+                    count += 1
+            return {"ok": True, "detached": count}
+        if op == "stop":
+            if not self.exited.is_set():
+                await self.stop(float(req.get("timeout", 10)), bool(req.get("force")))
+                if not req.get("force"):
+                    await self.exited.wait()
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.exited.wait(), 5)
+            return {"ok": True, "exit_code": self.exit_code}
+        return {"ok": False, "error": f"unknown request {op!r}"}
+
+    def screen_frame(self, full: bool = False) -> bytes:
+        dirty = set(range(self.model.rows)) if full else self.model.take_dirty()
+        rows = {str(y): [[text, style.to_json()] for text, style in self.model.row_runs(y)]
+                for y in sorted(dirty) if y < self.model.rows}  # fmt: skip
+        x, y = self.model.cursor
+        payload = {
+            "screen": rows,
+            "full": full,
+            "cursor": [x, y],
+            "cursor_visible": self.model.cursor_visible,
+            "size": [self.model.cols, self.model.rows],
+            "title": self.model.title,
+        }
+        return encode(Kind.OUTPUT, json.dumps(payload).encode())  # fmt: skip
+
+    def send_screen(self) -> None:
+        self.screen_timer = None
+        frame = self.screen_frame()
+        for client in self.clients:
+            if client.mode == "screen":
+                client.queue(frame)
+
+    # ------------------------------------------------------------ main
+
+    async def run(self, ready: Any) -> int | None:
+        loop = asyncio.get_running_loop()
+        os.set_blocking(self.master, False)
+        loop.add_reader(self.master, self.on_pty_readable)
+        pidfd = os.pidfd_open(self.child_pid)
+        loop.add_reader(pidfd, lambda: (loop.remove_reader(pidfd), self.on_child_exit()))
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: loop.create_task(self.stop(5, False)))
+        server = await asyncio.start_unix_server(self.serve, sock=self.listener)
+        await ready(self)
+        await self.done.wait()
+        server.close()
+        for client in list(self.clients):
+            with contextlib.suppress(Exception):
+                client.writer.close()
+        os.close(pidfd)
+        return self.exit_code

@@ -1,0 +1,434 @@
+"""Sessions, black-box: detached supervisors, attach through a real PTY read with pyte, control."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+import time
+
+import pexpect
+import psutil
+import pyte
+import pytest
+
+
+@pytest.fixture
+def sessions(nono, workspace):
+    """Start detached sessions; every one still running is force-stopped afterwards."""
+    started: list[str] = []
+
+    def start(*cmd: str, name: str | None = None, size: str = "80x24", extra=()) -> str:
+        args = ["run", "--detached", "--size", size, "--allow-cwd", *extra]
+        if name:
+            args += ["--name", name]
+        r = nono(*args, "--", *cmd)
+        assert r.returncode == 0, r.stderr
+        session_id, _name = r.stdout.split()
+        started.append(session_id)
+        return session_id
+
+    yield start
+    for session_id in started:
+        nono("stop", session_id, "--force")
+    _kill_supervisors()
+
+
+def _kill_supervisors() -> None:
+    state = os.environ["XDG_STATE_HOME"]
+    for path in (os.path.join(state, "nono", "sessions"),):
+        if not os.path.isdir(path):
+            continue
+        for name in os.listdir(path):
+            if name.endswith(".json") and not name.endswith(".final.json"):
+                try:
+                    record = json.load(open(os.path.join(path, name)))  # noqa: SIM115
+                    os.kill(record["supervisor_pid"], signal.SIGKILL)
+                except (OSError, ValueError, KeyError):
+                    pass
+
+
+class Screen:
+    """`nono attach` in a real PTY of a fixed size, its output read through pyte."""
+
+    def __init__(self, args: list[str], cwd, rows: int = 24, cols: int = 80) -> None:
+        self.screen = pyte.Screen(cols, rows)
+        self.stream = pyte.ByteStream(self.screen)
+        self.child = pexpect.spawn(
+            sys.executable,
+            ["-m", "nono", *args],
+            cwd=str(cwd),
+            env=dict(os.environ),
+            dimensions=(rows, cols),
+            timeout=15,
+        )
+
+    def pump(self, seconds: float = 0.3) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                data = self.child.read_nonblocking(65536, timeout=0.05)
+                self.stream.feed(data)
+            except pexpect.TIMEOUT:
+                continue
+            except pexpect.EOF:
+                break
+
+    def wait_for(self, text: str, seconds: float = 10) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.pump(0.1)
+            if text in self.text():
+                return
+        raise AssertionError(f"{text!r} never appeared on screen:\n{self.text()}")
+
+    def text(self) -> str:
+        return "\n".join(line.rstrip() for line in self.screen.display)
+
+    def finish(self) -> int | None:
+        self.child.expect(pexpect.EOF, timeout=15)
+        self.child.close()
+        return self.child.exitstatus
+
+    def close(self) -> None:
+        self.child.close(force=True)
+
+
+def record_of(nono, session_id: str) -> dict:
+    r = nono("inspect", session_id, "--json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def wait_until(predicate, seconds: float = 10) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition never became true")
+
+
+# ---------------------------------------------------------------- lifecycle
+
+
+def test_detached_start_lists_in_ps_and_inspect(nono, sessions, workspace):
+    sid = sessions("sh", "-c", "echo started; sleep 60", name="worker")
+    r = nono("ps", "--json")
+    rows = json.loads(r.stdout)
+    assert [row["id"] for row in rows] == [sid]
+    row = rows[0]
+    assert row["name"] == "worker" and row["state"] == "running"
+    assert row["attached"] == 0 and row["profile"] == "default"
+    assert psutil.pid_exists(row["child_pid"])
+    info = record_of(nono, sid)
+    assert info["workdir"] == str(workspace)
+    assert info["command"] == ["sh", "-c", "echo started; sleep 60"]
+    assert info["network"] == "allowed"
+    assert str(workspace) in info["sandbox"]["writable"]
+    text = nono("ps").stdout
+    assert "worker" in text and "running" in text
+
+
+def test_child_dying_at_start_is_reported_with_its_output(nono):
+    r = nono("run", "--detached", "--", "sh", "-c", "echo missing API key >&2; exit 3")
+    assert r.returncode == 3
+    assert "missing API key" in r.stderr
+    assert "exited at start" in r.stderr
+
+
+def test_ids_resolve_by_prefix_and_name_and_unknown_ids_list_candidates(nono, sessions):
+    sid = sessions("sleep", "60", name="alpha")
+    assert record_of(nono, sid[:5])["id"] == sid
+    assert record_of(nono, "alpha")["id"] == sid
+    r = nono("inspect", "nosuch")
+    assert r.returncode == 1
+    assert "no session matches 'nosuch'" in r.stderr and "alpha" in r.stderr
+
+
+def test_duplicate_running_name_is_refused(nono, sessions):
+    sessions("sleep", "60", name="twin")
+    r = nono("run", "--detached", "--name", "twin", "--", "sleep", "60")
+    assert r.returncode == 1
+    assert "already named 'twin'" in r.stderr
+
+
+def test_stop_records_the_exit_code(nono, sessions):
+    sid = sessions("sleep", "60")
+    r = nono("stop", sid, "--timeout", "5")
+    assert r.returncode == 0, r.stderr
+    info = record_of(nono, sid)
+    assert info["state"] == "exited(143)"
+    assert nono("ps").stdout.count(sid) == 0
+    assert sid in nono("ps", "--all").stdout
+
+
+def test_stop_escalates_to_sigkill_after_the_timeout(nono, sessions):
+    sid = sessions("sh", "-c", "trap '' TERM; while :; do sleep 0.1; done")
+    time.sleep(0.3)
+    r = nono("stop", sid, "--timeout", "0.5")
+    assert r.returncode == 0, r.stderr
+    assert record_of(nono, sid)["exit_code"] == 137
+
+
+def test_logs_show_the_lifecycle(nono, sessions):
+    sid = sessions("sleep", "60")
+    nono("stop", sid, "--force")
+    r = nono("logs", sid, "--json")
+    events = [json.loads(line)["event"] for line in r.stdout.splitlines()]
+    assert events[0] == "started" and "exited" in events
+    assert nono("logs", sid, "--tail", "1", "--json").stdout.count("\n") == 1
+
+
+def test_prune_removes_exited_records(nono, sessions):
+    done = sessions("sleep", "60")
+    live = sessions("sleep", "60")
+    nono("stop", done, "--force")
+    assert done in nono("prune", "--dry-run").stdout
+    assert done in nono("ps", "--all").stdout
+    nono("prune")
+    listing = nono("ps", "--all").stdout
+    assert done not in listing and live in listing
+
+
+# ---------------------------------------------------------------- scripting
+
+
+def test_send_keys_and_capture(nono, sessions):
+    sid = sessions("bash", "--norc", "--noprofile", "-i")
+    nono("send-keys", sid, "echo", "Space", "hello-there", "Enter")
+    wait_until(lambda: "\nhello-there" in nono("capture", sid).stdout)
+    nono("send-keys", sid, "-l", "echo literal Enter")
+    nono("send-keys", sid, "Enter")
+    wait_until(lambda: "literal Enter\n" in nono("capture", sid).stdout + "\n")
+
+
+def test_capture_with_history_and_ansi(nono, sessions):
+    sid = sessions("sh", "-c", "seq 1 100; printf '\\033[31mred\\033[0m\\n'; sleep 60")
+    wait_until(lambda: "red" in nono("capture", sid).stdout)
+    screen = nono("capture", sid).stdout.splitlines()
+    assert "1" not in screen
+    more = nono("capture", sid, "--history", "50").stdout.splitlines()
+    assert "60" in more and len(more) > len(screen)
+    assert "\x1b[31" in nono("capture", sid, "--ansi").stdout
+
+
+def test_exited_session_can_still_be_captured(nono, sessions):
+    sid = sessions("sh", "-c", "echo last words; sleep 0.5")
+    wait_until(lambda: record_of(nono, sid)["state"] == "exited(0)")
+    assert "last words" in nono("capture", sid).stdout
+
+
+# ---------------------------------------------------------------- attach
+
+
+def test_attach_replays_the_screen_with_colours(nono, sessions, workspace):
+    sid = sessions("sh", "-c", "printf '\\033[1;31mred title\\033[0m\\nplain\\n'; sleep 60")
+    wait_until(lambda: "plain" in nono("capture", sid).stdout)
+    term = Screen(["attach", sid], workspace)
+    try:
+        term.wait_for("red title")
+        assert "plain" in term.text()
+        cell = term.screen.buffer[0][0]
+        assert cell.fg == "red" and cell.bold
+    finally:
+        term.close()
+
+
+def test_attach_replays_an_alternate_screen_program(nono, sessions, workspace):
+    script = "printf 'main line\\n'; printf '\\033[?1049h\\033[2;3HIN ALT'; sleep 60"
+    sid = sessions("sh", "-c", script)
+    wait_until(lambda: "IN ALT" in nono("capture", sid).stdout)
+    term = Screen(["attach", sid], workspace)
+    try:
+        term.wait_for("IN ALT")
+        assert "main line" not in term.text()
+        assert term.screen.buffer[1][2].data == "I"
+        term.child.send(b"\x1dd")
+        assert term.finish() == 0
+    finally:
+        term.close()
+
+
+def test_typing_reaches_the_agent_and_detach_sequence_leaves_it_running(nono, sessions, workspace):
+    sid = sessions("bash", "--norc", "--noprofile", "-i")
+    term = Screen(["attach", sid], workspace)
+    try:
+        term.pump(0.5)
+        term.child.send(b"echo typed-$((6*7))\r")
+        term.wait_for("typed-42")
+        term.child.send(b"\x1d")  # the start of the sequence alone sends nothing yet
+        term.child.send(b"d")
+        assert term.finish() == 0
+    finally:
+        term.close()
+    assert record_of(nono, sid)["state"] == "running"
+    assert "typed-42" in nono("capture", sid).stdout
+
+
+def test_a_lone_sequence_prefix_is_passed_through(nono, sessions, workspace):
+    sid = sessions("sh", "-c", "stty raw -echo; od -An -tx1 -w1 -v")
+    term = Screen(["attach", sid], workspace)
+    try:
+        term.pump(0.5)
+        term.child.send(b"\x1dx")
+        term.wait_for("78")
+        assert "1d" in term.text()
+        term.child.send(b"\x1dd")
+        term.finish()
+    finally:
+        term.close()
+
+
+def test_detach_from_another_terminal(nono, sessions, workspace):
+    sid = sessions("sleep", "60")
+    term = Screen(["attach", sid], workspace)
+    try:
+        term.pump(0.5)
+        wait_until(lambda: record_of(nono, sid)["attached"] == 1)
+        r = nono("detach", sid)
+        assert r.returncode == 0 and "detached 1" in r.stdout
+        assert term.finish() == 0
+    finally:
+        term.close()
+    assert record_of(nono, sid)["state"] == "running"
+
+
+def test_session_survives_its_client_being_killed(nono, sessions, workspace):
+    sid = sessions("bash", "--norc", "--noprofile", "-i")
+    term = Screen(["attach", sid], workspace)
+    term.pump(0.5)
+    os.kill(term.child.pid, signal.SIGKILL)
+    term.close()
+    wait_until(lambda: record_of(nono, sid)["attached"] == 0)
+    nono("send-keys", sid, "echo still-here", "Enter")
+    wait_until(lambda: "still-here" in nono("capture", sid).stdout)
+    again = Screen(["attach", sid], workspace)
+    try:
+        again.wait_for("still-here")
+    finally:
+        again.close()
+
+
+def test_second_attach_is_refused_unless_stolen_and_read_only_watches(nono, sessions, workspace):
+    sid = sessions("bash", "--norc", "--noprofile", "-i")
+    first = Screen(["attach", sid], workspace)
+    try:
+        first.pump(0.5)
+        second = Screen(["attach", sid], workspace)
+        assert second.finish() == 1
+        assert "already attached" in second.child.before.decode() + second.text()
+        watcher = Screen(["attach", "--read-only", sid], workspace)
+        watcher.pump(0.5)
+        watcher.child.send(b"echo from-watcher\r")
+        first.child.send(b"echo from-owner\r")
+        watcher.wait_for("from-owner")
+        assert "from-watcher" not in nono("capture", sid).stdout
+        watcher.close()
+        thief = Screen(["attach", "--steal", sid], workspace)
+        thief.pump(0.5)
+        assert first.finish() == 0
+        thief.child.send(b"echo stolen\r")
+        thief.wait_for("stolen")
+        thief.close()
+    finally:
+        first.close()
+
+
+def test_resize_reaches_the_child(nono, sessions, workspace):
+    sid = sessions("bash", "--norc", "--noprofile", "-i")
+    term = Screen(["attach", sid], workspace, rows=30, cols=100)
+    try:
+        term.pump(0.5)
+        term.child.send(b"stty size\r")
+        term.wait_for("30 100")
+        term.child.setwinsize(20, 70)
+        term.pump(0.3)
+        term.child.send(b"stty size\r")
+        term.wait_for("20 70")
+    finally:
+        term.close()
+
+
+def test_attached_run_passes_the_exit_code_through(workspace):
+    term = Screen(["run", "--allow-cwd", "--", "sh", "-c", "echo inside; exit 7"], workspace)
+    try:
+        assert term.finish() == 7
+    finally:
+        term.close()
+
+
+# ---------------------------------------------------------------- security and faults
+
+
+def test_sandboxed_process_cannot_reach_a_session_socket(nono, sessions):
+    sid = sessions("sleep", "60")
+    name = record_of(nono, sid)["socket"]
+    script = (
+        "import socket\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        f"s.connect('\\0{name}')\n"
+        "print('CONNECTED')\n"
+    )
+    r = nono("run", "--", "python3", "-c", script)  # a real sandbox, not attached
+    assert "CONNECTED" not in r.stdout
+    assert "PermissionError" in r.stderr
+    outside = socket.socket(socket.AF_UNIX)
+    outside.connect("\0" + name)  # the same connect from outside works
+    outside.close()
+
+
+def test_session_commands_refuse_to_run_inside_a_sandbox(nono, sessions):
+    sessions("sleep", "60")
+    import nono as package
+
+    source = os.path.dirname(os.path.dirname(package.__file__))
+    r = nono("run", "--read", source, "--", sys.executable, "-m", "nono", "ps")
+    assert r.returncode == 1
+    assert "cannot run inside a nono sandbox" in r.stderr
+
+
+def test_garbled_and_truncated_frames_do_not_harm_the_session(nono, sessions):
+    sid = sessions("bash", "--norc", "--noprofile", "-i")
+    name = record_of(nono, sid)["socket"]
+    for junk in (
+        b"\xff\xff\xff\xff\x01garbage",
+        b'\x00\x00\x00\x10\x01{"v":',
+        b"\x00\x00",
+        b"\x00\x00\x00\x02\x63{}",
+    ):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect("\0" + name)
+        s.sendall(junk)
+        s.close()
+    nono("send-keys", sid, "echo survived", "Enter")
+    wait_until(lambda: "survived" in nono("capture", sid).stdout)
+    assert record_of(nono, sid)["state"] == "running"
+
+
+def test_killed_supervisor_is_shown_exited_and_leaves_no_orphan(nono, sessions):
+    sid = sessions("sleep", "600")
+    info = record_of(nono, sid)
+    os.kill(info["supervisor_pid"], signal.SIGKILL)
+    wait_until(
+        lambda: (
+            not psutil.pid_exists(info["child_pid"])
+            or psutil.Process(info["child_pid"]).status() == "zombie"
+        )
+    )
+    row = json.loads(nono("ps", "--all", "--json").stdout)[0]
+    assert row["state"] == "exited" and "supervisor died" in row["note"]
+    r = nono("attach", sid)
+    assert r.returncode == 1 and "has exited" in r.stderr
+
+
+def test_bad_config_is_a_clear_error_before_anything_starts(nono, tmp_path):
+    config = tmp_path / "config" / "nono"
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text("[ui]\ndetach_sequence = 'ctrl-]'\n")
+    r = nono("run", "--detached", "--", "sleep", "60")
+    assert r.returncode == 1
+    assert "config.toml" in r.stderr and ":2" in r.stderr
+    assert json.loads(nono("ps", "--json").stdout) == []
