@@ -27,14 +27,22 @@ def measure(argv: list[str], runs: int, cwd: str) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument(
+        "--nono",
+        help="the nono to measure (default: the one on PATH), e.g. "
+        "one pip-installed into a clean venv",
+    )
     args = parser.parse_args()
-    nono = shutil.which("nono") or sys.exit("nono is not on PATH: pip install -e .")
+    nono = args.nono or shutil.which("nono") or sys.exit("nono is not on PATH: pip install -e .")
     work = tempfile.mkdtemp(dir="/var/tmp", prefix="nono-bench-")
     true = shutil.which("true")
+    with open(nono) as f:  # the interpreter behind this nono, for the floor
+        first = f.readline()
+    python = first[2:].strip() if first.startswith("#!") else sys.executable
     cases = {
         "true": [true],
-        "python -c pass (interpreter floor)": [sys.executable, "-c", "pass"],
-        "python -S -c pass": [sys.executable, "-S", "-c", "pass"],
+        "python -c pass (interpreter floor)": [python, "-c", "pass"],
+        "python -S -c pass": [python, "-S", "-c", "pass"],
         "nono run -- true": [nono, "run", "--", "true"],
         "nono run --profile claude-code --allow-cwd --block-net -- true": [
             nono, "run", "--profile", "claude-code", "--allow-cwd", "--block-net", "--", "true"
