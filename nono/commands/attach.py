@@ -27,6 +27,11 @@ def execute(args: argparse.Namespace) -> int:
     registry.refuse_inside_sandbox()
     config = load_config()
     record = registry.resolve(args.session)
+    if record.status == registry.EXITED:
+        raise NonoError(
+            f"session {record.name} ({record.id}) has exited ({record.state})",
+            "nono capture still shows its last screen",
+        )
     if not os.isatty(0) or not os.isatty(1):
         raise NonoError("nono attach needs a terminal", "use nono capture or send-keys instead")
     result = attach(record, detach_keys=config.detach_keys, read_only=args.read_only,

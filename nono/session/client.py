@@ -67,6 +67,8 @@ def _read_frame(sock: socket.socket, decoder: Decoder, timeout: float | None = 3
             queued.extend(decoder.feed(data))
     except TimeoutError:
         raise NonoError("the supervisor did not answer in time") from None
+    except OSError as exc:
+        raise NonoError(f"the supervisor hung up: {exc.strerror or exc}") from None
     except ProtocolError as exc:
         raise NonoError(f"garbled answer from the supervisor: {exc.message}") from None
     finally:

@@ -140,7 +140,7 @@ def _supervisor_main(
     )  # fmt: skip
     registry.write_record(record)
     registry.log_event(session_id, "started", pid=started.pid, command=list(prepared.argv))
-    supervisor = Supervisor(record, master, started.pid, listener)
+    supervisor = Supervisor(record, master, started.pid, listener, detached=detached)
 
     async def ready(sup: Supervisor) -> None:
         if detached:

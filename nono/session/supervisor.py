@@ -13,7 +13,7 @@ import socket
 import struct
 import termios
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 from nono.session import registry
@@ -27,6 +27,7 @@ CLIENT_BACKLOG = 1 << 20
 INPUT_BACKLOG = 1 << 20
 HELLO_TIMEOUT = 5.0
 SCREEN_FRAME_INTERVAL = 1 / 30
+FIRST_CLIENT_WAIT = 5.0
 
 
 def set_winsize(fd: int, cols: int, rows: int) -> None:
@@ -59,7 +60,12 @@ class Client:
 
 class Supervisor:
     def __init__(
-        self, record: Record, master: int, child_pid: int, listener: socket.socket
+        self,
+        record: Record,
+        master: int,
+        child_pid: int,
+        listener: socket.socket,
+        detached: bool = True,
     ) -> None:
         self.record = record
         self.master = master
@@ -73,6 +79,11 @@ class Supervisor:
         self.done = asyncio.Event()
         self.exited = asyncio.Event()
         self.finishing: asyncio.Task | None = None
+        # An attached `nono run` connects right after the start: an agent that exits at once
+        # must still reach it (output and exit code), so the end waits for that first client.
+        self.first_client = asyncio.Event()
+        if detached:
+            self.first_client.set()
         self.screen_timer: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------ the PTY
@@ -177,6 +188,8 @@ class Supervisor:
         for client in list(self.clients):
             client.queue(encode(Kind.EXIT, {"code": self.exit_code,
                                             "alternate": self.model.alternate}))  # fmt: skip
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.first_client.wait(), FIRST_CLIENT_WAIT)
         # Give clients a moment to receive the end, then go.
         deadline = time.monotonic() + 2
         while any(c.pending for c in self.clients) and time.monotonic() < deadline:
@@ -304,7 +317,11 @@ class Supervisor:
             self.update(attached=sum(1 for c in self.clients if c.mode != "control"))
             registry.log_event(self.record.id, "attached", mode=mode, interactive=interactive)
         if self.exited.is_set():
-            client.queue(encode(Kind.EXIT, {"code": self.exit_code}))
+            client.queue(
+                encode(Kind.EXIT, {"code": self.exit_code, "alternate": self.model.alternate})
+            )
+        if mode != "control":
+            self.first_client.set()
         return client
 
     def drop(self, client: Client) -> None:
@@ -398,7 +415,7 @@ class Supervisor:
 
     def screen_frame(self, full: bool = False) -> bytes:
         dirty = set(range(self.model.rows)) if full else self.model.take_dirty()
-        rows = {str(y): [[text, style.to_json()] for text, style in self.model.row_runs(y)]
+        rows = {str(y): [[text, asdict(style)] for text, style in self.model.row_runs(y)]
                 for y in sorted(dirty) if y < self.model.rows}  # fmt: skip
         x, y = self.model.cursor
         payload = {
