@@ -111,7 +111,9 @@ class Supervisor:
                 client.queue(frame)
         self.model.feed(data)
         replies = self.model.take_replies()
-        if replies:
+        # With a raw client attached, its own terminal sees the query and answers it; answering
+        # here too would hand the agent two replies.
+        if replies and not any(c.mode == "raw" and c.interactive for c in self.clients):
             self.write_input(replies)
         if any(c.mode == "screen" for c in self.clients) and self.screen_timer is None:
             loop = asyncio.get_running_loop()

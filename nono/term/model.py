@@ -1,0 +1,108 @@
+"""TerminalModel: the session's terminal as the rest of nono sees it (bytes in, screen out)."""
+
+from __future__ import annotations
+
+from itertools import islice
+
+from pyte.screens import StaticDefaultDict
+
+from .lines import runs
+from .modes import Modes
+from .parser import Parser
+from .render import line_ansi, line_text, render_ansi
+from .screen import VTScreen
+from .style import BLANK, Cell, Style
+
+_EMPTY_ROW: StaticDefaultDict[int, Cell] = StaticDefaultDict(BLANK)
+
+
+class TerminalModel:
+    """A headless terminal fed with everything a program writes to its PTY.
+
+    Pure: no I/O. Answers to the program's queries are collected for the caller to write back
+    (`take_replies`); rows changed since the last look are collected too (`take_dirty`).
+    """
+
+    def __init__(self, cols: int = 80, rows: int = 24, history: int = 10_000) -> None:
+        if cols < 1 or rows < 1:
+            raise ValueError(f"terminal size must be at least 1x1, not {cols}x{rows}")
+        self._screen = VTScreen(cols, rows, history)
+        self._parser = Parser(self._screen)
+
+    def feed(self, data: bytes) -> None:
+        """Take output from the program; UTF-8 and escape sequences may be split anywhere."""
+        self._parser.feed(data)
+
+    def resize(self, cols: int, rows: int) -> None:
+        """Change size like tmux: the bottom of the screen and the scrollback are kept."""
+        if cols < 1 or rows < 1:
+            raise ValueError(f"terminal size must be at least 1x1, not {cols}x{rows}")
+        self._screen.resize(rows, cols)
+
+    @property
+    def cols(self) -> int:
+        return self._screen.columns
+
+    @property
+    def rows(self) -> int:
+        return self._screen.lines
+
+    @property
+    def cursor(self) -> tuple[int, int]:
+        """(x, y), 0-based; a cursor waiting to wrap past the last column reports that column."""
+        cursor = self._screen.cursor
+        return min(cursor.x, self._screen.columns - 1), cursor.y
+
+    @property
+    def cursor_visible(self) -> bool:
+        return not self._screen.cursor.hidden
+
+    @property
+    def alternate(self) -> bool:
+        return bool(self._screen.alternate)
+
+    @property
+    def title(self) -> str:
+        return self._screen.title
+
+    @property
+    def modes(self) -> Modes:
+        return self._screen.modes()
+
+    def take_replies(self) -> bytes:
+        """Answers owed to the program (DA1, DA2, DSR, CPR, DECRQM), to write to the PTY."""
+        replies, self._screen.replies[:] = "".join(self._screen.replies), []
+        return replies.encode()
+
+    def take_dirty(self) -> set[int]:
+        """Rows changed since the last call."""
+        rows = self._screen.lines
+        dirty = {y for y in self._screen.dirty if y < rows}
+        self._screen.dirty.clear()
+        return dirty
+
+    def render_ansi(self) -> bytes:
+        """A replay for a raw client: written to a fresh terminal of this size, it shows this
+        screen (alternate screen included) in these modes, so the live output can follow."""
+        return render_ansi(self._screen)
+
+    def row_runs(self, y: int) -> list[tuple[str, Style]]:
+        """Row `y` (full width) as runs of same-style text, for clients that draw cells."""
+        if not 0 <= y < self._screen.lines:
+            raise IndexError(f"row {y} is outside a {self._screen.lines}-row screen")
+        return runs(self._screen.buffer.get(y, _EMPTY_ROW), self._screen.columns)
+
+    def screen_lines(self, ansi: bool = False) -> list[str]:
+        """The visible rows, trailing spaces dropped (`tmux capture-pane -p [-e]`)."""
+        render = line_ansi if ansi else line_text
+        return [render(self.row_runs(y)) for y in range(self._screen.lines)]
+
+    def history_lines(self, n: int, ansi: bool = False) -> list[str]:
+        """The last `n` lines scrolled off the main screen, oldest first."""
+        history = self._screen.history
+        render = line_ansi if ansi else line_text
+        return [render(line) for line in islice(history, max(len(history) - n, 0), None)]
+
+    def capture(self, history: int = 0, ansi: bool = False) -> str:
+        """History lines then screen lines (`tmux capture-pane -p [-e] -S -history`)."""
+        return "\n".join(self.history_lines(history, ansi) + self.screen_lines(ansi))

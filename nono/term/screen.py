@@ -1,0 +1,394 @@
+"""The emulated screen: pyte's Screen with the drawing, erasing, scrolling and scrollback fixed
+to behave like tmux, the reference the corpus tests compare against."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from typing import Any
+
+import pyte
+from pyte import charsets as cs
+from pyte import modes as mo
+from pyte.screens import Margins, StaticDefaultDict
+
+from .lines import Line, compact, expand
+from .modes import ModeState
+from .style import BLANK, Cell, Params, apply_sgr, blank, char_width
+
+Row = StaticDefaultDict[int, Cell]
+Buffer = defaultdict[int, Row]
+
+_MAX_COMBINING = 16  # code points per cell: a flood of combining marks must not grow one cell
+
+
+class VTScreen(ModeState, pyte.Screen):
+    """A pyte Screen whose cells are `Cell(data, Style)`, with an alternate screen and a compact
+    main-screen scrollback. pyte's handlers that were wrong for real programs are overridden."""
+
+    def __init__(self, cols: int, rows: int, history: int) -> None:
+        # pyte.Screen.__init__ calls reset(), which needs these.
+        self.history: deque[Line] = deque(maxlen=max(history, 0))
+        self.replies: list[str] = []
+        super().__init__(cols, rows)
+
+    @property
+    def default_char(self) -> Cell:  # type: ignore[override]
+        return BLANK
+
+    def reset(self) -> None:
+        title = getattr(self, "title", "")
+        super().reset()
+        self.title = title  # RIS resets the terminal, not what the user calls the pane
+        self.g1_charset = cs.LAT1_MAP  # G1 starts as ASCII (xterm, tmux): a stray SO is harmless
+        self.cursor.attrs = BLANK
+        self.reset_mode_state()
+        self.last_char = ""
+
+    # Drawing.
+
+    def draw(self, data: str) -> None:
+        data = data.translate(self.g1_charset if self.charset else self.g0_charset)
+        cursor = self.cursor
+        cols = self.columns
+        autowrap = mo.DECAWM in self.mode
+        insert = mo.IRM in self.mode
+        pen = cursor.attrs.style
+        line = self.buffer[cursor.y]
+        for char in data:
+            width = char_width(char)
+            if width <= 0 or width > cols:
+                if width == 0:
+                    self._combine(char)
+                continue  # C0/C1 controls, or wide in one column: nothing drawn (tmux too)
+            if cursor.x + width > cols:
+                if autowrap:
+                    # Past the edge (or a wide character at the last column): wrap first.
+                    self.dirty.add(cursor.y)
+                    cursor.x = 0
+                    self.index()
+                    line = self.buffer[cursor.y]
+                elif width > 1:
+                    continue  # tmux drops a wide character that cannot fit without wrapping
+                else:
+                    cursor.x = cols - 1
+            if insert:
+                self.insert_characters(width)
+            x = cursor.x
+            # Overwriting half of a wide character blanks the other half, as terminals do.
+            before = line.get(x)
+            if before is not None and before.data == "" and x > 0:
+                line[x - 1] = Cell(" ", line[x - 1].style)
+            after = line.get(x + width)
+            if after is not None and after.data == "":
+                line[x + width] = Cell(" ", after.style)
+            line[x] = Cell(char, pen)
+            if width == 2:
+                line[x + 1] = Cell("", pen)
+            cursor.x = x + width
+            self.last_char = char
+        self.dirty.add(cursor.y)
+
+    def _combine(self, char: str) -> None:
+        # Zero-width code points (combining marks, ZWJ, variation selectors) join the glyph
+        # before the cursor, kept as sent (no NFC, as tmux) so capture shows the same bytes.
+        x, y = self.cursor.x - 1, self.cursor.y
+        line = self.buffer[y]
+        if x > 0 and line[x].data == "":
+            x -= 1
+        if x < 0:
+            return
+        cell = line[x]
+        if cell.data and len(cell.data) < _MAX_COMBINING:
+            line[x] = Cell(cell.data + char, cell.style)
+            self.dirty.add(y)
+
+    def repeat_last(self, count: int | None = None) -> None:
+        """REP: draw the last drawn character again `count` times."""
+        if self.last_char:
+            self.draw(self.last_char * min(count or 1, self.columns * self.lines))
+
+    def select_graphic_rendition(self, *attrs: int, **_: Any) -> None:
+        self.set_pen([[attr] for attr in attrs])
+
+    def set_pen(self, params: Params) -> None:
+        self.cursor.attrs = Cell(" ", apply_sgr(self.cursor.attrs.style, params))
+
+    # Scrolling. tmux moves every line scrolled off the top of a region into the history,
+    # whatever the region, and keeps none from the alternate screen.
+
+    def _region(self) -> Margins:
+        return self.margins or Margins(0, self.lines - 1)
+
+    def _fill(self, y: int) -> None:
+        pen = self.cursor.attrs.style
+        if pen.bg is None:
+            self.buffer.pop(y, None)
+        else:
+            self.buffer[y] = StaticDefaultDict(blank(pen))
+
+    def scroll_region_up(self, top: int, bottom: int, count: int, history: bool = True) -> None:
+        count = min(count, bottom - top + 1)
+        buf = self.buffer
+        if history and not self.alternate and self.history.maxlen:
+            for y in range(top, top + count):
+                self.history.append(compact(buf.get(y), self.columns))
+        for y in range(top, bottom - count + 1):
+            src = buf.pop(y + count, None)
+            if src is None:
+                buf.pop(y, None)
+            else:
+                buf[y] = src
+        for y in range(bottom - count + 1, bottom + 1):
+            self._fill(y)
+        self.dirty.update(range(top, bottom + 1))
+
+    def scroll_region_down(self, top: int, bottom: int, count: int) -> None:
+        count = min(count, bottom - top + 1)
+        buf = self.buffer
+        for y in range(bottom, top + count - 1, -1):
+            src = buf.pop(y - count, None)
+            if src is None:
+                buf.pop(y, None)
+            else:
+                buf[y] = src
+        for y in range(top, top + count):
+            self._fill(y)
+        self.dirty.update(range(top, bottom + 1))
+
+    def index(self) -> None:
+        top, bottom = self._region()
+        if self.cursor.y == bottom:
+            self.scroll_region_up(top, bottom, 1)
+        elif self.cursor.y < self.lines - 1:  # below the region: move, never scroll
+            self.cursor.y += 1
+
+    def reverse_index(self) -> None:
+        top, bottom = self._region()
+        if self.cursor.y == top:
+            self.scroll_region_down(top, bottom, 1)
+        elif self.cursor.y > 0:
+            self.cursor.y -= 1
+
+    def scroll_up(self, count: int | None = None, *_: int) -> None:
+        """SU (CSI S): scroll the region up; the cursor stays."""
+        top, bottom = self._region()
+        self.scroll_region_up(top, bottom, count or 1)
+
+    def scroll_down(self, count: int | None = None, *rest: int) -> None:
+        """SD (CSI T); with five parameters it is xterm's mouse tracking request instead."""
+        if not rest:
+            top, bottom = self._region()
+            self.scroll_region_down(top, bottom, count or 1)
+
+    def insert_lines(self, count: int | None = None) -> None:
+        top, bottom = self._region()
+        if top <= self.cursor.y <= bottom:
+            self.scroll_region_down(self.cursor.y, bottom, count or 1)
+            self.cursor.x = 0
+
+    def delete_lines(self, count: int | None = None) -> None:
+        top, bottom = self._region()
+        if top <= self.cursor.y <= bottom:
+            self.scroll_region_up(self.cursor.y, bottom, count or 1, history=False)
+            self.cursor.x = 0
+
+    # Erasing. Erased cells keep only the pen's background (BCE), like xterm and tmux.
+
+    def _erase(self, line: Row, start: int, end: int) -> None:
+        start, end = max(start, 0), min(end, self.columns)
+        if start >= end:
+            return
+        if start > 0 and line[start].data == "":
+            line[start - 1] = Cell(" ", line[start - 1].style)
+        if end < self.columns and line[end].data == "":
+            line[end] = Cell(" ", line[end].style)
+        fill = blank(self.cursor.attrs.style)
+        for x in range(start, end):
+            line[x] = fill
+
+    def erase_characters(self, count: int | None = None) -> None:
+        x = self.cursor.x
+        self._erase(self.buffer[self.cursor.y], x, x + (count or 1))
+        self.dirty.add(self.cursor.y)
+
+    def erase_in_line(self, how: int = 0, *_: Any, **__: Any) -> None:
+        x, line = self.cursor.x, self.buffer[self.cursor.y]
+        if how == 0:
+            self._erase(line, x, self.columns)
+        elif how == 1:
+            self._erase(line, 0, x + 1)
+        elif how == 2:
+            self._erase(line, 0, self.columns)
+        self.dirty.add(self.cursor.y)
+
+    def erase_in_display(self, how: int = 0, *_: Any, **__: Any) -> None:
+        y = self.cursor.y
+        if how == 3:
+            self.history.clear()
+        elif how == 2 or (how == 0 and y == 0 and self.cursor.x == 0):
+            self._clear_into_history()
+        elif how == 0:
+            self.erase_in_line(0)
+            for row in range(y + 1, self.lines):
+                self._fill(row)
+            self.dirty.update(range(y, self.lines))
+        elif how == 1:
+            for row in range(y):
+                self._fill(row)
+            self.erase_in_line(1)
+            self.dirty.update(range(y + 1))
+
+    def _clear_into_history(self) -> None:
+        # tmux's scroll-on-clear: a full clear of the main screen keeps what was on it, down to
+        # the last line in use, in the history (so `clear` does not lose an agent's output).
+        if not self.alternate and self.history.maxlen:
+            used = [y for y, row in self.buffer.items() if y < self.lines and _in_use(row)]
+            for y in range(max(used, default=-1) + 1):
+                self.history.append(compact(self.buffer.get(y), self.columns))
+        for y in range(self.lines):
+            self._fill(y)
+        self.dirty.update(range(self.lines))
+
+    # Characters.
+
+    def insert_characters(self, count: int | None = None) -> None:
+        x, cols = self.cursor.x, self.columns
+        if x >= cols:
+            return
+        count = min(count or 1, cols - x)
+        line = self.buffer[self.cursor.y]
+        moved = [line[i] for i in range(x, cols - count)]
+        self._erase(line, x, cols)
+        for i, cell in enumerate(moved, start=x + count):
+            line[i] = cell
+        self._erase(line, x, x + count)
+        if char_width(line[cols - 1].data[:1] or " ") == 2:
+            line[cols - 1] = Cell(" ", line[cols - 1].style)  # pushed half off the edge
+        self.dirty.add(self.cursor.y)
+
+    def delete_characters(self, count: int | None = None) -> None:
+        x, cols = self.cursor.x, self.columns
+        if x >= cols:
+            return
+        count = min(count or 1, cols - x)
+        line = self.buffer[self.cursor.y]
+        self._erase(line, x, x + count)  # repairs the wide characters cut at both edges
+        moved = [line[i] for i in range(x + count, cols)]
+        self._erase(line, x, cols)
+        for i, cell in enumerate(moved, start=x):
+            line[i] = cell
+        self.dirty.add(self.cursor.y)
+
+    # Cursor movement: tmux's rules, which differ from pyte's at the margins and when the
+    # cursor sits past the last column waiting to wrap.
+
+    def cursor_up(self, count: int | None = None) -> None:
+        margins = self.margins
+        top = margins.top if margins and self.cursor.y >= margins.top else 0
+        self.cursor.y = max(self.cursor.y - (count or 1), top)
+        self.ensure_hbounds()
+
+    def cursor_down(self, count: int | None = None) -> None:
+        margins = self.margins
+        bottom = margins.bottom if margins and self.cursor.y <= margins.bottom else self.lines - 1
+        self.cursor.y = min(self.cursor.y + (count or 1), bottom)
+        self.ensure_hbounds()
+
+    def cursor_position(self, line: int | None = None, column: int | None = None) -> None:
+        self.cursor.x = (column or 1) - 1
+        self.ensure_hbounds()
+        self.cursor_to_line(line)
+
+    def cursor_to_line(self, line: int | None = None) -> None:
+        y = (line or 1) - 1
+        if self.margins is not None and mo.DECOM in self.mode:
+            top, bottom = self.margins
+            self.cursor.y = min(max(y + top, top), bottom)
+        else:
+            self.cursor.y = min(max(y, 0), self.lines - 1)
+
+    def set_margins(self, top: int | None = None, bottom: int | None = None) -> None:
+        top = min(max((top or 1) - 1, 0), self.lines - 1)
+        bottom = min(max((bottom or self.lines) - 1, 0), self.lines - 1)
+        if top >= bottom:
+            return  # DECSTBM ignores a region under two lines
+        self.margins = None if (top, bottom) == (0, self.lines - 1) else Margins(top, bottom)
+        self.cursor_position()
+
+    def tab_forward(self, count: int | None = None) -> None:
+        for _ in range(min(count or 1, self.columns)):
+            self.tab()
+
+    def tab_back(self, count: int | None = None) -> None:
+        for _ in range(min(count or 1, self.columns)):
+            x = min(self.cursor.x, self.columns - 1)
+            self.cursor.x = max((stop for stop in self.tabstops if stop < x), default=0)
+
+    def alignment_display(self) -> None:
+        self.buffer.clear()
+        for y in range(self.lines):
+            row = self.buffer[y]
+            for x in range(self.columns):
+                row[x] = Cell("E")
+        self.dirty.update(range(self.lines))
+
+    # Resizing, like tmux: keep the bottom of the screen and the cursor's line; lines leaving
+    # the top go to the history, and growing pulls them back. Columns are cut, not re-wrapped.
+
+    def resize(self, lines: int | None = None, columns: int | None = None) -> None:
+        rows, cols = lines or self.lines, columns or self.columns
+        if (rows, cols) == (self.lines, self.columns):
+            return
+        old = self.lines
+        if self.alternate:
+            self.buffer, self.cursor.y = self._fit(self.buffer, self.cursor.y, old, rows, False)
+            if self.main_buffer is not None and self.main_cursor is not None:
+                self.main_buffer, self.main_cursor.y = self._fit(
+                    self.main_buffer, self.main_cursor.y, old, rows, True
+                )
+        else:
+            self.buffer, self.cursor.y = self._fit(self.buffer, self.cursor.y, old, rows, True)
+        self.lines, self.columns = rows, cols
+        for buffer in (self.buffer, self.main_buffer or {}):
+            for row in buffer.values():
+                for x in [x for x in row if x >= cols]:
+                    del row[x]
+                if char_width(row[cols - 1].data[:1] or " ") == 2:
+                    row[cols - 1] = Cell(" ", row[cols - 1].style)
+        for cursor in (self.cursor, self.main_cursor, self.saved and self.saved.cursor):
+            if cursor is not None:
+                cursor.x = cols - 1 if cursor.x >= cols else cursor.x  # lose a pending wrap
+                cursor.y = min(cursor.y, rows - 1)
+        self.margins = None
+        self.tabstops = set(range(8, cols, 8))
+        self.dirty.update(range(rows))
+
+    def _fit(
+        self, buffer: Buffer, cy: int, old: int, new: int, history: bool
+    ) -> tuple[Buffer, int]:
+        shift = 0  # rows move down by this much (negative: up)
+        if new < old:
+            drop = min(max(old - 1 - cy, 0), old - new)  # lines below the cursor go first
+            for y in range(old - drop, old):
+                buffer.pop(y, None)
+            shift = -(old - new - drop)
+            if history and not self.alternate_for(buffer) and self.history.maxlen:
+                for y in range(-shift):
+                    self.history.append(compact(buffer.get(y), self.columns))
+        elif new > old and history:
+            shift = min(len(self.history), new - old)
+        fitted: Buffer = defaultdict(buffer.default_factory)
+        for y, row in buffer.items():
+            if 0 <= y + shift < new:
+                fitted[y + shift] = row
+        for y in range(shift - 1, -1, -1):
+            fitted[y] = expand(self.history.pop(), self.columns)
+        return fitted, max(min(cy + shift, new - 1), 0)
+
+    def alternate_for(self, buffer: Buffer) -> bool:
+        """Whether `buffer` is the alternate screen's, whose lines never reach the history."""
+        return bool(self.alternate) and buffer is self.buffer
+
+
+def _in_use(row: Row) -> bool:
+    return row.default != BLANK or any(cell != BLANK for cell in row.values())
