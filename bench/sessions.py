@@ -55,8 +55,8 @@ class Client:
                 break
             if marker in tail + data:
                 return time.monotonic()
-            tail = (tail + data)[-len(marker) * 4 :]
-        raise TimeoutError(f"{marker!r} not seen")
+            tail = (tail + data)[-max(len(marker) * 4, 2000) :]
+        raise TimeoutError(f"{marker!r} not seen; last output: {tail[-500:]!r}")
 
     def close(self) -> None:
         try:
@@ -70,11 +70,11 @@ class Client:
 class Nono:
     name = "nono"
 
-    def __init__(self, root: Path, data: Path) -> None:
+    def __init__(self, root: Path, data: Path, binary: str | None = None) -> None:
         self.env = {**os.environ, "XDG_STATE_HOME": str(root / "state"),
                     "XDG_CONFIG_HOME": str(root / "config")}  # fmt: skip
         self.data = data
-        self.bin = [sys.executable, "-m", "nono"]
+        self.bin = [binary] if binary else [sys.executable, "-m", "nono"]
 
     def start(self, name: str, script: str) -> None:
         subprocess.run([*self.bin, "run", "--detached", "--name", name, "--size", f"{COLS}x{ROWS}",
@@ -129,6 +129,13 @@ class Tmux:
 
     def stop_all(self) -> None:
         self.t("kill-server")
+        # kill-server returns before the server is gone; a new session must not race it.
+        for _ in range(100):
+            if self.t("has-session").returncode != 0 and not os.path.exists(self.sock):
+                break
+            time.sleep(0.02)
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
 
 
 def flood(mux, work: Path, big: Path, attached: bool) -> float:
@@ -154,6 +161,7 @@ def flood(mux, work: Path, big: Path, attached: bool) -> float:
     finally:
         if client:
             client.close()
+        mux.stop_all()  # a supervisor still catching up must not skew the next test
 
 
 def echo(mux, count: int) -> list[float]:
@@ -161,9 +169,13 @@ def echo(mux, count: int) -> list[float]:
     mux.start("echo", "stty raw -echo; exec cat")
     client = Client(mux.attach("echo"), mux.env)
     try:
-        time.sleep(0.8)
-        while select.select([client.fd], [], [], 0.2)[0]:
-            os.read(client.fd, 1 << 20)
+        time.sleep(1.0)
+        seen = b""
+        while select.select([client.fd], [], [], 0.3)[0]:
+            try:
+                seen += os.read(client.fd, 1 << 20)
+            except OSError:
+                raise RuntimeError(f"{mux.name} attach died: {seen[-400:]!r}") from None
         samples = []
         for i in range(count):
             ch = bytes([97 + i % 26])
@@ -177,6 +189,7 @@ def echo(mux, count: int) -> list[float]:
         return samples
     finally:
         client.close()
+        mux.stop_all()
 
 
 def attach_time(mux, runs: int = 10) -> list[float]:
@@ -192,6 +205,7 @@ def attach_time(mux, runs: int = 10) -> list[float]:
         finally:
             client.close()
         time.sleep(0.1)
+    mux.stop_all()
     return times
 
 
@@ -212,12 +226,18 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=20.0)
     parser.add_argument("--echo", type=int, default=300)
     parser.add_argument("--skip-headless", action="store_true")
+    parser.add_argument(
+        "--nono",
+        help="the nono executable (default: python -m nono), e.g. one "
+        "pip-installed into a clean venv",
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="nono-bench-", dir="/var/tmp"))
     data = root / "data"
     big = ensure(data / "mixed.txt", args.mb)
     results: dict[str, dict[str, object]] = {}
-    muxes = [Tmux(root, data), Nono(root, data)] if shutil.which("tmux") else [Nono(root, data)]
+    nono = Nono(root, data, args.nono)
+    muxes = [Tmux(root, data), nono] if shutil.which("tmux") else [nono]
     try:
         for mux in muxes:
             r: dict[str, object] = {}

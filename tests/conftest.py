@@ -30,8 +30,25 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(_OWN_BASETEMP, ignore_errors=True)
 
 
+def kill_supervisors(state_home: Path) -> None:
+    """Sessions outlive their clients by design; a test must still end what it started."""
+    import json
+    import signal
+
+    sessions = state_home / "nono" / "sessions"
+    if not sessions.is_dir():
+        return
+    for path in sessions.glob("*.json"):
+        if path.name.endswith(".final.json"):
+            continue
+        try:
+            os.kill(json.loads(path.read_text())["supervisor_pid"], signal.SIGKILL)
+        except (OSError, ValueError, KeyError):
+            pass
+
+
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A fresh home directory with secrets in it, and XDG dirs of its own."""
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)
@@ -44,7 +61,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.delenv("TMPDIR", raising=False)
-    return home
+    yield home
+    kill_supervisors(tmp_path / "state")
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import pexpect
@@ -17,9 +18,29 @@ class Terminal:
         self.child = pexpect.spawn(argv[0], argv[1:], cwd=str(cwd), env=env,
                                    dimensions=(24, 80), timeout=20)  # fmt: skip
 
-    def expect(self, pattern: str) -> None:
-        self.child.expect(pattern)
-        self.stream.feed(self.child.before + self.child.after)
+    def expect(self, text: str, seconds: float = 15) -> None:
+        """Wait until `text` is on the screen (the screen, not the byte stream: a replay may
+        draw a prompt with cursor moves instead of the bytes the shell wrote)."""
+        import time
+
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            with contextlib.suppress(pexpect.TIMEOUT):
+                self.stream.feed(self.child.read_nonblocking(65536, timeout=0.1))
+            if text in "\n".join(self.screen.display):
+                return
+        raise AssertionError(f"{text!r} never appeared:\n" + "\n".join(self.screen.display))
+
+    def expect_count(self, text: str, count: int) -> None:
+        import time
+
+        end = time.monotonic() + 15
+        while time.monotonic() < end:
+            with contextlib.suppress(pexpect.TIMEOUT):
+                self.stream.feed(self.child.read_nonblocking(65536, timeout=0.1))
+            if "\n".join(self.screen.display).count(text) >= count:
+                return
+        raise AssertionError(f"{text!r} x{count} never appeared")
 
     def type(self, text: str) -> None:
         self.child.send(text)
@@ -36,11 +57,11 @@ def test_claude_code_profile_gives_a_usable_shell(workspace, home):
                      "--allow-cwd", "--", "bash", "--noprofile", "--norc", "-i"],
                     workspace, env)  # fmt: skip
     try:
-        term.expect(r"sbx\$ ")
+        term.expect("sbx$")
         term.type("echo made > made.txt; cat made.txt\r")
-        term.expect(r"sbx\$ ")
+        term.expect_count("sbx$", 2)
         term.type(f"cat {home}/.ssh/id_ed25519; stty size; echo $NONO_PROFILE\r")
-        term.expect(r"sbx\$ ")
+        term.expect_count("sbx$", 3)
         screen = "\n".join(term.lines())
         assert "made" in screen
         assert (workspace / "made.txt").read_text() == "made\n"
@@ -63,13 +84,13 @@ def test_ctrl_c_reaches_the_child_not_nono(workspace):
     term = Terminal([sys.executable, "-m", "nono", "run", "--", "bash", "--norc", "-i"],
                     workspace, env)  # fmt: skip
     try:
-        term.expect(r"sbx\$ ")
+        term.expect("sbx$")
         term.type("sleep 30\r")
-        term.child.expect("sleep 30")
+        term.expect("sleep 30")
         term.type("\x03")
-        term.expect(r"sbx\$ ")  # the shell survived ^C and prompts again: nono did too
+        term.expect_count("sbx$", 2)  # the shell survived ^C and prompts again: nono did too
         term.type("echo alive\r")
-        term.expect("alive")
+        term.expect_count("alive", 2)
         term.type("exit\r")
         term.child.expect(pexpect.EOF)
     finally:

@@ -114,7 +114,6 @@ class AttachResult:
     how: str  # "detached", "exited", "hung-up"
     exit_code: int | None = None
     reason: str = ""
-    alternate: bool = False  # the session was on its alternate screen at the end
 
 
 def terminal_size(fd: int) -> tuple[int, int]:
@@ -203,8 +202,7 @@ def attach(
             sock.close()
         if saved is not None:
             termios.tcsetattr(stdin, termios.TCSAFLUSH, saved)
-        alternate = screen.alternate if result.how != "exited" else result.alternate
-        leave = RESET_TERMINAL + (b"\x1b[?1049l" if alternate else b"")
+        leave = RESET_TERMINAL + (b"\x1b[?1049l" if screen.alternate else b"")
         with contextlib.suppress(OSError):
             _write_all(stdout, leave + b"\r\n")
 
@@ -226,12 +224,9 @@ def _on_frame(frame: Frame, stdout: int, screen: _Screen) -> AttachResult | None
             screen.alternate = toggles[-1] == b"h"
         return None
     if frame.kind == Kind.EXIT:
-        info = frame.json()
-        return AttachResult("exited", info.get("code"), alternate=bool(info.get("alternate")))
+        return AttachResult("exited", frame.json().get("code"))
     if frame.kind == Kind.DETACHED:
-        info = frame.json()
-        reason = info.get("reason", "detached")
-        return AttachResult("detached", reason=reason, alternate=bool(info.get("alternate")))
+        return AttachResult("detached", reason=frame.json().get("reason", "detached"))
     return None
 
 

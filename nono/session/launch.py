@@ -120,9 +120,6 @@ def _supervisor_main(
         os.close(slave)
         prepared.close()
 
-    import psutil
-
-    me = psutil.Process()
     policy = prepared.policy
     record = Record(
         id=session_id, name=name, command=tuple(prepared.argv), workdir=policy.workdir,
@@ -135,7 +132,8 @@ def _supervisor_main(
             "landlock_abi": prepared.plan.abi,
             "enforcement": list(prepared.plan.notes),
         },
-        created=time.time(), supervisor_pid=os.getpid(), supervisor_start=me.create_time(),
+        created=time.time(), supervisor_pid=os.getpid(),
+        supervisor_start=registry.process_start(os.getpid()) or time.time(),
         socket=abstract, status=RUNNING, child_pid=started.pid, size=(cols, rows),
     )  # fmt: skip
     registry.write_record(record)

@@ -22,11 +22,17 @@ from nono.session.registry import EXITED, Record
 from nono.term import TerminalModel
 
 READ_CHUNK = 65536
+READ_BUDGET = 1 << 20
 # A client further behind than this loses its backlog and gets a fresh screen instead.
 CLIENT_BACKLOG = 1 << 20
 INPUT_BACKLOG = 1 << 20
 HELLO_TIMEOUT = 5.0
 SCREEN_FRAME_INTERVAL = 1 / 30
+# The model works in small slices for at most MODEL_TURN seconds per event-loop turn, and may
+# lag up to MODEL_BACKLOG bytes behind the PTY before the PTY is left unread.
+MODEL_SLICE = 512
+MODEL_TURN = 0.0005
+MODEL_BACKLOG = 32 * 1024 * 1024
 FIRST_CLIENT_WAIT = 5.0
 
 
@@ -75,6 +81,13 @@ class Supervisor:
         self.model = TerminalModel(cols, rows)
         self.clients: list[Client] = []
         self.input = bytearray()
+        self.backlog = bytearray()  # read from the PTY, not yet fed to the model
+        self.received = 0
+        self.fed = 0
+        self.model_scheduled = False
+        self.reading_paused = False
+        self.eof = False
+        self.waiters: list[tuple[int, asyncio.Event]] = []
         self.exit_code: int | None = None
         self.done = asyncio.Event()
         self.exited = asyncio.Event()
@@ -89,19 +102,27 @@ class Supervisor:
     # ------------------------------------------------------------ the PTY
 
     def on_pty_readable(self) -> None:
-        try:
-            data = os.read(self.master, READ_CHUNK)
-        except BlockingIOError:
-            return
-        except OSError as exc:  # EIO: every slave fd is closed
-            if exc.errno != errno.EIO:
-                registry.log_event(self.record.id, "pty-error", error=str(exc))
-            asyncio.get_running_loop().remove_reader(self.master)
-            return
-        if not data:
-            asyncio.get_running_loop().remove_reader(self.master)
-            return
-        self.output(data)
+        # Read until the PTY is empty (up to a bound): the agent refills it from another CPU
+        # while we read, so one turn moves far more than the kernel's small PTY buffer.
+        chunks = []
+        total = 0
+        while total < READ_BUDGET:
+            try:
+                data = os.read(self.master, READ_CHUNK)
+            except BlockingIOError:
+                break
+            except OSError as exc:  # EIO: every slave fd is closed
+                if exc.errno != errno.EIO:
+                    registry.log_event(self.record.id, "pty-error", error=str(exc))
+                data = b""
+            if not data:
+                self.eof = True
+                asyncio.get_running_loop().remove_reader(self.master)
+                break
+            chunks.append(data)
+            total += len(data)
+        if chunks:
+            self.output(b"".join(chunks))
 
     def output(self, data: bytes) -> None:
         # Raw clients get the bytes before the model sees them: they never wait for it.
@@ -109,15 +130,60 @@ class Supervisor:
         for client in self.clients:
             if client.mode == "raw":
                 client.queue(frame)
-        self.model.feed(data)
+        # The model catches up in bounded slices between other work, so a flood never
+        # blocks the PTY drain, typing, or the other clients.
+        self.backlog += data
+        self.received += len(data)
+        if not self.model_scheduled:
+            self.model_scheduled = True
+            asyncio.get_running_loop().call_soon(self.model_work)
+        if len(self.backlog) > MODEL_BACKLOG and not self.reading_paused:
+            # Far behind: let the kernel's PTY buffer hold the agent until the model catches up.
+            self.reading_paused = True
+            asyncio.get_running_loop().remove_reader(self.master)
+
+    def model_work(self) -> None:
+        """Feed one slice of the backlog to the model; reschedule while there is more."""
+        self.model_scheduled = False
+        if not self.backlog:
+            return
+        # A short time budget, not a byte count: the PTY is read between turns, so the agent
+        # keeps writing at PTY speed while the model works through the backlog.
+        deadline = time.perf_counter() + MODEL_TURN
+        while self.backlog and time.perf_counter() < deadline:
+            chunk = bytes(self.backlog[:MODEL_SLICE])
+            del self.backlog[:MODEL_SLICE]
+            self.model.feed(chunk)
+            self.fed += len(chunk)
         replies = self.model.take_replies()
         # With a raw client attached, its own terminal sees the query and answers it; answering
         # here too would hand the agent two replies.
         if replies and not any(c.mode == "raw" and c.interactive for c in self.clients):
             self.write_input(replies)
+        loop = asyncio.get_running_loop()
         if any(c.mode == "screen" for c in self.clients) and self.screen_timer is None:
-            loop = asyncio.get_running_loop()
             self.screen_timer = loop.call_later(SCREEN_FRAME_INTERVAL, self.send_screen)
+        if self.reading_paused and len(self.backlog) < MODEL_BACKLOG // 2 and not self.eof:
+            self.reading_paused = False
+            loop.add_reader(self.master, self.on_pty_readable)
+        if self.backlog:
+            self.model_scheduled = True
+            loop.call_soon(self.model_work)
+        while self.waiters and self.waiters[0][0] <= self.fed:
+            self.waiters.pop(0)[1].set()
+
+    async def caught_up(self) -> None:
+        """Wait until the model has seen everything read so far (not what comes after)."""
+        if self.fed >= self.received:
+            return
+        event = asyncio.Event()
+        self.waiters.append((self.received, event))
+        await event.wait()
+
+    def replay(self) -> bytes:
+        """What a raw client needs to show the present: the model's screen plus what the model
+        has not processed yet, in order."""
+        return self.model.render_ansi() + bytes(self.backlog)
 
     def write_input(self, data: bytes) -> None:
         if len(self.input) + len(data) > INPUT_BACKLOG:
@@ -168,6 +234,7 @@ class Supervisor:
             if not data:
                 break
             self.output(data)
+        self.eof = True
         loop.remove_reader(self.master)
         # Like a terminal hanging up: what the agent left behind in its session goes too.
         with contextlib.suppress(OSError):
@@ -176,6 +243,13 @@ class Supervisor:
         self.finishing = loop.create_task(self.finish())
 
     async def finish(self) -> None:
+        # The exit is recorded and announced at once; the final screen follows once the model
+        # has caught up (it may lag far behind after a flood).
+        self.update(status=EXITED, exit_code=self.exit_code, ended=time.time(), attached=0)
+        registry.log_event(self.record.id, "exited", code=self.exit_code)
+        for client in list(self.clients):
+            client.queue(encode(Kind.EXIT, {"code": self.exit_code}))
+        await self.caught_up()
         final = {
             "exit_code": self.exit_code,
             "capture": self.model.capture(history=2000),
@@ -183,13 +257,10 @@ class Supervisor:
             "replay": self.model.render_ansi().decode("utf-8", "replace"),
             "alternate": self.model.alternate,
         }
-        with contextlib.suppress(Exception):
+        try:
             registry.write_atomic(registry.final_path(self.record.id), json.dumps(final).encode())
-        self.update(status=EXITED, exit_code=self.exit_code, ended=time.time(), attached=0)
-        registry.log_event(self.record.id, "exited", code=self.exit_code)
-        for client in list(self.clients):
-            client.queue(encode(Kind.EXIT, {"code": self.exit_code,
-                                            "alternate": self.model.alternate}))  # fmt: skip
+        except Exception as exc:  # a full disk loses the last screen, never the record
+            registry.log_event(self.record.id, "final-screen-lost", error=str(exc))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.first_client.wait(), FIRST_CLIENT_WAIT)
         # Give clients a moment to receive the end, then go.
@@ -311,7 +382,7 @@ class Supervisor:
         if interactive and hello.get("cols") and hello.get("rows"):
             self.resize(int(hello["cols"]), int(hello["rows"]))
         if mode == "raw":
-            client.queue(encode_output(self.model.render_ansi()))
+            client.queue(encode_output(self.replay()))
         elif mode == "screen":
             self.model.take_dirty()
             client.queue(self.screen_frame(full=True))
@@ -342,7 +413,7 @@ class Supervisor:
             if client.stale:
                 client.stale = False
                 client.pending.clear()
-                fresh = self.model.render_ansi() if client.mode == "raw" else None
+                fresh = self.replay() if client.mode == "raw" else None
                 if fresh is not None:
                     client.pending += encode_output(fresh)
                 else:
@@ -374,12 +445,14 @@ class Supervisor:
     async def request(self, req: dict[str, Any]) -> dict[str, Any]:
         op = req.get("op")
         if op == "status":
+            await self.caught_up()
             return {"ok": True, "record": self.record.to_json(), "title": self.model.title,
                     "alternate": self.model.alternate,
                     "app_cursor": self.model.modes.app_cursor,
                     "clients": [{"mode": c.mode, "interactive": c.interactive}
                                 for c in self.clients]}  # fmt: skip
         if op == "capture":
+            await self.caught_up()
             history = max(0, int(req.get("history", 0)))
             text = self.model.capture(history=history, ansi=bool(req.get("ansi")))
             return {"ok": True, "text": text}
