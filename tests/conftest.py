@@ -6,6 +6,7 @@ or nono's state, so a HOME under /tmp would (rightly) be refused. Test dirs live
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -41,10 +42,8 @@ def kill_supervisors(state_home: Path) -> None:
     for path in sessions.glob("*.json"):
         if path.name.endswith(".final.json"):
             continue
-        try:
+        with contextlib.suppress(OSError, ValueError, KeyError):
             os.kill(json.loads(path.read_text())["supervisor_pid"], signal.SIGKILL)
-        except (OSError, ValueError, KeyError):
-            pass
 
 
 @pytest.fixture
