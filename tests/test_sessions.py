@@ -419,3 +419,54 @@ def test_bad_config_is_a_clear_error_before_anything_starts(nono, tmp_path):
     assert r.returncode == 1
     assert "config.toml" in r.stderr and ":2" in r.stderr
     assert json.loads(nono("ps", "--json").stdout) == []
+
+
+def test_unscoped_runs_cannot_be_sessions(nono):
+    r = nono("run", "--detached", "--unscoped", "--", "sleep", "60")
+    assert r.returncode == 1
+    assert "--unscoped cannot run as a session" in r.stderr
+
+
+def test_a_client_that_never_reads_does_not_slow_the_agent(nono, sessions, workspace):
+    sid = sessions("sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' x | fold -w 100; echo END")
+    name = record_of(nono, sid)["socket"]
+    stalled = socket.socket(socket.AF_UNIX)
+    stalled.connect("\0" + name)
+    hello = json.dumps({"v": 1, "mode": "raw", "read_only": True}).encode()
+    stalled.sendall(len(hello).to_bytes(4, "big") + b"\x01" + hello)
+    try:
+        # The agent's output goes past the stalled client: the agent finishes regardless.
+        wait_until(lambda: record_of(nono, sid)["state"] == "exited(0)", seconds=60)
+    finally:
+        stalled.close()
+    assert "END" in nono("capture", sid).stdout
+
+
+def test_full_disk_during_start_is_a_clear_error(nono, tmp_path):
+    import subprocess
+
+    state = tmp_path / "state"
+    state.mkdir(exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12k", "tmpfs", str(state)],
+                             capture_output=True)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        os.makedirs(state / "nono" / "sessions", mode=0o700)
+        os.chmod(state / "nono", 0o700)
+        try:
+            with open(state / "filler", "wb") as f:
+                while True:
+                    f.write(b"\0" * 1024)
+                    f.flush()
+        except OSError:
+            pass  # full, which is the point
+        r = nono("run", "--detached", "--", "sleep", "60")
+        assert r.returncode == 1
+        assert "disk full" in r.stderr or "No space left" in r.stderr
+        assert "Traceback" not in r.stderr
+    finally:
+        from conftest import kill_supervisors
+
+        kill_supervisors(state)
+        subprocess.run(["umount", "-l", str(state)], capture_output=True)

@@ -74,6 +74,12 @@ def execute(args: argparse.Namespace) -> int:
         from nono.session import registry
 
         registry.refuse_inside_sandbox()
+        if not policy.isolate_ipc:
+            # Session sockets are abstract sockets, kept from sandboxes by Landlock's scope.
+            raise NonoError(
+                "--unscoped cannot run as a session: the agent could reach session sockets",
+                "run it without a terminal (pipe its output) or on a kernel with Landlock ABI 6",
+            )
         prepared = prepare(policy, args.cmd, environ)
         return run_session(prepared, args)
     # Pipes and scripts run directly: no PTY to turn their bytes into terminal output.

@@ -147,11 +147,14 @@ def _supervisor_main(
             except TimeoutError:
                 pass
             else:
-                await asyncio.sleep(0)  # let finish() record the exit
-                report({"error": f"{name} exited at start with code {sup.exit_code}",
-                        "exit_code": sup.exit_code or 1,
-                        "output": sup.model.capture(history=200)})  # fmt: skip
-                return
+                if sup.exit_code != 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(sup.caught_up(), 5)
+                    report({"error": f"{name} exited at start with code {sup.exit_code}",
+                            "exit_code": sup.exit_code or 1,
+                            "output": sup.model.capture(history=200)})  # fmt: skip
+                    return
+                # Done already, and successfully: that is a session that ran, not a failure.
         report({"id": session_id})
 
     return asyncio.run(supervisor.run(ready)) or 0
