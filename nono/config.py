@@ -44,10 +44,20 @@ class UIConfig:
 
 
 @dataclass(frozen=True)
+class RollbackConfig:
+    """[rollback]: how many rollbacks to keep, and how much disk they may use."""
+
+    keep: int = 20
+    max_total_mb: int = 2048
+    older_than_days: float = 30.0
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything config.toml can set, with the defaults for what it leaves out."""
 
     ui: UIConfig = field(default_factory=UIConfig)
+    rollback: RollbackConfig = field(default_factory=RollbackConfig)
 
     @property
     def detach_keys(self) -> tuple[bytes, ...]:
@@ -60,7 +70,7 @@ class Config:
         return parse_key(self.ui.prefix)
 
 
-_SECTIONS: dict[str, type] = {"ui": UIConfig}
+_SECTIONS: dict[str, type] = {"ui": UIConfig, "rollback": RollbackConfig}
 
 
 def config_path() -> Path:
@@ -127,9 +137,13 @@ def _build_section(name: str, cls: type, body: dict[str, Any], src: _Source) -> 
         if key not in known:
             hint = _did_you_mean(key, known, prefix=f"{name}.")
             raise src.error(name, key, "unknown key", hint)
-        # Every setting so far is a string; check by field type once one is not.
-        if not isinstance(value, str):
+        wanted = known[key].type
+        if wanted == "str" and not isinstance(value, str):
             raise src.error(name, key, f"must be a string, got {_kind(value)}")
+        if wanted in ("int", "float"):
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            if not numeric or (wanted == "int" and not isinstance(value, int)) or value < 0:
+                raise src.error(name, key, f"must be a non-negative {wanted}, got {_kind(value)}")
     return cls(**body)
 
 

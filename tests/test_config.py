@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import textwrap
 from pathlib import Path
 
@@ -171,7 +172,7 @@ def test_unknown_names_are_matched_without_case(home):
 
 def test_unknown_section_unlike_any_lists_the_known_ones(home):
     path, error = load_error('[ui]\nkeymap = "tmux"\n\n[colours]\nfg = "red"\n')
-    assert str(error) == f"{path}:4: colours: unknown section (known: ui)"
+    assert str(error) == f"{path}:4: colours: unknown section (known: ui, rollback)"
 
 
 def test_unknown_key_suggests_the_close_one(home):
@@ -210,7 +211,9 @@ def test_setting_outside_its_section_says_where_it_belongs(home):
 
 def test_stray_top_level_key_lists_the_sections(home):
     path, error = load_error('\n\ncolour = "red"\n')
-    assert str(error) == f"{path}:3: colour: unknown key (settings go in a section: [ui])"
+    assert (
+        str(error) == f"{path}:3: colour: unknown key (settings go in a section: [ui], [rollback])"
+    )
 
 
 # ---------------------------------------------------------------- wrong types
@@ -311,3 +314,16 @@ def test_prefix_must_be_one_key(home):
 def test_keymap_must_not_be_empty(home):
     path, error = load_error('[ui]\nkeymap = ""\n')
     assert str(error) == f'{path}:2: ui.keymap: must not be empty (e.g. keymap = "default")'
+
+
+def test_rollback_retention_settings_load_and_bad_values_name_the_line(home):
+    path = Path(os.environ["XDG_CONFIG_HOME"]) / "nono" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("[rollback]\nkeep = 5\nmax_total_mb = 100\n")
+    config = load_config()
+    assert (config.rollback.keep, config.rollback.max_total_mb) == (5, 100)
+    path.write_text("[rollback]\nkeep = 5\nmax_total_mb = 'lots'\n")
+    with pytest.raises(
+        ConfigError, match=r"config.toml:3: rollback.max_total_mb: must be a non-negative int"
+    ):
+        load_config()

@@ -36,6 +36,8 @@ class Profile:
     env_allow: tuple[str, ...] | None = None
     env_deny: tuple[str, ...] = ()
     env_set: tuple[tuple[str, str], ...] = ()
+    # gitignore-style patterns left out of rollback snapshots.
+    rollback_exclude: tuple[str, ...] = ()
     # Set by resolve(): every profile merged into this one, bases first.
     chain: tuple[str, ...] = field(default=())
 
@@ -60,6 +62,7 @@ class Profile:
                 "deny": list(self.env_deny),
                 "set": dict(self.env_set),
             },
+            "rollback": {"exclude": list(self.rollback_exclude)},
         }
 
 
@@ -255,7 +258,7 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 _TOP_KEYS = (
     "meta", "extends", "security", "filesystem", "policy", "network", "workdir", "env",
-    "$schema", "interactive", "hooks",
+    "$schema", "interactive", "hooks", "rollback", "undo",
 )  # fmt: skip
 
 
@@ -374,6 +377,13 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
         key, message = problem
         c.fail(env, key, message)
 
+    rollback_exclude: list[str] = []
+    for key in ("rollback", "undo"):  # nono's JSON profiles call it either
+        section = c.section(doc, key)
+        c.keys(section, ("exclude", "exclude_patterns", "exclude_globs"))
+        for field_name in ("exclude", "exclude_patterns", "exclude_globs"):
+            rollback_exclude += c.strings(section, field_name)
+
     return Profile(
         name=name,
         file=file,
@@ -389,6 +399,7 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
         env_allow=env_allow,
         env_deny=env_deny,
         env_set=tuple(env_set),
+        rollback_exclude=tuple(rollback_exclude),
     )
 
 
@@ -420,7 +431,7 @@ def load_file(path: Path) -> Profile:
 # Parsed profiles, keyed by file and content hash: YAML parsing and PyYAML's import cost more
 # than the rest of `nono run`'s startup. The cache lives in nono's
 # private state directory, which no sandbox can ever be granted.
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3
 
 
 def _cache_file() -> Path:
@@ -469,6 +480,7 @@ def _profile_from_json(data: dict[str, Any]) -> Profile:
         env_allow=None if data["env_allow"] is None else tuple(data["env_allow"]),
         env_deny=tuple(data["env_deny"]),
         env_set=tuples(data["env_set"]),
+        rollback_exclude=tuple(data.get("rollback_exclude", ())),
         chain=tuple(data["chain"]),
     )
 
@@ -579,4 +591,5 @@ def merge(base: Profile, child: Profile) -> Profile:
         env_deny=_union(base.env_deny, child.env_deny),
         env_set=tuple({**dict(base.env_set), **dict(child.env_set)}.items()),
         chain=_union(base.chain, child.chain),
+        rollback_exclude=_union(base.rollback_exclude, child.rollback_exclude),
     )
