@@ -24,6 +24,7 @@ COMMANDS = {
     "prune": ("prune", "remove exited sessions"),
     "send-keys": ("send_keys", "type keys into a session"),
     "capture": ("capture", "print a session's screen"),
+    "rollback": ("rollback", "list, show, restore and verify rollbacks"),
 }
 
 

@@ -11,9 +11,12 @@ import sys
 
 from nono.commands.options import add_sandbox_options, options_from_args
 from nono.errors import NonoError
+from nono.progress import Progress
 from nono.sandbox import denials
 from nono.sandbox.build import build_policy
 from nono.sandbox.launcher import ChildSetupFailed, Prepared, exit_code, prepare, spawn
+from nono.sandbox.policy import Access
+from nono.sandbox.profile import resolve
 
 STDERR_TAIL = 256 * 1024
 
@@ -48,6 +51,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="COLSxROWS",
         help="terminal size until a client attaches (default 80x24)",
     )
+    undo = parser.add_argument_group("rollback")
+    undo.add_argument(
+        "--rollback",
+        action="store_true",
+        help="snapshot the writable directories before and after, to undo later",
+    )
+    undo.add_argument(
+        "--no-rollback-prompt",
+        action="store_true",
+        help="no review of the changes after an interactive run",
+    )
+    undo.add_argument(
+        "--rollback-exclude",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="a gitignore-style pattern to leave out of the snapshots",
+    )
     parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
 
 
@@ -66,7 +87,10 @@ def execute(args: argparse.Namespace) -> int:
     if not args.cmd:
         raise NonoError("no command given", "usage: nono run [options] -- COMMAND [ARGS...]")
     environ = dict(os.environ)
-    policy = build_policy(options_from_args(args), environ, os.getcwd())
+    options = options_from_args(args)
+    profile = resolve(options.profile or "default")
+    policy = build_policy(options, environ, os.getcwd(), profile)
+    excludes = (*profile.rollback_exclude, *args.rollback_exclude)
     if args.dry_run:
         return _dry_run(policy, args, environ)
     interactive = os.isatty(0) and os.isatty(1)
@@ -81,13 +105,45 @@ def execute(args: argparse.Namespace) -> int:
                 "run it without a terminal (pipe its output) or on a kernel with Landlock ABI 6",
             )
         prepared = prepare(policy, args.cmd, environ)
-        return run_session(prepared, args)
+        return run_session(prepared, args, excludes)
     # Pipes and scripts run directly: no PTY to turn their bytes into terminal output.
     prepared = prepare(policy, args.cmd, environ)  # CommandNotFound exits 127, like a shell
-    return run_foreground(prepared, silent=args.silent)
+    rb = start_rollback(policy, args, excludes, None) if args.rollback else None
+    code = run_foreground(prepared, silent=args.silent)
+    if rb is not None:
+        with Progress("Snapshotting", enabled=False if args.silent else None) as progress:
+            rb.snapshot(progress=progress)
+        if not args.silent:
+            count = len(rb.changes())
+            print(f"nono: rollback {rb.id}: {count} change(s); undo with: "
+                  f"nono rollback restore {rb.id}", file=sys.stderr)  # fmt: skip
+    return code
 
 
-def run_session(prepared: Prepared, args: argparse.Namespace) -> int:
+def rollback_roots(policy) -> list[str]:
+    """The directories the person granted for writing; system groups and profiles are not
+    the agent's work, so they are not snapshotted."""
+    own = ("--allow", "--write", "--allow-cwd")
+    roots = [g.path for g in policy.grants
+             if g.source in own and not g.is_file and Access.WRITE in g.access]  # fmt: skip
+    return list(dict.fromkeys(roots))
+
+
+def start_rollback(policy, args: argparse.Namespace, excludes, session_id: str | None):
+    """The baseline snapshot, durable before the agent starts (or the run is refused)."""
+    from nono.rollback import Options, Rollback
+
+    roots = rollback_roots(policy)
+    if not roots:
+        raise NonoError("--rollback has nothing to snapshot: no writable directory was granted",
+                        "grant one with --allow-cwd or --allow DIR")  # fmt: skip
+    with Progress("Snapshotting", enabled=False if args.silent else None) as progress:
+        rb = Rollback.create(roots, Options(excludes=tuple(excludes)), session_id=session_id,
+                             command=args.cmd, progress=progress)  # fmt: skip
+    return rb
+
+
+def run_session(prepared: Prepared, args: argparse.Namespace, excludes=()) -> int:
     """Through a supervisor with a PTY: detached, or attached to this terminal."""
     from nono.config import load_config
     from nono.session import launch
@@ -98,9 +154,14 @@ def run_session(prepared: Prepared, args: argparse.Namespace) -> int:
         cols, rows = args.size or (80, 24)
     else:
         cols, rows = terminal_size(1)
+    from nono.session.registry import new_id
+
+    session_id = new_id()
+    rb = start_rollback(prepared.policy, args, excludes, session_id) if args.rollback else None
     try:
         record = launch.start(prepared, name=args.name, cols=cols, rows=rows,
-                              detached=args.detached)  # fmt: skip
+                              detached=args.detached, session_id=session_id,
+                              rollback_id=rb.id if rb else None)  # fmt: skip
     except NonoError as exc:
         output = getattr(exc, "output", "")
         if output and not args.silent:
@@ -109,7 +170,7 @@ def run_session(prepared: Prepared, args: argparse.Namespace) -> int:
             print(f"nono: {exc.one_line()}", file=sys.stderr)
         return getattr(exc, "exit_code", 1)
     if args.detached:
-        print(f"{record.id} {record.name}")
+        print(f"{record.id} {record.name}" + (f" rollback {rb.id}" if rb else ""))
         return 0
     result = attach(record, detach_keys=config.detach_keys)
     if not args.silent:
@@ -118,6 +179,16 @@ def run_session(prepared: Prepared, args: argparse.Namespace) -> int:
         code = result.exit_code if result.exit_code is not None else 1
         if code != 0 and not args.silent:
             _summarize_from_screen(prepared, record)
+        if rb is not None and not args.silent:
+            from nono.commands.rollback import review
+
+            if args.no_rollback_prompt or not os.isatty(0):
+                print(
+                    f"nono: rollback {rb.id}: undo with: nono rollback restore {rb.id}",
+                    file=sys.stderr,
+                )
+            else:
+                review(rb)
         return code
     return 0 if result.how == "detached" else 1
 

@@ -31,9 +31,12 @@ def socket_name() -> str:
     return f"nono/{os.getuid()}/{secrets.token_hex(16)}"
 
 
-def start(prepared: Prepared, *, name: str | None, cols: int, rows: int, detached: bool) -> Record:
+def start(
+    prepared: Prepared, *, name: str | None, cols: int, rows: int, detached: bool,
+    session_id: str | None = None, rollback_id: str | None = None,
+) -> Record:  # fmt: skip
     """Fork a supervisor for `prepared`; return its record once clients can attach."""
-    session_id = registry.new_id()
+    session_id = session_id or registry.new_id()
     name = name or f"{os.path.basename(prepared.argv[0])}-{session_id[:4]}"
     _check_name_free(name)
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
@@ -44,7 +47,8 @@ def start(prepared: Prepared, *, name: str | None, cols: int, rows: int, detache
         os.close(read_end)
         code = 1
         try:
-            code = _supervisor_main(prepared, session_id, name, cols, rows, detached, write_end)
+            code = _supervisor_main(prepared, session_id, name, cols, rows, detached, write_end,
+                                    rollback_id)  # fmt: skip
         except BaseException as exc:  # the child never returns into the CLI's code
             with contextlib.suppress(OSError):
                 os.write(write_end, json.dumps({"error": f"supervisor failed: {exc}"}).encode())
@@ -80,7 +84,7 @@ def _check_name_free(name: str) -> None:
 
 def _supervisor_main(
     prepared: Prepared, session_id: str, name: str, cols: int, rows: int, detached: bool,
-    status_fd: int,
+    status_fd: int, rollback_id: str | None = None,
 ) -> int:  # fmt: skip
     from nono.session.supervisor import Supervisor, set_winsize
 
@@ -135,6 +139,7 @@ def _supervisor_main(
         created=time.time(), supervisor_pid=os.getpid(),
         supervisor_start=registry.process_start(os.getpid()) or time.time(),
         socket=abstract, status=RUNNING, child_pid=started.pid, size=(cols, rows),
+        rollback_id=rollback_id,
     )  # fmt: skip
     registry.write_record(record)
     registry.log_event(session_id, "started", pid=started.pid, command=list(prepared.argv))

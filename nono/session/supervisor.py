@@ -243,6 +243,9 @@ class Supervisor:
         self.finishing = loop.create_task(self.finish())
 
     async def finish(self) -> None:
+        # The final rollback snapshot comes first, so a client told of the exit can review it.
+        if self.record.rollback_id:
+            self.final_snapshot()
         # The exit is recorded and announced at once; the final screen follows once the model
         # has caught up (it may lag far behind after a flood).
         self.update(status=EXITED, exit_code=self.exit_code, ended=time.time(), attached=0)
@@ -268,6 +271,22 @@ class Supervisor:
         while any(c.pending for c in self.clients) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         self.done.set()
+
+    def final_snapshot(self) -> None:
+        """The after-state of the agent's work, then retention of old rollbacks."""
+        try:
+            from nono.config import load_config
+            from nono.rollback import Rollback, cleanup
+
+            rb = Rollback.open(self.record.rollback_id)
+            info = rb.snapshot()
+            registry.log_event(self.record.id, "rollback-snapshot", rollback=rb.id,
+                               index=info.index, files=info.files)  # fmt: skip
+            keep = load_config().rollback
+            cleanup(keep=keep.keep, older_than_days=keep.older_than_days,
+                    max_total_bytes=keep.max_total_mb * 1024 * 1024)  # fmt: skip
+        except Exception as exc:  # the baseline stays restorable even if this fails
+            registry.log_event(self.record.id, "rollback-snapshot-failed", error=str(exc))
 
     async def stop(self, timeout: float, force: bool) -> None:
         registry.log_event(self.record.id, "stop", timeout=timeout, force=force)

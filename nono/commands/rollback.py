@@ -1,0 +1,246 @@
+"""`nono rollback list|show|restore|verify|cleanup`: see what a session changed, and undo it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+from nono.errors import NonoError
+from nono.progress import Progress
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    ls = sub.add_parser("list", help="rollbacks, newest first")
+    ls.add_argument("--path", help="only rollbacks whose roots contain PATH")
+    ls.add_argument("--recent", type=int, metavar="N", help="only the N newest")
+    ls.add_argument("--json", action="store_true")
+    show = sub.add_parser("show", help="what changed: created, modified, deleted, mode changes")
+    show.add_argument("id")
+    show.add_argument("--diff", action="store_true", help="unified diffs of text files")
+    show.add_argument("--json", action="store_true")
+    restore = sub.add_parser("restore", help="put the files back (default: as before the session)")
+    restore.add_argument("id")
+    restore.add_argument(
+        "--snapshot",
+        type=int,
+        default=0,
+        metavar="N",
+        help="restore snapshot N (0, the default, is before the session)",
+    )
+    restore.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
+    restore.add_argument(
+        "--force", action="store_true", help="overwrite files you changed after the session"
+    )
+    verify = sub.add_parser("verify", help="recompute every hash and Merkle root")
+    verify.add_argument("id")
+    cleanup = sub.add_parser("cleanup", help="remove old rollbacks")
+    cleanup.add_argument("--keep", type=int, metavar="N", help="keep the N newest")
+    cleanup.add_argument("--older-than", type=float, metavar="DAYS")
+    cleanup.add_argument("--dry-run", action="store_true")
+
+
+def execute(args: argparse.Namespace) -> int:
+    from nono.session.registry import refuse_inside_sandbox
+
+    refuse_inside_sandbox()
+    actions = {"list": _list, "show": _show, "restore": _restore, "verify": _verify,
+               "cleanup": _cleanup}  # fmt: skip
+    return actions[args.action](args)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
+        n /= 1024
+    return str(n)
+
+
+def _list(args: argparse.Namespace) -> int:
+    from nono.rollback import list_rollbacks
+
+    rows: list[dict[str, Any]] = []
+    for rb in list_rollbacks(path=args.path, recent=args.recent):
+        snaps = rb.snapshots()
+        rows.append({
+            "id": rb.id, "created": rb.created, "session": rb.session_id,
+            "command": list(rb.command), "roots": list(rb.roots), "snapshots": len(snaps),
+            "changes": len(rb.changes()) if len(snaps) > 1 else 0, "bytes": rb.size_bytes(),
+        })  # fmt: skip
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no rollbacks")
+        return 0
+    print(f"{'ID':<14}{'CREATED':<18}{'SNAPS':>6}{'CHANGES':>9}{'SIZE':>9}  ROOTS")
+    for r in rows:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created"]))
+        print(f"{r['id']:<14}{when:<18}{r['snapshots']:>6}{r['changes']:>9}"
+              f"{_size(r['bytes']):>9}  {', '.join(r['roots'])}")  # fmt: skip
+    return 0
+
+
+def change_rows(changes: list[Any]) -> list[dict[str, Any]]:
+    rows = []
+    for c in changes:
+        row: dict[str, Any] = {"path": c.path, "kind": c.kind}
+        if c.kind == "mode" and c.old and c.new:
+            row["detail"] = f"{c.old.mode & 0o7777:o} -> {c.new.mode & 0o7777:o}"
+        elif c.kind == "modified" and c.old and c.new:
+            row["detail"] = f"{c.old.size} -> {c.new.size} bytes"
+        elif c.kind == "type" and c.old and c.new:
+            row["detail"] = f"{c.old.type} -> {c.new.type}"
+        rows.append(row)
+    return rows
+
+
+def print_changes(changes: list[Any]) -> None:
+    marks = {"created": "+", "deleted": "-", "modified": "~", "mode": "m", "xattr": "x",
+             "type": "!"}  # fmt: skip
+    for row in change_rows(changes):
+        detail = f"  ({row['detail']})" if row.get("detail") else ""
+        print(f"  {marks.get(row['kind'], '?')} {row['kind']:<9} {row['path']}{detail}")
+
+
+def _show(args: argparse.Namespace) -> int:
+    from nono.rollback import Rollback
+
+    rb = Rollback.open(args.id)
+    changes = rb.changes()
+    if args.json:
+        rows = change_rows(changes)
+        if args.diff:
+            for row, change in zip(rows, changes, strict=True):
+                row["diff"] = rb.diff(change)
+        print(
+            json.dumps(
+                {
+                    "id": rb.id,
+                    "roots": list(rb.roots),
+                    "session": rb.session_id,
+                    "snapshots": len(rb.snapshots()),
+                    "changes": rows,
+                },
+                indent=2,
+            )
+        )
+        return 0
+    print(f"rollback {rb.id}: {len(changes)} change(s) in {', '.join(rb.roots)}")
+    print_changes(changes)
+    if args.diff:
+        for change in changes:
+            text = rb.diff(change)
+            if text:
+                print(text if text != "binary" else f"Binary file {change.path} differs")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from nono.rollback import Rollback
+
+    rb = Rollback.open(args.id)
+    plan = rb.plan_restore(args.snapshot, force=args.force)
+    if plan.conflicts and not args.force:
+        listed = ", ".join(plan.conflicts[:5]) + (" ..." if len(plan.conflicts) > 5 else "")
+        raise NonoError(f"changed since the session ended: {listed}",
+                        "rerun with --force to overwrite them")  # fmt: skip
+    if args.dry_run:
+        print(f"would restore {len(plan.actions)} action(s) to snapshot {plan.to}:")
+        for action in plan.actions:
+            print(f"  {action.op:<8} {action.path}")
+        return 0
+    with Progress("Restoring") as progress:
+        result = rb.restore(plan, progress=progress)
+    print(f"restored {result.restored}, removed {result.removed} (rollback {rb.id}, "
+          f"snapshot {plan.to})")  # fmt: skip
+    for path in result.skipped:
+        print(f"  skipped {path}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from nono.rollback import Rollback
+
+    rb = Rollback.open(args.id)
+    problems = rb.verify()
+    if not problems:
+        print(f"rollback {rb.id}: sound ({len(rb.snapshots())} snapshot(s))")
+        return 0
+    for problem in problems:
+        print(f"nono: {problem}")
+    return 1
+
+
+def _cleanup(args: argparse.Namespace) -> int:
+    from nono.rollback import cleanup
+
+    removed = cleanup(keep=args.keep, older_than_days=args.older_than, dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    for rb in removed:
+        print(f"{verb} {rb.id} ({', '.join(rb.roots)})")
+    if not removed:
+        print("nothing to clean up")
+    return 0
+
+
+def restore_some(rb: Any, paths: list[str]) -> Any:
+    """Restore only `paths` (and what they need: their deleted parent directories)."""
+    from dataclasses import replace
+
+    plan = rb.plan_restore(0, force=True)
+
+    def wanted(action: Any) -> bool:
+        for p in paths:
+            if action.path == p or action.path.startswith(p.rstrip("/") + "/"):
+                return True
+            if action.op == "mkdir" and p.startswith(action.path.rstrip("/") + "/"):
+                return True
+        return False
+
+    return rb.restore(replace(plan, actions=tuple(a for a in plan.actions if wanted(a))))
+
+
+def review(rb: Any) -> None:
+    """After an interactive run: what changed, and keep it, undo it all, or undo some."""
+    changes = rb.changes()
+    if not changes:
+        return
+    print(f"\nnono: the session changed {len(changes)} path(s) (rollback {rb.id}):")
+    print_changes(changes[:40])
+    if len(changes) > 40:
+        print(f"  ... and {len(changes) - 40} more (nono rollback show {rb.id})")
+    while True:
+        try:
+            answer = input("[k]eep all, [r]estore all, [s]elect to restore, [d]iffs? ").strip()
+        except EOFError:
+            answer = "k"
+        answer = answer.lower()[:1] or "k"
+        if answer == "k":
+            print(f"kept; undo later with: nono rollback restore {rb.id}")
+            return
+        if answer == "d":
+            for change in changes:
+                text = rb.diff(change)
+                if text:
+                    print(text if text != "binary" else f"Binary file {change.path} differs")
+            continue
+        if answer == "r":
+            result = rb.restore(rb.plan_restore(0, force=True))
+            print(f"restored {result.restored}, removed {result.removed}")
+            return
+        if answer == "s":
+            from prompt_toolkit.shortcuts import checkboxlist_dialog
+
+            values = [(c.path, f"{c.kind:<9} {c.path}") for c in changes]
+            chosen = checkboxlist_dialog(title=f"Restore from rollback {rb.id}",
+                                         text="Space selects, Enter confirms.",
+                                         values=values).run()  # fmt: skip
+            if chosen:
+                result = restore_some(rb, list(chosen))
+                print(f"restored {result.restored}, removed {result.removed}; "
+                      f"the rest is kept (rollback {rb.id})")  # fmt: skip
+                return
