@@ -1,0 +1,150 @@
+"""Git repositories under the roots: record HEAD, refs, packed-refs and the index; put them back.
+
+The object database is never copied: `git reset --hard` and friends only move refs and rewrite
+the index and work tree, and leave the old commits in place, so refs plus index undo them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any
+
+from nono.rollback.fsops import DIR_FLAGS, replace_with_file
+from nono.rollback.model import RollbackError
+from nono.rollback.store import Store, copy_fd, hash_fd, write_all
+
+FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+MAX_REF = 1 << 16
+MAX_PACKED = 64 << 20
+
+
+def _read_text(dfd: int, name: str, limit: int = MAX_REF) -> str | None:
+    try:
+        fd = os.open(name, FILE_FLAGS, dir_fd=dfd)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
+        return os.read(fd, limit).decode("utf-8", "surrogateescape")
+    finally:
+        os.close(fd)
+
+
+def _read_refs(dfd: int, prefix: str = "refs") -> dict[str, str]:
+    """Loose refs below `prefix` as {"refs/heads/main": "<sha>\\n"}; lock files are not refs."""
+    found: dict[str, str] = {}
+    try:
+        sub = os.open(prefix.rsplit("/", 1)[-1], DIR_FLAGS, dir_fd=dfd)
+    except (FileNotFoundError, NotADirectoryError):
+        return found
+    try:
+        for entry in os.scandir(sub):
+            name = f"{prefix}/{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                found.update(_read_refs(sub, name))
+            elif entry.is_file(follow_symlinks=False) and not entry.name.endswith(".lock"):
+                text = _read_text(sub, entry.name)
+                if text is not None:
+                    found[name] = text
+    finally:
+        os.close(sub)
+    return found
+
+
+def _index(gfd: int, store: Store | None) -> str | None:
+    try:
+        fd = os.open("index", FILE_FLAGS, dir_fd=gfd)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
+        if store is None:
+            return hash_fd(fd)
+        return store.put_fd(fd, os.fstat(fd).st_size)[0]
+    finally:
+        os.close(fd)
+
+
+def read_repo(workdir: str, store: Store | None = None) -> dict[str, Any] | None:
+    """HEAD, loose refs, packed-refs and the index's hash (copied into `store` when given)."""
+    try:
+        wfd = os.open(workdir, DIR_FLAGS)
+    except OSError:
+        return None
+    try:
+        gfd = os.open(".git", DIR_FLAGS, dir_fd=wfd)
+    except OSError:
+        return None  # a .git file (worktree, submodule) or a symlink: not recorded
+    finally:
+        os.close(wfd)
+    try:
+        return {
+            "HEAD": _read_text(gfd, "HEAD"),
+            "refs": _read_refs(gfd),
+            "packed-refs": _read_text(gfd, "packed-refs", MAX_PACKED),
+            "index": _index(gfd, store),
+        }
+    finally:
+        os.close(gfd)
+
+
+def _write(dfd: int, name: str, text: str) -> None:
+    data = text.encode("utf-8", "surrogateescape")
+    replace_with_file(dfd, name, lambda fd: write_all(fd, data), 0o644, None, {})
+
+
+def _ref_dir(gfd: int, ref: str) -> int:
+    """An fd of the directory holding `ref` ("refs/heads/x/y"), created as needed."""
+    fd = os.dup(gfd)
+    for part in ref.split("/")[:-1]:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(part, 0o755, dir_fd=fd)
+        try:
+            nxt = os.open(part, DIR_FLAGS, dir_fd=fd)
+        finally:
+            os.close(fd)
+        fd = nxt
+    return fd
+
+
+def restore_repo(wfd: int, workdir: str, record: dict[str, Any], store: Store) -> None:
+    """Make HEAD, refs, packed-refs and the index of the repository at `wfd` equal `record`."""
+    try:
+        gfd = os.open(".git", DIR_FLAGS, dir_fd=wfd)
+    except OSError as exc:
+        raise RollbackError(
+            f"cannot restore git refs of {workdir}: .git is not a directory ({exc.strerror})"
+        ) from None
+    try:
+        if record.get("HEAD") is not None:
+            _write(gfd, "HEAD", record["HEAD"])
+        packed = record.get("packed-refs")
+        if packed is not None:
+            _write(gfd, "packed-refs", packed)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink("packed-refs", dir_fd=gfd)
+        wanted: dict[str, str] = record.get("refs", {})
+        current = _read_refs(gfd)
+        for ref in sorted(current.keys() - wanted.keys()):
+            # A branch or tag made after the snapshot: its commits stay in the object store.
+            dfd = _ref_dir(gfd, ref)
+            try:
+                os.unlink(ref.rsplit("/", 1)[-1], dir_fd=dfd)
+            finally:
+                os.close(dfd)
+        for ref, text in sorted(wanted.items()):
+            if current.get(ref) != text:
+                dfd = _ref_dir(gfd, ref)
+                try:
+                    _write(dfd, ref.rsplit("/", 1)[-1], text)
+                finally:
+                    os.close(dfd)
+        index = record.get("index")
+        if index is not None and _index(gfd, None) != index:
+            src = store.open(index)
+            try:
+                size = os.fstat(src).st_size
+                replace_with_file(gfd, "index", lambda fd: copy_fd(src, fd, size), 0o644, None, {})
+            finally:
+                os.close(src)
+    finally:
+        os.close(gfd)

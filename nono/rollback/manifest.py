@@ -1,0 +1,218 @@
+"""Snapshot manifests on disk: a header line, one JSON row per path, and their Merkle root."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nono.rollback.model import FIELDS, PATH, RollbackError, Row, SnapshotInfo
+
+VERSION = 1
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
+@dataclass
+class Manifest:
+    """One snapshot: its rows sorted by path, plus what is needed to trust and reuse it."""
+
+    index: int
+    created: float
+    started_ns: int  # when the walk began: files modified in this tick are re-hashed later
+    roots: tuple[str, ...]
+    rows: list[Row]
+    git: dict[str, Any] = field(default_factory=dict)
+    notices: tuple[str, ...] = ()
+    files: int = 0
+    bytes: int = 0
+    new_objects: int = 0
+    merkle_root: str = ""
+    _by_path: dict[str, Row] | None = field(default=None, repr=False)
+
+    @property
+    def by_path(self) -> dict[str, Row]:
+        if self._by_path is None:
+            self._by_path = {row[PATH]: row for row in self.rows}
+        return self._by_path
+
+    def info(self) -> SnapshotInfo:
+        return SnapshotInfo(
+            self.index,
+            self.created,
+            self.files,
+            self.bytes,
+            self.new_objects,
+            self.merkle_root,
+            self.notices,
+            self.git,
+        )
+
+    def header(self) -> dict[str, Any]:
+        return {
+            "version": VERSION,
+            "index": self.index,
+            "created": self.created,
+            "started_ns": self.started_ns,
+            "roots": list(self.roots),
+            "files": self.files,
+            "bytes": self.bytes,
+            "new_objects": self.new_objects,
+            "notices": list(self.notices),
+            "git": self.git,
+            "merkle_root": self.merkle_root,
+            "count": len(self.rows),
+            "fields": list(FIELDS),
+        }
+
+
+def _leaf_lines(rows: list[Row]) -> list[bytes]:
+    return [_encode(row).encode() for row in rows]
+
+
+def merkle_root(lines: list[bytes], git: dict[str, Any]) -> str:
+    """Leaves: each row's serialised bytes, then the git refs; pairs hashed up to one root."""
+    level = [hashlib.sha256(b"entry\0" + line).digest() for line in lines]
+    level.append(hashlib.sha256(b"git\0" + json.dumps(git, sort_keys=True).encode()).digest())
+    while len(level) > 1:
+        pairs = [
+            hashlib.sha256(b"node\0" + level[i] + level[i + 1]).digest()
+            for i in range(0, len(level) - 1, 2)
+        ]
+        if len(level) % 2:
+            pairs.append(level[-1])  # an odd node is carried up unchanged
+        level = pairs
+    return level[0].hex()
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_durable(path: Path, data: bytes) -> None:
+    """temp + fsync + rename + fsync of the directory; OSError (ENOSPC...) is the caller's."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, path)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+def manifest_path(snapdir: Path, index: int) -> Path:
+    return snapdir / f"{index:06d}.manifest"
+
+
+def info_path(snapdir: Path, index: int) -> Path:
+    return snapdir / f"{index:06d}.info.json"
+
+
+def write_manifest(snapdir: Path, manifest: Manifest) -> None:
+    """Seal the manifest (Merkle root) and write it, then its small info file, durably."""
+    lines = _leaf_lines(manifest.rows)
+    manifest.merkle_root = merkle_root(lines, manifest.git)
+    head = manifest.header()
+    data = b"\n".join([_encode(head).encode(), *lines]) + b"\n"
+    write_durable(manifest_path(snapdir, manifest.index), data)
+    info = {k: v for k, v in head.items() if k not in ("fields", "roots")}
+    write_durable(info_path(snapdir, manifest.index), _encode(info).encode())
+
+
+def read_info(snapdir: Path, index: int) -> SnapshotInfo:
+    try:
+        data = json.loads(info_path(snapdir, index).read_bytes())
+        return SnapshotInfo(
+            data["index"],
+            data["created"],
+            data["files"],
+            data["bytes"],
+            data["new_objects"],
+            data["merkle_root"],
+            tuple(data["notices"]),
+            data["git"],
+        )
+    except FileNotFoundError:
+        return read_manifest(snapdir, index).info()
+    except (ValueError, KeyError, TypeError):
+        # The info file is a cache of the manifest's header; the manifest is the truth.
+        return read_manifest(snapdir, index).info()
+
+
+def read_manifest(snapdir: Path, index: int, *, check: bool = False) -> Manifest:
+    """Load snapshot `index`; a truncated or corrupt manifest is a RollbackError naming it."""
+    path = manifest_path(snapdir, index)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise RollbackError(f"snapshot {index} is missing ({path} does not exist)") from None
+    lines = data.split(b"\n")
+    complete = data.endswith(b"\n")
+    if complete:
+        lines.pop()
+    try:
+        head = json.loads(lines[0])
+        if head.get("version") != VERSION or list(head.get("fields", ())) != list(FIELDS):
+            raise RollbackError(f"{path}: unsupported manifest version {head.get('version')}")
+        body = lines[1:]
+        if not complete or len(body) != head["count"]:
+            raise RollbackError(
+                f"manifest of snapshot {index} is truncated: {len(body)} of {head['count']} "
+                f"entries ({path})",
+                "the snapshot cannot be trusted; restore to another snapshot",
+            )
+        rows = [tuple(json.loads(line)) for line in body]
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise RollbackError(
+            f"manifest of snapshot {index} is corrupt: {exc} ({path})",
+            "the snapshot cannot be trusted; restore to another snapshot",
+        ) from None
+    manifest = Manifest(
+        index=head["index"],
+        created=head["created"],
+        started_ns=head["started_ns"],
+        roots=tuple(head["roots"]),
+        rows=rows,
+        git=head["git"],
+        notices=tuple(head["notices"]),
+        files=head["files"],
+        bytes=head["bytes"],
+        new_objects=head["new_objects"],
+        merkle_root=head["merkle_root"],
+    )
+    if check:
+        actual = merkle_root(body, manifest.git)
+        if actual != manifest.merkle_root:
+            raise RollbackError(
+                f"manifest of snapshot {index} does not match its Merkle root "
+                f"(recorded {manifest.merkle_root[:12]}, computed {actual[:12]}) ({path})"
+            )
+    return manifest
+
+
+def snapshot_indexes(snapdir: Path) -> list[int]:
+    found = []
+    with contextlib.suppress(FileNotFoundError):
+        for name in os.listdir(snapdir):
+            stem, _, ext = name.partition(".")
+            if ext == "manifest" and stem.isdigit():
+                found.append(int(stem))
+    return sorted(found)

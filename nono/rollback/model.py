@@ -1,0 +1,142 @@
+"""The rollback vocabulary: options, entries, changes, snapshot info, restore plans and results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from nono.errors import NonoError
+
+
+class RollbackError(NonoError):
+    """A rollback that cannot be taken, read, verified or restored."""
+
+
+# (done, total, label); total is 0 while it is not known yet.
+Progress = Callable[[int, int, str], None]
+
+FILE = "file"
+DIR = "dir"
+SYMLINK = "symlink"
+
+# A manifest row is a plain tuple in Entry's field order: snapshots of 20,000 files build,
+# compare and serialise rows, and only the few that reach the caller become Entry objects.
+Row = tuple[Any, ...]
+FIELDS = ("path", "type", "size", "mode", "mtime_ns", "hash", "target", "xattrs", "ino", "ctime_ns")
+PATH, TYPE, SIZE, MODE, MTIME, HASH, TARGET, XATTRS, INO, CTIME = range(len(FIELDS))
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a snapshot leaves out, and the limits that stop a runaway walk."""
+
+    excludes: tuple[str, ...] = ()  # gitignore-style, relative to each root
+    walk_budget: int = 500_000
+    big_dir_notice: int = 10_000
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One path as a snapshot saw it (absolute path; xattrs are user.* only, values hex)."""
+
+    path: str
+    type: str
+    size: int
+    mode: int
+    mtime_ns: int
+    hash: str | None
+    target: str | None
+    xattrs: dict[str, str]
+    ino: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, row: Row) -> Entry:
+        return cls(*row)
+
+    def row(self) -> Row:
+        return (
+            self.path,
+            self.type,
+            self.size,
+            self.mode,
+            self.mtime_ns,
+            self.hash,
+            self.target,
+            self.xattrs,
+            self.ino,
+            self.ctime_ns,
+        )
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    index: int
+    created: float
+    files: int
+    bytes: int
+    new_objects: int
+    merkle_root: str
+    notices: tuple[str, ...]
+    git: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One path that differs between two snapshots; the most telling kind wins."""
+
+    path: str
+    kind: str  # created | deleted | modified | mode | xattr | type
+    old: Entry | None
+    new: Entry | None
+
+
+@dataclass(frozen=True)
+class Action:
+    op: str  # write | mkdir | rmdir | unlink | symlink | chmod | xattr | utime | gitrefs
+    path: str
+    entry: Entry | None
+
+    def to_json(self) -> list[Any]:
+        return [self.op, self.path, list(self.entry.row()) if self.entry else None]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> Action:
+        op, path, row = data
+        return cls(op, path, Entry.of(tuple(row)) if row is not None else None)
+
+
+@dataclass(frozen=True)
+class RestorePlan:
+    rollback_id: str
+    to: int
+    actions: tuple[Action, ...]
+    conflicts: tuple[str, ...]
+    force: bool = False  # planned with force: restore() may overwrite the conflicts
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rollback_id": self.rollback_id,
+            "to": self.to,
+            "force": self.force,
+            "conflicts": list(self.conflicts),
+            "actions": [a.to_json() for a in self.actions],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RestorePlan:
+        return cls(
+            rollback_id=data["rollback_id"],
+            to=int(data["to"]),
+            actions=tuple(Action.from_json(a) for a in data["actions"]),
+            conflicts=tuple(data["conflicts"]),
+            force=bool(data.get("force")),
+        )
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    restored: int
+    removed: int
+    skipped: tuple[str, ...]

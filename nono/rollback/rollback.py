@@ -1,0 +1,351 @@
+"""A rollback: its private directory, its snapshots, and the operations a person runs on it."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from nono.rollback import restore as restoring
+from nono.rollback.changes import compare, diff_text
+from nono.rollback.location import rollback_ids, rollbacks_dir
+from nono.rollback.manifest import (
+    Manifest,
+    fsync_dir,
+    read_info,
+    read_manifest,
+    snapshot_indexes,
+    write_durable,
+    write_manifest,
+)
+from nono.rollback.model import (
+    FILE,
+    HASH,
+    PATH,
+    TYPE,
+    Change,
+    Options,
+    Progress,
+    RestorePlan,
+    RestoreResult,
+    RollbackError,
+    SnapshotInfo,
+)
+from nono.rollback.snapshot import scan, take
+from nono.rollback.store import Store
+
+META = "rollback.json"
+JOURNAL = "restore.journal"
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def normalise_roots(roots: Sequence[str]) -> tuple[str, ...]:
+    """Real, absolute, deduplicated roots; a root inside another is covered by it."""
+    real = sorted({os.path.realpath(os.path.abspath(os.path.expanduser(r))) for r in roots})
+    kept: list[str] = []
+    for root in real:
+        if not any(root == k or root.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(root)
+    if not kept:
+        raise RollbackError("a rollback needs at least one directory to track")
+    return tuple(kept)
+
+
+class Rollback:
+    """One rollback directory: rollback.json, objects/, snapshots/, restore.journal."""
+
+    def __init__(self, path: Path, meta: dict[str, Any]) -> None:
+        self.path = path
+        self.id: str = meta["id"]
+        self.roots: tuple[str, ...] = tuple(meta["roots"])
+        self.created: float = meta["created"]
+        self.session_id: str | None = meta.get("session_id")
+        self.command: tuple[str, ...] = tuple(meta.get("command", ()))
+        opts = meta.get("options", {})
+        self.options = Options(
+            tuple(opts.get("excludes", ())),
+            opts.get("walk_budget", Options.walk_budget),
+            opts.get("big_dir_notice", Options.big_dir_notice),
+        )
+        self.store = Store(path)
+        self._manifests: dict[int, Manifest] = {}
+
+    def __repr__(self) -> str:
+        return f"Rollback({self.id!r}, roots={self.roots!r})"
+
+    @property
+    def _snapdir(self) -> Path:
+        return self.path / "snapshots"
+
+    # -- creating and finding ------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        roots: Sequence[str],
+        options: Options = Options(),  # noqa: B008 - frozen, so a shared default is safe
+        *,
+        session_id: str | None = None,
+        command: Sequence[str] = (),
+        progress: Progress | None = None,
+    ) -> Rollback:
+        """A new rollback with its baseline (snapshot 0) durable on disk, or nothing at all."""
+        tracked = normalise_roots(roots)
+        base = rollbacks_dir()
+        rid = secrets.token_hex(6)
+        # Built under a dot-name and renamed into place: a crash never leaves a half rollback
+        # that open() or list_rollbacks() could find.
+        partial = base / f".partial-{rid}-{os.getpid()}"
+        meta = {
+            "version": 1,
+            "id": rid,
+            "roots": list(tracked),
+            "created": time.time(),
+            "session_id": session_id,
+            "command": list(command),
+            "options": {
+                "excludes": list(options.excludes),
+                "walk_budget": options.walk_budget,
+                "big_dir_notice": options.big_dir_notice,
+            },
+        }
+        what = ", ".join(tracked)
+        try:
+            partial.mkdir(mode=0o700)
+            (partial / "snapshots").mkdir(mode=0o700)
+            rollback = cls(partial, meta)
+            rollback.store.init()
+            write_durable(partial / META, json.dumps(meta, indent=1).encode())
+            manifest = take(rollback.store, tracked, options, 0, None, progress)
+            write_manifest(partial / "snapshots", manifest)
+            os.rename(partial, base / rid)
+            fsync_dir(base)
+        except BaseException as exc:
+            shutil.rmtree(partial, ignore_errors=True)
+            if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+                raise RollbackError(
+                    f"not enough space for the rollback baseline of {what} ({exc.strerror})",
+                    f"free space where {base} lives, or leave large directories out with "
+                    "--rollback-exclude PATTERN",
+                ) from None
+            if isinstance(exc, OSError):
+                raise RollbackError(
+                    f"cannot take the rollback baseline of {what}: {exc.strerror}"
+                    + (f" ({exc.filename})" if exc.filename else "")
+                ) from None
+            raise
+        rollback = cls(base / rid, meta)
+        rollback._manifests[0] = manifest
+        return rollback
+
+    @classmethod
+    def load(cls, path: Path) -> Rollback:
+        try:
+            meta = json.loads((path / META).read_bytes())
+            return cls(path, meta)
+        except FileNotFoundError:
+            raise RollbackError(f"{path} is not a rollback (no {META})") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RollbackError(f"{path / META} is corrupt: {exc}") from None
+
+    @classmethod
+    def open(cls, ref: str) -> Rollback:
+        """By id or unique id prefix; otherwise an error listing the candidates."""
+        ids = rollback_ids()
+        if ref in ids:
+            return cls.load(rollbacks_dir() / ref)
+        matches = [i for i in ids if ref and i.startswith(ref)]
+        if len(matches) == 1:
+            return cls.load(rollbacks_dir() / matches[0])
+        if not matches:
+            known = ", ".join(ids[-10:]) or "none"
+            raise RollbackError(f"no rollback matches {ref!r}", f"rollbacks: {known}")
+        raise RollbackError(
+            f"{ref!r} is ambiguous: {', '.join(sorted(matches))}", "give more of the id"
+        )
+
+    # -- snapshots -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One snapshot or restore at a time per rollback."""
+        fd = os.open(self.path / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RollbackError(
+                    f"rollback {self.id} is busy (a snapshot or restore is running)",
+                    "try again when it has finished",
+                ) from None
+            yield
+        finally:
+            os.close(fd)
+
+    def _indexes(self) -> list[int]:
+        found = snapshot_indexes(self._snapdir)
+        if not found:
+            raise RollbackError(f"rollback {self.id} has no snapshots (its baseline is missing)")
+        return found
+
+    def manifest(self, index: int) -> Manifest:
+        if index < 0:
+            index = self._indexes()[index]
+        if index not in self._manifests:
+            if index not in self._indexes():
+                raise RollbackError(
+                    f"rollback {self.id} has no snapshot {index}",
+                    f"snapshots: {', '.join(map(str, self._indexes()))}",
+                )
+            self._manifests[index] = read_manifest(self._snapdir, index)
+        return self._manifests[index]
+
+    def snapshot(self, progress: Progress | None = None) -> SnapshotInfo:
+        """The next snapshot, incremental against the latest one."""
+        with self._locked():
+            previous = self.manifest(-1)
+            index = previous.index + 1
+            try:
+                manifest = take(self.store, self.roots, self.options, index, previous, progress)
+                write_manifest(self._snapdir, manifest)
+            except OSError as exc:
+                why = "not enough space for" if exc.errno in NO_SPACE else "cannot take"
+                raise RollbackError(
+                    f"{why} snapshot {index} of rollback {self.id}: {exc.strerror}",
+                    "free space and try again",
+                ) from None
+            self._manifests[index] = manifest
+            return manifest.info()
+
+    def snapshots(self) -> list[SnapshotInfo]:
+        return [read_info(self._snapdir, i) for i in self._indexes()]
+
+    def changes(self, since: int = 0, until: int | None = None) -> list[Change]:
+        old = self.manifest(since)
+        new = self.manifest(-1 if until is None else until)
+        return compare(old.by_path, new.by_path)
+
+    def diff(self, change: Change) -> str:
+        label = change.path
+        for root in self.roots:
+            if change.path.startswith(root.rstrip("/") + "/"):
+                label = change.path[len(root.rstrip("/")) + 1 :]
+        return diff_text(self.store, change, label)
+
+    # -- restore -------------------------------------------------------------------------
+
+    def _journal(self) -> dict[str, Any] | None:
+        return restoring.read_journal(self.path / JOURNAL)
+
+    def pending_restore(self) -> RestorePlan | None:
+        """The plan of a restore that was interrupted (run restore again to finish it)."""
+        journal = self._journal()
+        if journal is None or journal.get("state") == "done" or "plan" not in journal:
+            return None
+        return RestorePlan.from_json(journal["plan"])
+
+    def _reference(self) -> Manifest:
+        """The state nono last left the tree in: the latest snapshot, or the target of a
+        restore finished after it."""
+        latest = self.manifest(-1)
+        journal = self._journal()
+        if journal and journal.get("state") == "done" and journal.get("time", 0) > latest.created:
+            return self.manifest(int(journal["plan"]["to"]))
+        return latest
+
+    def plan_restore(self, to: int = 0, *, force: bool = False) -> RestorePlan:
+        """What restoring snapshot `to` would do, from the disk as it is now."""
+        target = self.manifest(to)
+        reference = self._reference()
+        pending = self.pending_restore()
+        resumed = self.manifest(pending.to).by_path if pending is not None else None
+        extra = tuple(target.by_path.keys() | reference.by_path.keys())
+        now = scan(self.roots, self.options, reference, None, extra=extra)
+        current = restoring.index_paths(now.rows)
+        actions = restoring.build_actions(current, target.by_path, now.git, target.git)
+        plan = RestorePlan(
+            rollback_id=self.id,
+            to=target.index,
+            actions=tuple(actions),
+            conflicts=tuple(restoring.conflicts(current, reference.by_path, resumed)),
+            force=force,
+        )
+        restoring.check_plan(plan, self.roots, self.store)
+        return plan
+
+    def restore(self, plan: RestorePlan, progress: Progress | None = None) -> RestoreResult:
+        """Carry out a plan; safe to run again (with the same plan) after an interruption."""
+        if plan.rollback_id != self.id:
+            raise RollbackError(f"that plan belongs to rollback {plan.rollback_id}, not {self.id}")
+        if plan.conflicts and not plan.force:
+            listed = ", ".join(plan.conflicts[:5]) + (" ..." if len(plan.conflicts) > 5 else "")
+            raise RollbackError(
+                f"{len(plan.conflicts)} path(s) changed after the last snapshot: {listed}",
+                "restoring would overwrite that work; use --force to restore anyway",
+            )
+        restoring.check_plan(plan, self.roots, self.store)
+        target = self.manifest(plan.to)
+        journal = self.path / JOURNAL
+        with self._locked():
+            try:
+                restoring.write_journal(journal, plan, "running")
+            except OSError as exc:
+                raise RollbackError(
+                    f"cannot write the restore journal: {exc.strerror}",
+                    "free space where nono keeps its state",
+                ) from None
+            result = restoring.Executor(self.roots, self.store, target.git).run(plan, progress)
+            restoring.write_journal(journal, plan, "done", skipped=list(result.skipped))
+        return result
+
+    # -- integrity and size --------------------------------------------------------------
+
+    def verify(self) -> list[str]:
+        """Every problem found: manifests against their Merkle roots, objects against their
+        names. Each names the snapshot or object and the files that use it."""
+        problems: list[str] = []
+        users: dict[str, list[str]] = {}
+        for index in self._indexes():
+            try:
+                manifest = read_manifest(self._snapdir, index, check=True)
+            except RollbackError as exc:
+                problems.append(exc.message)
+                continue
+            for row in manifest.rows:
+                if row[TYPE] == FILE and row[HASH] is not None:
+                    users.setdefault(row[HASH], []).append(f"{row[PATH]} (snapshot {index})")
+            for repo, record in manifest.git.items():
+                if record.get("index"):
+                    users.setdefault(record["index"], []).append(
+                        f"{repo}/.git/index (snapshot {index})"
+                    )
+        for digest in sorted(set(self.store.all_objects()) | users.keys()):
+            problem = self.store.check(digest)
+            if problem is not None:
+                used = users.get(digest, [])
+                by = ", ".join(used[:5]) + (f" and {len(used) - 5} more" if len(used) > 5 else "")
+                problems.append(f"object {digest} is {problem}; used by {by or 'no snapshot'}")
+        return problems
+
+    def size_bytes(self) -> int:
+        """Disk space used (allocated blocks, so reflinked copies count as little as they use)."""
+        total = 0
+        for dirpath, _dirs, files in os.walk(self.path):
+            for name in files:
+                with contextlib.suppress(OSError):
+                    total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+        return total
+
+    def remove(self) -> None:
+        """Delete the rollback: renamed out of sight first, so it vanishes at once."""
+        doomed = self.path.with_name(f".removing-{self.id}-{secrets.token_hex(3)}")
+        os.rename(self.path, doomed)
+        shutil.rmtree(doomed, ignore_errors=True)

@@ -1,0 +1,171 @@
+"""The walk of the tracked roots: what a snapshot looks at, and what it leaves out and why."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+
+import pathspec
+
+from nono.rollback.fsops import Dirs, user_xattrs
+from nono.rollback.model import Options, Progress, RollbackError
+
+# Build output and dependency caches: big, regenerable, and never what a person wants back.
+HEAVY_DIRS = frozenset(
+    {
+        "node_modules",
+        "target",
+        ".venv",
+        "venv",
+        "__pycache__",
+        ".tox",
+        ".mypy_cache",
+        ".pytest_cache",
+        "dist",
+        "build",
+        ".next",
+        ".cache",
+    }
+)
+GITIGNORE_MAX = 1 << 20
+
+Spec = pathspec.GitIgnoreSpec
+Scope = tuple[
+    tuple[str, Spec], ...
+]  # (directory relative to the root, its .gitignore), outer first
+
+
+@dataclass
+class Walked:
+    items: list[tuple[str, os.stat_result]] = field(default_factory=list)
+    dir_xattrs: dict[str, dict[str, str]] = field(default_factory=dict)
+    repos: list[str] = field(default_factory=list)  # directories holding a .git directory
+    notices: list[str] = field(default_factory=list)
+
+
+def user_spec(options: Options) -> Spec | None:
+    return Spec.from_lines(options.excludes) if options.excludes else None
+
+
+def _load_gitignore(dfd: int, dirpath: str, notices: list[str]) -> Spec | None:
+    path = f"{dirpath}/.gitignore"
+    try:
+        fd = os.open(
+            ".gitignore", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dfd
+        )
+        try:
+            text = os.read(fd, GITIGNORE_MAX).decode("utf-8", "replace")
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        notices.append(f"cannot read {path} ({exc.strerror}); its rules were not applied")
+        return None
+    return Spec.from_lines(text.splitlines())
+
+
+def excluded(rel: str, name: str, is_dir: bool, scope: Scope, user: Spec | None) -> bool:
+    """Whether the path (relative to its root) is left out of snapshots."""
+    key = rel + "/" if is_dir else rel
+    if user is not None:
+        verdict = user.check_file(key).include
+        if verdict is not None:
+            return verdict  # the person's own patterns win, including "!node_modules/"
+    if is_dir and name in HEAVY_DIRS:
+        return True
+    # The deepest .gitignore with an opinion decides, as in git.
+    for base, spec in reversed(scope):
+        verdict = spec.check_file(key[len(base) + 1 :] if base else key).include
+        if verdict is not None:
+            return verdict
+    return False
+
+
+def walk(
+    roots: tuple[str, ...], options: Options, dirs: Dirs, progress: Progress | None = None
+) -> Walked:
+    """Every directory, regular file and symlink under the roots that is not excluded.
+
+    Directories are listed through fds opened with O_NOFOLLOW, so symlinks are recorded and
+    never followed, even one swapped in during the walk. Over the budget the walk fails."""
+    out = Walked()
+    user = user_spec(options)
+    seen = 0
+    direct: dict[str, int] = {}
+    for root in roots:
+        try:
+            st = os.lstat(root)
+        except OSError as exc:
+            raise RollbackError(f"cannot snapshot {root}: {exc.strerror}") from None
+        if not stat.S_ISDIR(st.st_mode):
+            raise RollbackError(f"cannot snapshot {root}: not a directory")
+        out.items.append((root, st))
+        stack: list[tuple[str, str, Scope]] = [(root, "", ())]
+        while stack:
+            path, rel, scope = stack.pop()
+            try:
+                dfd = dirs.fd(path)
+                with os.scandir(dfd) as it:
+                    entries = list(it)
+                out.dir_xattrs[path] = user_xattrs(dfd)
+            except (OSError, RollbackError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) else exc.message
+                out.notices.append(
+                    f"cannot list {path} ({why}); its contents are not in this snapshot"
+                )
+                continue
+            for e in entries:
+                if e.name == ".gitignore" and e.is_file(follow_symlinks=False):
+                    spec = _load_gitignore(dfd, path, out.notices)
+                    if spec is not None:
+                        scope = (*scope, (rel, spec))
+            files = 0
+            for e in entries:
+                try:
+                    st = e.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # gone between the listing and the stat
+                epath = f"{path}/{e.name}" if path != "/" else f"/{e.name}"
+                is_dir = stat.S_ISDIR(st.st_mode)
+                if e.name == ".git":
+                    if is_dir:
+                        out.repos.append(path)
+                    continue
+                crel = f"{rel}/{e.name}" if rel else e.name
+                if excluded(crel, e.name, is_dir, scope, user):
+                    continue
+                seen += 1
+                if seen > options.walk_budget:
+                    raise RollbackError(
+                        f"{root} has more than {options.walk_budget:,} entries to snapshot",
+                        "exclude large directories with --rollback-exclude PATTERN "
+                        "(or rollback.exclude in the profile)",
+                    )
+                if is_dir:
+                    out.items.append((epath, st))
+                    stack.append((epath, crel, scope))
+                elif stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
+                    out.items.append((epath, st))
+                    files += 1
+                else:
+                    out.notices.append(f"{epath} is not a file, directory or symlink; skipped")
+            direct[path] = files
+            if progress is not None and len(direct) % 256 == 0:
+                progress(seen, 0, "scanning")
+    out.notices.extend(big_dirs(direct, roots, options.big_dir_notice))
+    return out
+
+
+def big_dirs(direct: dict[str, int], roots: tuple[str, ...], limit: int) -> list[str]:
+    """Directories holding more than `limit` files, naming the deepest such ones only."""
+    total = dict(direct)
+    for path in sorted(total, key=lambda p: p.count("/"), reverse=True):
+        parent = os.path.dirname(path)
+        if path not in roots and parent in total:
+            total[parent] += total[path]
+    big = {path for path, n in total.items() if n > limit}
+    has_big_child = {os.path.dirname(path) for path in big if path not in roots}
+    return [
+        f"{path} holds {total[path]:,} files; consider excluding it (--rollback-exclude)"
+        for path in sorted(big - has_big_child)
+    ]
