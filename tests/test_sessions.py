@@ -470,3 +470,18 @@ def test_full_disk_during_start_is_a_clear_error(nono, tmp_path):
 
         kill_supervisors(state)
         subprocess.run(["umount", "-l", str(state)], capture_output=True)
+
+
+def test_attached_run_names_denied_paths_after_a_failure(workspace, home):
+    secret = home / "data"
+    secret.mkdir()
+    (secret / "notes.txt").write_text("n\n")
+    term = Screen(["run", "--allow-cwd", "--", "cat", str(secret / "notes.txt")], workspace)
+    try:
+        assert term.finish() == 1
+    finally:
+        term.close()
+    term.stream.feed(term.child.before or b"")
+    text = term.text()
+    assert "the sandbox refused" in text
+    assert f"--read-file {secret / 'notes.txt'}" in text.replace("\n", "")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 
 from nono.errors import NonoError
 from nono.session import registry
@@ -39,15 +37,9 @@ def execute(args: argparse.Namespace) -> int:
 
 def _final(record: registry.Record, args: argparse.Namespace) -> str:
     """An exited session keeps its last screen and up to 2000 lines of scrollback."""
-    path = registry.final_path(record.id)
-    # Just after an exit the supervisor may still be writing the last screen.
-    deadline = time.monotonic() + 30
-    while not path.exists() and registry.supervisor_alive(record) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        final = json.loads(path.read_text())
-    except (OSError, ValueError):
-        raise NonoError(f"session {record.name} exited and left no screen") from None
+    final = registry.read_final(record)
+    if final is None:
+        raise NonoError(f"session {record.name} exited and left no screen")
     text = final["capture_ansi" if args.ansi else "capture"]
     lines = text.split("\n")
     screen_rows = record.size[1]

@@ -195,16 +195,13 @@ def run_session(prepared: Prepared, args: argparse.Namespace, excludes=()) -> in
 
 def _summarize_from_screen(prepared: Prepared, record) -> None:
     """The denial summary, read from the session's last screen and scrollback."""
-    import json as _json
-
     from nono.session import registry
 
-    try:
-        final = _json.loads(registry.final_path(record.id).read_text())
-    except (OSError, ValueError):
+    final = registry.read_final(record, wait=10)
+    if final is None:
         return
     seen: list[str] = []
-    for line in final.get("capture", "").splitlines():
+    for line in (final.get("tail") or final.get("capture", "")).splitlines():
         seen.extend(denials.scan_line(line))
     for line in denials.render(denials.explain(prepared.policy, seen)):
         print(line, file=sys.stderr)

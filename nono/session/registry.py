@@ -203,6 +203,20 @@ def resolve(ref: str) -> Record:
     raise NonoError(f"{ref!r} is ambiguous: {listed}", "give more of the id")
 
 
+def read_final(record: Record, wait: float = 30.0) -> dict[str, Any] | None:
+    """The last screen of an exited session; just after the exit its supervisor may still be
+    writing it, so wait for it while the supervisor lives."""
+    path = final_path(record.id)
+    deadline = time.monotonic() + wait
+    while not path.exists() and supervisor_alive(record) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def remove(record: Record) -> None:
     for path in (record_path(record.id), events_path(record.id), final_path(record.id)):
         with contextlib.suppress(FileNotFoundError):

@@ -8,6 +8,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import signal
 import socket
 import struct
@@ -34,6 +35,16 @@ MODEL_SLICE = 512
 MODEL_TURN = 0.0005
 MODEL_BACKLOG = 32 * 1024 * 1024
 FIRST_CLIENT_WAIT = 5.0
+# Raw output kept for the denial summary: screen rows wrap long paths, the raw lines do not.
+TAIL_BYTES = 256 * 1024
+_ESCAPES = re.compile(
+    rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()*+].|\x1b[@-Z\\-_]"
+)
+
+
+def plain_text(data: bytes) -> str:
+    """Terminal output without its escape sequences and carriage returns."""
+    return _ESCAPES.sub(b"", data).replace(b"\r", b"").decode("utf-8", "replace")
 
 
 def set_winsize(fd: int, cols: int, rows: int) -> None:
@@ -82,6 +93,7 @@ class Supervisor:
         self.clients: list[Client] = []
         self.input = bytearray()
         self.backlog = bytearray()  # read from the PTY, not yet fed to the model
+        self.tail = bytearray()  # the last raw output, as written (lines unwrapped)
         self.received = 0
         self.fed = 0
         self.model_scheduled = False
@@ -134,6 +146,9 @@ class Supervisor:
         # blocks the PTY drain, typing, or the other clients.
         self.backlog += data
         self.received += len(data)
+        self.tail += data
+        if len(self.tail) > TAIL_BYTES * 2:
+            del self.tail[:-TAIL_BYTES]
         if not self.model_scheduled:
             self.model_scheduled = True
             asyncio.get_running_loop().call_soon(self.model_work)
@@ -259,6 +274,7 @@ class Supervisor:
             "capture_ansi": self.model.capture(history=2000, ansi=True),
             "replay": self.model.render_ansi().decode("utf-8", "replace"),
             "alternate": self.model.alternate,
+            "tail": plain_text(bytes(self.tail[-TAIL_BYTES:])),
         }
         try:
             registry.write_atomic(registry.final_path(self.record.id), json.dumps(final).encode())
