@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
 import re
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -90,6 +88,8 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(file, f"cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(file, "not UTF-8 text") from None
+    import tomllib  # only when there is a file: most runs have none, and start faster
+
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -191,6 +191,8 @@ def _home_of(key: str) -> str:
 
 
 def _did_you_mean(word: str, choices: Any, prefix: str = "") -> str:
+    import difflib
+
     # Compared without case: [UI] or Prefix are typos too.
     lowered = {str(c).lower(): c for c in choices}
     close = difflib.get_close_matches(word.lower(), list(lowered), n=1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -66,6 +65,8 @@ class Record:
 
 
 def new_id() -> str:
+    import secrets  # not at the top: `nono attach` never needs it, and it is slow to import
+
     return secrets.token_hex(6)
 
 
