@@ -10,6 +10,7 @@ from pathlib import Path
 
 from nono.errors import NonoError
 from nono.rollback.location import rollback_ids, rollbacks_dir
+from nono.rollback.model import RollbackError
 from nono.rollback.rollback import Rollback
 
 
@@ -77,8 +78,10 @@ def cleanup(
                 total -= sizes[r.id]
     removed = [r for r in every if r.id in doomed]
     if not dry_run:
-        for r in removed:
-            with contextlib.suppress(FileNotFoundError):
+        for r in list(removed):
+            try:
                 r.remove()
+            except (FileNotFoundError, RollbackError):
+                removed.remove(r)  # gone already, or busy with a snapshot or restore
         _sweep_leftovers(rollbacks_dir())
     return removed

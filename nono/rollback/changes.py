@@ -63,6 +63,8 @@ def compare(old: dict[str, Row], new: dict[str, Row]) -> list[Change]:
     changes = []
     for path in sorted(old.keys() | new.keys()):
         a, b = old.get(path), new.get(path)
+        if a == b:
+            continue
         what = kind(a, b)
         if what is not None:
             changes.append(

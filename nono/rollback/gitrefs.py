@@ -10,12 +10,10 @@ import os
 from typing import Any
 
 from nono.rollback.fsops import DIR_FLAGS, replace_with_file
-from nono.rollback.model import RollbackError
 from nono.rollback.store import Store, copy_fd, hash_fd, write_all
 
 FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 MAX_REF = 1 << 16
-MAX_PACKED = 64 << 20
 
 
 def _read_text(dfd: int, name: str, limit: int = MAX_REF) -> str | None:
@@ -50,9 +48,10 @@ def _read_refs(dfd: int, prefix: str = "refs") -> dict[str, str]:
     return found
 
 
-def _index(gfd: int, store: Store | None) -> str | None:
+def _object(gfd: int, name: str, store: Store | None) -> str | None:
+    """The hash of .git/<name> (index, packed-refs: possibly large), copied into `store`."""
     try:
-        fd = os.open("index", FILE_FLAGS, dir_fd=gfd)
+        fd = os.open(name, FILE_FLAGS, dir_fd=gfd)
     except (FileNotFoundError, NotADirectoryError):
         return None
     try:
@@ -64,7 +63,8 @@ def _index(gfd: int, store: Store | None) -> str | None:
 
 
 def read_repo(workdir: str, store: Store | None = None) -> dict[str, Any] | None:
-    """HEAD, loose refs, packed-refs and the index's hash (copied into `store` when given)."""
+    """HEAD and loose refs as text; packed-refs and the index as hashes of objects (copied
+    into `store` when given)."""
     try:
         wfd = os.open(workdir, DIR_FLAGS)
     except OSError:
@@ -79,8 +79,8 @@ def read_repo(workdir: str, store: Store | None = None) -> dict[str, Any] | None
         return {
             "HEAD": _read_text(gfd, "HEAD"),
             "refs": _read_refs(gfd),
-            "packed-refs": _read_text(gfd, "packed-refs", MAX_PACKED),
-            "index": _index(gfd, store),
+            "packed-refs": _object(gfd, "packed-refs", store),
+            "index": _object(gfd, "index", store),
         }
     finally:
         os.close(gfd)
@@ -89,6 +89,17 @@ def read_repo(workdir: str, store: Store | None = None) -> dict[str, Any] | None
 def _write(dfd: int, name: str, text: str) -> None:
     data = text.encode("utf-8", "surrogateescape")
     replace_with_file(dfd, name, lambda fd: write_all(fd, data), 0o644, None, {})
+
+
+def _put_object(gfd: int, name: str, digest: str, store: Store) -> None:
+    if _object(gfd, name, None) == digest:
+        return
+    src = store.open(digest)
+    try:
+        size = os.fstat(src).st_size
+        replace_with_file(gfd, name, lambda fd: copy_fd(src, fd, size), 0o644, None, {})
+    finally:
+        os.close(src)
 
 
 def _ref_dir(gfd: int, ref: str) -> int:
@@ -105,23 +116,21 @@ def _ref_dir(gfd: int, ref: str) -> int:
     return fd
 
 
-def restore_repo(wfd: int, workdir: str, record: dict[str, Any], store: Store) -> None:
-    """Make HEAD, refs, packed-refs and the index of the repository at `wfd` equal `record`."""
+def restore_repo(wfd: int, workdir: str, record: dict[str, Any], store: Store) -> str | None:
+    """Make HEAD, refs, packed-refs and the index of the repository at `wfd` equal `record`;
+    the reason when it cannot (the repository itself is gone: its objects were never copied)."""
     try:
         gfd = os.open(".git", DIR_FLAGS, dir_fd=wfd)
     except OSError as exc:
-        raise RollbackError(
-            f"cannot restore git refs of {workdir}: .git is not a directory ({exc.strerror})"
-        ) from None
+        return f"{workdir}: git refs not restored, .git is not a directory ({exc.strerror})"
     try:
         if record.get("HEAD") is not None:
             _write(gfd, "HEAD", record["HEAD"])
-        packed = record.get("packed-refs")
-        if packed is not None:
-            _write(gfd, "packed-refs", packed)
-        else:
+        if record.get("packed-refs") is None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink("packed-refs", dir_fd=gfd)
+        else:
+            _put_object(gfd, "packed-refs", record["packed-refs"], store)
         wanted: dict[str, str] = record.get("refs", {})
         current = _read_refs(gfd)
         for ref in sorted(current.keys() - wanted.keys()):
@@ -138,13 +147,8 @@ def restore_repo(wfd: int, workdir: str, record: dict[str, Any], store: Store) -
                     _write(dfd, ref.rsplit("/", 1)[-1], text)
                 finally:
                     os.close(dfd)
-        index = record.get("index")
-        if index is not None and _index(gfd, None) != index:
-            src = store.open(index)
-            try:
-                size = os.fstat(src).st_size
-                replace_with_file(gfd, "index", lambda fd: copy_fd(src, fd, size), 0o644, None, {})
-            finally:
-                os.close(src)
+        if record.get("index") is not None:
+            _put_object(gfd, "index", record["index"], store)
     finally:
         os.close(gfd)
+    return None

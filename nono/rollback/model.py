@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +27,34 @@ SYMLINK = "symlink"
 Row = tuple[Any, ...]
 FIELDS = ("path", "type", "size", "mode", "mtime_ns", "hash", "target", "xattrs", "ino", "ctime_ns")
 PATH, TYPE, SIZE, MODE, MTIME, HASH, TARGET, XATTRS, INO, CTIME = range(len(FIELDS))
+
+
+def make_row(
+    path: str,
+    kind: str,
+    st: os.stat_result,
+    *,
+    size: int | None = None,
+    digest: str | None = None,
+    target: str | None = None,
+    xattrs: dict[str, str] | None = None,
+) -> Row:
+    """A row from an lstat result (directories record size 0: theirs means nothing portable)."""
+    size = st.st_size if size is None else size
+    mode = stat.S_IMODE(st.st_mode)
+    xattrs = xattrs or {}
+    return (
+        path,
+        kind,
+        size,
+        mode,
+        st.st_mtime_ns,
+        digest,
+        target,
+        xattrs,
+        st.st_ino,
+        st.st_ctime_ns,
+    )
 
 
 @dataclass(frozen=True)

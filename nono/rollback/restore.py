@@ -75,6 +75,8 @@ def build_actions(
             touched.add(os.path.dirname(path))
     for path, want in target.items():
         have = current.get(path)
+        if have == want:
+            continue  # the common case, decided by one tuple comparison
         fresh = have is None or have[TYPE] != want[TYPE]
         if want[TYPE] == DIR:
             if fresh:
@@ -94,9 +96,12 @@ def build_actions(
             attrs.append(Action("xattr", path, Entry.of(want)))
         if want[TYPE] != DIR and have[MTIME] != want[MTIME]:
             utimes.append(Action("utime", path, Entry.of(want)))
-    for path, want in target.items():
-        if want[TYPE] == DIR and (path in touched or current[path][MTIME] != want[MTIME]):
-            dir_utimes.append(Action("utime", path, Entry.of(want)))
+    for path in touched | {p for p, w in target.items() if w[TYPE] == DIR and current.get(p) != w}:
+        want = target.get(path)
+        if want is not None and want[TYPE] == DIR:
+            have = current.get(path)
+            if have is None or have[TYPE] != DIR or path in touched or have[MTIME] != want[MTIME]:
+                dir_utimes.append(Action("utime", path, Entry.of(want)))
     gits = [
         Action("gitrefs", repo, None)
         for repo, record in sorted(target_git.items())
@@ -108,17 +113,28 @@ def build_actions(
     return removals + creations + gits + attrs + utimes + dir_utimes
 
 
+def _partway(want: Row | None, now: Row | None) -> bool:
+    """Where an interrupted restore may have left a path: removed (a type change removes
+    before it creates), or the target's type and content with its mode, xattrs and mtime
+    perhaps not yet applied (those come in later phases)."""
+    if want is None or now is None:
+        return now is None
+    return same_content(want, now)
+
+
 def conflicts(
     current: dict[str, Row], reference: dict[str, Row], resumed: dict[str, Row] | None
 ) -> list[str]:
     """Paths whose state is neither what nono last left (`reference`) nor, when finishing an
-    interrupted restore, what that restore was writing (`resumed`): someone else's work."""
+    interrupted restore, on the way to what it was writing (`resumed`): someone else's work."""
     found = []
     for path in sorted(current.keys() | reference.keys()):
         now = current.get(path)
+        if now is not None and now == reference.get(path):
+            continue
         if kind(reference.get(path), now) is None:
             continue
-        if resumed is not None and (kind(resumed.get(path), now) is None or is_restore_tmp(path)):
+        if resumed is not None and (_partway(resumed.get(path), now) or is_restore_tmp(path)):
             continue
         found.append(path)
     return found
@@ -149,6 +165,31 @@ def write_journal(path: Path, plan: RestorePlan, state: str, **extra: Any) -> No
     write_durable(path, json.dumps(data).encode())
 
 
+def record_done(log: Path, plan: RestorePlan, skipped_paths: list[str]) -> None:
+    """Append a finished restore to the rollback's history: which paths now hold the target
+    snapshot's state, so the next plan knows what nono itself left on disk."""
+    done = sorted({a.path for a in plan.actions if a.op != "gitrefs"} - set(skipped_paths))
+    line = json.dumps({"time": time.time(), "to": plan.to, "paths": done}) + "\n"
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, line.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_done(log: Path, since: float) -> list[dict[str, Any]]:
+    """Restores finished after `since`, oldest first (a torn last line is ignored)."""
+    found = []
+    with contextlib.suppress(FileNotFoundError), open(log, "rb") as f:
+        for line in f:
+            with contextlib.suppress(ValueError):
+                entry = json.loads(line)
+                if entry["time"] > since:
+                    found.append(entry)
+    return found
+
+
 class Corrupt(Exception):
     pass
 
@@ -162,6 +203,7 @@ class Executor:
         self.git = git
         self.dirs = Dirs(roots)
         self.skipped: list[str] = []
+        self.skipped_paths: list[str] = []
         self.loosened: dict[str, int] = {}  # directories opened up for writing, old mode
 
     def run(self, plan: RestorePlan, progress: Progress | None) -> RestoreResult:
@@ -182,7 +224,7 @@ class Executor:
                             f"restore stopped at {action.path}: {exc.strerror}",
                             "fix that, then run the restore again: it picks up where it stopped",
                         ) from None
-                    self.skipped.append(f"{action.path}: {exc.strerror or exc}")
+                    self._skip(action.path, f"{action.path}: {exc.strerror or exc}")
                 if progress is not None:
                     progress(done, total, "restoring")
             for path, mode in self.loosened.items():
@@ -193,6 +235,10 @@ class Executor:
         finally:
             self.dirs.close()
         return RestoreResult(len(restored), removed, tuple(self.skipped))
+
+    def _skip(self, path: str, why: str) -> None:
+        self.skipped.append(why)
+        self.skipped_paths.append(path)
 
     def _parent(self, path: str) -> tuple[int, str]:
         return self.dirs.fd(os.path.dirname(path)), os.path.basename(path)
@@ -227,8 +273,10 @@ class Executor:
         """Do one action; False when there was nothing to do or it was skipped."""
         op, path, entry = action.op, action.path, action.entry
         if op == "gitrefs":
-            gitrefs.restore_repo(self.dirs.fd(path), path, self.git[path], self.store)
-            return True
+            why = gitrefs.restore_repo(self.dirs.fd(path), path, self.git[path], self.store)
+            if why is not None:
+                self._skip(path, why)
+            return why is None
         assert entry is not None
         if path in self.roots:
             if op in ("chmod", "xattr", "utime"):
@@ -249,9 +297,10 @@ class Executor:
                 self._retry_loosened(path, lambda d, n: os.rmdir(n, dir_fd=d))
             except OSError as exc:
                 if exc.errno == errno.ENOTEMPTY:
-                    self.skipped.append(
+                    self._skip(
+                        path,
                         f"{path}: not removed, it holds files that are not "
-                        "tracked (excluded or ignored)"
+                        "tracked (excluded or ignored)",
                     )
                     return False
                 raise
@@ -260,7 +309,7 @@ class Executor:
             if st is None:
                 self._retry_loosened(path, lambda d, n: os.mkdir(n, 0o700, dir_fd=d))
             elif not stat.S_ISDIR(st.st_mode):
-                self.skipped.append(f"{path}: not recreated, something else is in the way")
+                self._skip(path, f"{path}: not recreated, something else is in the way")
                 return False
             fd = os.open(name, DIR_FLAGS, dir_fd=self._parent(path)[0])
             try:
@@ -277,6 +326,7 @@ class Executor:
         if st is None:
             return False
         if op == "chmod":
+            self.loosened.pop(path, None)  # the target mode is final, not the one before
             return self._with_path_fd(path, lambda p: os.chmod(p, entry.mode))
         if op == "xattr":
             return self._with_path_fd(path, lambda p: set_xattrs(p, entry.xattrs))
@@ -289,6 +339,7 @@ class Executor:
     def _root_attr(self, op: str, path: str, entry: Entry) -> bool:
         fd = self.dirs.fd(path)
         if op == "chmod":
+            self.loosened.pop(path, None)
             os.fchmod(fd, entry.mode)
         elif op == "xattr":
             set_xattrs(fd, entry.xattrs)
@@ -298,9 +349,7 @@ class Executor:
 
     def _write(self, path: str, entry: Entry) -> bool:
         if entry.hash is None:
-            self.skipped.append(
-                f"{path}: its content was not recorded (unreadable at snapshot time)"
-            )
+            self._skip(path, f"{path}: its content was not recorded (unreadable at snapshot time)")
             return False
         src = self.store.open(entry.hash)
         try:
@@ -318,8 +367,9 @@ class Executor:
             )
             return True
         except Corrupt:
-            self.skipped.append(
-                f"{path}: not restored, object {entry.hash} is corrupt (run: nono rollback verify)"
+            self._skip(
+                path,
+                f"{path}: not restored, object {entry.hash} is corrupt (run: nono rollback verify)",
             )
             return False
         finally:

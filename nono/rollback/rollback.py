@@ -14,12 +14,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from nono import paths
 from nono.rollback import restore as restoring
 from nono.rollback.changes import compare, diff_text
 from nono.rollback.location import rollback_ids, rollbacks_dir
 from nono.rollback.manifest import (
     Manifest,
     fsync_dir,
+    paused_gc,
     read_info,
     read_manifest,
     snapshot_indexes,
@@ -44,6 +46,7 @@ from nono.rollback.store import Store
 
 META = "rollback.json"
 JOURNAL = "restore.journal"
+RESTORES = "restores.log"
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
@@ -56,6 +59,11 @@ def normalise_roots(roots: Sequence[str]) -> tuple[str, ...]:
             kept.append(root)
     if not kept:
         raise RollbackError("a rollback needs at least one directory to track")
+    state = os.path.realpath(paths.state_dir())
+    for root in kept:
+        if state == root or state.startswith(root.rstrip("/") + "/"):
+            # The store would snapshot itself, and an agent could write nono's own state.
+            raise RollbackError(f"cannot track {root}: it holds nono's state ({state})")
     return tuple(kept)
 
 
@@ -213,6 +221,7 @@ class Rollback:
         with self._locked():
             previous = self.manifest(-1)
             index = previous.index + 1
+            self.store.clear_tmp()  # what a killed snapshot left behind
             try:
                 manifest = take(self.store, self.roots, self.options, index, previous, progress)
                 write_manifest(self._snapdir, manifest)
@@ -253,31 +262,47 @@ class Rollback:
         return RestorePlan.from_json(journal["plan"])
 
     def _reference(self) -> Manifest:
-        """The state nono last left the tree in: the latest snapshot, or the target of a
-        restore finished after it."""
+        """The state nono last left the tree in: the latest snapshot, with the paths of every
+        restore finished since then (whole or partial) at their restored state."""
         latest = self.manifest(-1)
-        journal = self._journal()
-        if journal and journal.get("state") == "done" and journal.get("time", 0) > latest.created:
-            return self.manifest(int(journal["plan"]["to"]))
-        return latest
+        done = restoring.read_done(self.path / RESTORES, latest.created)
+        if not done:
+            return latest
+        rows = dict(latest.by_path)
+        for restore in done:
+            target = self.manifest(restore["to"]).by_path
+            for path in restore["paths"]:
+                if path in target:
+                    rows[path] = target[path]
+                else:
+                    rows.pop(path, None)
+        return Manifest(
+            latest.index,
+            latest.created,
+            latest.started_ns,
+            latest.roots,
+            sorted(rows.values()),
+            latest.git,
+        )
 
     def plan_restore(self, to: int = 0, *, force: bool = False) -> RestorePlan:
         """What restoring snapshot `to` would do, from the disk as it is now."""
-        target = self.manifest(to)
-        reference = self._reference()
-        pending = self.pending_restore()
-        resumed = self.manifest(pending.to).by_path if pending is not None else None
-        extra = tuple(target.by_path.keys() | reference.by_path.keys())
-        now = scan(self.roots, self.options, reference, None, extra=extra)
-        current = restoring.index_paths(now.rows)
-        actions = restoring.build_actions(current, target.by_path, now.git, target.git)
-        plan = RestorePlan(
-            rollback_id=self.id,
-            to=target.index,
-            actions=tuple(actions),
-            conflicts=tuple(restoring.conflicts(current, reference.by_path, resumed)),
-            force=force,
-        )
+        with paused_gc():
+            target = self.manifest(to)
+            reference = self._reference()
+            pending = self.pending_restore()
+            resumed = self.manifest(pending.to).by_path if pending is not None else None
+            extra = tuple(target.by_path.keys() | reference.by_path.keys())
+            now = scan(self.roots, self.options, reference, None, extra=extra)
+            current = restoring.index_paths(now.rows)
+            actions = restoring.build_actions(current, target.by_path, now.git, target.git)
+            plan = RestorePlan(
+                rollback_id=self.id,
+                to=target.index,
+                actions=tuple(actions),
+                conflicts=tuple(restoring.conflicts(current, reference.by_path, resumed)),
+                force=force,
+            )
         restoring.check_plan(plan, self.roots, self.store)
         return plan
 
@@ -302,7 +327,9 @@ class Rollback:
                     f"cannot write the restore journal: {exc.strerror}",
                     "free space where nono keeps its state",
                 ) from None
-            result = restoring.Executor(self.roots, self.store, target.git).run(plan, progress)
+            executor = restoring.Executor(self.roots, self.store, target.git)
+            result = executor.run(plan, progress)
+            restoring.record_done(self.path / RESTORES, plan, executor.skipped_paths)
             restoring.write_journal(journal, plan, "done", skipped=list(result.skipped))
         return result
 
@@ -323,10 +350,11 @@ class Rollback:
                 if row[TYPE] == FILE and row[HASH] is not None:
                     users.setdefault(row[HASH], []).append(f"{row[PATH]} (snapshot {index})")
             for repo, record in manifest.git.items():
-                if record.get("index"):
-                    users.setdefault(record["index"], []).append(
-                        f"{repo}/.git/index (snapshot {index})"
-                    )
+                for name in ("index", "packed-refs"):
+                    if record.get(name):
+                        users.setdefault(record[name], []).append(
+                            f"{repo}/.git/{name} (snapshot {index})"
+                        )
         for digest in sorted(set(self.store.all_objects()) | users.keys()):
             problem = self.store.check(digest)
             if problem is not None:
@@ -345,7 +373,9 @@ class Rollback:
         return total
 
     def remove(self) -> None:
-        """Delete the rollback: renamed out of sight first, so it vanishes at once."""
+        """Delete the rollback: renamed out of sight first, so it vanishes at once. A rollback
+        busy with a snapshot or restore is not removed (RollbackError)."""
         doomed = self.path.with_name(f".removing-{self.id}-{secrets.token_hex(3)}")
-        os.rename(self.path, doomed)
+        with self._locked():
+            os.rename(self.path, doomed)
         shutil.rmtree(doomed, ignore_errors=True)

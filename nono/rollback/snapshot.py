@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from nono.rollback import gitrefs
 from nono.rollback.fsops import Dirs, user_xattrs
-from nono.rollback.manifest import Manifest
+from nono.rollback.manifest import Manifest, paused_gc
 from nono.rollback.model import (
     CTIME,
     DIR,
@@ -23,7 +23,9 @@ from nono.rollback.model import (
     XATTRS,
     Options,
     Progress,
+    RollbackError,
     Row,
+    make_row,
 )
 from nono.rollback.store import READ_FLAGS, Store, hash_fd
 from nono.rollback.walk import walk
@@ -65,21 +67,6 @@ def reusable(old: Row | None, st: os.stat_result, started_ns: int) -> bool:
     )
 
 
-def file_row(path: str, st: os.stat_result, digest: str | None, xattrs: dict[str, str]) -> Row:
-    return (
-        path,
-        FILE,
-        st.st_size,
-        stat.S_IMODE(st.st_mode),
-        st.st_mtime_ns,
-        digest,
-        None,
-        xattrs,
-        st.st_ino,
-        st.st_ctime_ns,
-    )
-
-
 def capture(path: str, dirs: Dirs, store: Store | None, scan: Scan) -> Row | None:
     """Hash (and with a store, copy) one file; None if it is gone or no longer a file."""
     name = os.path.basename(path)
@@ -94,7 +81,7 @@ def capture(path: str, dirs: Dirs, store: Store | None, scan: Scan) -> Row | Non
             scan.notices.append(
                 f"{path} is unreadable ({exc.strerror}); recorded without its content"
             )
-            return file_row(path, st, None, {})
+            return make_row(path, FILE, st)
         except OSError:
             return None  # vanished, or replaced by a symlink or a directory since the walk
         try:
@@ -110,30 +97,16 @@ def capture(path: str, dirs: Dirs, store: Store | None, scan: Scan) -> Row | Non
             after = os.fstat(fd)
         finally:
             os.close(fd)
-        same = (before.st_size, before.st_mtime_ns, before.st_ctime_ns) == (
-            after.st_size,
-            after.st_mtime_ns,
-            after.st_ctime_ns,
-        )
+        stamp = (before.st_size, before.st_mtime_ns, before.st_ctime_ns)
+        same = stamp == (after.st_size, after.st_mtime_ns, after.st_ctime_ns)
         if same and copied == after.st_size:
-            return file_row(path, after, digest, xattrs)
+            return make_row(path, FILE, after, digest=digest, xattrs=xattrs)
         if attempt == RETRIES - 1:
             # Still being written: keep the bytes we hold, under the stat that matches them.
             scan.notices.append(
                 f"{path} kept changing while it was copied; the snapshot holds one read of it"
             )
-            return (
-                path,
-                FILE,
-                copied,
-                stat.S_IMODE(after.st_mode),
-                after.st_mtime_ns,
-                digest,
-                None,
-                xattrs,
-                after.st_ino,
-                after.st_ctime_ns,
-            )
+            return make_row(path, FILE, after, size=copied, digest=digest, xattrs=xattrs)
     return None
 
 
@@ -153,7 +126,7 @@ def scan(
     out = Scan()
     prev = previous.by_path if previous is not None else {}
     started = previous.started_ns if previous is not None else 0
-    with Dirs(roots, "snapshot") as dirs:
+    with paused_gc(), Dirs(roots, "snapshot") as dirs:
         walked = walk(roots, options, dirs, progress)
         out.notices.extend(walked.notices)
         items = walked.items
@@ -169,42 +142,18 @@ def scan(
             if stat.S_ISREG(mode):
                 old = prev.get(path)
                 if reusable(old, st, started):
-                    out.rows.append(file_row(path, st, old[HASH], old[XATTRS]))  # type: ignore[index]
+                    assert old is not None
+                    out.rows.append(make_row(path, FILE, st, digest=old[HASH], xattrs=old[XATTRS]))
                 else:
                     pending.append((path, st))
             elif stat.S_ISDIR(mode):
-                xattrs = walked.dir_xattrs.get(path, {})
-                out.rows.append(
-                    (
-                        path,
-                        DIR,
-                        0,
-                        stat.S_IMODE(mode),
-                        st.st_mtime_ns,
-                        None,
-                        None,
-                        xattrs,
-                        st.st_ino,
-                        st.st_ctime_ns,
-                    )
-                )
+                xattrs = walked.dir_xattrs.get(path)
+                out.rows.append(make_row(path, DIR, st, size=0, xattrs=xattrs))
             elif stat.S_ISLNK(mode):
                 target = _readlink(dirs, path)
                 if target is not None:
-                    out.rows.append(
-                        (
-                            path,
-                            SYMLINK,
-                            len(os.fsencode(target)),
-                            stat.S_IMODE(mode),
-                            st.st_mtime_ns,
-                            None,
-                            target,
-                            {},
-                            st.st_ino,
-                            st.st_ctime_ns,
-                        )
-                    )
+                    size = len(os.fsencode(target))
+                    out.rows.append(make_row(path, SYMLINK, st, size=size, target=target))
         pending.sort()
         last = 0.0
         for done, (path, _st) in enumerate(pending, 1):
@@ -236,7 +185,7 @@ def _lstat_beneath(dirs: Dirs, path: str) -> os.stat_result | None:
         return os.stat(
             os.path.basename(path), dir_fd=dirs.fd(os.path.dirname(path)), follow_symlinks=False
         )
-    except Exception:
+    except (OSError, RollbackError):
         return None
 
 

@@ -86,33 +86,53 @@ class Store:
         self.root = root
         self.objects = root / "objects"
         self.tmp = root / "tmp"
+        self._objects = str(self.objects)
+        self._tmp = str(self.tmp)
         self._shards: set[str] = set()
+        # Objects known to exist; when the store was created by this instance, it is complete
+        # and saves a stat per file of the baseline.
+        self._known: set[str] = set()
+        self._complete = False
 
     def init(self) -> None:
+        """Create the store's directories: a new, empty store."""
         self.objects.mkdir(mode=0o700, exist_ok=True)
         self.tmp.mkdir(mode=0o700, exist_ok=True)
+        self._complete = not any(self.objects.iterdir())
+
+    def clear_tmp(self) -> None:
+        for name in os.listdir(self._tmp):
+            with contextlib.suppress(OSError):
+                os.unlink(f"{self._tmp}/{name}")
 
     def path(self, digest: str) -> Path:
         return self.objects / digest[:2] / digest[2:]
 
+    def _path(self, digest: str) -> str:
+        return f"{self._objects}/{digest[:2]}/{digest[2:]}"
+
     def has(self, digest: str) -> bool:
-        return os.path.exists(self.path(digest))
+        if digest in self._known:
+            return True
+        if self._complete:
+            return False
+        return os.path.exists(self._path(digest))
 
     def _tmp_fd(self) -> tuple[int, str]:
-        name = str(self.tmp / f"{secrets.token_hex(8)}.tmp")
+        name = f"{self._tmp}/{secrets.token_hex(8)}.tmp"
         return os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), name
 
     def _publish(self, tmp: str, digest: str) -> bool:
         """Rename tmp to the object's name; False (and tmp removed) if it was already there."""
         shard = digest[:2]
         if shard not in self._shards:
-            (self.objects / shard).mkdir(mode=0o700, exist_ok=True)
+            os.makedirs(f"{self._objects}/{shard}", mode=0o700, exist_ok=True)
             self._shards.add(shard)
-        target = self.path(digest)
-        if target.exists():
+        if self.has(digest):
             os.unlink(tmp)
             return False
-        os.rename(tmp, target)
+        os.rename(tmp, self._path(digest))
+        self._known.add(digest)
         return True
 
     def put_bytes(self, data: bytes) -> tuple[str, bool]:
@@ -156,11 +176,11 @@ class Store:
         return digest, self._publish(tmp, digest), copied
 
     def read(self, digest: str) -> bytes:
-        with open(self.path(digest), "rb") as f:
+        with open(self._path(digest), "rb") as f:
             return f.read()
 
     def open(self, digest: str) -> int:
-        return os.open(self.path(digest), os.O_RDONLY | os.O_CLOEXEC)
+        return os.open(self._path(digest), os.O_RDONLY | os.O_CLOEXEC)
 
     def sync(self) -> None:
         fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)

@@ -14,26 +14,15 @@ from nono.rollback.model import Options, Progress, RollbackError
 # Build output and dependency caches: big, regenerable, and never what a person wants back.
 HEAVY_DIRS = frozenset(
     {
-        "node_modules",
-        "target",
-        ".venv",
-        "venv",
-        "__pycache__",
-        ".tox",
-        ".mypy_cache",
-        ".pytest_cache",
-        "dist",
-        "build",
-        ".next",
-        ".cache",
+        *("node_modules", "target", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache"),
+        *(".pytest_cache", "dist", "build", ".next", ".cache"),
     }
 )
 GITIGNORE_MAX = 1 << 20
 
 Spec = pathspec.GitIgnoreSpec
-Scope = tuple[
-    tuple[str, Spec], ...
-]  # (directory relative to the root, its .gitignore), outer first
+# The .gitignore files in force: (their directory relative to the root, rules), outermost first.
+Scope = tuple[tuple[str, Spec], ...]
 
 
 @dataclass
