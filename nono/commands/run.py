@@ -140,6 +140,9 @@ def start_rollback(policy, args: argparse.Namespace, excludes, session_id: str |
     with Progress("Snapshotting", enabled=False if args.silent else None) as progress:
         rb = Rollback.create(roots, Options(excludes=tuple(excludes)), session_id=session_id,
                              command=args.cmd, progress=progress)  # fmt: skip
+    if not args.silent:
+        for notice in rb.snapshots()[0].notices:
+            print(f"nono: rollback: {notice}", file=sys.stderr)
     return rb
 
 
