@@ -485,3 +485,40 @@ def test_attached_run_names_denied_paths_after_a_failure(workspace, home):
     text = term.text()
     assert "the sandbox refused" in text
     assert f"--read-file {secret / 'notes.txt'}" in text.replace("\n", "")
+
+
+def test_screen_mode_client_gets_styled_rows_and_then_only_changes(nono, sessions):
+    from nono.session.protocol import Decoder, Kind, encode
+
+    sid = sessions("bash", "--norc", "--noprofile", "-i")
+    name = record_of(nono, sid)["socket"]
+    client = socket.socket(socket.AF_UNIX)
+    client.connect("\0" + name)
+    client.sendall(encode(Kind.HELLO, {"v": 1, "mode": "screen", "read_only": True}))
+    decoder = Decoder()
+    client.settimeout(10)
+
+    def next_screen():
+        while True:
+            for frame in decoder.feed(client.recv(65536)):
+                if frame.kind == Kind.SCREEN:
+                    return frame.json()
+
+    try:
+        first = next_screen()
+        assert first["full"] and len(first["screen"]) == 24
+        nono("send-keys", sid, "-l", "printf '\\033[32mgreen\\033[0m\\n'")
+        nono("send-keys", sid, "Enter")
+        seen = ""
+        deadline = time.monotonic() + 10
+        while "green" not in seen and time.monotonic() < deadline:
+            update = next_screen()
+            assert not update["full"] and len(update["screen"]) < 24
+            for runs in update["screen"].values():
+                for text, style in runs:
+                    if text == "green":
+                        assert style["fg"] == 2
+                        seen += text
+        assert "green" in seen
+    finally:
+        client.close()

@@ -26,10 +26,11 @@ class Kind(enum.IntEnum):
     EXIT = 8  # supervisor -> client, JSON: {code}
     REQUEST = 9  # client -> supervisor, JSON: {op, ...}
     RESPONSE = 10  # supervisor -> client, JSON: {ok, ...} or {error}
+    SCREEN = 11  # supervisor -> screen-mode client, JSON: changed rows as styled runs, cursor
 
 
 JSON_KINDS = {Kind.HELLO, Kind.WELCOME, Kind.REFUSED, Kind.RESIZE, Kind.DETACHED, Kind.EXIT,
-              Kind.REQUEST, Kind.RESPONSE}  # fmt: skip
+              Kind.REQUEST, Kind.RESPONSE, Kind.SCREEN}  # fmt: skip
 
 
 class ProtocolError(NonoError):

@@ -536,7 +536,7 @@ class Supervisor:
             "size": [self.model.cols, self.model.rows],
             "title": self.model.title,
         }
-        return encode(Kind.OUTPUT, json.dumps(payload).encode())  # fmt: skip
+        return encode(Kind.SCREEN, json.dumps(payload).encode())  # fmt: skip
 
     def send_screen(self) -> None:
         self.screen_timer = None
