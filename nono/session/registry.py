@@ -8,10 +8,14 @@ import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from nono import paths
 from nono.errors import NonoError
+
+# typing costs `nono attach` ~5 ms to import; annotations here are never evaluated.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 RUNNING = "running"
 EXITED = "exited"
