@@ -176,7 +176,7 @@ def run_session(prepared: Prepared, args: argparse.Namespace, excludes=()) -> in
         print(f"{record.id} {record.name}" + (f" rollback {rb.id}" if rb else ""))
         return 0
     result = attach(record, detach_keys=config.detach_keys)
-    if not args.silent:
+    if not args.silent and result.how != "exited":  # an exit speaks through its exit code
         print(attach_message(record, result), file=sys.stderr)
     if result.how == "exited":
         code = result.exit_code if result.exit_code is not None else 1

@@ -208,7 +208,8 @@ def attach(
             termios.tcsetattr(stdin, termios.TCSAFLUSH, saved)
         leave = RESET_TERMINAL + (b"\x1b[?1049l" if screen.alternate else b"")
         with contextlib.suppress(OSError):
-            _write_all(stdout, leave + b"\r\n")
+            # A detach leaves the agent's screen mid-way: start a fresh line for the message.
+            _write_all(stdout, leave + (b"" if result.how == "exited" else b"\r\n"))
 
 
 _ALT = re.compile(rb"\x1b\[\?(?:1049|1047|47)([hl])")

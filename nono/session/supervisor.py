@@ -417,7 +417,12 @@ class Supervisor:
         if interactive and hello.get("cols") and hello.get("rows"):
             self.resize(int(hello["cols"]), int(hello["rows"]))
         if mode == "raw":
-            client.queue(encode_output(self.replay()))
+            if not self.first_client.is_set() and self.received <= TAIL_BYTES:
+                # The terminal that started an attached run sees the output as it came, from
+                # where its cursor is: no cleared screen, as if the command ran directly.
+                client.queue(encode_output(bytes(self.tail)))
+            else:
+                client.queue(encode_output(self.replay()))
         elif mode == "screen":
             self.model.take_dirty()
             client.queue(self.screen_frame(full=True))
