@@ -522,3 +522,41 @@ def test_screen_mode_client_gets_styled_rows_and_then_only_changes(nono, session
         assert "green" in seen
     finally:
         client.close()
+
+
+QUERY_AGENT = r"""
+import os, sys, termios, time, select
+got = b""
+end = time.time() + 1.0
+while time.time() < end:
+    if select.select([0], [], [], 0.1)[0]:
+        got += os.read(0, 100)
+termios.tcsetattr(0, termios.TCSANOW, termios.tcgetattr(0))
+os.write(1, b"\r\nreplies=%d\r\n" % got.count(b"c"))
+"""
+
+
+def test_a_terminal_query_at_start_is_answered_exactly_once(workspace):
+    """The attached terminal answers DA itself; the supervisor must not answer as well."""
+    # The query goes out at once, before the attaching client is likely to be connected.
+    script = f"stty raw -echo; printf '\\033[c'; exec python3 -c '{QUERY_AGENT}'"
+    term = Screen(["run", "--", "sh", "-c", script], workspace)
+    try:
+        answered = False
+        end = time.monotonic() + 15
+        text = b""
+        while time.monotonic() < end:
+            try:
+                data = term.child.read_nonblocking(65536, timeout=0.05)
+            except pexpect.TIMEOUT:
+                continue
+            except pexpect.EOF:
+                break
+            text += data
+            term.stream.feed(data)
+            if b"\x1b[c" in data and not answered:  # behave like a real terminal
+                term.child.send(b"\x1b[?62;22c")
+                answered = True
+        assert "replies=1" in term.text(), term.text()
+    finally:
+        term.close()

@@ -42,6 +42,10 @@ _ESCAPES = re.compile(
 )
 
 
+# Terminal queries the model answers: DA1/DA2/DA3, DSR, CPR, DECRQM.
+_QUERIES = re.compile(rb"\x1b\[[>=]?[0-9;]*c|\x1b\[\??[0-9;]*n|\x1b\[\??[0-9;]*\$p")
+
+
 def plain_text(data: bytes) -> str:
     """Terminal output without its escape sequences and carriage returns."""
     return _ESCAPES.sub(b"", data).replace(b"\r", b"").decode("utf-8", "replace")
@@ -420,7 +424,9 @@ class Supervisor:
             if not self.first_client.is_set() and self.received <= TAIL_BYTES:
                 # The terminal that started an attached run sees the output as it came, from
                 # where its cursor is: no cleared screen, as if the command ran directly.
-                client.queue(encode_output(bytes(self.tail)))
+                # Queries in it were answered already (no raw client was attached): drop them,
+                # or the terminal would answer a second time.
+                client.queue(encode_output(_QUERIES.sub(b"", bytes(self.tail))))
             else:
                 client.queue(encode_output(self.replay()))
         elif mode == "screen":
