@@ -217,3 +217,14 @@ def test_interactive_run_offers_a_review_and_restores_on_request(tree, home):
     finally:
         child.close(force=True)
     assert not (tree / "junk.txt").exists()
+
+
+def test_a_session_that_never_starts_leaves_no_rollback(nono, tree):
+    r = nono("run", "--detached", "--name", "dup", "--", "sleep", "60")
+    assert r.returncode == 0, r.stderr
+    try:
+        r = nono("run", "--detached", "--rollback", "--allow-cwd", "--name", "dup", "--", "true")
+        assert r.returncode == 1 and "already named" in r.stderr
+        assert json.loads(nono("rollback", "list", "--json").stdout) == []
+    finally:
+        nono("stop", "dup", "--force")

@@ -166,6 +166,10 @@ def run_session(prepared: Prepared, args: argparse.Namespace, excludes=()) -> in
                               detached=args.detached, session_id=session_id,
                               rollback_id=rb.id if rb else None)  # fmt: skip
     except NonoError as exc:
+        from nono.session.registry import record_path
+
+        if rb is not None and not record_path(session_id).exists():
+            rb.remove()  # the agent never ran: there is nothing to undo
         output = getattr(exc, "output", "")
         if output and not args.silent:
             sys.stderr.write(output.rstrip("\n") + "\n")
