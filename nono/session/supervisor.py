@@ -98,6 +98,7 @@ class Supervisor:
         self.input = bytearray()
         self.backlog = bytearray()  # read from the PTY, not yet fed to the model
         self.tail = bytearray()  # the last raw output, as written (lines unwrapped)
+        self.rendered: tuple[tuple[int, int, int], bytes] | None = None  # cached replay
         self.received = 0
         self.fed = 0
         self.model_scheduled = False
@@ -202,7 +203,11 @@ class Supervisor:
     def replay(self) -> bytes:
         """What a raw client needs to show the present: the model's screen plus what the model
         has not processed yet, in order."""
-        return self.model.render_ansi() + bytes(self.backlog)
+        # An idle session is often attached to again and again: render its screen once.
+        key = (self.fed, self.model.cols, self.model.rows)
+        if self.rendered is None or self.rendered[0] != key:
+            self.rendered = (key, self.model.render_ansi())
+        return self.rendered[1] + bytes(self.backlog)
 
     def write_input(self, data: bytes) -> None:
         if len(self.input) + len(data) > INPUT_BACKLOG:
@@ -232,6 +237,7 @@ class Supervisor:
         with contextlib.suppress(OSError):
             set_winsize(self.master, cols, rows)  # the kernel sends SIGWINCH to the child
         self.model.resize(cols, rows)
+        self.rendered = None
         self.update(size=(cols, rows))
         registry.log_event(self.record.id, "resized", cols=cols, rows=rows)
 
