@@ -560,3 +560,20 @@ def test_a_terminal_query_at_start_is_answered_exactly_once(workspace):
         assert "replies=1" in term.text(), term.text()
     finally:
         term.close()
+
+
+def test_a_killed_attach_client_puts_the_terminal_back(nono, sessions, workspace):
+    sid = sessions("sleep", "60")
+    term = Screen(["attach", sid], workspace)
+    try:
+        term.pump(0.5)
+        os.kill(term.child.pid, signal.SIGTERM)
+        term.child.expect(pexpect.EOF, timeout=10)
+        # The PTY is back in cooked mode with echo, as before nono attach set it raw.
+        import termios
+
+        attrs = termios.tcgetattr(term.child.child_fd)
+        assert attrs[3] & termios.ICANON and attrs[3] & termios.ECHO
+    finally:
+        term.close()
+    assert record_of(nono, sid)["state"] == "running"

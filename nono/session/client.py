@@ -151,6 +151,12 @@ def attach(
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     old_wakeup = signal.set_wakeup_fd(wake_w)
     old_winch = signal.signal(signal.SIGWINCH, lambda *_: None)
+
+    def hang_up(signum: int, _frame: object) -> None:
+        raise _Killed(signum)
+
+    # Killed or hung up: still put the terminal back (the finally below), then go.
+    old_term = {sig: signal.signal(sig, hang_up) for sig in (signal.SIGTERM, signal.SIGHUP)}
     sel = selectors.DefaultSelector()
     sel.register(sock, selectors.EVENT_READ, "sock")
     sel.register(stdin, selectors.EVENT_READ, "stdin")
@@ -192,6 +198,9 @@ def attach(
                     if new != (cols, rows) and not read_only:
                         cols, rows = new
                         sock.sendall(encode(Kind.RESIZE, {"cols": cols, "rows": rows}))
+    except _Killed as killed:
+        result = AttachResult("detached", reason=f"killed by signal {killed.signum}")
+        return result
     except ProtocolError as exc:
         return AttachResult("hung-up", reason=f"garbled data from the supervisor: {exc.message}")
     except (ConnectionError, OSError) as exc:
@@ -199,6 +208,8 @@ def attach(
     finally:
         sel.close()
         signal.signal(signal.SIGWINCH, old_winch)
+        for sig, handler in old_term.items():
+            signal.signal(sig, handler)
         signal.set_wakeup_fd(old_wakeup)
         os.close(wake_r)
         os.close(wake_w)
@@ -210,6 +221,12 @@ def attach(
         with contextlib.suppress(OSError):
             # A detach leaves the agent's screen mid-way: start a fresh line for the message.
             _write_all(stdout, leave + (b"" if result.how == "exited" else b"\r\n"))
+
+
+class _Killed(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 _ALT = re.compile(rb"\x1b\[\?(?:1049|1047|47)([hl])")
