@@ -1,0 +1,282 @@
+"""The supervisor's side of its clients: admission, bounded per-client queues, requests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import socket
+import struct
+from dataclasses import asdict
+
+from nono.session import registry
+from nono.session.protocol import Decoder, Frame, Kind, ProtocolError, encode, encode_output
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+READ_CHUNK = 65536
+# A client further behind than this loses its backlog and gets a fresh screen instead.
+CLIENT_BACKLOG = 1 << 20
+HELLO_TIMEOUT = 5.0
+# Raw output kept for the denial summary and an attached run's start: screen rows wrap long
+# paths, the raw lines do not.
+TAIL_BYTES = 256 * 1024
+# Terminal queries the model answers: DA1/DA2/DA3, DSR, CPR, DECRQM.
+QUERIES = re.compile(rb"\x1b\[[>=]?[0-9;]*c|\x1b\[\??[0-9;]*n|\x1b\[\??[0-9;]*\$p")
+
+
+class Client:
+    """One connection: its mode, and a bounded queue of what it has yet to be sent."""
+
+    def __init__(self, writer: asyncio.StreamWriter, mode: str, interactive: bool) -> None:
+        self.writer = writer
+        self.mode = mode  # "raw", "screen" or "control"
+        self.interactive = interactive
+        self.pending = bytearray()
+        self.stale = False  # fell behind: owes a fresh screen
+        self.wake = asyncio.Event()
+        self.closed = False
+        self.closed_after_flush = False  # detached: send what is queued, then hang up
+
+    def queue(self, data: bytes) -> None:
+        if self.closed or self.stale or self.closed_after_flush:
+            return
+        if len(self.pending) + len(data) > CLIENT_BACKLOG:
+            self.pending.clear()
+            self.stale = True
+        else:
+            self.pending += data
+        self.wake.set()
+
+
+class ClientHandling:
+    """Mixed into Supervisor: everything about connections. Kept apart because a supervisor's
+    PTY and model work and its client bookkeeping change for different reasons.
+
+    It relies on the Supervisor's record, model, clients, exited/first_client events, and its
+    replay(), write_input(), resize(), stop(), update() and caught_up()."""
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        _, uid, _ = struct.unpack("3i", creds)
+        if uid != os.getuid():
+            writer.close()
+            return
+        decoder = Decoder()
+        client: Client | None = None
+        sender: asyncio.Task | None = None
+        try:
+            hello = await asyncio.wait_for(self.first_frame(reader, decoder), HELLO_TIMEOUT)
+            if hello is None:
+                return
+            frame, rest = hello
+            if frame.kind != Kind.HELLO:
+                raise ProtocolError("expected HELLO")
+            client = self.admit(frame.json(), writer)
+            if client is None:
+                return
+            sender = asyncio.create_task(self.send_loop(client))
+            for frame in rest:
+                await self.handle(client, frame)
+            while not client.closed:
+                data = await reader.read(READ_CHUNK)
+                if not data:
+                    break
+                for frame in decoder.feed(data):
+                    await self.handle(client, frame)
+        except (ProtocolError, TimeoutError, ConnectionError, OSError) as exc:
+            registry.log_event(self.record.id, "client-error", error=str(exc))
+            if client is None:
+                with contextlib.suppress(Exception):
+                    writer.write(encode(Kind.REFUSED, {"error": str(exc)}))
+        finally:
+            if client is not None:
+                self.drop(client)
+            if sender is not None:
+                sender.cancel()
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    @staticmethod
+    async def first_frame(
+        reader: asyncio.StreamReader, decoder: Decoder
+    ) -> tuple[Frame, list[Frame]] | None:
+        while True:
+            data = await reader.read(READ_CHUNK)
+            if not data:
+                return None
+            frames = decoder.feed(data)
+            if frames:
+                return frames[0], frames[1:]
+
+    def admit(self, hello: dict[str, Any], writer: asyncio.StreamWriter) -> Client | None:
+        mode = hello.get("mode")
+        if hello.get("v") != 1 or mode not in ("raw", "screen", "control"):
+            writer.write(encode(Kind.REFUSED, {"error": f"unsupported client {hello!r}"}))
+            return None
+        interactive = mode != "control" and not hello.get("read_only")
+        if interactive:
+            holders = [c for c in self.clients if c.interactive]
+            if holders and not hello.get("steal"):
+                writer.write(encode(Kind.REFUSED, {
+                    "error": f"session {self.record.name} is already attached elsewhere",
+                    "hint": "use --steal to take it over, or --read-only to watch",
+                }))  # fmt: skip
+                return None
+            for holder in holders:
+                holder.queue(
+                    encode(
+                        Kind.DETACHED,
+                        {
+                            "reason": "taken over by another client",
+                            "alternate": self.model.alternate,
+                        },
+                    )
+                )
+                holder.interactive = False
+                holder.closed_after_flush = True
+        client = Client(writer, mode, interactive)
+        self.clients.append(client)
+        writer.write(encode(Kind.WELCOME, self.record.to_json()))
+        if interactive and hello.get("cols") and hello.get("rows"):
+            self.resize(int(hello["cols"]), int(hello["rows"]))
+        if mode == "raw":
+            if not self.first_client.is_set() and self.received <= TAIL_BYTES:
+                # The terminal that started an attached run sees the output as it came, from
+                # where its cursor is: no cleared screen, as if the command ran directly.
+                # Queries in it were answered already (no raw client was attached): drop them,
+                # or the terminal would answer a second time.
+                client.queue(encode_output(QUERIES.sub(b"", bytes(self.tail))))
+            else:
+                client.queue(encode_output(self.replay()))
+        elif mode == "screen":
+            self.model.take_dirty()
+            client.queue(self.screen_frame(full=True))
+        if mode != "control":
+            self.update(attached=sum(1 for c in self.clients if c.mode != "control"))
+            registry.log_event(self.record.id, "attached", mode=mode, interactive=interactive)
+        if self.exited.is_set():
+            client.queue(
+                encode(Kind.EXIT, {"code": self.exit_code, "alternate": self.model.alternate})
+            )
+        if mode != "control":
+            self.first_client.set()
+        return client
+
+    def drop(self, client: Client) -> None:
+        client.closed = True
+        if client in self.clients:
+            self.clients.remove(client)
+            if client.mode != "control":
+                self.update(attached=sum(1 for c in self.clients if c.mode != "control"))
+                registry.log_event(self.record.id, "detached", mode=client.mode)
+
+    async def send_loop(self, client: Client) -> None:
+        writer = client.writer
+        while True:
+            await client.wake.wait()
+            client.wake.clear()
+            if client.stale:
+                client.stale = False
+                client.pending.clear()
+                fresh = self.replay() if client.mode == "raw" else None
+                if fresh is not None:
+                    client.pending += encode_output(fresh)
+                else:
+                    client.pending += self.screen_frame(full=True)
+            if client.pending:
+                data = bytes(client.pending)
+                client.pending.clear()
+                writer.write(data)
+                await writer.drain()
+            if client.closed_after_flush and not client.pending:
+                client.closed = True
+                writer.close()
+                return
+
+    async def handle(self, client: Client, frame: Frame) -> None:
+        if frame.kind == Kind.INPUT:
+            if client.interactive and not self.exited.is_set():
+                self.write_input(frame.payload)
+        elif frame.kind == Kind.RESIZE:
+            if client.interactive:
+                size = frame.json()
+                self.resize(int(size["cols"]), int(size["rows"]))
+        elif frame.kind == Kind.REQUEST:
+            response = await self.request(frame.json())
+            client.queue(encode(Kind.RESPONSE, response))
+        else:
+            raise ProtocolError(f"unexpected {frame.kind.name} frame from a client")
+
+    async def request(self, req: dict[str, Any]) -> dict[str, Any]:
+        op = req.get("op")
+        if op == "status":
+            await self.caught_up()
+            return {"ok": True, "record": self.record.to_json(), "title": self.model.title,
+                    "alternate": self.model.alternate,
+                    "app_cursor": self.model.modes.app_cursor,
+                    "clients": [{"mode": c.mode, "interactive": c.interactive}
+                                for c in self.clients]}  # fmt: skip
+        if op == "capture":
+            await self.caught_up()
+            history = max(0, int(req.get("history", 0)))
+            text = self.model.capture(history=history, ansi=bool(req.get("ansi")))
+            return {"ok": True, "text": text}
+        if op == "send":
+            if self.exited.is_set():
+                return {"ok": False, "error": "the session has exited"}
+            self.write_input(bytes.fromhex(req.get("hex", "")))
+            return {"ok": True}
+        if op == "detach":
+            count = 0
+            for c in self.clients:
+                if c.mode != "control":
+                    c.queue(
+                        encode(
+                            Kind.DETACHED,
+                            {
+                                "reason": "detached by nono detach",
+                                "alternate": self.model.alternate,
+                            },
+                        )
+                    )
+                    c.closed_after_flush = True
+                    count += 1
+            return {"ok": True, "detached": count}
+        if op == "stop":
+            if not self.exited.is_set():
+                await self.stop(float(req.get("timeout", 10)), bool(req.get("force")))
+                if not req.get("force"):
+                    await self.exited.wait()
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.exited.wait(), 5)
+            return {"ok": True, "exit_code": self.exit_code}
+        return {"ok": False, "error": f"unknown request {op!r}"}
+
+    def screen_frame(self, full: bool = False) -> bytes:
+        dirty = set(range(self.model.rows)) if full else self.model.take_dirty()
+        rows = {str(y): [[text, asdict(style)] for text, style in self.model.row_runs(y)]
+                for y in sorted(dirty) if y < self.model.rows}  # fmt: skip
+        x, y = self.model.cursor
+        payload = {
+            "screen": rows,
+            "full": full,
+            "cursor": [x, y],
+            "cursor_visible": self.model.cursor_visible,
+            "size": [self.model.cols, self.model.rows],
+            "title": self.model.title,
+        }
+        return encode(Kind.SCREEN, json.dumps(payload).encode())  # fmt: skip
+
+    def send_screen(self) -> None:
+        self.screen_timer = None
+        frame = self.screen_frame()
+        for client in self.clients:
+            if client.mode == "screen":
+                client.queue(frame)
