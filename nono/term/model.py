@@ -6,6 +6,7 @@ from itertools import islice
 
 from pyte.screens import StaticDefaultDict
 
+from .fast import FastParser
 from .lines import runs
 from .modes import Modes
 from .parser import Parser
@@ -23,11 +24,15 @@ class TerminalModel:
     (`take_replies`); rows changed since the last look are collected too (`take_dirty`).
     """
 
-    def __init__(self, cols: int = 80, rows: int = 24, history: int = 10_000) -> None:
+    def __init__(
+        self, cols: int = 80, rows: int = 24, history: int = 10_000, fast: bool = True
+    ) -> None:
+        """`fast=False` leaves out the bulk paths (nono/term/fast.py): only the differential
+        test needs that, to hold them to the slow path's results."""
         if cols < 1 or rows < 1:
             raise ValueError(f"terminal size must be at least 1x1, not {cols}x{rows}")
         self._screen = VTScreen(cols, rows, history)
-        self._parser = Parser(self._screen)
+        self._parser = FastParser(self._screen) if fast else Parser(self._screen)
 
     def feed(self, data: bytes) -> None:
         """Take output from the program; UTF-8 and escape sequences may be split anywhere."""

@@ -60,8 +60,8 @@ PRIVATE_EVENTS = {
     "?$p": "request_mode",
 }
 # Longer parameter lists are hostile or broken and are dropped (tmux keeps at most 24).
-_MAX_PARAM_CHARS = 256
-_MAX_PARAMS = 32
+MAX_PARAM_CHARS = 256
+MAX_PARAMS = 32
 _MAX_OSC = 4096  # characters of an OSC payload kept (a title); the rest is read and dropped
 
 
@@ -166,9 +166,9 @@ class Parser(ByteStream):
                 inter += char
             elif "@" <= char <= "~":
                 handler = csi.get(marker + inter + char)
-                if handler is not None and valid and len(params) <= _MAX_PARAM_CHARS:
-                    split = _split(params)
-                    if len(split) <= _MAX_PARAMS:
+                if handler is not None and valid and len(params) <= MAX_PARAM_CHARS:
+                    split = split_params(params)
+                    if len(split) <= MAX_PARAMS:
                         handler(split)
                 return None
             elif char == ctrl.ESC or char in (ctrl.CSI_C1, ctrl.OSC_C1):
@@ -216,11 +216,11 @@ class Parser(ByteStream):
 def _arity(method: Callable[..., Any]) -> int:
     kinds = [p.kind for p in inspect.signature(method).parameters.values()]
     if inspect.Parameter.VAR_POSITIONAL in kinds:
-        return _MAX_PARAMS
+        return MAX_PARAMS
     return sum(kind == inspect.Parameter.POSITIONAL_OR_KEYWORD for kind in kinds)
 
 
-def _split(params: str) -> Params:
+def split_params(params: str) -> Params:
     return [
         [min(int(part), 9999) if part else None for part in param.split(":")]
         for param in params.split(";")

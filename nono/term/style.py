@@ -58,6 +58,12 @@ def intern(style: Style) -> Style:
     return style
 
 
+def is_interned(style: Style) -> bool:
+    """Whether `style` is the one shared object for its value, so handing it out again for the
+    same SGR input gives what `apply_sgr` would: past the limit every result is a new object."""
+    return _INTERNED.get(style) is style
+
+
 def blank(pen: Style) -> Cell:
     """The cell an erase leaves behind: xterm and tmux keep only the background (BCE)."""
     if pen.bg is None:
