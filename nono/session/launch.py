@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import gc
 import json
 import os
 import secrets
@@ -162,4 +163,8 @@ def _supervisor_main(
                 # Done already, and successfully: that is a session that ran, not a failure.
         report({"id": session_id})
 
+    # The terminal model allocates many small, acyclic objects: with the default thresholds the
+    # cycle collector takes a quarter of its time (measured: 1.9 -> 2.9 MB/s on bench/mixed.py).
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
     return asyncio.run(supervisor.run(ready)) or 0
