@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from nono.errors import NonoError
+from nono.errors import FileError, NonoError
 from nono.keys import parse_key, parse_sequence
 from nono.paths import config_dir
 
@@ -16,24 +16,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-class ConfigError(NonoError):
-    """A config file that cannot be used: names the file, line and key."""
-
-    def __init__(
-        self,
-        file: str,
-        message: str,
-        *,
-        line: int | None = None,
-        key: str | None = None,
-        hint: str | None = None,
-    ) -> None:
-        where = f"{file}:{line}" if line else file
-        what = f"{key}: {message}" if key else message
-        super().__init__(f"{where}: {what}", hint)
-        self.file = file
-        self.line = line
-        self.key = key
+class ConfigError(FileError):
+    """A config file that cannot be used."""
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ class NonoError(Exception):
         return self.one_line()
 
 
-class ProfileError(NonoError):
-    """A profile that cannot be loaded: names the file, line and key."""
+class FileError(NonoError):
+    """A file of the user's that cannot be used: names the file, the line and the key."""
 
     def __init__(
         self,
@@ -38,3 +38,7 @@ class ProfileError(NonoError):
         self.file = file
         self.line = line
         self.key = key
+
+
+class ProfileError(FileError):
+    """A profile that cannot be loaded."""

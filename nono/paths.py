@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+import time
 from pathlib import Path
 
 from nono.errors import NonoError
@@ -49,3 +51,34 @@ def ensure_private_dir(path: Path) -> Path:
             f"run: chmod 700 {path}",
         )
     return path
+
+
+def write_atomic(path: Path, data: bytes, *, sync_dir: bool = False) -> None:
+    """Write nono's own files (0600): a temp file beside `path`, fsync, rename. A reader sees
+    the old file or the new one, never half of either. With sync_dir the rename itself is made
+    durable too. OSError (ENOSPC, EDQUOT, ...) is the caller's to explain."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if sync_dir:
+        fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -7,12 +7,12 @@ import gc
 import hashlib
 import json
 import os
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nono.paths import write_atomic
 from nono.rollback.model import FIELDS, PATH, RollbackError, Row, SnapshotInfo
 
 VERSION = 1
@@ -119,33 +119,9 @@ def merkle_root(lines: list[bytes], git: dict[str, Any]) -> str:
     return level[0].hex()
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_durable(path: Path, data: bytes) -> None:
-    """temp + fsync + rename + fsync of the directory; OSError (ENOSPC...) is the caller's."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        os.replace(tmp, path)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(path.parent)
+    """Rollback files must survive a crash, renames included."""
+    write_atomic(path, data, sync_dir=True)
 
 
 def manifest_path(snapdir: Path, index: int) -> Path:

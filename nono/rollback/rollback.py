@@ -20,7 +20,6 @@ from nono.rollback.changes import compare, diff_text
 from nono.rollback.location import rollback_ids, rollbacks_dir
 from nono.rollback.manifest import (
     Manifest,
-    fsync_dir,
     paused_gc,
     read_info,
     read_manifest,
@@ -135,7 +134,7 @@ class Rollback:
             manifest = take(rollback.store, tracked, options, 0, None, progress)
             write_manifest(partial / "snapshots", manifest)
             os.rename(partial, base / rid)
-            fsync_dir(base)
+            paths.fsync_dir(base)
         except BaseException as exc:
             shutil.rmtree(partial, ignore_errors=True)
             if isinstance(exc, OSError) and exc.errno in NO_SPACE:

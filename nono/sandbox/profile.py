@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from nono.errors import NonoError, ProfileError
-from nono.paths import ensure_private_dir, state_dir, user_profiles_dir
+from nono.paths import ensure_private_dir, state_dir, user_profiles_dir, write_atomic
 from nono.sandbox.profile_format import (
     FS_KINDS,
     SUFFIXES,
@@ -83,12 +83,8 @@ def _write_cache(cache: dict[str, Any]) -> None:
     """Best effort: a cache that cannot be written only costs time."""
     try:
         ensure_private_dir(state_dir())
-        directory = ensure_private_dir(_cache_file().parent)
-        tmp = directory / f".profiles.{os.getpid()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(cache, f)
-        os.replace(tmp, _cache_file())
+        ensure_private_dir(_cache_file().parent)
+        write_atomic(_cache_file(), json.dumps(cache).encode())
     except (OSError, NonoError):
         pass
 

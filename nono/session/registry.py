@@ -93,21 +93,10 @@ def final_path(session_id: str) -> Path:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """temp + fsync + rename: a reader sees the old record or the new one, never half."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """paths.write_atomic, with a failure (a full disk, mostly) as a NonoError."""
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        paths.write_atomic(path, data)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise NonoError(f"cannot write {path}: {exc.strerror}", "is the disk full?") from None
 
 
