@@ -30,8 +30,40 @@ RESET_TERMINAL = (
 )
 
 
-def connect(record: Record, hello: dict[str, Any]) -> tuple[socket.socket, Decoder, Frame]:
-    """Connect and introduce ourselves; returns the socket, its decoder and the WELCOME."""
+class Link:
+    """A connection to a supervisor, and the frames read from it but not yet handled."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.decoder = Decoder()
+        self.queued: list[Frame] = []
+
+    def read(self, timeout: float | None = 30) -> Frame | None:
+        """The next frame, or None when the supervisor hangs up."""
+        self.sock.settimeout(timeout)
+        try:
+            while not self.queued:
+                data = self.sock.recv(65536)
+                if not data:
+                    return None
+                self.queued.extend(self.decoder.feed(data))
+        except TimeoutError:
+            raise NonoError("the supervisor did not answer in time") from None
+        except OSError as exc:
+            raise NonoError(f"the supervisor hung up: {exc.strerror or exc}") from None
+        except ProtocolError as exc:
+            raise NonoError(f"garbled answer from the supervisor: {exc.message}") from None
+        finally:
+            self.sock.settimeout(None)
+        return self.queued.pop(0)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+def connect(record: Record, hello: dict[str, Any]) -> tuple[Link, Frame]:
+    """Connect and introduce ourselves; returns the link and the supervisor's WELCOME."""
     if record.status == EXITED:
         raise NonoError(f"session {record.name} ({record.id}) has exited ({record.state})")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
@@ -45,8 +77,8 @@ def connect(record: Record, hello: dict[str, Any]) -> tuple[socket.socket, Decod
             raise NonoError(f"session {record.name} ({record.id}) is not running: {why}") from None
         raise NonoError(f"cannot reach session {record.name}: {exc.strerror}") from None
     sock.sendall(encode(Kind.HELLO, {"v": VERSION, **hello}))
-    decoder = Decoder()
-    frame = _read_frame(sock, decoder)
+    link = Link(sock)
+    frame = link.read()
     if frame is None:
         raise NonoError(f"session {record.name} hung up")
     if frame.kind == Kind.REFUSED:
@@ -54,30 +86,7 @@ def connect(record: Record, hello: dict[str, Any]) -> tuple[socket.socket, Decod
         raise NonoError(info.get("error", "refused"), info.get("hint"))
     if frame.kind != Kind.WELCOME:
         raise NonoError(f"session {record.name} answered with {frame.kind.name}")
-    return sock, decoder, frame
-
-
-_pending: dict[int, list[Frame]] = {}
-
-
-def _read_frame(sock: socket.socket, decoder: Decoder, timeout: float | None = 30) -> Frame | None:
-    queued = _pending.setdefault(id(decoder), [])
-    sock.settimeout(timeout)
-    try:
-        while not queued:
-            data = sock.recv(65536)
-            if not data:
-                return None
-            queued.extend(decoder.feed(data))
-    except TimeoutError:
-        raise NonoError("the supervisor did not answer in time") from None
-    except OSError as exc:
-        raise NonoError(f"the supervisor hung up: {exc.strerror or exc}") from None
-    except ProtocolError as exc:
-        raise NonoError(f"garbled answer from the supervisor: {exc.message}") from None
-    finally:
-        sock.settimeout(None)
-    return queued.pop(0)
+    return link, frame
 
 
 class Control:
@@ -85,13 +94,13 @@ class Control:
 
     def __init__(self, record: Record) -> None:
         self.record = record
-        self.sock, self.decoder, welcome = connect(record, {"mode": "control"})
+        self.link, welcome = connect(record, {"mode": "control"})
         self.welcome = welcome.json()
 
     def request(self, op: str, wait: float | None = 30, **args: Any) -> dict[str, Any]:
-        self.sock.sendall(encode(Kind.REQUEST, {"op": op, **args}))
+        self.link.sock.sendall(encode(Kind.REQUEST, {"op": op, **args}))
         while True:
-            frame = _read_frame(self.sock, self.decoder, wait)
+            frame = self.link.read(wait)
             if frame is None:
                 raise NonoError(f"session {self.record.name} hung up during {op}")
             if frame.kind == Kind.RESPONSE:
@@ -102,9 +111,7 @@ class Control:
             # EXIT and others can arrive in between; they are not answers.
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.close()
-        _pending.pop(id(self.decoder), None)
+        self.link.close()
 
     def __enter__(self) -> Control:
         return self
@@ -141,8 +148,9 @@ def attach(
     from nono.keys import SequenceMatcher
 
     cols, rows = terminal_size(stdout)
-    sock, decoder, _ = connect(record, {"mode": "raw", "cols": cols, "rows": rows,
+    link, _ = connect(record, {"mode": "raw", "cols": cols, "rows": rows,
                                         "steal": steal, "read_only": read_only})  # fmt: skip
+    sock = link.sock
     matcher = SequenceMatcher(detach_keys)
     saved = None
     if os.isatty(stdin):
@@ -164,7 +172,7 @@ def attach(
     result = AttachResult("hung-up", reason="the supervisor went away")
     screen = _Screen()
     try:
-        for frame in _pending.pop(id(decoder), []):
+        for frame in link.queued:
             done = _on_frame(frame, stdout, screen)
             if done:
                 result = done
@@ -175,7 +183,7 @@ def attach(
                     data = sock.recv(262144)
                     if not data:
                         return result
-                    for frame in decoder.feed(data):
+                    for frame in link.decoder.feed(data):
                         done = _on_frame(frame, stdout, screen)
                         if done:
                             result = done

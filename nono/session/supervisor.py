@@ -110,9 +110,10 @@ class Supervisor(ClientHandling):
 
     def output(self, data: bytes) -> None:
         # Raw clients get the bytes before the model sees them: they never wait for it.
-        frame = encode_output(data)
-        for client in self.clients:
-            if client.mode == "raw":
+        raw = [c for c in self.clients if c.mode == "raw"]
+        if raw:
+            frame = encode_output(data)  # not framed at all while nobody watches
+            for client in raw:
                 client.queue(frame)
         # The model catches up in bounded slices between other work, so a flood never
         # blocks the PTY drain, typing, or the other clients.

@@ -14,7 +14,7 @@ from pyte import charsets as cs
 from pyte import modes as mo
 from pyte.screens import StaticDefaultDict
 
-from .lines import Line, compact
+from .lines import Line, clear_wide_halves, compact
 from .parser import MAX_PARAM_CHARS, MAX_PARAMS, Parser, split_params
 from .style import BLANK, DEFAULT, Cell, Style, blank, char_width, is_interned
 
@@ -214,12 +214,7 @@ class FastParser(Parser):
             k = min(n - i, cols - x)
             # Only the ends of a run can cut a wide character: inside it each character
             # overwrites the stub the previous one blanked.
-            before = line.get(x)
-            if before is not None and before.data == "" and x > 0:
-                line[x - 1] = Cell(" ", line[x - 1].style)
-            after = line.get(x + k)
-            if after is not None and after.data == "":
-                line[x + k] = Cell(" ", after.style)
+            clear_wide_halves(line, x, x + k)
             part = text if k == n else text[i : i + k]
             line.update(zip(range(x, x + k), self._cells(pen, part), strict=True))
             x += k
@@ -250,12 +245,7 @@ class FastParser(Parser):
                     continue
                 else:
                     x = cols - 1
-            before = line.get(x)
-            if before is not None and before.data == "" and x > 0:
-                line[x - 1] = Cell(" ", line[x - 1].style)
-            after = line.get(x + width)
-            if after is not None and after.data == "":
-                line[x + width] = Cell(" ", after.style)
+            clear_wide_halves(line, x, x + width)
             line[x] = cells[char]
             if width == 2:
                 line[x + 1] = stub

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 
 from pyte.screens import StaticDefaultDict
 
@@ -93,3 +93,14 @@ def expand(line: Line, cols: int) -> StaticDefaultDict[int, Cell]:
                 row[x + 1] = Cell("", style)
             x += width
     return row
+
+
+def clear_wide_halves(line: MutableMapping[int, Cell], start: int, end: int) -> None:
+    """Before cells start..end-1 are overwritten: a wide character cut by either edge has its
+    other half blanked (keeping its style), as terminals do."""
+    before = line.get(start)
+    if before is not None and before.data == "" and start > 0:
+        line[start - 1] = Cell(" ", line[start - 1].style)
+    after = line.get(end)
+    if after is not None and after.data == "":
+        line[end] = Cell(" ", after.style)

@@ -11,7 +11,7 @@ from pyte import charsets as cs
 from pyte import modes as mo
 from pyte.screens import Margins, StaticDefaultDict
 
-from .lines import Line, compact, expand
+from .lines import Line, clear_wide_halves, compact, expand
 from .modes import ModeState
 from .style import BLANK, Cell, Params, apply_sgr, blank, char_width
 
@@ -75,12 +75,7 @@ class VTScreen(ModeState, pyte.Screen):
                 self.insert_characters(width)
             x = cursor.x
             # Overwriting half of a wide character blanks the other half, as terminals do.
-            before = line.get(x)
-            if before is not None and before.data == "" and x > 0:
-                line[x - 1] = Cell(" ", line[x - 1].style)
-            after = line.get(x + width)
-            if after is not None and after.data == "":
-                line[x + width] = Cell(" ", after.style)
+            clear_wide_halves(line, x, x + width)
             line[x] = Cell(char, pen)
             if width == 2:
                 line[x + 1] = Cell("", pen)
