@@ -13,26 +13,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from rollback_helpers import age, write
 
 from nono.rollback import Rollback, RollbackError
-
-OLD_NS = 1_600_000_000_123_456_789
-
-
-def age(root: Path) -> None:
-    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
-        for name in dirnames + filenames:
-            os.utime(Path(dirpath) / name, ns=(OLD_NS, OLD_NS), follow_symlinks=False)
-    os.utime(root, ns=(OLD_NS, OLD_NS))
-
-
-def write(path: Path, data: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        path.write_text(data)
-    else:
-        path.write_bytes(data)
-    return path
 
 
 def tree_state(root: Path) -> dict[str, tuple]:

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from rollback_helpers import age, write
 
 from nono.rollback import (
     Options,
@@ -23,25 +24,6 @@ from nono.rollback import (
     list_rollbacks,
     rollbacks_dir,
 )
-
-OLD_NS = 1_600_000_000_123_456_789  # well before any snapshot: outside its timestamp tick
-
-
-def age(root: Path) -> None:
-    """Give every path an old mtime, as a real project's files have."""
-    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
-        for name in dirnames + filenames:
-            os.utime(Path(dirpath) / name, ns=(OLD_NS, OLD_NS), follow_symlinks=False)
-    os.utime(root, ns=(OLD_NS, OLD_NS))
-
-
-def write(path: Path, data: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        path.write_text(data)
-    else:
-        path.write_bytes(data)
-    return path
 
 
 def sha(data: bytes) -> str:
