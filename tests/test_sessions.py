@@ -506,18 +506,18 @@ def test_screen_mode_client_gets_styled_rows_and_then_only_changes(nono, session
 
     try:
         first = next_screen()
-        assert first["full"] and len(first["screen"]) == 24
+        assert first["full"] and len(first["rows"]) == 24
         nono("send-keys", sid, "-l", "printf '\\033[32mgreen\\033[0m\\n'")
         nono("send-keys", sid, "Enter")
         seen = ""
         deadline = time.monotonic() + 10
         while "green" not in seen and time.monotonic() < deadline:
             update = next_screen()
-            assert not update["full"] and len(update["screen"]) < 24
-            for runs in update["screen"].values():
+            assert not update["full"] and len(update["rows"]) < 24
+            for runs in update["rows"].values():
                 for text, style in runs:
                     if text == "green":
-                        assert style["fg"] == 2
+                        assert update["styles"][style]["fg"] == 2
                         seen += text
         assert "green" in seen
     finally:

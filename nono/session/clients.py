@@ -12,7 +12,15 @@ import struct
 from dataclasses import asdict
 
 from nono.session import registry
-from nono.session.protocol import Decoder, Frame, Kind, ProtocolError, encode, encode_output
+from nono.session.protocol import (
+    MAX_PAYLOAD,
+    Decoder,
+    Frame,
+    Kind,
+    ProtocolError,
+    encode,
+    encode_output,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,6 +30,7 @@ READ_CHUNK = 65536
 # A client further behind than this loses its backlog and gets a fresh screen instead.
 CLIENT_BACKLOG = 1 << 20
 HELLO_TIMEOUT = 5.0
+SCREEN_RETRY = 0.01  # a screen client still sending its last frame is offered the next this soon
 # Raw output kept for the denial summary and an attached run's start: screen rows wrap long
 # paths, the raw lines do not.
 TAIL_BYTES = 256 * 1024
@@ -41,6 +50,8 @@ class Client:
         self.wake = asyncio.Event()
         self.closed = False
         self.closed_after_flush = False  # detached: send what is queued, then hang up
+        self.dirty: set[int] | None = None  # screen mode: rows changed since its last frame
+        self.meta: Any = None  # screen mode: screen_meta() as of its last frame
 
     def queue(self, data: bytes) -> None:
         if self.closed or self.stale or self.closed_after_flush:
@@ -155,8 +166,10 @@ class ClientHandling:
             else:
                 client.queue(encode_output(self.replay()))
         elif mode == "screen":
-            self.model.take_dirty()
-            client.queue(self.screen_frame(full=True))
+            self.collect_dirty()  # what the other screen clients are owed stays theirs
+            client.queue(self.screen_frame())
+            client.dirty = set()
+            client.meta = self.screen_meta()
         if mode != "control":
             self.update(attached=sum(1 for c in self.clients if c.mode != "control"))
             registry.log_event(self.record.id, "attached", mode=mode, interactive=interactive)
@@ -188,7 +201,8 @@ class ClientHandling:
                 if fresh is not None:
                     client.pending += encode_output(fresh)
                 else:
-                    client.pending += self.screen_frame(full=True)
+                    client.pending += self.screen_frame()
+                    client.dirty = set()
             if client.pending:
                 data = bytes(client.pending)
                 client.pending.clear()
@@ -227,6 +241,9 @@ class ClientHandling:
             history = max(0, int(req.get("history", 0)))
             text = self.model.capture(history=history, ansi=bool(req.get("ansi")))
             return {"ok": True, "text": text}
+        if op == "history":
+            await self.caught_up()
+            return self.history_response(max(0, int(req.get("lines", 0))))
         if op == "send":
             if self.exited.is_set():
                 return {"ok": False, "error": "the session has exited"}
@@ -259,24 +276,86 @@ class ClientHandling:
             return {"ok": True, "exit_code": self.exit_code}
         return {"ok": False, "error": f"unknown request {op!r}"}
 
-    def screen_frame(self, full: bool = False) -> bytes:
-        dirty = set(range(self.model.rows)) if full else self.model.take_dirty()
-        rows = {str(y): [[text, asdict(style)] for text, style in self.model.row_runs(y)]
-                for y in sorted(dirty) if y < self.model.rows}  # fmt: skip
+    def screen_frame(self, rows: set[int] | None = None) -> bytes:
+        """A SCREEN frame: the given rows (all when None) as runs of text with an index into the
+        frame's style table, plus what a client needs to act like the program's terminal."""
+        full = rows is None
+        wanted = range(self.model.rows) if rows is None else sorted(rows)
+        styles: dict[Any, int] = {}
+        out = {}
+        for y in wanted:
+            if y < self.model.rows:
+                out[str(y)] = [[text, styles.setdefault(style, len(styles))]
+                               for text, style in self.model.row_runs(y)]  # fmt: skip
         x, y = self.model.cursor
         payload = {
-            "screen": rows,
+            "rows": out,
+            "styles": [asdict(style) for style in styles],
             "full": full,
             "cursor": [x, y],
             "cursor_visible": self.model.cursor_visible,
             "size": [self.model.cols, self.model.rows],
             "title": self.model.title,
+            "alternate": self.model.alternate,
+            "modes": asdict(self.model.modes),
+            "bells": self.model.bells,
+            "history": self.model.history_size,
         }
-        return encode(Kind.SCREEN, json.dumps(payload).encode())  # fmt: skip
+        return encode(Kind.SCREEN, json.dumps(payload, separators=(",", ":")).encode())
+
+    def collect_dirty(self) -> None:
+        """Hand the rows changed since the last look to every screen client's own set."""
+        dirty = self.model.take_dirty()
+        if dirty:
+            for client in self.clients:
+                if client.mode == "screen" and client.dirty is not None:
+                    client.dirty |= dirty
 
     def send_screen(self) -> None:
+        """The frame-rate tick: each screen client gets its changed rows, unless it has not
+        taken the last frame yet; then its rows wait, merged, for the next tick (a slow client
+        costs one frame of work per tick at most, never a growing queue)."""
         self.screen_timer = None
-        frame = self.screen_frame()
+        self.collect_dirty()
+        behind = False
         for client in self.clients:
-            if client.mode == "screen":
-                client.queue(frame)
+            if client.mode != "screen" or client.closed:
+                continue
+            if client.pending or client.writer.transport.get_write_buffer_size():
+                behind = True
+                continue
+            if client.dirty is None:
+                client.queue(self.screen_frame())
+                client.dirty = set()
+            elif client.dirty or client.meta != self.screen_meta():
+                client.queue(self.screen_frame(client.dirty))
+                client.dirty = set()
+            client.meta = self.screen_meta()
+        if behind:
+            self.screen_timer = asyncio.get_running_loop().call_later(
+                SCREEN_RETRY, self.send_screen
+            )
+
+    def screen_meta(self) -> tuple[Any, ...]:
+        """What besides rows a frame carries: a change in it alone is worth a frame."""
+        m = self.model
+        return (m.cursor, m.cursor_visible, m.title, m.alternate, m.modes, m.bells, m.cols, m.rows)
+
+    def history_response(self, lines: int) -> dict[str, Any]:
+        """The last `lines` lines of history then the screen's rows, as style-indexed runs,
+        cut from the oldest end to fit one frame."""
+        styles: dict[Any, int] = {}
+
+        def encode_line(runs: Any) -> list[list[Any]]:
+            return [[text, styles.setdefault(style, len(styles))] for text, style in runs]
+
+        history = [encode_line(line) for line in self.model.history_runs(lines)]
+        screen = [encode_line(self.model.row_runs(y)) for y in range(self.model.rows)]
+        response = {"ok": True, "history": history, "screen": screen,
+                    "cursor": list(self.model.cursor), "alternate": self.model.alternate}  # fmt: skip
+        while True:
+            response["styles"] = [asdict(style) for style in styles]
+            size = len(json.dumps(response, separators=(",", ":")))
+            if size < MAX_PAYLOAD - 1024 or not history:
+                return response
+            del history[: max(1, len(history) // 4)]

@@ -149,8 +149,7 @@ class Supervisor(ClientHandling):
         if replies and not any(c.mode == "raw" and c.interactive for c in self.clients):
             self.write_input(replies)
         loop = asyncio.get_running_loop()
-        if any(c.mode == "screen" for c in self.clients) and self.screen_timer is None:
-            self.screen_timer = loop.call_later(SCREEN_FRAME_INTERVAL, self.send_screen)
+        self.schedule_screen()
         if self.reading_paused and len(self.backlog) < MODEL_BACKLOG // 2 and not self.eof:
             self.reading_paused = False
             loop.add_reader(self.master, self.on_pty_readable)
@@ -159,6 +158,11 @@ class Supervisor(ClientHandling):
             loop.call_soon(self.model_work)
         while self.waiters and self.waiters[0][0] <= self.fed:
             self.waiters.pop(0)[1].set()
+
+    def schedule_screen(self) -> None:
+        if self.screen_timer is None and any(c.mode == "screen" for c in self.clients):
+            loop = asyncio.get_running_loop()
+            self.screen_timer = loop.call_later(SCREEN_FRAME_INTERVAL, self.send_screen)
 
     async def caught_up(self) -> None:
         """Wait until the model has seen everything read so far (not what comes after)."""
@@ -206,6 +210,10 @@ class Supervisor(ClientHandling):
             set_winsize(self.master, cols, rows)  # the kernel sends SIGWINCH to the child
         self.model.resize(cols, rows)
         self.rendered = None
+        for client in self.clients:
+            if client.mode == "screen":
+                client.dirty = None  # a whole new screen
+        self.schedule_screen()
         self.update(size=(cols, rows))
         registry.log_event(self.record.id, "resized", cols=cols, rows=rows)
 

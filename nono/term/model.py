@@ -71,6 +71,11 @@ class TerminalModel:
         return self._screen.title
 
     @property
+    def bells(self) -> int:
+        """How many BEL characters the program has written (not counting those in OSC strings)."""
+        return self._screen.bells
+
+    @property
     def modes(self) -> Modes:
         return self._screen.modes()
 
@@ -101,6 +106,16 @@ class TerminalModel:
         """The visible rows, trailing spaces dropped (`tmux capture-pane -p [-e]`)."""
         render = line_ansi if ansi else line_text
         return [render(self.row_runs(y)) for y in range(self._screen.lines)]
+
+    def history_runs(self, n: int) -> list[tuple[tuple[str, Style], ...]]:
+        """The last `n` lines scrolled off the main screen as style runs (trailing blanks
+        dropped), oldest first, for clients that draw cells (copy mode)."""
+        history = self._screen.history
+        return list(islice(history, max(len(history) - n, 0), None))
+
+    @property
+    def history_size(self) -> int:
+        return len(self._screen.history)
 
     def history_lines(self, n: int, ansi: bool = False) -> list[str]:
         """The last `n` lines scrolled off the main screen, oldest first."""

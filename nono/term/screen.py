@@ -29,6 +29,7 @@ class VTScreen(ModeState, pyte.Screen):
         # pyte.Screen.__init__ calls reset(), which needs these.
         self.history: deque[Line] = deque(maxlen=max(history, 0))
         self.replies: list[str] = []
+        self.bells = 0  # BEL characters seen, for clients that mark a pane needing attention
         super().__init__(cols, rows)
 
     @property
@@ -43,6 +44,9 @@ class VTScreen(ModeState, pyte.Screen):
         self.cursor.attrs = BLANK
         self.reset_mode_state()
         self.last_char = ""
+
+    def bell(self) -> None:
+        self.bells += 1
 
     # Drawing.
 
