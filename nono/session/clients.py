@@ -351,8 +351,13 @@ class ClientHandling:
 
         history = [encode_line(line) for line in self.model.history_runs(lines)]
         screen = [encode_line(self.model.row_runs(y)) for y in range(self.model.rows)]
-        response = {"ok": True, "history": history, "screen": screen,
-                    "cursor": list(self.model.cursor), "alternate": self.model.alternate}  # fmt: skip
+        response = {
+            "ok": True,
+            "history": history,
+            "screen": screen,
+            "cursor": list(self.model.cursor),
+            "alternate": self.model.alternate,
+        }
         while True:
             response["styles"] = [asdict(style) for style in styles]
             size = len(json.dumps(response, separators=(",", ":")))
