@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 1
+    args.argv = argv  # what was typed before `--`: a restart repeats a session's options
     if tail is not None:
         args.cmd = (getattr(args, "cmd", None) or []) + tail
     try:

@@ -146,6 +146,19 @@ def start_rollback(policy, args: argparse.Namespace, excludes, session_id: str |
     return rb
 
 
+def run_options(args: argparse.Namespace) -> dict[str, object]:
+    """How to start this session again (the multiplexer's restart): the options as typed,
+    the command, and where it was started."""
+    options = list(getattr(args, "argv", None) or [])
+    if options[:1] == ["run"]:
+        options = options[1:]
+    # Without `--`, argparse took the command from the end of what was typed.
+    tail = len(args.cmd)
+    if tail and options[-tail:] == list(args.cmd):
+        options = options[:-tail]
+    return {"options": options, "command": list(args.cmd), "cwd": os.getcwd()}
+
+
 def run_session(prepared: Prepared, args: argparse.Namespace, excludes=()) -> int:
     """Through a supervisor with a PTY: detached, or attached to this terminal."""
     from nono.config import load_config
@@ -164,7 +177,8 @@ def run_session(prepared: Prepared, args: argparse.Namespace, excludes=()) -> in
     try:
         record = launch.start(prepared, name=args.name, cols=cols, rows=rows,
                               detached=args.detached, session_id=session_id,
-                              rollback_id=rb.id if rb else None)  # fmt: skip
+                              rollback_id=rb.id if rb else None,
+                              extra={"run": run_options(args)})  # fmt: skip
     except NonoError as exc:
         from nono.session.registry import record_path
 

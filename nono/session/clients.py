@@ -316,6 +316,7 @@ class ClientHandling:
         taken the last frame yet; then its rows wait, merged, for the next tick (a slow client
         costs one frame of work per tick at most, never a growing queue)."""
         self.screen_timer = None
+        self.last_screen = asyncio.get_running_loop().time()
         self.collect_dirty()
         behind = False
         for client in self.clients:

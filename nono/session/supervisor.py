@@ -82,6 +82,7 @@ class Supervisor(ClientHandling):
         if detached:
             self.first_client.set()
         self.screen_timer: asyncio.TimerHandle | None = None
+        self.last_screen = 0.0  # loop time of the last screen tick
 
     # ------------------------------------------------------------ the PTY
 
@@ -160,9 +161,12 @@ class Supervisor(ClientHandling):
             self.waiters.pop(0)[1].set()
 
     def schedule_screen(self) -> None:
+        """At most one frame per interval, the first at once: an echo after a quiet spell is
+        shown without waiting for a tick, a flood is coalesced to the frame rate."""
         if self.screen_timer is None and any(c.mode == "screen" for c in self.clients):
             loop = asyncio.get_running_loop()
-            self.screen_timer = loop.call_later(SCREEN_FRAME_INTERVAL, self.send_screen)
+            wait = self.last_screen + SCREEN_FRAME_INTERVAL - loop.time()
+            self.screen_timer = loop.call_at(loop.time() + max(wait, 0.0), self.send_screen)
 
     async def caught_up(self) -> None:
         """Wait until the model has seen everything read so far (not what comes after)."""
