@@ -25,6 +25,7 @@ COMMANDS = {
     "send-keys": ("send_keys", "type keys into a session"),
     "capture": ("capture", "print a session's screen"),
     "rollback": ("rollback", "list, show, restore and verify rollbacks"),
+    "mux": ("mux", "the full-screen dashboard of sessions (split panes, detach, reattach)"),
 }
 
 

@@ -44,6 +44,9 @@ class Config:
 
     ui: UIConfig = field(default_factory=UIConfig)
     rollback: RollbackConfig = field(default_factory=RollbackConfig)
+    # The dotted keys the file set, e.g. "ui.prefix": a prefix set by the user beats the
+    # keymap's own, the default one does not.
+    explicit: frozenset[str] = frozenset()
 
     @property
     def detach_keys(self) -> tuple[bytes, ...]:
@@ -114,7 +117,8 @@ def _build(doc: dict[str, Any], src: _Source) -> Config:
         if not isinstance(body, dict):
             raise src.error(None, name, f"must be a table ([{name}]), got {_kind(body)}")
         sections[name] = _build_section(name, _SECTIONS[name], body, src)
-    config = Config(**sections)
+    explicit = frozenset(f"{name}.{key}" for name, body in doc.items() for key in body)
+    config = Config(**sections, explicit=explicit)
     _check_keys(config, src)
     return config
 

@@ -1,0 +1,1 @@
+"""Built-in keymaps of nono mux, shipped as package data (installed as nono.keymaps)."""

@@ -1,0 +1,1 @@
+"""The multiplexer: nono mux."""

@@ -1,0 +1,485 @@
+"""Keymaps for nono mux: which key does what, read from YAML files and checked key by key."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+import yaml
+
+from nono.errors import FileError, NonoError
+from nono.mux.keynames import Keys, key_label, parse_key
+from nono.paths import config_dir
+
+ACTIONS: dict[str, str] = {
+    "detach": "Leave the multiplexer; every session keeps running",
+    "split-right": "Split: a new pane beside the focused one",
+    "split-down": "Split: a new pane below the focused one",
+    "attach-session": "Put an existing session into a new pane",
+    "focus-left": "Focus the pane on the left",
+    "focus-right": "Focus the pane on the right",
+    "focus-up": "Focus the pane above",
+    "focus-down": "Focus the pane below",
+    "focus-next": "Focus the next pane",
+    "focus-prev": "Focus the previous pane",
+    "focus-last": "Focus the pane focused before this one",
+    "zoom": "Zoom the focused pane to the whole screen, or back",
+    "resize-left": "Move the pane's edge left by 1 cell",
+    "resize-right": "Move the pane's edge right by 1 cell",
+    "resize-up": "Move the pane's edge up by 1 cell",
+    "resize-down": "Move the pane's edge down by 1 cell",
+    "resize-left-5": "Move the pane's edge left by 5 cells",
+    "resize-right-5": "Move the pane's edge right by 5 cells",
+    "resize-up-5": "Move the pane's edge up by 5 cells",
+    "resize-down-5": "Move the pane's edge down by 5 cells",
+    "next-layout": "Arrange the panes in the next layout",
+    "layout-tiled": "Layout: panes tiled in a grid",
+    "layout-even-horizontal": "Layout: panes side by side, equal widths",
+    "layout-even-vertical": "Layout: panes stacked, equal heights",
+    "layout-main-vertical": "Layout: a big pane on the left, the others stacked beside it",
+    "layout-main-horizontal": "Layout: a big pane on top, the others side by side below",
+    "close-pane": "Close the pane; its session keeps running, detached",
+    "stop-session": "Stop the focused pane's session (asks first)",
+    "restart-session": "Restart the focused pane's session",
+    "copy-mode": "Copy mode: scroll back, search, select and copy",
+    "paste-buffer": "Paste the last copied text into the focused pane",
+    "help": "Show the key bindings",
+    "synchronize": "Type into every pane at once, or stop doing so",
+    "send-prefix": "Send the prefix key to the focused pane",
+    "redraw": "Redraw the screen",
+    "next-session": "Show the next session not on screen in the focused pane",
+    "none": "Unbound: removes a binding in an override file",
+}
+COPY_ACTIONS: dict[str, str] = {
+    "copy-cancel": "Leave copy mode",
+    "copy-up": "Cursor up",
+    "copy-down": "Cursor down",
+    "copy-left": "Cursor left",
+    "copy-right": "Cursor right",
+    "copy-page-up": "Scroll up a page",
+    "copy-page-down": "Scroll down a page",
+    "copy-half-page-up": "Scroll up half a page",
+    "copy-half-page-down": "Scroll down half a page",
+    "copy-top": "Go to the oldest line of the history",
+    "copy-bottom": "Go to the newest line",
+    "copy-line-start": "Go to the start of the line",
+    "copy-line-end": "Go to the end of the line",
+    "copy-word-next": "Go to the next word",
+    "copy-word-prev": "Go to the previous word",
+    "copy-search-backward": "Search up (older lines)",
+    "copy-search-forward": "Search down (newer lines)",
+    "copy-search-next": "Repeat the search",
+    "copy-search-prev": "Repeat the search the other way",
+    "copy-begin-selection": "Start selecting at the cursor",
+    "copy-clear-selection": "Drop the selection",
+    "copy-select-line": "Select whole lines",
+    "copy-copy": "Copy the selection and leave copy mode",
+    "none": "Unbound: removes a binding in an override file",
+}
+# Each table of a keymap file and the vocabulary its actions come from.
+TABLES: dict[str, dict[str, str]] = {
+    "bindings": ACTIONS,
+    "root": ACTIONS,
+    "copy-mode": COPY_ACTIONS,
+}
+_TOP_KEYS = ("extends", "prefix", *TABLES)
+
+
+class KeymapError(FileError):
+    """A keymap file that cannot be used."""
+
+
+# ---------------------------------------------------------------- the keymap
+
+
+@dataclass(frozen=True)
+class Keymap:
+    """A resolved keymap: every table complete, the prefix pressed twice sends the prefix."""
+
+    name: str  # "default", "tmux", "screen", a user keymap's name or a path
+    prefix: Keys
+    prefix_label: str
+    bindings: Mapping[Keys, str]  # after the prefix
+    root: Mapping[Keys, str]  # without the prefix
+    copy_mode: Mapping[Keys, str]  # while in copy mode
+    sources: tuple[str, ...] = field(default=())  # the files it was built from, bases first
+
+    def describe(self) -> list[tuple[str, str, str, str]]:
+        """(table, key label, action, description) for the help overlay: table by table, in
+        the vocabulary's order, so that the keys of one action stand together."""
+        rows = []
+        for index, (table, keys) in enumerate(
+            (("bindings", self.bindings), ("root", self.root), ("copy-mode", self.copy_mode))
+        ):
+            vocabulary = TABLES[table]
+            order = {action: n for n, action in enumerate(vocabulary)}
+            for key, action in keys.items():
+                label = key_label(key)
+                sort = (index, order[action], len(label), label)
+                rows.append((sort, (table, label, action, vocabulary[action])))
+        return [row for _, row in sorted(rows)]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    action: str
+    token: str  # the key as written
+    line: int | None
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """One keymap file, checked on its own."""
+
+    file: str
+    builtin: bool
+    prefix: Keys | None
+    extends: str | None
+    extends_line: int | None
+    tables: dict[str, dict[Keys, _Entry]]
+
+
+# ---------------------------------------------------------------- reading with line numbers
+
+
+class _Doc(dict):
+    """A YAML mapping whose keys remember their line (1-based)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: dict[str, int] = {}
+
+
+_NESTED = object()  # a value deeper than any keymap needs, or a sequence: never valid
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe composer, with mappings that keep key lines and refuse duplicate keys
+    (PyYAML keeps the last of two silently). Every scalar stays the text written: `0`, `no`
+    and `~` are keys, `1` is not a number."""
+
+    file = ""
+
+    def convert(self, node: yaml.Node, depth: int = 0) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return None if node.tag == "tag:yaml.org,2002:null" else str(node.value)
+        if not isinstance(node, yaml.MappingNode) or depth > 1:
+            return _NESTED
+        out = _Doc()
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise KeymapError(self.file, "a key must be plain text", line=line)
+            key = str(key_node.value)
+            if key in out:
+                raise KeymapError(
+                    self.file, f"duplicate key (first on line {out.lines[key]})", line=line, key=key
+                )
+            out[key] = self.convert(value_node, depth + 1)
+            out.lines[key] = line
+        return out
+
+
+def _read(path: Path) -> _Doc:
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise KeymapError(file, f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise KeymapError(file, "not UTF-8 text") from None
+    loader = _Loader(text)
+    loader.file = file
+    try:
+        node = loader.get_single_node()
+        doc = _Doc() if node is None else loader.convert(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise KeymapError(
+            file, f"not valid YAML: {exc.problem or exc.context}", line=line
+        ) from None
+    except yaml.YAMLError as exc:
+        raise KeymapError(file, f"not valid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    if not isinstance(doc, _Doc):
+        raise KeymapError(file, "a keymap file is a mapping", hint="e.g. prefix: ctrl-]")
+    return doc
+
+
+# ---------------------------------------------------------------- one file, checked on its own
+
+# Keys an agent needs typed as they are: a root binding would swallow every press.
+_TYPING = {"c-m": "Enter", "c-i": "Tab", "c-h": "Backspace", "escape": "Escape"}
+_EXAMPLES = {"bindings": "d: detach", "root": "M-Left: focus-left", "copy-mode": "q: copy-cancel"}
+
+
+def _typed(key: str) -> bool:
+    return len(key) == 1 or key in _TYPING
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f"did you mean {close[0]}?" if close else "known: " + ", ".join(choices)
+
+
+def _key_error(exc: NonoError, file: str, line: int | None, token: str) -> KeymapError:
+    # parse_key's message repeats the token, which the error already names.
+    why = exc.message.removeprefix(f"unknown key {token!r}")
+    return KeymapError(file, f"unknown key{why}", line=line, key=token, hint=exc.hint)
+
+
+def _parse_prefix(value: Any, file: str, line: int | None) -> Keys:
+    hint = "e.g. prefix: ctrl-]"
+    if not isinstance(value, str) or len(value.split()) > 1:
+        shown = f", got {value!r}" if isinstance(value, str) else ""
+        raise KeymapError(file, f"must be one key{shown}", line=line, key="prefix", hint=hint)
+    try:
+        return parse_key(value)
+    except NonoError as exc:
+        raise KeymapError(file, exc.message, line=line, key="prefix", hint=exc.hint) from None
+
+
+def _parse_table(doc: _Doc, table: str, file: str) -> dict[Keys, _Entry]:
+    written = doc.get(table)
+    if written is None:  # absent, or `root:` with nothing after it
+        return {}
+    if not isinstance(written, _Doc):
+        raise KeymapError(
+            file,
+            "must be a mapping of key: action",
+            line=doc.lines[table],
+            key=table,
+            hint=f"e.g. {_EXAMPLES[table]} on the next line, indented",
+        )
+    vocabulary = TABLES[table]
+    entries: dict[Keys, _Entry] = {}
+    for token, action in written.items():
+        line = written.lines[token]
+        try:
+            keys = parse_key(token)
+        except NonoError as exc:
+            raise _key_error(exc, file, line, token) from None
+        if not isinstance(action, str):
+            hint = "write none to unbind a key" if action is None else f"e.g. {_EXAMPLES[table]}"
+            raise KeymapError(file, "must be an action name", line=line, key=token, hint=hint)
+        if action not in vocabulary:
+            if action in ACTIONS or action in COPY_ACTIONS:
+                home = "bindings: or root:" if action in ACTIONS else "copy-mode:"
+                raise KeymapError(
+                    file,
+                    f"{action} cannot be used in {table}",
+                    line=line,
+                    key=token,
+                    hint=f"put it under {home}",
+                )
+            hint = _did_you_mean(action, list(vocabulary))
+            raise KeymapError(file, f"unknown action {action!r}", line=line, key=token, hint=hint)
+        if keys in entries:
+            first = entries[keys]
+            raise KeymapError(
+                file,
+                f"bound twice in {table}: the same key as {first.token!r} on line {first.line}",
+                line=line,
+                key=token,
+                hint="keep one of the two",
+            )
+        if table == "root" and action != "none" and len(keys) == 1 and _typed(keys[0]):
+            raise KeymapError(
+                file,
+                "a key the agent needs cannot be bound in root: every press would be taken",
+                line=line,
+                key=token,
+                hint="bind it under bindings: (after the prefix), or use e.g. M-x or C-x",
+            )
+        entries[keys] = _Entry(action, token, line)
+    return entries
+
+
+def _parse_layer(path: Path, builtin: bool) -> _Layer:
+    file = str(path)
+    doc = _read(path)
+    for key in doc:
+        if key not in _TOP_KEYS:
+            hint = _did_you_mean(key, list(_TOP_KEYS))
+            raise KeymapError(file, "unknown setting", line=doc.lines[key], key=key, hint=hint)
+    prefix = None
+    if "prefix" in doc:
+        prefix = _parse_prefix(doc["prefix"], file, doc.lines["prefix"])
+    extends = doc.get("extends")
+    if "extends" in doc and (not isinstance(extends, str) or not extends.strip()):
+        raise KeymapError(
+            file,
+            "must name a keymap",
+            line=doc.lines["extends"],
+            key="extends",
+            hint="e.g. extends: tmux",
+        )
+    return _Layer(
+        file=file,
+        builtin=builtin,
+        prefix=prefix,
+        extends=extends,
+        extends_line=doc.lines.get("extends"),
+        tables={table: _parse_table(doc, table, file) for table in TABLES},
+    )
+
+
+# ---------------------------------------------------------------- finding and merging
+
+
+def _builtin_dir() -> Path:
+    try:
+        import nono.keymaps  # package data: pyproject maps nono.keymaps to keymaps/
+    except ImportError:  # a source tree whose editable install predates nono.keymaps
+        return Path(__file__).resolve().parents[2] / "keymaps"
+    return Path(nono.keymaps.__file__).parent
+
+
+def builtin_keymaps() -> list[str]:
+    """The names of the keymaps shipped with nono."""
+    return sorted(path.stem for path in _builtin_dir().glob("*.yaml"))
+
+
+def _user_dir() -> Path:
+    return config_dir() / "keymaps"
+
+
+def _find(name: str, origin: _Layer | None) -> tuple[Path, bool]:
+    """The file a keymap name or path stands for, and whether it is built in. Built-in names
+    come first: a user's tmux.yaml cannot shadow tmux (keymap.yaml overrides it instead)."""
+    is_path = "/" in name or name.startswith("~") or name.endswith((".yaml", ".yml"))
+    if not is_path:
+        if name in builtin_keymaps():
+            return _builtin_dir() / f"{name}.yaml", True
+        for suffix in (".yaml", ".yml"):
+            if (user := _user_dir() / f"{name}{suffix}").is_file():
+                return user, False
+    else:
+        path = Path(name).expanduser()
+        if not path.is_absolute() and origin is not None:
+            path = Path(origin.file).parent / path
+        if path.is_file():
+            return path, False
+    known = builtin_keymaps()
+    hint = f"built in: {', '.join(known)}; yours go in {_user_dir()}/NAME.yaml, or give a path"
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        hint = f"did you mean {close[0]}? {hint}"
+    if origin is None:
+        raise KeymapError(name, "no such keymap", hint=hint)
+    raise KeymapError(
+        origin.file, f"no such keymap {name!r}", line=origin.extends_line, key="extends", hint=hint
+    )
+
+
+def _chain(name: str, origin: _Layer | None, seen: tuple[Path, ...]) -> list[_Layer]:
+    """The layers of keymap `name`, the one it extends first."""
+    path, builtin = _find(name, origin)
+    real = path.resolve()
+    if real in seen and origin is not None:
+        raise KeymapError(
+            origin.file,
+            f"{name!r} extends this file again",
+            line=origin.extends_line,
+            key="extends",
+            hint="a keymap cannot extend itself",
+        )
+    layer = _parse_layer(path, builtin)
+    if layer.extends is not None:
+        return [*_chain(layer.extends, layer, (*seen, real)), layer]
+    if layer.prefix is None:
+        raise KeymapError(
+            layer.file, "no prefix", hint="set one (e.g. prefix: ctrl-]) or extends: a keymap"
+        )
+    return [layer]
+
+
+def _move_prefix(bindings: dict[Keys, str], old: Keys | None, new: Keys) -> Keys:
+    # The old prefix's send-prefix was the double press of the old prefix: it goes with it.
+    if old is not None and old != new and bindings.get(old) == "send-prefix":
+        del bindings[old]
+    return new
+
+
+def _check_prefix(layer: _Layer, prefix: Keys, why: str = "") -> None:
+    """The prefix pressed twice sends it to the pane; nothing in the layer may take that away."""
+    label = key_label(prefix)
+    for keys, entry in layer.tables["bindings"].items():
+        if keys == prefix and entry.action != "send-prefix":
+            raise KeymapError(
+                layer.file,
+                f"the prefix {label} pressed twice must send it to the pane (send-prefix), "
+                f"not {entry.action}",
+                line=entry.line,
+                key=entry.token,
+                hint=f"{why}bind {entry.action} to another key",
+            )
+    for keys, entry in layer.tables["root"].items():
+        common = min(len(keys), len(prefix))
+        if entry.action != "none" and keys[:common] == prefix[:common]:
+            raise KeymapError(
+                layer.file,
+                f"the prefix {label} cannot be bound in root",
+                line=entry.line,
+                key=entry.token,
+                hint=f"{why}bind {entry.action} to another key",
+            )
+
+
+def load_keymap(
+    name: str = "default",
+    override: Path | Literal[False] | None = None,
+    prefix: str | None = None,
+) -> Keymap:
+    """The keymap `name` (built in, in $XDG_CONFIG_HOME/nono/keymaps/, or a path), changed
+    binding by binding by `override` (by default $XDG_CONFIG_HOME/nono/keymap.yaml if there is
+    one; False for none, e.g. to fall back to the built-in keys when the user's file is
+    broken), with `prefix` (config.toml's [ui] prefix, when the user set it) winning over both."""
+    if override is None and (default := config_dir() / "keymap.yaml").exists():
+        override = default
+    top = _parse_layer(override, builtin=False) if override else None
+    if top is not None and top.extends is not None:
+        name = top.extends
+        layers = [*_chain(name, top, (Path(top.file).resolve(),)), top]
+    else:
+        layers = [*_chain(name, None, ()), *([top] if top else [])]
+
+    tables: dict[str, dict[Keys, str]] = {table: {} for table in TABLES}
+    current: Keys | None = None
+    for layer in layers:
+        if layer.prefix is not None:
+            current = _move_prefix(tables["bindings"], current, layer.prefix)
+        assert current is not None  # _chain starts with a layer that has a prefix
+        for table, entries in layer.tables.items():
+            for keys, entry in entries.items():
+                if entry.action == "none":
+                    tables[table].pop(keys, None)
+                else:
+                    tables[table][keys] = entry.action
+        _check_prefix(layer, current)
+        tables["bindings"][current] = "send-prefix"
+    assert current is not None
+    why = ""
+    if prefix is not None:
+        wanted = _parse_prefix(prefix, str(config_dir() / "config.toml"), None)
+        current = _move_prefix(tables["bindings"], current, wanted)
+        why = f"[ui] prefix in config.toml makes {key_label(current)} the prefix; "
+    for layer in layers:
+        if not layer.builtin:  # a built-in binding of the final prefix just gives way
+            _check_prefix(layer, current, why)
+    tables["bindings"][current] = "send-prefix"
+    return Keymap(
+        name=name,
+        prefix=current,
+        prefix_label=key_label(current),
+        bindings=MappingProxyType(tables["bindings"]),
+        root=MappingProxyType(tables["root"]),
+        copy_mode=MappingProxyType(tables["copy-mode"]),
+        sources=tuple(layer.file for layer in layers),
+    )

@@ -1,0 +1,434 @@
+"""A Pane: one session as the dashboard sees it, kept current by its supervisor's screen frames.
+
+The dashboard never parses the agent's output: the supervisor sends changed rows as styled runs
+(DESIGN.md, "the wire"), and a pane turns them into rows of prompt_toolkit cells once, when they
+arrive, so drawing a frame is copying cached rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from prompt_toolkit.layout.screen import _CHAR_CACHE, Char
+
+from nono.session import registry
+from nono.session.protocol import VERSION, Decoder, Frame, Kind, ProtocolError, encode
+from nono.session.registry import EXITED, Record
+from nono.term.style import Style, char_width
+
+Cells = list[Char | None]
+"""One row: a Char per column; None where a wide character's right half is."""
+
+# The 16 ANSI colours by the names prompt_toolkit passes through as SGR 30-37/90-97, so the
+# outer terminal's own palette is used, as tmux does.
+_ANSI = ("ansiblack", "ansired", "ansigreen", "ansiyellow", "ansiblue", "ansimagenta",
+         "ansicyan", "ansigray", "ansibrightblack", "ansibrightred", "ansibrightgreen",
+         "ansibrightyellow", "ansibrightblue", "ansibrightmagenta", "ansibrightcyan",
+         "ansiwhite")  # fmt: skip
+_CUBE = (0, 95, 135, 175, 215, 255)
+IDLE_AFTER = 5.0  # seconds without output before a running agent counts as idle
+TITLE_EVERY = 1.0
+QUIET_AFTER_RESIZE = 1.0  # a churning window title is shown at most this often
+
+
+def color_name(color: int | str | None) -> str | None:
+    """A model colour as prompt_toolkit writes it: an ANSI name, or #rrggbb."""
+    if color is None:
+        return None
+    if isinstance(color, str):
+        return color
+    if color < 16:
+        return _ANSI[color]
+    if color < 232:
+        n = color - 16
+        r, g, b = _CUBE[n // 36], _CUBE[(n // 6) % 6], _CUBE[n % 6]
+    else:
+        r = g = b = 8 + 10 * (color - 232)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def style_string(style: dict[str, Any] | Style) -> str:
+    """A cell style as a prompt_toolkit style string ("" for the terminal's default)."""
+    get = style.get if isinstance(style, dict) else lambda key: getattr(style, key)
+    parts = []
+    fg, bg = color_name(get("fg")), color_name(get("bg"))
+    if fg:
+        parts.append(f"fg:{fg}")
+    if bg:
+        parts.append(f"bg:{bg}")
+    for attr, word in (("bold", "bold"), ("italic", "italic"), ("underline", "underline"),
+                       ("reverse", "reverse"), ("strikethrough", "strike"), ("dim", "dim"),
+                       ("blink", "blink")):  # fmt: skip
+        if get(attr):
+            parts.append(word)
+    return " ".join(parts)
+
+
+def row_cells(runs: list[Any], styles: list[str], cols: int) -> Cells:
+    """Runs of (text, style index) as one cell per column, exactly `cols` wide."""
+    cells: Cells = []
+    cache = _CHAR_CACHE
+    for text, index in runs:
+        style = styles[index] if isinstance(index, int) else index
+        if text.isascii():
+            cells.extend([cache[ch, style] for ch in text])
+            continue
+        for ch in text:
+            width = char_width(ch)
+            if width == 2:
+                cells.append(cache[ch, style])
+                cells.append(None)
+            elif width <= 0 and cells:
+                # A combining mark joins the character before it (past a wide one's stub).
+                at = len(cells) - 1 if cells[-1] is not None else len(cells) - 2
+                base = cells[at]
+                if base is not None:
+                    cells[at] = cache[base.char + ch, base.style]
+            else:
+                cells.append(cache[ch, style])
+    if len(cells) < cols:
+        cells.extend([cache[" ", ""]] * (cols - len(cells)))
+    elif len(cells) > cols:
+        del cells[cols:]
+        if cells and cells[-1] is not None and char_width(cells[-1].char[:1]) == 2:
+            cells[-1] = cache[" ", cells[-1].style]
+    return cells
+
+
+def blank_rows(cols: int, rows: int) -> list[Cells]:
+    blank = _CHAR_CACHE[" ", ""]
+    return [[blank] * cols for _ in range(rows)]
+
+
+class Pane:
+    """A session on screen: its connection, its last screen, and what the dashboard shows
+    about it (state, title, attention)."""
+
+    def __init__(self, record: Record, on_change: Callable[[Pane], None]) -> None:
+        self.record = record
+        self.on_change = on_change
+        cols, rows = record.size
+        self.cols, self.rows = cols, rows
+        self.cells: list[Cells] = blank_rows(cols, rows)
+        self.cursor = (0, 0)
+        self.cursor_visible = True
+        self.modes: dict[str, Any] = {}
+        self.alternate = False
+        self.title = ""
+        self.shown_title = ""
+        self.title_at = 0.0
+        self.bells = -1  # unknown until the first frame
+        self.history = 0
+        self.exit_code: int | None = None
+        self.state = "connecting"  # connecting, running, exited, lost, watching, refused
+        self.problem = ""  # why the pane is not live, for its border
+        self.bell = False  # a bell while not focused
+        self.activity = False  # output while not focused
+        self.focused = False
+        self.last_output = 0.0
+        # A resize makes most programs redraw: that is not news worth marking the pane for.
+        self.quiet_until = 0.0
+        self.version = 0  # bumped on every change the dashboard must draw
+        self.read_only = False
+        self._writer: asyncio.StreamWriter | None = None
+        self._task: asyncio.Task | None = None
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._want_size: tuple[int, int] | None = None
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def live(self) -> bool:
+        return self._writer is not None and self.state in ("running", "watching")
+
+    @property
+    def idle(self) -> bool:
+        return self.state == "running" and time.monotonic() - self.last_output >= IDLE_AFTER
+
+    def status_word(self) -> str:
+        """running / idle / exited(code) / lost / watching, as the status bar shows it."""
+        if self.state == "exited":
+            return "exited" if self.exit_code is None else f"exited({self.exit_code})"
+        if self.state == "running" and self.idle:
+            return "idle"
+        return self.state
+
+    # ------------------------------------------------------------ connection
+
+    async def connect(self, cols: int, rows: int) -> None:
+        """Attach in screen mode; a session attached elsewhere is watched read-only."""
+        self._want_size = (cols, rows)
+        current = registry.reconcile(self.record)
+        self.record = current
+        if current.status == EXITED:
+            self.show_final()
+            return
+        try:
+            await self._open(read_only=False)
+        except _Refused as exc:
+            if "already attached" not in exc.args[0]:
+                self._fail("refused", exc.args[0])
+                return
+            try:
+                await self._open(read_only=True)
+            except (_Refused, OSError, ProtocolError) as again:
+                self._fail("refused", str(again))
+                return
+        except (OSError, ProtocolError, TimeoutError) as exc:
+            self._lost(f"cannot reach the supervisor: {exc}")
+
+    async def _open(self, read_only: bool) -> None:
+        cols, rows = self._want_size or self.record.size
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_unix_connection("\0" + self.record.socket), 5
+        )
+        hello = {"v": VERSION, "mode": "screen", "cols": cols, "rows": rows,
+                 "read_only": read_only}  # fmt: skip
+        writer.write(encode(Kind.HELLO, hello))
+        decoder = Decoder()
+        frames: list[Frame] = []
+        while not frames:
+            data = await asyncio.wait_for(reader.read(65536), 5)
+            if not data:
+                writer.close()
+                raise OSError("the supervisor hung up")
+            frames = decoder.feed(data)
+        first = frames.pop(0)
+        if first.kind == Kind.REFUSED:
+            writer.close()
+            raise _Refused(first.json().get("error", "refused"))
+        if first.kind != Kind.WELCOME:
+            writer.close()
+            raise ProtocolError(f"expected WELCOME, got {first.kind.name}")
+        self.record = Record.from_json(first.json())
+        self._writer = writer
+        self.quiet_until = time.monotonic() + QUIET_AFTER_RESIZE
+        self.read_only = read_only
+        self.state = "watching" if read_only else "running"
+        self.problem = "attached elsewhere: watching" if read_only else ""
+        for frame in frames:
+            self._handle(frame)
+        self._task = asyncio.get_running_loop().create_task(self._read(reader, decoder))
+        self._changed()
+
+    async def _read(self, reader: asyncio.StreamReader, decoder: Decoder) -> None:
+        try:
+            while True:
+                data = await reader.read(1 << 18)
+                if not data:
+                    break
+                for frame in decoder.feed(data):
+                    self._handle(frame)
+        except (OSError, ProtocolError) as exc:
+            self.problem = f"connection lost: {exc}"
+        finally:
+            self._closed()
+
+    def _handle(self, frame: Frame) -> None:
+        if frame.kind == Kind.SCREEN:
+            self.apply(frame.json())
+        elif frame.kind == Kind.EXIT:
+            self.exit_code = frame.json().get("code")
+            self.state = "exited"
+            self._changed()
+        elif frame.kind == Kind.DETACHED:
+            reason = frame.json().get("reason", "detached")
+            self.problem = reason
+            if "taken over" in reason:
+                self.state = "watching"
+        # WELCOME/RESPONSE and the rest are not for a screen client; ignoring them is safe.
+
+    def _closed(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.close()
+        if self.state == "exited":
+            return
+        if self.state == "watching" and "taken over" in self.problem:
+            # Another terminal took the session: keep showing it, read-only.
+            asyncio.get_running_loop().create_task(self._rewatch())
+            return
+        current = registry.reconcile(self.record)
+        self.record = current
+        if current.status == EXITED:
+            self.exit_code = current.exit_code
+            self.state = "exited"
+            if current.note:
+                self.problem = current.note
+                self.state = "lost" if "died" in current.note else "exited"
+        elif self.state != "closed":
+            self._lost(self.problem or "the supervisor hung up")
+        self._changed()
+
+    async def _rewatch(self) -> None:
+        try:
+            await self._open(read_only=True)
+            self.problem = "taken over by another client: watching"
+        except (_Refused, OSError, ProtocolError, TimeoutError) as exc:
+            self._lost(str(exc))
+
+    def _lost(self, why: str) -> None:
+        self.state = "lost"
+        self.problem = why
+        self._changed()
+
+    def _fail(self, state: str, why: str) -> None:
+        self.state = state
+        self.problem = why
+        self._changed()
+
+    def show_final(self) -> None:
+        """An exited session's last screen, from the file its supervisor left."""
+        from nono.term import TerminalModel
+
+        self.state = "exited"
+        self.exit_code = self.record.exit_code
+        self.problem = self.record.note or ""
+        final = registry.read_final(self.record, wait=0.5) or {}
+        cols, rows = self.record.size
+        model = TerminalModel(cols, rows, history=0)
+        model.feed(str(final.get("replay", "")).encode())
+        styles: dict[Style, str] = {}
+        self.cols, self.rows = cols, rows
+        self.cells = []
+        for y in range(rows):
+            runs = [(t, styles.setdefault(s, style_string(s))) for t, s in model.row_runs(y)]
+            self.cells.append(row_cells(runs, [], cols))
+        self.cursor_visible = False
+        self._changed()
+
+    def close(self) -> None:
+        """Stop showing the session (it keeps running)."""
+        self.state = "closed" if self.state not in ("exited", "lost") else self.state
+        if self._task is not None:
+            self._task.cancel()
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+            self._writer = None
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+
+    # ------------------------------------------------------------ frames
+
+    def apply(self, frame: dict[str, Any]) -> None:
+        cols, rows = frame.get("size", (self.cols, self.rows))
+        if (cols, rows) != (self.cols, self.rows):
+            self.cols, self.rows = cols, rows
+            self.cells = blank_rows(cols, rows)
+        styles = [style_string(s) for s in frame.get("styles", ())]
+        changed = frame.get("rows", {})
+        for key, runs in changed.items():
+            y = int(key)
+            if 0 <= y < rows:
+                self.cells[y] = row_cells(runs, styles, cols)
+        x, y = frame.get("cursor", (0, 0))
+        self.cursor = (x, y)
+        self.cursor_visible = bool(frame.get("cursor_visible", True))
+        self.modes = frame.get("modes", {})
+        self.alternate = bool(frame.get("alternate"))
+        self.history = int(frame.get("history", 0))
+        bells = int(frame.get("bells", 0))
+        if self.bells >= 0 and bells > self.bells and not self.focused:
+            self.bell = True
+        self.bells = bells
+        title = str(frame.get("title", ""))
+        now = time.monotonic()
+        if title != self.title:
+            self.title = title
+            if now - self.title_at >= TITLE_EVERY:
+                self.shown_title, self.title_at = title, now
+        if changed and not frame.get("full"):
+            self.last_output = now
+            if not self.focused and now >= self.quiet_until:
+                self.activity = True
+            self._arm_idle()
+        elif frame.get("full") and not self.last_output:
+            self.last_output = now
+            self._arm_idle()
+        self._changed()
+
+    def _arm_idle(self) -> None:
+        # One timer per quiet spell, not a polling loop: the status bar flips to "idle" once.
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        self._idle_timer = asyncio.get_running_loop().call_later(IDLE_AFTER + 0.05, self._changed)
+
+    def catch_up_title(self) -> bool:
+        """Show a title that changed too soon after the last one; True if it changed."""
+        if self.shown_title != self.title and time.monotonic() - self.title_at >= TITLE_EVERY:
+            self.shown_title, self.title_at = self.title, time.monotonic()
+            return True
+        return False
+
+    def _changed(self) -> None:
+        self.version += 1
+        self.on_change(self)
+
+    # ------------------------------------------------------------ to the agent
+
+    def send(self, data: bytes) -> bool:
+        """Type into the agent; False when this pane cannot (exited, read-only)."""
+        if self._writer is None or self.read_only or self.state != "running" or not data:
+            return False
+        self._writer.write(encode(Kind.INPUT, data))
+        return True
+
+    def resize(self, cols: int, rows: int) -> None:
+        cols, rows = max(2, cols), max(2, rows)
+        self._want_size = (cols, rows)
+        if self._writer is None or self.read_only or (cols, rows) == (self.cols, self.rows):
+            return
+        self.quiet_until = time.monotonic() + QUIET_AFTER_RESIZE
+        self._writer.write(encode(Kind.RESIZE, {"cols": cols, "rows": rows}))
+
+    async def request(self, op: str, timeout: float = 30, **args: Any) -> dict[str, Any]:
+        """A control request (history, stop) on a connection of its own."""
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_unix_connection("\0" + self.record.socket), 5
+        )
+        try:
+            writer.write(encode(Kind.HELLO, {"v": VERSION, "mode": "control"}))
+            writer.write(encode(Kind.REQUEST, {"op": op, **args}))
+            decoder = Decoder()
+            deadline = asyncio.get_running_loop().time() + timeout
+            while True:
+                left = deadline - asyncio.get_running_loop().time()
+                data = await asyncio.wait_for(reader.read(1 << 20), max(left, 0.01))
+                if not data:
+                    raise OSError("the supervisor hung up")
+                for frame in decoder.feed(data):
+                    if frame.kind == Kind.REFUSED:
+                        raise OSError(frame.json().get("error", "refused"))
+                    if frame.kind == Kind.RESPONSE:
+                        response = frame.json()
+                        if not response.get("ok"):
+                            raise OSError(response.get("error", f"{op} failed"))
+                        return response
+        finally:
+            with contextlib.suppress(Exception):
+                writer.close()
+
+
+class _Refused(Exception):
+    """The supervisor said no (attached elsewhere, unsupported client)."""
+
+
+def decode_history(response: dict[str, Any]) -> tuple[list[list[tuple[str, Style]]], int]:
+    """A history response as lines of (text, Style) runs (history then screen), and how many
+    of them are history."""
+    styles = [Style(**s) for s in response.get("styles", ())]
+
+    def line(runs: list[Any]) -> list[tuple[str, Style]]:
+        return [(text, styles[index]) for text, index in runs]
+
+    history = [line(r) for r in response.get("history", ())]
+    screen = [line(r) for r in response.get("screen", ())]
+    return history + screen, len(history)

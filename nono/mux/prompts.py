@@ -1,0 +1,82 @@
+"""The dashboard's two small interactions: a one-line prompt in the status bar (tmux's
+command prompt) and a list overlay (help, choosing a session)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+class Prompt:
+    """A line editor in the status bar. `key` returns None while editing, the text on Enter
+    (or on any key for a single-key question), False when cancelled."""
+
+    def __init__(
+        self, label: str, initial: str, done: Callable[[str], Any], single_key: bool = False
+    ) -> None:
+        self.label = label
+        self.text = initial
+        self.done = done
+        self.single_key = single_key
+
+    def key(self, key: str, data: str) -> str | bool | None:
+        if key in ("escape", "c-c", "c-g"):
+            return False
+        if self.single_key:
+            return data
+        if key in ("c-m", "c-j"):
+            return self.text
+        if key == "c-h":
+            self.text = self.text[:-1]
+        elif key == "c-u":
+            self.text = ""
+        elif key == "c-w":
+            self.text = self.text.rstrip()
+            cut = self.text.rfind(" ")
+            self.text = self.text[: cut + 1] if cut >= 0 else ""
+        elif len(data) == 1 and data.isprintable():
+            self.text += data
+        return None
+
+
+class Overlay:
+    """A list over the panes: scrolls, and with `on_choose`, picks one line."""
+
+    def __init__(
+        self,
+        title: str,
+        lines: list[str],
+        on_choose: Callable[[int], Any] | None,
+        footer: str = "",
+    ) -> None:
+        self.title = title
+        self.lines = lines
+        self.on_choose = on_choose
+        self.footer = footer
+        self.selected = 0 if on_choose is not None else -1
+        self.top = 0
+        self.page = 10  # rows shown; the drawing sets it
+        self.chosen: int | None = None
+
+    def key(self, key: str) -> bool:
+        """Handle a key; True when the overlay is done."""
+        if key in ("escape", "q", "c-c", "c-g"):
+            return True
+        if key in ("c-m", "c-j") and self.on_choose is not None:
+            self.chosen = self.selected
+            return True
+        step = {"up": -1, "k": -1, "down": 1, "j": 1, "pageup": -self.page,
+                "pagedown": self.page, "home": -len(self.lines),
+                "end": len(self.lines)}.get(key)  # fmt: skip
+        if step is None:
+            return False
+        last = max(len(self.lines) - 1, 0)
+        if self.on_choose is not None:
+            self.selected = min(max(self.selected + step, 0), last)
+            if self.selected < self.top:
+                self.top = self.selected
+            elif self.selected >= self.top + self.page:
+                self.top = self.selected - self.page + 1
+        else:
+            self.top = min(max(self.top + step, 0), max(len(self.lines) - self.page, 0))
+        return False
