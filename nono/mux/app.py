@@ -28,7 +28,7 @@ from nono.mux import layout, presets
 from nono.mux import state as saved_state
 from nono.mux.copymode import CopyMode
 from nono.mux.draw import STATUS, STATUS_ALERT, STATUS_FOCUS, Dashboard
-from nono.mux.keymap import ACTIONS, Keymap
+from nono.mux.keymap import ACTIONS, COPY_ACTIONS, Keymap
 from nono.mux.pane import Pane, decode_history
 from nono.mux.prompts import Overlay, Prompt
 from nono.session import registry
@@ -79,6 +79,9 @@ class Mux:
         self.dashboard = Dashboard(self, self.focus_window)
         self.app = self._build_app()
         self.sizes: dict[str, tuple[int, int]] = {}
+        self.tasks: set[asyncio.Task] = set()
+        self.outgoing: dict[str, list[str]] = {}
+        self.flush_scheduled = False
         self.all_records: list[Record] = []
 
     # ------------------------------------------------------------ the application
@@ -86,7 +89,7 @@ class Mux:
     def _build_app(self) -> Application[None]:
         kb = KeyBindings()
 
-        @kb.add(Keys.Any, eager=True)
+        @kb.add(Keys.Any)
         def _any(event: Any) -> None:
             for press in event.key_sequence:
                 self.press(press)
@@ -116,6 +119,18 @@ class Mux:
         app.ttimeoutlen = ESCAPE_WAIT
         app.timeoutlen = PENDING_WAIT
         return app
+
+    def spawn(self, work: Any) -> None:
+        """Run a coroutine beside the dashboard; a bug in it is shown, not lost."""
+
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception as exc:  # a bug: say it where the person is looking
+                self.say(f"internal error: {type(exc).__name__}: {exc}", alert=True)
+
+        self.tasks.add(task := asyncio.get_running_loop().create_task(guarded()))
+        task.add_done_callback(self.tasks.discard)
 
     def invalidate(self, _pane: object = None) -> None:
         self.app.invalidate()
@@ -251,8 +266,6 @@ class Mux:
         return items
 
     def status_right(self) -> tuple[str, str] | None:
-        if self.message:
-            return self.message, STATUS_ALERT if self.message_alert else STATUS
         parts = []
         if self.prefix_armed:
             parts.append(f"{self.keymap.prefix_label} …")
@@ -350,16 +363,34 @@ class Mux:
         return data
 
     def type_text(self, data: str) -> None:
+        """Queue keys for the target panes. The keys of one read from the terminal are sent
+        in one write, as a terminal would: an agent must not see Esc alone and then `[13;2u`
+        as typing."""
         if not data:
             return
         targets = self._targets()
-        sent = False
-        for pane in targets:
-            sent = pane.send(data.encode("utf-8", "surrogateescape")) or sent
-        if not sent and targets:
+        if not any(p.state == "running" and not p.read_only for p in targets) and targets:
             pane = targets[0]
             why = pane.problem or pane.status_word()
             self.say(f"{pane.record.name} takes no input: {why}", alert=True)
+            return
+        for pane in targets:
+            self.queue(pane, data)
+
+    def queue(self, pane: Pane, data: str) -> None:
+        """Input for one pane, written once the current batch of keys is handled."""
+        self.outgoing.setdefault(pane.id, []).append(data)
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush_outgoing)
+
+    def _flush_outgoing(self) -> None:
+        self.flush_scheduled = False
+        outgoing, self.outgoing = self.outgoing, {}
+        for pane_id, parts in outgoing.items():
+            pane = self.panes.get(pane_id)
+            if pane is not None:
+                pane.send("".join(parts).encode("utf-8", "surrogateescape"))
 
     def _targets(self) -> list[Pane]:
         if self.sync:
@@ -374,14 +405,14 @@ class Mux:
             return
         for pane in self._targets():
             if pane.modes.get("bracketed_paste"):
-                pane.send(("\x1b[200~" + text + "\x1b[201~").encode())
+                self.queue(pane, "\x1b[200~" + text + "\x1b[201~")
             else:
-                pane.send(text.encode())
+                self.queue(pane, text)
 
     # ------------------------------------------------------------ actions
 
     def act(self, action: str) -> None:
-        if action.startswith("copy-"):
+        if action in COPY_ACTIONS:
             self.copy_act(action)
             return
         handler = getattr(self, "do_" + action.replace("-", "_"), None)
@@ -457,13 +488,13 @@ class Mux:
             return
         old = self.panes.get(self.focus or "")
         if old is not None and old.modes.get("focus_events"):
-            old.send(b"\x1b[O")
+            self.queue(old, "\x1b[O")
         self.last_focus, self.focus = self.focus, pane_id
         self.zoomed = False if self.zoomed else self.zoomed
         self._mark_focus()
         new = self.panes.get(pane_id)
         if new is not None and new.modes.get("focus_events"):
-            new.send(b"\x1b[I")
+            self.queue(new, "\x1b[I")
         self.save()
 
     def _mark_focus(self) -> None:
@@ -512,7 +543,7 @@ class Mux:
 
         def answer(text: str) -> None:
             if text.strip().lower() in ("y", "yes"):
-                asyncio.get_running_loop().create_task(self._stop(pane))
+                self.spawn(self._stop(pane))
 
         self.ask(f"stop {pane.record.name}? (y/n) ", answer, single_key=True)
 
@@ -603,7 +634,7 @@ class Mux:
             session_id = out.decode().split()[0]
             self.add_session(registry.read_record(session_id), replace, horizontal)
 
-        asyncio.get_running_loop().create_task(start())
+        self.spawn(start())
 
     def add_session(self, record: Record, replace: str | None = None, horizontal: bool = True):
         pane = Pane(record, self.invalidate)
@@ -619,7 +650,7 @@ class Mux:
         self.set_focus(record.id)
         self._refresh_records()
         sizes = self._content_sizes()
-        asyncio.get_running_loop().create_task(pane.connect(*sizes.get(record.id, record.size)))
+        self.spawn(pane.connect(*sizes.get(record.id, record.size)))
         self.save()
 
     def do_attach_session(self) -> None:
@@ -676,7 +707,7 @@ class Mux:
             lines, _ = decode_history(response)
             self._open_copy(pane, lines, cols, rows, from_wheel, scroll)
 
-        asyncio.get_running_loop().create_task(fetch())
+        self.spawn(fetch())
 
     def _open_copy(
         self, pane: Pane, lines: list[Any], cols: int, rows: int, from_wheel: bool, scroll: int
@@ -687,9 +718,6 @@ class Mux:
         if scroll:
             copy.act("scroll-up", scroll)
         self.invalidate()
-
-    def copy_rows(self, pane: Pane, copy: CopyMode) -> list[Any]:
-        return copy.view()
 
     def copy_act(self, action: str, count: int = 1) -> None:
         copy = self.copy_modes.get(self.focus or "")
@@ -791,7 +819,7 @@ class Mux:
         if inside and copy is None and pane.modes.get("mouse") and pane.state == "running":
             report = mouse_report(event, x - content.x, y - content.y, pane.modes)
             if report:
-                pane.send(report.encode())
+                self.queue(pane, report)
             return
         if wheel:
             if copy is not None:

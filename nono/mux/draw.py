@@ -7,6 +7,8 @@ on every frame (DESIGN.md measured 12-16 ms for four 200x50 panes, ~4 ms this wa
 
 from __future__ import annotations
 
+import textwrap
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from prompt_toolkit.data_structures import Point
@@ -18,6 +20,7 @@ from wcwidth import wcswidth
 
 from nono.mux import layout
 from nono.mux.pane import Cells, Pane, row_cells, style_string
+from nono.term.style import Style
 
 if TYPE_CHECKING:
     from nono.mux.app import Mux
@@ -116,9 +119,10 @@ class Dashboard(Container):
         rects = mux.geometry(width, area_h)
         if rects is None:
             need = mux.too_small
-            message = f"terminal too small for this layout: it needs {need[0]}x{need[1] + 1}"
-            put(screen, 0, 0, message, EXITED, width)
-            put(screen, 0, min(1, area_h), "zoom (z) or close panes, or enlarge", "", width)
+            message = (f"too small for this layout: it needs {need[0]}x{need[1] + 1}; "
+                       "zoom a pane, close panes or enlarge the terminal")  # fmt: skip
+            for dy, line in enumerate(textwrap.wrap(message, max(width, 1))[:area_h]):
+                put(screen, 0, dy, line, EXITED, width)
         else:
             for pane_id, rect in rects.items():
                 self.draw_pane(screen, mux.panes[pane_id], rect)
@@ -138,7 +142,8 @@ class Dashboard(Container):
         content = rect.content
         copy = mux.copy_modes.get(pane.id)
         if copy is not None:
-            rows = [row_cells(line, [], content.width) for line in mux.copy_rows(pane, copy)]
+            rows = [row_cells([(text, _pt_style(style)) for text, style in line], [], content.width)
+                    for line in copy.view()]  # fmt: skip
             blit(screen, rows, content)
         else:
             blit(screen, pane.cells, content)
@@ -222,6 +227,12 @@ class Dashboard(Container):
             screen.cursor_positions[self.focus_window] = Point(min(x, width - 1), y)
             screen.show_cursor = True
             return
+        if mux.message:
+            # Like tmux's display-message: the message takes the whole line for a while.
+            style = STATUS_ALERT if mux.message_alert else MESSAGE
+            fill(screen, 0, y, width, " ", style)
+            put(screen, 0, y, mux.message, style, width)
+            return
         x = put(screen, 0, y, "[nono] ", STATUS + " bold", width)
         for item, style in mux.status_items():
             if x + text_width(item) + 1 > width:
@@ -234,6 +245,11 @@ class Dashboard(Container):
             text, style = right
             start = max(x + 1, width - text_width(text))
             put(screen, start, y, text, style, width)
+
+
+@lru_cache(maxsize=4096)
+def _pt_style(style: Style) -> str:
+    return style_string(style)
 
 
 def badge(pane: Pane) -> str:
