@@ -397,6 +397,8 @@ fd = sys.stdin.fileno()
 tty.setraw(fd)
 if "--modes" in sys.argv:
     sys.stdout.write("\x1b[?2004h\x1b[?1h")
+if "--mouse" in sys.argv:
+    sys.stdout.write("\x1b[?1000h\x1b[?1006h")
 sys.stdout.write("KEYS-READY\r\n")
 sys.stdout.flush()
 while True:
@@ -406,3 +408,106 @@ while True:
     sys.stdout.write("got %r\r\n" % data.decode("utf-8", "replace"))
     sys.stdout.flush()
 """
+
+
+def test_wheel_scrolls_the_output_into_copy_mode_and_mouse_reports_reach_agents_that_ask(
+    sessions, dashboard, nono
+):
+    sessions("lines", "sh", "-c", "seq -f 'row-%04g' 1 300; exec bash --norc --noprofile -i")
+    dash = dashboard()
+    dash.wait("row-0300")
+    y, x, _ = dash.headers()[0]
+    for _ in range(3):
+        dash.send(f"\x1b[<64;{x + 5};{y + 5}M")  # wheel up
+    dash.wait(lambda t: re.search(r"\[\d+/\d+\]", t) is not None)
+    offset = int(re.search(r"\[(\d+)/", dash.text()).group(1))
+    assert offset >= 3
+    assert "row-0300" not in pane_text(dash, "lines")  # the output scrolled, not the shell
+    for _ in range(40):
+        dash.send(f"\x1b[<65;{x + 5};{y + 5}M")  # wheel down to the bottom leaves copy mode
+    dash.wait(lambda t: re.search(r"\[\d+/\d+\]", t) is None)
+    nono("stop", "lines", "--force")
+    sessions("mouse", "python3", "-c", _KEY_ECHO, "--mouse")
+    dash.wait(lambda t: "mouse" in dash.status())  # started elsewhere: listed at once
+    dash.prefix("n")  # next-session: show it in this pane
+    dash.wait("KEYS-READY")
+    y, x, _ = next(h for h in dash.headers() if h[2] == "mouse")
+    dash.send(f"\x1b[<0;{x + 4};{y + 3}M")  # a click at column 4, row 2 of the mouse pane
+    dash.wait("got '\\x1b[<0;4;2M'")
+
+
+def test_dragging_a_border_resizes_the_panes(sessions, dashboard, nono):
+    sessions("left")
+    dash = dashboard(cols=100, rows=30)
+    dash.wait("READY-left")
+    dash.prefix("%")
+    dash.wait("new pane profile:")
+    dash.send("\r\r\x15bash --norc --noprofile -i\r")
+    dash.wait(lambda t: len(dash.headers()) == 2)
+    column = next(h for h in dash.headers() if h[1] > 0)[1] - 1  # the separator
+    dash.send(f"\x1b[<0;{column + 1};10M")  # press on the separator
+    dash.send("\x1b[<32;31;10M")  # drag to column 30 (0-based)
+    dash.send("\x1b[<0;31;10m")
+    dash.wait(lambda t: any(h[1] == 31 for h in dash.headers()))
+    dash.prefix("o")  # from the new pane back to the left one
+    assert stty_size(dash, "left", nono) == (30, 28)
+
+
+def test_a_bell_or_output_in_an_unfocused_pane_marks_it(sessions, dashboard, nono):
+    sessions("focus")
+    sessions("other")
+    dash = dashboard()
+    dash.wait("READY-other")
+    dash.settle(1.2)  # past the quiet time after attaching
+    nono("send-keys", "other", "-l", "printf 'ding\\a\\n'")
+    nono("send-keys", "other", "Enter")
+    dash.wait(lambda t: re.search(r"\d+:other!", dash.status()) is not None)
+    assert re.search(r"\d+:focus\*", dash.status())
+
+
+def test_copy_a_selection_then_paste_it_into_the_agent(sessions, dashboard, nono):
+    sessions("alpha", "bash", "-c", "echo 'copy-this-word'; exec bash --norc --noprofile -i")
+    dash = dashboard()
+    dash.wait("copy-this-word")
+    dash.prefix("[")
+    dash.wait(lambda t: re.search(r"\[\d+/\d+\]", t) is not None)
+    dash.send("?")
+    dash.send("copy-this\r")
+    dash.send("v")  # begin selection at the match
+    dash.send("$")  # to the end of the line
+    dash.send("y")  # copy, leave copy mode
+    dash.wait(lambda t: re.search(r"\[\d+/\d+\]", t) is None)
+    assert b"\x1b]52;c;" in dash.raw  # OSC 52 for the system clipboard
+    dash.send("echo pasted:")
+    dash.prefix("]")
+    dash.send("\r")
+    deadline = time.monotonic() + 10
+    while "pasted:copy-this-word" not in nono("capture", "alpha").stdout.replace(" ", ""):
+        assert time.monotonic() < deadline, nono("capture", "alpha").stdout
+        dash.pump(0.1)
+
+
+def test_attach_an_existing_session_into_a_new_pane_and_close_it_again(sessions, dashboard, nono):
+    sessions("shown")
+    dash = dashboard()
+    dash.wait("READY-shown")
+    sessions("hidden")
+    dash.prefix("s")
+    dash.wait("attach a session")
+    assert "hidden" in dash.text()
+    dash.send("\r")
+    dash.wait("READY-hidden")
+    assert len(dash.headers()) == 2
+    dash.prefix("X")  # close-pane: the pane goes, the session stays
+    dash.wait(lambda t: len(dash.headers()) == 1)
+    assert json.loads(nono("inspect", "hidden", "--json").stdout)["state"] == "running"
+    assert "hidden" in dash.status()
+
+
+def test_window_titles_are_shown_on_the_pane_border(sessions, dashboard, nono):
+    sessions("titled")
+    dash = dashboard()
+    dash.wait("READY-titled")
+    nono("send-keys", "titled", "-l", "printf '\\033]0;building-stuff\\007'")
+    nono("send-keys", "titled", "Enter")
+    dash.wait(lambda t: "building-stuff" in t.splitlines()[0])

@@ -31,6 +31,7 @@ from nono.mux.draw import STATUS, STATUS_ALERT, STATUS_FOCUS, Dashboard
 from nono.mux.keymap import ACTIONS, COPY_ACTIONS, Keymap
 from nono.mux.pane import Pane, decode_history
 from nono.mux.prompts import Overlay, Prompt
+from nono.mux.watch import RegistryWatch
 from nono.session import registry
 from nono.session.registry import EXITED, Record
 
@@ -160,7 +161,7 @@ class Mux:
             self.preset = saved.preset if saved else None
             for extra in [r.id for r in sorted(initial, key=lambda r: r.created)]:
                 if extra not in layout.panes(tree):
-                    tree = layout.split(tree, self._largest(tree), extra, horizontal=True)
+                    tree = self._split_tree(tree, self._largest(tree), extra, True)
         self.tree = tree
         ids = layout.panes(tree)
         focus = focus_new or (saved.focus if saved else None)
@@ -176,7 +177,15 @@ class Mux:
             self.say('no sessions: split (prefix % or ") to start one', alert=False)
         self._refresh_records()
         self.save()
-        await self.app.run_async()
+        watch = RegistryWatch(registry.sessions_dir(), self._registry_changed)
+        try:
+            await self.app.run_async()
+        finally:
+            watch.close()
+
+    def _registry_changed(self) -> None:
+        self._refresh_records()
+        self.invalidate()
 
     def _area(self) -> tuple[int, int]:
         try:
@@ -228,6 +237,24 @@ class Mux:
                 copy = self.copy_modes.get(pane_id)
                 if copy is not None:
                     copy.resize(cols, rows)
+
+    def _split_tree(
+        self, tree: layout.Node | None, target: str | None, new: str, horizontal: bool
+    ) -> layout.Node:
+        """Split as tmux does at this size; by weight when the screen is too small for it."""
+        try:
+            return layout.split(tree, target, new, horizontal, area=self._area())
+        except layout.LayoutTooSmall:
+            return layout.split(tree, target, new, horizontal)
+
+    def _room_to_split(self, horizontal: bool) -> bool:
+        if self.tree is None:
+            return True
+        try:
+            layout.split(self.tree, self.focus, "\0new", horizontal, area=self._area())
+        except layout.LayoutTooSmall:
+            return False
+        return True
 
     def _largest(self, tree: layout.Node) -> str:
         width, height = self._area()
@@ -289,8 +316,6 @@ class Mux:
     def _unsay(self) -> None:
         self.message = ""
         self.message_timer = None
-        for pane in self.panes.values():
-            pane.catch_up_title()
         self.invalidate()
 
     # ------------------------------------------------------------ keys
@@ -520,7 +545,10 @@ class Mux:
         self.copy_modes.pop(pane.id, None)
         ids = layout.panes(self.tree)
         index = ids.index(pane.id)
-        self.tree = layout.remove(self.tree, pane.id)
+        try:
+            self.tree = layout.remove(self.tree, pane.id, area=self._area())
+        except layout.LayoutTooSmall:
+            self.tree = layout.remove(self.tree, pane.id)
         rest = layout.panes(self.tree)
         self.zoomed = False
         self.focus = None
@@ -570,6 +598,9 @@ class Mux:
         self._start(options, command, cwd, name=pane.record.name, replace=pane.id)
 
     def split(self, horizontal: bool) -> None:
+        if not self._room_to_split(horizontal):
+            self.say("no space for a new pane here (zoom out, or close a pane)", alert=True)
+            return
         defaults = NewSession()
         focused = self.panes.get(self.focus or "")
         if focused is not None:
@@ -645,7 +676,7 @@ class Mux:
             self.copy_modes.pop(replace, None)
             self.tree = _rename(self.tree, replace, record.id)
         else:
-            self.tree = layout.split(self.tree, self.focus, record.id, horizontal)
+            self.tree = self._split_tree(self.tree, self.focus, record.id, horizontal)
             self.zoomed = False
         self.set_focus(record.id)
         self._refresh_records()

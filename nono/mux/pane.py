@@ -137,6 +137,7 @@ class Pane:
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._title_timer: asyncio.TimerHandle | None = None
         self._want_size: tuple[int, int] | None = None
 
     @property
@@ -313,8 +314,9 @@ class Pane:
             with contextlib.suppress(Exception):
                 self._writer.close()
             self._writer = None
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
+        for timer in (self._idle_timer, self._title_timer):
+            if timer is not None:
+                timer.cancel()
 
     # ------------------------------------------------------------ frames
 
@@ -345,6 +347,10 @@ class Pane:
             self.title = title
             if now - self.title_at >= TITLE_EVERY:
                 self.shown_title, self.title_at = title, now
+            elif self._title_timer is None:
+                # Churning titles are shown once a second, the last one winning: no flicker.
+                wait = self.title_at + TITLE_EVERY - now
+                self._title_timer = asyncio.get_running_loop().call_later(wait, self._late_title)
         if changed and not frame.get("full"):
             self.last_output = now
             if not self.focused and now >= self.quiet_until:
@@ -361,12 +367,11 @@ class Pane:
             self._idle_timer.cancel()
         self._idle_timer = asyncio.get_running_loop().call_later(IDLE_AFTER + 0.05, self._changed)
 
-    def catch_up_title(self) -> bool:
-        """Show a title that changed too soon after the last one; True if it changed."""
-        if self.shown_title != self.title and time.monotonic() - self.title_at >= TITLE_EVERY:
+    def _late_title(self) -> None:
+        self._title_timer = None
+        if self.shown_title != self.title:
             self.shown_title, self.title_at = self.title, time.monotonic()
-            return True
-        return False
+            self._changed()
 
     def _changed(self) -> None:
         self.version += 1
