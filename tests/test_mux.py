@@ -511,3 +511,33 @@ def test_window_titles_are_shown_on_the_pane_border(sessions, dashboard, nono):
     nono("send-keys", "titled", "-l", "printf '\\033]0;building-stuff\\007'")
     nono("send-keys", "titled", "Enter")
     dash.wait(lambda t: "building-stuff" in t.splitlines()[0])
+
+
+def test_mux_new_starts_a_sandboxed_session_straight_into_the_dashboard(
+    sessions, dashboard, nono, workspace
+):
+    sessions("older")
+    dash = dashboard("new", "--name", "fresh", "--block-net", "--allow-cwd", "--", *SHELL)
+    dash.wait(lambda t: any(h[2] == "fresh" for h in dash.headers()))
+    assert "net:off" in dash.text()
+    dash.type_line("echo typed-into-fresh")
+    dash.wait("typed-into-fresh")
+    fresh = json.loads(nono("inspect", "fresh", "--json").stdout)
+    assert fresh["network"] == "blocked" and str(workspace) in fresh["sandbox"]["writable"]
+    assert "typed-into-fresh" in nono("capture", "fresh").stdout
+
+
+def test_a_saved_layout_naming_sessions_that_are_gone_is_said_and_the_rest_shown(
+    sessions, dashboard, home
+):
+    alive = sessions("alive")
+    state = home.parent / "state" / "nono"
+    layout = {"horizontal": True, "children": [{"pane": alive}, {"pane": "0123456789ab"}],
+              "weights": [1, 1]}  # fmt: skip
+    (state / "mux-layout.json").write_text(
+        json.dumps({"version": 1, "tree": layout, "focus": "0123456789ab"})
+    )
+    dash = dashboard(cols=120)
+    dash.wait("READY-alive")
+    dash.wait("no longer exist")
+    assert len(dash.headers()) == 1
