@@ -115,6 +115,9 @@ class Mux:
             min_redraw_interval=1 / 60,
             max_render_postpone_time=0.05,
             refresh_interval=None,
+            # SIGWINCH tells us of resizes; prompt_toolkit's 0.5 s size poll would wake an
+            # idle dashboard twice a second.
+            terminal_size_polling_interval=None,
             erase_when_done=False,
         )
         app.ttimeoutlen = ESCAPE_WAIT
