@@ -113,7 +113,9 @@ class Mux:
             mouse_support=True,
             color_depth=depth,
             min_redraw_interval=1 / 60,
-            max_render_postpone_time=0.05,
+            # Draw as soon as asked (at most 60 times a second): typing must echo at once even
+            # while another pane floods.
+            max_render_postpone_time=0,
             refresh_interval=None,
             # SIGWINCH tells us of resizes; prompt_toolkit's 0.5 s size poll would wake an
             # idle dashboard twice a second.
@@ -174,8 +176,8 @@ class Mux:
         sizes = self._content_sizes()
         await asyncio.gather(*(self.panes[i].connect(*sizes.get(i, records[i].size))
                                for i in ids))  # fmt: skip
-        for problem in self.startup_problems:
-            self.say(problem, alert=True)
+        if self.startup_problems:
+            self.say(" · ".join(self.startup_problems), alert=True)
         if not ids:
             self.say('no sessions: split (prefix % or ") to start one', alert=False)
         self._refresh_records()
