@@ -26,6 +26,8 @@ from nono.term import TerminalModel
 READ_BUDGET = 1 << 20
 INPUT_BACKLOG = 1 << 20
 SCREEN_FRAME_INTERVAL = 1 / 30
+SCREEN_MIN_INTERVAL = 1 / 250  # frames of small output (typing) are sent this soon
+SCREEN_SMALL_OUTPUT = 4096  # bytes since the last frame that count as small
 # The model works in small slices for at most MODEL_TURN seconds per event-loop turn, and may
 # lag up to MODEL_BACKLOG bytes behind the PTY before the PTY is left unread.
 MODEL_SLICE = 512
@@ -83,6 +85,7 @@ class Supervisor(ClientHandling):
             self.first_client.set()
         self.screen_timer: asyncio.TimerHandle | None = None
         self.last_screen = 0.0  # loop time of the last screen tick
+        self.received_at_screen = 0  # bytes received as of the last screen tick
 
     # ------------------------------------------------------------ the PTY
 
@@ -161,11 +164,13 @@ class Supervisor(ClientHandling):
             self.waiters.pop(0)[1].set()
 
     def schedule_screen(self) -> None:
-        """At most one frame per interval, the first at once: an echo after a quiet spell is
-        shown without waiting for a tick, a flood is coalesced to the frame rate."""
+        """A little output since the last frame (an echo, a prompt) goes out at once; a flood
+        is coalesced to the frame rate. Typing is never held back by a frame tick."""
         if self.screen_timer is None and any(c.mode == "screen" for c in self.clients):
             loop = asyncio.get_running_loop()
-            wait = self.last_screen + SCREEN_FRAME_INTERVAL - loop.time()
+            small = self.received - self.received_at_screen <= SCREEN_SMALL_OUTPUT
+            interval = SCREEN_MIN_INTERVAL if small else SCREEN_FRAME_INTERVAL
+            wait = self.last_screen + interval - loop.time()
             self.screen_timer = loop.call_at(loop.time() + max(wait, 0.0), self.send_screen)
 
     async def caught_up(self) -> None:
