@@ -31,6 +31,7 @@ from nono.mux.draw import STATUS, STATUS_ALERT, STATUS_FOCUS, Dashboard
 from nono.mux.keymap import ACTIONS, COPY_ACTIONS, Keymap
 from nono.mux.pane import Pane, decode_history
 from nono.mux.prompts import Overlay, Prompt
+from nono.mux.render import row_skipping_renderer
 from nono.mux.watch import RegistryWatch
 from nono.session import registry
 from nono.session.registry import EXITED, Record
@@ -39,6 +40,7 @@ HISTORY_LINES = 10_000
 ESCAPE_WAIT = 0.05  # a lone Esc reaches the agent after this (tmux's escape-time is 500 ms)
 PENDING_WAIT = 0.4  # a half-typed multi-key binding (M-x) gives up after this
 MESSAGE_TIME = 4.0
+BACKGROUND_FPS = 20
 _CURSOR_KEYS = {"up": "A", "down": "B", "right": "C", "left": "D", "home": "H", "end": "F"}
 
 
@@ -83,6 +85,7 @@ class Mux:
         self.tasks: set[asyncio.Task] = set()
         self.outgoing: dict[str, list[str]] = {}
         self.flush_scheduled = False
+        self.background_timer: asyncio.TimerHandle | None = None
         self.all_records: list[Record] = []
 
     # ------------------------------------------------------------ the application
@@ -118,7 +121,7 @@ class Mux:
             full_screen=True,
             mouse_support=True,
             color_depth=depth,
-            min_redraw_interval=1 / 60,
+            min_redraw_interval=None,  # pane_changed paces the panes that are not focused
             # Draw as soon as asked (at most 60 times a second): typing must echo at once even
             # while another pane floods.
             max_render_postpone_time=0,
@@ -144,7 +147,22 @@ class Mux:
         self.tasks.add(task := asyncio.get_running_loop().create_task(guarded()))
         task.add_done_callback(self.tasks.discard)
 
-    def invalidate(self, _pane: object = None) -> None:
+    def invalidate(self) -> None:
+        self.app.invalidate()
+
+    def pane_changed(self, pane: Pane) -> None:
+        """Focused pane first: its changes (an echo) are drawn at once; the others' are
+        gathered and drawn at most BACKGROUND_FPS times a second, so a flooding pane never
+        keeps the renderer busy when a key is typed elsewhere."""
+        if pane.id == self.focus:
+            self.app.invalidate()
+        elif self.background_timer is None:
+            self.background_timer = asyncio.get_running_loop().call_later(
+                1 / BACKGROUND_FPS, self._background_draw
+            )
+
+    def _background_draw(self) -> None:
+        self.background_timer = None
         self.app.invalidate()
 
     async def run(
@@ -161,7 +179,7 @@ class Mux:
                 )
         records = {r.id: r for r in initial}
         for record in initial:
-            self.panes[record.id] = Pane(record, self.invalidate)
+            self.panes[record.id] = Pane(record, self.pane_changed)
         width, height = self._area()
         if tree is None:
             ids = [r.id for r in sorted(initial, key=lambda r: r.created)]
@@ -190,7 +208,8 @@ class Mux:
         self.save()
         watch = RegistryWatch(registry.sessions_dir(), self._registry_changed)
         try:
-            await self.app.run_async()
+            with row_skipping_renderer():
+                await self.app.run_async()
         finally:
             watch.close()
 
@@ -679,7 +698,7 @@ class Mux:
         self.spawn(start())
 
     def add_session(self, record: Record, replace: str | None = None, horizontal: bool = True):
-        pane = Pane(record, self.invalidate)
+        pane = Pane(record, self.pane_changed)
         self.panes[record.id] = pane
         if replace is not None and self.tree is not None and replace in layout.panes(self.tree):
             old = self.panes.pop(replace)

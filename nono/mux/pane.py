@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +31,7 @@ _ANSI = ("ansiblack", "ansired", "ansigreen", "ansiyellow", "ansiblue", "ansimag
          "ansibrightyellow", "ansibrightblue", "ansibrightmagenta", "ansibrightcyan",
          "ansiwhite")  # fmt: skip
 _CUBE = (0, 95, 135, 175, 215, 255)
+_GENERATIONS = itertools.count(1)  # row generations, unique across panes and their lifetimes
 IDLE_AFTER = 5.0  # seconds without output before a running agent counts as idle
 TITLE_EVERY = 1.0
 QUIET_AFTER_RESIZE = 1.0  # a churning window title is shown at most this often
@@ -114,6 +116,8 @@ class Pane:
         cols, rows = record.size
         self.cols, self.rows = cols, rows
         self.cells: list[Cells] = blank_rows(cols, rows)
+        # Bumped for each row whose cells change, so the drawing can keep its own per-row cache.
+        self.row_gen: list[int] = [next(_GENERATIONS)] * rows
         self.cursor = (0, 0)
         self.cursor_visible = True
         self.modes: dict[str, Any] = {}
@@ -299,6 +303,7 @@ class Pane:
         styles: dict[Style, str] = {}
         self.cols, self.rows = cols, rows
         self.cells = []
+        self._all_rows_new(rows)
         for y in range(rows):
             runs = [(t, styles.setdefault(s, style_string(s))) for t, s in model.row_runs(y)]
             self.cells.append(row_cells(runs, [], cols))
@@ -325,12 +330,14 @@ class Pane:
         if (cols, rows) != (self.cols, self.rows):
             self.cols, self.rows = cols, rows
             self.cells = blank_rows(cols, rows)
+            self._all_rows_new(rows)
         styles = [style_string(s) for s in frame.get("styles", ())]
         changed = frame.get("rows", {})
         for key, runs in changed.items():
             y = int(key)
             if 0 <= y < rows:
                 self.cells[y] = row_cells(runs, styles, cols)
+                self.row_gen[y] = next(_GENERATIONS)
         x, y = frame.get("cursor", (0, 0))
         self.cursor = (x, y)
         self.cursor_visible = bool(frame.get("cursor_visible", True))
@@ -360,6 +367,9 @@ class Pane:
             self.last_output = now
             self._arm_idle()
         self._changed()
+
+    def _all_rows_new(self, rows: int) -> None:
+        self.row_gen = [next(_GENERATIONS)] * rows
 
     def _arm_idle(self) -> None:
         # One timer per quiet spell, not a polling loop: the status bar flips to "idle" once.
