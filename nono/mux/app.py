@@ -15,7 +15,7 @@ import shlex
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prompt_toolkit.application import Application
 from prompt_toolkit.key_binding import KeyBindings, KeyPress
@@ -26,7 +26,6 @@ from prompt_toolkit.output.color_depth import ColorDepth
 
 from nono.mux import layout, presets
 from nono.mux import state as saved_state
-from nono.mux.copymode import CopyMode
 from nono.mux.draw import STATUS, STATUS_ALERT, STATUS_FOCUS, Dashboard
 from nono.mux.keymap import ACTIONS, COPY_ACTIONS, Keymap
 from nono.mux.pane import Pane, decode_history
@@ -35,6 +34,9 @@ from nono.mux.render import row_skipping_renderer
 from nono.mux.watch import RegistryWatch
 from nono.session import registry
 from nono.session.registry import EXITED, Record
+
+if TYPE_CHECKING:
+    from nono.mux.copymode import CopyMode  # imported on first use: a tenth of the start
 
 HISTORY_LINES = 10_000
 ESCAPE_WAIT = 0.05  # a lone Esc reaches the agent after this (tmux's escape-time is 500 ms)
@@ -773,6 +775,8 @@ class Mux:
     def _open_copy(
         self, pane: Pane, lines: list[Any], cols: int, rows: int, from_wheel: bool, scroll: int
     ) -> None:
+        from nono.mux.copymode import CopyMode
+
         x, y = pane.cursor
         copy = CopyMode(lines, cols, rows, cursor=(x, y), from_wheel=from_wheel)
         self.copy_modes[pane.id] = copy
