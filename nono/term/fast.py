@@ -20,13 +20,17 @@ if TYPE_CHECKING:
 # Tried at each point where pyte's machine is between sequences. Anything else (other escapes
 # and controls, a sequence cut by the end of a feed) goes to pyte's machine one character at a
 # time, which is also what keeps the split between the paths invisible.
+# The last alternative takes what most output is made of in one token: a colour change, the
+# text in it, and the end of the line. It also matches the empty string, which means "none of
+# these".
 _TOKEN = re.compile(
-    "([\x20-\x7e]+)"  # 1: ASCII text, one column per character
-    "|([\r\n\b\t]+)"  # 2: cursor-only controls (and LF, which may scroll)
-    "|\x1b\\[([0-9;:]*)m"  # 3: SGR with no private marker or intermediates
-    "|([^\x00-\x9f]+)"  # 4: other text; widths are checked before the bulk path takes it
+    "([\r\n\b\t]+)"  # 1: cursor-only controls (and LF, which may scroll)
+    "|([^\x00-\x9f]+)"  # 2: other text; widths are checked before the bulk path takes it
+    "|(?:\x1b\\[([0-9;:]*)m)?"  # 3: SGR with no private marker or intermediates
+    "([\x20-\x7e]*)"  # 4: ASCII text, one column per character
+    "(\r\n)?"  # 5: CR LF
 )
-_ASCII, _MOVES, _SGR, _WIDE = 1, 2, 3, 4
+_MOVES, _WIDE, _SGR, _ASCII, _CRLF = 1, 2, 3, 4, 5
 _IDENTITY = cs.LAT1_MAP  # the G0/G1 table that leaves every character as it is
 
 
@@ -50,25 +54,72 @@ class FastParser(Parser):
         self._feed_text(self.utf8_decoder.decode(data))
 
     def _feed_text(self, text: str) -> None:
+        # The common cases of _set_pen, _draw_narrow and _moves are written out here: a call
+        # costs as much as the work. Anything unusual goes to those methods.
         screen = self.screen
         send = self._send_to_parser
         match = _TOKEN.match
+        pens = self._sgr
+        dirty = screen.dirty
         taking = self._taking_plain_text  # True: pyte's machine is between sequences
         pos, end = 0, len(text)
         while pos < end:
             if taking:
                 token = match(text, pos)
-                if token is not None:
-                    pos = token.end()
-                    kind = token.lastindex
-                    if kind == _ASCII:
-                        self._draw(token.group(_ASCII), None)
-                    elif kind == _SGR:
-                        self._set_pen(screen, token.group(_SGR))
-                    elif kind == _MOVES:
-                        self._moves(screen, token.group(_MOVES))
-                    else:
-                        self._draw_other(token.group(_WIDE))
+                stop = token.end()  # type: ignore[union-attr]  # the last choice matches ""
+                if stop != pos:
+                    pos = stop
+                    kind = token.lastindex  # type: ignore[union-attr]
+                    if kind == _MOVES:
+                        self._moves(screen, token.group(_MOVES))  # type: ignore[union-attr]
+                        continue
+                    if kind == _WIDE:
+                        self._draw_other(token.group(_WIDE))  # type: ignore[union-attr]
+                        continue
+                    params, run, crlf = token.group(_SGR, _ASCII, _CRLF)  # type: ignore[union-attr]
+                    cursor = screen.cursor
+                    if params is not None:
+                        if params == "0" or not params:
+                            cursor.attrs = BLANK
+                        else:
+                            hit = pens.get((id(cursor.attrs.style), params))
+                            if hit is None:
+                                self._set_pen(screen, params)
+                            else:
+                                cursor.attrs = hit[1]
+                    if run:
+                        x = cursor.x
+                        k = len(run)
+                        stop = x + k
+                        cols = screen.columns
+                        if (
+                            stop > cols
+                            or mo.IRM in screen.mode
+                            or (screen.g1_charset if screen.charset else screen.g0_charset)
+                            != _IDENTITY
+                        ):
+                            self._draw(run, None)
+                        else:
+                            y = cursor.y
+                            row = screen.buffer[y]
+                            chars = row.chars
+                            if stop < cols and chars[stop] == "":
+                                chars[stop] = " "
+                            if x and chars[x] == "":
+                                chars[x - 1] = " "
+                                row.first = min(row.first, x - 1)
+                            elif x < row.first:
+                                row.first = x
+                            if stop > row.used:
+                                row.used = stop
+                            chars[x:stop] = run
+                            row.styles[x:stop] = [cursor.attrs.style] * k
+                            cursor.x = stop
+                            screen.last_char = run[-1]
+                            dirty.add(y)
+                    if crlf:
+                        cursor.x = 0
+                        self._index(screen)
                     continue
             taking = send(text[pos])
             pos += 1
@@ -190,6 +241,8 @@ class FastParser(Parser):
                 row.first = min(row.first, x - 1)
             elif x < row.first:
                 row.first = x
+            if end > row.used:
+                row.used = end
             chars[x:end] = text if k == n else text[i : i + k]
             row.styles[x:end] = [pen] * k
             x = end
@@ -226,6 +279,8 @@ class FastParser(Parser):
                 row.first = min(row.first, x - 1)
             elif x < row.first:
                 row.first = x
+            if end > row.used:
+                row.used = end
             chars[x] = char
             styles[x] = pen
             if width == 2:

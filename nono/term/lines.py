@@ -25,16 +25,19 @@ class Row:
     `fill` is the style of the blanks the row was cleared to: the cells a wider screen adds.
     `first` is the lowest column written since (NEVER if none): a cleared row that scrolls
     off with nothing written on it (or only past a width it was cut to) leaves an empty line in
-    the history, whatever its background.
+    the history, whatever its background. `used` is at least one past the highest column
+    written since: the cells from there on are blanks in `fill`, which compacting a row into
+    the history need not look at.
     """
 
-    __slots__ = ("chars", "fill", "first", "styles")
+    __slots__ = ("chars", "fill", "first", "styles", "used")
 
     def __init__(self, cols: int, fill: Style = DEFAULT) -> None:
         self.chars = [" "] * cols
         self.styles = [fill] * cols
         self.fill = fill
         self.first = NEVER
+        self.used = 0
 
     def cell(self, x: int) -> Cell:
         return Cell(self.chars[x], self.styles[x])
@@ -44,6 +47,8 @@ class Row:
         self.styles[x] = style
         if x < self.first:
             self.first = x
+        if x >= self.used:
+            self.used = x + 1
 
     def in_use(self) -> bool:
         """Whether anything but default blanks is on it (a clear keeps such rows)."""
@@ -65,6 +70,7 @@ class Row:
             self.styles.extend([self.fill] * (cols - old))
         if self.first >= cols:
             self.first = NEVER
+        self.used = min(self.used, cols)
         if char_width(self.chars[cols - 1][:1] or " ") == 2:
             self.set(cols - 1, " ", self.styles[cols - 1])
 
@@ -75,7 +81,10 @@ def glyphs(row: Row) -> Iterator[tuple[str, Style, int]]:
     A wide character whose stub is missing, or a stub whose character is gone, would make a real
     terminal shift the rest of the row; both are drawn as a blank so every row is full width.
     """
-    chars, styles = row.chars, row.styles
+    return _glyphs(row.chars, row.styles)
+
+
+def _glyphs(chars: list[str], styles: list[Style]) -> Iterator[tuple[str, Style, int]]:
     cols = len(chars)
     x = 0
     while x < cols:
@@ -94,7 +103,10 @@ def glyphs(row: Row) -> Iterator[tuple[str, Style, int]]:
 
 def runs(row: Row) -> list[Run]:
     """The row as runs of same-style text, full width."""
-    chars, styles = row.chars, row.styles
+    return _runs(row.chars, row.styles)
+
+
+def _runs(chars: list[str], styles: list[Style]) -> list[Run]:
     text = "".join(chars)
     cols = len(chars)
     if len(text) != cols or not text.isascii():
@@ -104,7 +116,7 @@ def runs(row: Row) -> list[Run]:
         # write keeps them paired, and tests/test_term_fast.py checks it).
         stubs = chars.count("")
         if len(text) + stubs != cols:
-            return _glyph_runs(row)
+            return _glyph_runs(chars, styles)
         if stubs:
             styles = list(compress(styles, chars))
     first = styles[0]
@@ -121,11 +133,11 @@ def runs(row: Row) -> list[Run]:
     return out
 
 
-def _glyph_runs(row: Row) -> list[Run]:
+def _glyph_runs(chars: list[str], styles: list[Style]) -> list[Run]:
     out: list[Run] = []
     texts: list[str] = []
     current: Style | None = None
-    for data, style, _width in glyphs(row):
+    for data, style, _width in _glyphs(chars, styles):
         if style is not current and style != current:
             if texts:
                 out.append(("".join(texts), current or DEFAULT))
@@ -141,7 +153,12 @@ def compact(row: Row | None) -> Line:
     """The scrollback form of a row."""
     if row is None or row.first == NEVER:
         return ()
-    line = runs(row)
+    used = row.used
+    if row.fill is DEFAULT and used < len(row.chars):
+        # The default blanks past `used` are what compacting drops anyway.
+        line = _runs(row.chars[:used], row.styles[:used])
+    else:
+        line = _runs(row.chars, row.styles)
     while line:
         text, style = line[-1]
         if style != DEFAULT:
@@ -158,6 +175,7 @@ def expand(line: Line, cols: int) -> Row:
     """A scrollback line back as a row of cells (resize pulls history onto the screen)."""
     row = Row(cols)
     row.first = 0 if line else NEVER
+    row.used = cols
     chars, styles = row.chars, row.styles
     x = 0
     for text, style in line:

@@ -198,6 +198,7 @@ class VTScreen(ModeState, pyte.Screen):
         fill = blank(self.cursor.attrs.style).style
         line.chars[start:end] = [" "] * (end - start)
         line.styles[start:end] = [fill] * (end - start)
+        line.used = max(line.used, end)
 
     def erase_characters(self, count: int | None = None) -> None:
         x = self.cursor.x
@@ -321,7 +322,7 @@ class VTScreen(ModeState, pyte.Screen):
         self.buffer = self.blank_buffer()
         for row in self.buffer:
             row.chars[:] = ["E"] * self.columns
-            row.first = 0
+            row.first, row.used = 0, self.columns
         self.dirty.update(range(self.lines))
 
     # Resizing, like tmux: keep the bottom of the screen and the cursor's line; lines leaving
