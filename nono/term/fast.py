@@ -119,7 +119,14 @@ class FastParser(Parser):
                             dirty.add(y)
                     if crlf:
                         cursor.x = 0
-                        self._index(screen)
+                        y = cursor.y
+                        if screen.margins is None:
+                            if y == screen.lines - 1:
+                                self._scroll(screen, 0, y)
+                            else:
+                                cursor.y = y + 1
+                        else:
+                            self._index(screen)
                     continue
             taking = send(text[pos])
             pos += 1
@@ -258,6 +265,26 @@ class FastParser(Parser):
         x = cursor.x
         row = screen.buffer[cursor.y]
         chars, styles = row.chars, row.styles
+        n = len(text)
+        end = x + 2 * n
+        if end <= cols and widths.count(2) == n:
+            # All wide and no wrap (CJK, emoji): each character and its stub in one slice. As
+            # with narrow text, only the ends of the run can cut another wide character.
+            if end < cols and chars[end] == "":
+                chars[end] = " "
+            if x and chars[x] == "":
+                chars[x - 1] = " "
+                row.first = min(row.first, x - 1)
+            elif x < row.first:
+                row.first = x
+            if end > row.used:
+                row.used = end
+            cells = [""] * (2 * n)
+            cells[::2] = text
+            chars[x:end] = cells
+            styles[x:end] = [pen] * (2 * n)
+            screen.last_char = text[-1]
+            return end
         last = ""
         for char, width in zip(text, widths, strict=True):
             if x + width > cols:

@@ -161,7 +161,7 @@ def compact(row: Row | None) -> Line:
         line = _runs(row.chars, row.styles)
     while line:
         text, style = line[-1]
-        if style != DEFAULT:
+        if style is not DEFAULT and style != DEFAULT:
             break
         stripped = text.rstrip(" ")
         if stripped:
