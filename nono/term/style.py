@@ -28,6 +28,25 @@ class Style:
     dim: bool = False
     blink: bool = False
 
+    def __eq__(self, other: object) -> bool:
+        # The generated __eq__ builds two tuples; rows compare neighbouring styles often, and
+        # different styles nearly always differ in a colour.
+        if self is other:
+            return True
+        if other.__class__ is not Style:
+            return NotImplemented
+        return (
+            self.fg == other.fg  # type: ignore[attr-defined]
+            and self.bg == other.bg  # type: ignore[attr-defined]
+            and self.bold == other.bold  # type: ignore[attr-defined]
+            and self.italic == other.italic  # type: ignore[attr-defined]
+            and self.underline == other.underline  # type: ignore[attr-defined]
+            and self.reverse == other.reverse  # type: ignore[attr-defined]
+            and self.strikethrough == other.strikethrough  # type: ignore[attr-defined]
+            and self.dim == other.dim  # type: ignore[attr-defined]
+            and self.blink == other.blink  # type: ignore[attr-defined]
+        )
+
 
 DEFAULT = Style()
 
