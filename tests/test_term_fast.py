@@ -235,3 +235,16 @@ def test_plain_text_colours_and_wide_characters_never_reach_pyte(
     monkeypatch.setattr(term._parser, "_send_to_parser", slow)
     term.feed(generate(0.2, seed=11))
     assert len(term.history_lines(1000)) == 1000
+
+
+def test_truecolour_pens_out_of_range_or_odd_match_the_slow_path() -> None:
+    # The bulk path parses `38;2;r;g;b` itself: clamping, empty and long parts, extra
+    # parameters and a bold pen underneath must come out as apply_sgr makes them.
+    pens = ["256;300;9999", "255;0;1", "0256;7;1000", "12345;1;1", ";1;2", "1;2;3;4", "1;2"]
+    data = "".join(
+        f"{CSI}{base}m{CSI}{which}8;2;{rgb}mX{CSI}0m\r\n"
+        for base in ("0", "1;4", "38;5;9")
+        for which in "34"
+        for rgb in pens
+    ).encode()
+    assert_same([data], 20, 5, 100)

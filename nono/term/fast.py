@@ -12,7 +12,7 @@ from pyte import modes as mo
 
 from .lines import Row, compact
 from .parser import MAX_PARAM_CHARS, MAX_PARAMS, Parser, split_params
-from .style import BLANK, Style, char_width, is_interned
+from .style import BLANK, Cell, Style, char_width, is_interned, with_color
 
 if TYPE_CHECKING:
     from .screen import VTScreen
@@ -31,6 +31,9 @@ _TOKEN = re.compile(
     "(\r\n)?"  # 5: CR LF
 )
 _MOVES, _WIDE, _SGR, _ASCII, _CRLF = 1, 2, 3, 4, 5
+# SGR that sets one truecolour (a new pen nearly every time, so never in the cache). Four
+# digits at most, so that split_params' cap at 9999 cannot matter.
+_TRUECOLOR = re.compile(r"([34])8;2;(\d{1,4});(\d{1,4});(\d{1,4})").fullmatch
 _IDENTITY = cs.LAT1_MAP  # the G0/G1 table that leaves every character as it is
 
 
@@ -145,12 +148,18 @@ class FastParser(Parser):
         if hit is not None:  # the entry holds `pen`, so its id cannot have been reused
             screen.cursor.attrs = hit[1]
             return
-        if len(params) > MAX_PARAM_CHARS:
-            return
-        split = split_params(params)
-        if len(split) > MAX_PARAMS:
-            return
-        screen.set_pen(split)
+        truecolor = _TRUECOLOR(params)
+        if truecolor is not None:
+            kind, r, g, b = truecolor.groups()
+            color = f"#{min(int(r), 255):02x}{min(int(g), 255):02x}{min(int(b), 255):02x}"
+            screen.cursor.attrs = Cell(" ", with_color(pen, kind == "4", color))
+        else:
+            if len(params) > MAX_PARAM_CHARS:
+                return
+            split = split_params(params)
+            if len(split) > MAX_PARAMS:
+                return
+            screen.set_pen(split)
         attrs = screen.cursor.attrs
         if is_interned(attrs.style):
             if len(self._sgr) >= 1024:

@@ -193,6 +193,13 @@ def apply_sgr(pen: Style, params: Params) -> Style:
     return intern(Style(*values))
 
 
+def with_color(pen: Style, background: bool, color: Color) -> Style:
+    """apply_sgr(pen, params) for params that set only the foreground or background colour."""
+    values = list(_FIELDS(pen))
+    values[_BG if background else _FG] = color
+    return intern(Style(*values))
+
+
 def _color_sgr(color: Color, base: int, bright: int, extended: int) -> str:
     if isinstance(color, str):
         r, g, b = int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
