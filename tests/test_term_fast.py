@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from wcwidth import wcwidth
 
 from nono.term import TerminalModel, style
 from nono.term.screen import VTScreen
@@ -147,6 +148,22 @@ def state(term: TerminalModel) -> dict[str, object]:
     }
 
 
+def assert_rows_well_formed(term: TerminalModel) -> None:
+    """What lines.runs relies on: every row is screen-wide, a wide character is always followed
+    by its stub and a stub always follows a wide character."""
+    screen = term._screen
+    for buffer in (screen.buffer, screen.main_buffer):
+        if buffer is None:
+            continue
+        assert len(buffer) == screen.lines
+        for row in buffer:
+            assert len(row.chars) == len(row.styles) == screen.columns
+            for x, data in enumerate(row.chars):
+                wide = bool(data) and wcwidth(data[0]) == 2
+                assert wide == (x + 1 < screen.columns and row.chars[x + 1] == ""), row.chars
+                assert bool(data) or (x > 0 and wcwidth(row.chars[x - 1][0]) == 2), row.chars
+
+
 def assert_same(parts: list[bytes], cols: int, rows: int, history: int) -> None:
     fast = TerminalModel(cols, rows, history)
     slow = TerminalModel(cols, rows, history, fast=False)
@@ -156,6 +173,8 @@ def assert_same(parts: list[bytes], cols: int, rows: int, history: int) -> None:
         # Cursor and dirty rows after every feed: the bulk path hands state back each time.
         assert fast.cursor == slow.cursor, f"cursor after feed {i}"
         assert fast.take_dirty() == slow.take_dirty(), f"dirty rows after feed {i}"
+    assert_rows_well_formed(fast)
+    assert_rows_well_formed(slow)
     assert state(fast) == state(slow)
 
 
@@ -216,3 +235,16 @@ def test_plain_text_colours_and_wide_characters_never_reach_pyte(
     monkeypatch.setattr(term._parser, "_send_to_parser", slow)
     term.feed(generate(0.2, seed=11))
     assert len(term.history_lines(1000)) == 1000
+
+
+def test_truecolour_pens_out_of_range_or_odd_match_the_slow_path() -> None:
+    # The bulk path parses `38;2;r;g;b` itself: clamping, empty and long parts, extra
+    # parameters and a bold pen underneath must come out as apply_sgr makes them.
+    pens = ["256;300;9999", "255;0;1", "0256;7;1000", "12345;1;1", ";1;2", "1;2;3;4", "1;2"]
+    data = "".join(
+        f"{CSI}{base}m{CSI}{which}8;2;{rgb}mX{CSI}0m\r\n"
+        for base in ("0", "1;4", "38;5;9")
+        for which in "34"
+        for rgb in pens
+    ).encode()
+    assert_same([data], 20, 5, 100)

@@ -1,68 +1,167 @@
-"""Rows read out: the glyphs of a row of cells, its style runs, and the compact scrollback form."""
+"""Rows: the screen's row of cells, its glyphs and style runs, and the compact scrollback form."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator
+from itertools import compress, groupby
 
-from pyte.screens import StaticDefaultDict
+from .style import DEFAULT, Cell, Style, char_width
 
-from .style import BLANK, DEFAULT, Cell, Style, char_width
-
+NEVER = 1 << 62  # Row.first of a row nothing was written on
 Run = tuple[str, Style]
 Line = tuple[Run, ...]
 """A scrollback line: style runs with the trailing default blanks dropped. Plain strings plus
 shared Style objects keep 10,000 lines to a few MB instead of one tuple per cell."""
 
-Row = Mapping[int, Cell]
+
+class Row:
+    """One screen row, exactly as wide as the screen: a glyph and a style per column.
+
+    `chars[x]` is what cell x shows: one character, "" for the second cell of a wide character
+    (a stub), or a character followed by the zero-width marks that joined it. Two flat lists
+    rather than a cell object per column, so drawing, erasing and shifting a run of cells are
+    slice assignments done in C, and a row scrolls off as one string join.
+
+    `fill` is the style of the blanks the row was cleared to: the cells a wider screen adds.
+    `first` is the lowest column written since (NEVER if none): a cleared row that scrolls
+    off with nothing written on it (or only past a width it was cut to) leaves an empty line in
+    the history, whatever its background. `used` is at least one past the highest column
+    written since: the cells from there on are blanks in `fill`, which compacting a row into
+    the history need not look at.
+    """
+
+    __slots__ = ("chars", "fill", "first", "styles", "used")
+
+    def __init__(self, cols: int, fill: Style = DEFAULT) -> None:
+        self.chars = [" "] * cols
+        self.styles = [fill] * cols
+        self.fill = fill
+        self.first = NEVER
+        self.used = 0
+
+    def cell(self, x: int) -> Cell:
+        return Cell(self.chars[x], self.styles[x])
+
+    def set(self, x: int, data: str, style: Style) -> None:
+        self.chars[x] = data
+        self.styles[x] = style
+        if x < self.first:
+            self.first = x
+        if x >= self.used:
+            self.used = x + 1
+
+    def in_use(self) -> bool:
+        """Whether anything but default blanks is on it (a clear keeps such rows)."""
+        cols = len(self.chars)
+        return (
+            self.fill != DEFAULT
+            or self.chars.count(" ") != cols
+            or self.styles.count(DEFAULT) != cols
+        )
+
+    def resize(self, cols: int) -> None:
+        """Cut or extend to `cols` cells; a wide character cut in half becomes a blank."""
+        old = len(self.chars)
+        if cols < old:
+            del self.chars[cols:]
+            del self.styles[cols:]
+        elif cols > old:
+            self.chars.extend([" "] * (cols - old))
+            self.styles.extend([self.fill] * (cols - old))
+        if self.first >= cols:
+            self.first = NEVER
+        self.used = min(self.used, cols)
+        if char_width(self.chars[cols - 1][:1] or " ") == 2:
+            self.set(cols - 1, " ", self.styles[cols - 1])
 
 
-def glyphs(row: Row, cols: int) -> Iterator[tuple[str, Style, int]]:
+def glyphs(row: Row) -> Iterator[tuple[str, Style, int]]:
     """(text, style, width) for each thing drawn in the row, left to right.
 
     A wide character whose stub is missing, or a stub whose character is gone, would make a real
-    terminal shift the rest of the row; both are drawn as a blank so every row is `cols` wide.
+    terminal shift the rest of the row; both are drawn as a blank so every row is full width.
     """
+    return _glyphs(row.chars, row.styles)
+
+
+def _glyphs(chars: list[str], styles: list[Style]) -> Iterator[tuple[str, Style, int]]:
+    cols = len(chars)
     x = 0
     while x < cols:
-        cell = row[x]
-        data = cell.data
+        data = chars[x]
         if data and char_width(data[0]) == 2:
-            if x + 1 < cols and row[x + 1].data == "":
-                yield data, cell.style, 2
+            if x + 1 < cols and chars[x + 1] == "":
+                yield data, styles[x], 2
                 x += 2
                 continue
             data = " "
         elif not data:
             data = " "
-        yield data, cell.style, 1
+        yield data, styles[x], 1
         x += 1
 
 
-def runs(row: Row, cols: int) -> list[Run]:
+def runs(row: Row) -> list[Run]:
     """The row as runs of same-style text, full width."""
+    return _runs(row.chars, row.styles)
+
+
+def _runs(chars: list[str], styles: list[Style]) -> list[Run]:
+    text = "".join(chars)
+    cols = len(chars)
+    if len(text) != cols or not text.isascii():
+        # Not one ASCII character per cell. Stubs join to nothing, so if every other cell is
+        # one code point (no combining marks), `text` is the glyphs and the styles of the cells
+        # that are not stubs are theirs: a wide character is always followed by its stub (every
+        # write keeps them paired, and tests/test_term_fast.py checks it).
+        stubs = chars.count("")
+        if len(text) + stubs != cols:
+            return _glyph_runs(chars, styles)
+        if stubs:
+            styles = list(compress(styles, chars))
+    first = styles[0]
+    if styles[-1] is first and styles.count(first) == len(styles):
+        return [(text, first)]
+    out: list[Run] = []
+    x = 0
+    # groupby compares neighbours with == (identity first), as _glyph_runs does, and keys each
+    # run by its first style.
+    for style, group in groupby(styles):
+        n = len(list(group))
+        out.append((text[x : x + n], style))
+        x += n
+    return out
+
+
+def _glyph_runs(chars: list[str], styles: list[Style]) -> list[Run]:
     out: list[Run] = []
     texts: list[str] = []
     current: Style | None = None
-    for text, style, _width in glyphs(row, cols):
+    for data, style, _width in _glyphs(chars, styles):
         if style is not current and style != current:
             if texts:
                 out.append(("".join(texts), current or DEFAULT))
             texts = []
             current = style
-        texts.append(text)
+        texts.append(data)
     if texts:
         out.append(("".join(texts), current or DEFAULT))
     return out
 
 
-def compact(row: Row | None, cols: int) -> Line:
+def compact(row: Row | None) -> Line:
     """The scrollback form of a row."""
-    if not row:
+    if row is None or row.first == NEVER:
         return ()
-    line = runs(row, cols)
+    used = row.used
+    if row.fill is DEFAULT and used < len(row.chars):
+        # The default blanks past `used` are what compacting drops anyway.
+        line = _runs(row.chars[:used], row.styles[:used])
+    else:
+        line = _runs(row.chars, row.styles)
     while line:
         text, style = line[-1]
-        if style != DEFAULT:
+        if style is not DEFAULT and style != DEFAULT:
             break
         stripped = text.rstrip(" ")
         if stripped:
@@ -72,35 +171,42 @@ def compact(row: Row | None, cols: int) -> Line:
     return tuple(line)
 
 
-def expand(line: Line, cols: int) -> StaticDefaultDict[int, Cell]:
+def expand(line: Line, cols: int) -> Row:
     """A scrollback line back as a row of cells (resize pulls history onto the screen)."""
-    row: StaticDefaultDict[int, Cell] = StaticDefaultDict(BLANK)
+    row = Row(cols)
+    row.first = 0 if line else NEVER
+    row.used = cols
+    chars, styles = row.chars, row.styles
     x = 0
     for text, style in line:
         for char in text:
             width = char_width(char)
             if width <= 0:
                 prev = x - 1
-                if prev >= 0 and row[prev].data == "":
+                if prev >= 0 and chars[prev] == "":
                     prev -= 1
                 if prev >= 0:
-                    row[prev] = Cell(row[prev].data + char, row[prev].style)
+                    chars[prev] += char
                 continue
             if x + width > cols:
                 return row
-            row[x] = Cell(char, style)
+            chars[x] = char
+            styles[x] = style
             if width == 2:
-                row[x + 1] = Cell("", style)
+                chars[x + 1] = ""
+                styles[x + 1] = style
             x += width
     return row
 
 
-def clear_wide_halves(line: MutableMapping[int, Cell], start: int, end: int) -> None:
+def clear_wide_halves(row: Row, start: int, end: int) -> None:
     """Before cells start..end-1 are overwritten: a wide character cut by either edge has its
     other half blanked (keeping its style), as terminals do."""
-    before = line.get(start)
-    if before is not None and before.data == "" and start > 0:
-        line[start - 1] = Cell(" ", line[start - 1].style)
-    after = line.get(end)
-    if after is not None and after.data == "":
-        line[end] = Cell(" ", after.style)
+    chars = row.chars
+    if start > 0 and chars[start] == "":
+        chars[start - 1] = " "
+        start -= 1
+    if end < len(chars) and chars[end] == "":
+        chars[end] = " "
+    if start < row.first:
+        row.first = start

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from itertools import islice
 
-from pyte.screens import StaticDefaultDict
-
 from .fast import FastParser
 from .lines import runs
 from .modes import Modes
 from .parser import Parser
 from .render import line_ansi, line_text, render_ansi
 from .screen import VTScreen
-from .style import BLANK, Cell, Style
-
-_EMPTY_ROW: StaticDefaultDict[int, Cell] = StaticDefaultDict(BLANK)
+from .style import Style
 
 
 class TerminalModel:
@@ -100,7 +96,7 @@ class TerminalModel:
         """Row `y` (full width) as runs of same-style text, for clients that draw cells."""
         if not 0 <= y < self._screen.lines:
             raise IndexError(f"row {y} is outside a {self._screen.lines}-row screen")
-        return runs(self._screen.buffer.get(y, _EMPTY_ROW), self._screen.columns)
+        return runs(self._screen.buffer[y])
 
     def screen_lines(self, ansi: bool = False) -> list[str]:
         """The visible rows, trailing spaces dropped (`tmux capture-pane -p [-e]`)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import re
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +46,7 @@ class ModeState:
 
     # Provided by pyte.Screen / VTScreen.
     buffer: Any
+    blank_buffer: Any
     cursor: Cursor
     mode: set[int]
     lines: int
@@ -135,7 +135,7 @@ class ModeState:
             return
         self.main_buffer = self.buffer
         self.main_cursor = copy.copy(self.cursor)
-        self.buffer = defaultdict(self.buffer.default_factory)
+        self.buffer = self.blank_buffer()
         self.alternate = mode
         self.dirty.update(range(self.lines))
 

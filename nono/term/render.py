@@ -9,7 +9,7 @@ from pyte import charsets as cs
 from pyte import modes as mo
 
 from .lines import Row, Run, glyphs
-from .style import BLANK, DEFAULT, sgr
+from .style import DEFAULT, sgr
 
 if TYPE_CHECKING:
     from pyte.screens import Cursor
@@ -46,12 +46,9 @@ def _cup(y: int, x: int) -> str:
     return f"\x1b[{y + 1};{x + 1}H"
 
 
-def _rows(out: list[str], buffer: dict[int, Row], cols: int, lines: int) -> None:
-    for y in range(lines):
-        row = buffer.get(y)
-        if row is None or (not row and row.default == BLANK):  # type: ignore[attr-defined]
-            continue
-        drawn = list(glyphs(row, cols))
+def _rows(out: list[str], buffer: list[Row]) -> None:
+    for y, row in enumerate(buffer):
+        drawn = list(glyphs(row))
         while drawn and drawn[-1][0] == " " and drawn[-1][1] == DEFAULT:
             drawn.pop()
         if not drawn:
@@ -82,13 +79,13 @@ def render_ansi(screen: VTScreen) -> bytes:
     out = ["\x1b[?2026h\x1b[0m\x1b[r\x1b[?6l\x1b[?7h\x1b[4l\x1b(B\x1b)B\x0f\x1b[H\x1b[2J"]
     if screen.alternate:
         # Draw the main screen first so that leaving the alternate screen later shows it.
-        _rows(out, screen.main_buffer, cols, lines)
+        _rows(out, screen.main_buffer)
         main = screen.main_cursor
         if main is not None:
             out.append(_cup(min(main.y, lines - 1), min(main.x, cols - 1)))
             out.append(sgr(main.attrs.style))
         out.append(f"\x1b[?{screen.alternate}h\x1b[0m\x1b[H\x1b[2J")
-    _rows(out, screen.buffer, cols, lines)
+    _rows(out, screen.buffer)
     if screen.tabstops != set(range(8, cols, 8)):
         out.append("\x1b[3g")
         out.extend(_cup(0, stop) + "\x1bH" for stop in sorted(screen.tabstops) if stop < cols)
@@ -136,9 +133,7 @@ def _cursor(out: list[str], screen: VTScreen, cursor: Cursor, top: int) -> None:
     y = cursor.y - top
     if cursor.x >= cols and mo.DECAWM in screen.mode:
         # Waiting to wrap: draw the last glyph again, which leaves the terminal waiting too.
-        row = screen.buffer.get(cursor.y)
-        last = list(glyphs(row, cols))[-1] if row is not None else (" ", DEFAULT, 1)
-        text, style, width = last
+        text, style, width = list(glyphs(screen.buffer[cursor.y]))[-1]
         out.append(_cup(y, cols - width) + sgr(style) + text)
     else:
         out.append(_cup(y, min(cursor.x, cols - 1)))

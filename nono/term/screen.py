@@ -3,27 +3,29 @@ to behave like tmux, the reference the corpus tests compare against."""
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import deque
 from typing import Any
 
 import pyte
 from pyte import charsets as cs
 from pyte import modes as mo
-from pyte.screens import Margins, StaticDefaultDict
+from pyte.screens import Margins
 
-from .lines import Line, clear_wide_halves, compact, expand
+from .lines import Line, Row, clear_wide_halves, compact, expand
 from .modes import ModeState
 from .style import BLANK, Cell, Params, apply_sgr, blank, char_width
 
-Row = StaticDefaultDict[int, Cell]
-Buffer = defaultdict[int, Row]
+Buffer = list[Row]
 
 _MAX_COMBINING = 16  # code points per cell: a flood of combining marks must not grow one cell
 
 
 class VTScreen(ModeState, pyte.Screen):
-    """A pyte Screen whose cells are `Cell(data, Style)`, with an alternate screen and a compact
-    main-screen scrollback. pyte's handlers that were wrong for real programs are overridden."""
+    """A pyte Screen whose rows are `Row`s (a glyph and a Style per cell) in a list, with an
+    alternate screen and a compact main-screen scrollback. pyte's handlers that were wrong for
+    real programs, and all that touch cells, are overridden."""
+
+    buffer: Buffer  # type: ignore[assignment]
 
     def __init__(self, cols: int, rows: int, history: int) -> None:
         # pyte.Screen.__init__ calls reset(), which needs these.
@@ -39,11 +41,16 @@ class VTScreen(ModeState, pyte.Screen):
     def reset(self) -> None:
         title = getattr(self, "title", "")
         super().reset()
+        self.buffer = self.blank_buffer()
         self.title = title  # RIS resets the terminal, not what the user calls the pane
         self.g1_charset = cs.LAT1_MAP  # G1 starts as ASCII (xterm, tmux): a stray SO is harmless
         self.cursor.attrs = BLANK
         self.reset_mode_state()
         self.last_char = ""
+
+    def blank_buffer(self) -> Buffer:
+        cols = self.columns
+        return [Row(cols) for _ in range(self.lines)]
 
     def bell(self) -> None:
         self.bells += 1
@@ -80,9 +87,9 @@ class VTScreen(ModeState, pyte.Screen):
             x = cursor.x
             # Overwriting half of a wide character blanks the other half, as terminals do.
             clear_wide_halves(line, x, x + width)
-            line[x] = Cell(char, pen)
+            line.set(x, char, pen)
             if width == 2:
-                line[x + 1] = Cell("", pen)
+                line.set(x + 1, "", pen)
             cursor.x = x + width
             self.last_char = char
         self.dirty.add(cursor.y)
@@ -92,13 +99,13 @@ class VTScreen(ModeState, pyte.Screen):
         # before the cursor, kept as sent (no NFC, as tmux) so capture shows the same bytes.
         x, y = self.cursor.x - 1, self.cursor.y
         line = self.buffer[y]
-        if x > 0 and line[x].data == "":
+        if x > 0 and line.chars[x] == "":
             x -= 1
         if x < 0:
             return
-        cell = line[x]
-        if cell.data and len(cell.data) < _MAX_COMBINING:
-            line[x] = Cell(cell.data + char, cell.style)
+        data = line.chars[x]
+        if data and len(data) < _MAX_COMBINING:
+            line.set(x, data + char, line.styles[x])
             self.dirty.add(y)
 
     def repeat_last(self, count: int | None = None) -> None:
@@ -118,40 +125,30 @@ class VTScreen(ModeState, pyte.Screen):
     def _region(self) -> Margins:
         return self.margins or Margins(0, self.lines - 1)
 
+    def cleared_row(self) -> Row:
+        """A row as erasing leaves it: blanks in the pen's background (BCE)."""
+        return Row(self.columns, blank(self.cursor.attrs.style).style)
+
     def _fill(self, y: int) -> None:
-        pen = self.cursor.attrs.style
-        if pen.bg is None:
-            self.buffer.pop(y, None)
-        else:
-            self.buffer[y] = StaticDefaultDict(blank(pen))
+        self.buffer[y] = self.cleared_row()
 
     def scroll_region_up(self, top: int, bottom: int, count: int, history: bool = True) -> None:
         count = min(count, bottom - top + 1)
         buf = self.buffer
         if history and not self.alternate and self.history.maxlen:
             for y in range(top, top + count):
-                self.history.append(compact(buf.get(y), self.columns))
-        for y in range(top, bottom - count + 1):
-            src = buf.pop(y + count, None)
-            if src is None:
-                buf.pop(y, None)
-            else:
-                buf[y] = src
-        for y in range(bottom - count + 1, bottom + 1):
-            self._fill(y)
+                self.history.append(compact(buf[y]))
+        buf[top : bottom + 1] = buf[top + count : bottom + 1] + [
+            self.cleared_row() for _ in range(count)
+        ]
         self.dirty.update(range(top, bottom + 1))
 
     def scroll_region_down(self, top: int, bottom: int, count: int) -> None:
         count = min(count, bottom - top + 1)
         buf = self.buffer
-        for y in range(bottom, top + count - 1, -1):
-            src = buf.pop(y - count, None)
-            if src is None:
-                buf.pop(y, None)
-            else:
-                buf[y] = src
-        for y in range(top, top + count):
-            self._fill(y)
+        buf[top : bottom + 1] = [self.cleared_row() for _ in range(count)] + buf[
+            top : bottom + 1 - count
+        ]
         self.dirty.update(range(top, bottom + 1))
 
     def index(self) -> None:
@@ -197,13 +194,11 @@ class VTScreen(ModeState, pyte.Screen):
         start, end = max(start, 0), min(end, self.columns)
         if start >= end:
             return
-        if start > 0 and line[start].data == "":
-            line[start - 1] = Cell(" ", line[start - 1].style)
-        if end < self.columns and line[end].data == "":
-            line[end] = Cell(" ", line[end].style)
-        fill = blank(self.cursor.attrs.style)
-        for x in range(start, end):
-            line[x] = fill
+        clear_wide_halves(line, start, end)
+        fill = blank(self.cursor.attrs.style).style
+        line.chars[start:end] = [" "] * (end - start)
+        line.styles[start:end] = [fill] * (end - start)
+        line.used = max(line.used, end)
 
     def erase_characters(self, count: int | None = None) -> None:
         x = self.cursor.x
@@ -241,9 +236,9 @@ class VTScreen(ModeState, pyte.Screen):
         # tmux's scroll-on-clear: a full clear of the main screen keeps what was on it, down to
         # the last line in use, in the history (so `clear` does not lose an agent's output).
         if not self.alternate and self.history.maxlen:
-            used = [y for y, row in self.buffer.items() if y < self.lines and _in_use(row)]
+            used = [y for y, row in enumerate(self.buffer) if row.in_use()]
             for y in range(max(used, default=-1) + 1):
-                self.history.append(compact(self.buffer.get(y), self.columns))
+                self.history.append(compact(self.buffer[y]))
         for y in range(self.lines):
             self._fill(y)
         self.dirty.update(range(self.lines))
@@ -256,13 +251,13 @@ class VTScreen(ModeState, pyte.Screen):
             return
         count = min(count or 1, cols - x)
         line = self.buffer[self.cursor.y]
-        moved = [line[i] for i in range(x, cols - count)]
+        chars, styles = line.chars[x : cols - count], line.styles[x : cols - count]
         self._erase(line, x, cols)
-        for i, cell in enumerate(moved, start=x + count):
-            line[i] = cell
+        line.chars[x + count :] = chars
+        line.styles[x + count :] = styles
         self._erase(line, x, x + count)
-        if char_width(line[cols - 1].data[:1] or " ") == 2:
-            line[cols - 1] = Cell(" ", line[cols - 1].style)  # pushed half off the edge
+        if char_width(line.chars[cols - 1][:1] or " ") == 2:
+            line.chars[cols - 1] = " "  # pushed half off the edge
         self.dirty.add(self.cursor.y)
 
     def delete_characters(self, count: int | None = None) -> None:
@@ -272,10 +267,10 @@ class VTScreen(ModeState, pyte.Screen):
         count = min(count or 1, cols - x)
         line = self.buffer[self.cursor.y]
         self._erase(line, x, x + count)  # repairs the wide characters cut at both edges
-        moved = [line[i] for i in range(x + count, cols)]
+        chars, styles = line.chars[x + count :], line.styles[x + count :]
         self._erase(line, x, cols)
-        for i, cell in enumerate(moved, start=x):
-            line[i] = cell
+        line.chars[x : x + len(chars)] = chars
+        line.styles[x : x + len(styles)] = styles
         self.dirty.add(self.cursor.y)
 
     # Cursor movement: tmux's rules, which differ from pyte's at the margins and when the
@@ -324,11 +319,10 @@ class VTScreen(ModeState, pyte.Screen):
             self.cursor.x = max((stop for stop in self.tabstops if stop < x), default=0)
 
     def alignment_display(self) -> None:
-        self.buffer.clear()
-        for y in range(self.lines):
-            row = self.buffer[y]
-            for x in range(self.columns):
-                row[x] = Cell("E")
+        self.buffer = self.blank_buffer()
+        for row in self.buffer:
+            row.chars[:] = ["E"] * self.columns
+            row.first, row.used = 0, self.columns
         self.dirty.update(range(self.lines))
 
     # Resizing, like tmux: keep the bottom of the screen and the cursor's line; lines leaving
@@ -348,12 +342,9 @@ class VTScreen(ModeState, pyte.Screen):
         else:
             self.buffer, self.cursor.y = self._fit(self.buffer, self.cursor.y, old, rows, True)
         self.lines, self.columns = rows, cols
-        for buffer in (self.buffer, self.main_buffer or {}):
-            for row in buffer.values():
-                for x in [x for x in row if x >= cols]:
-                    del row[x]
-                if char_width(row[cols - 1].data[:1] or " ") == 2:
-                    row[cols - 1] = Cell(" ", row[cols - 1].style)
+        for buffer in (self.buffer, self.main_buffer or []):
+            for row in buffer:
+                row.resize(cols)
         for cursor in (self.cursor, self.main_cursor, self.saved and self.saved.cursor):
             if cursor is not None:
                 cursor.x = cols - 1 if cursor.x >= cols else cursor.x  # lose a pending wrap
@@ -365,29 +356,24 @@ class VTScreen(ModeState, pyte.Screen):
     def _fit(
         self, buffer: Buffer, cy: int, old: int, new: int, history: bool
     ) -> tuple[Buffer, int]:
+        # Rows keep the old width here; resize() cuts or extends them all afterwards.
         shift = 0  # rows move down by this much (negative: up)
         if new < old:
             drop = min(max(old - 1 - cy, 0), old - new)  # lines below the cursor go first
-            for y in range(old - drop, old):
-                buffer.pop(y, None)
+            del buffer[old - drop :]
             shift = -(old - new - drop)
             if history and not self.alternate_for(buffer) and self.history.maxlen:
                 for y in range(-shift):
-                    self.history.append(compact(buffer.get(y), self.columns))
-        elif new > old and history:
-            shift = min(len(self.history), new - old)
-        fitted: Buffer = defaultdict(buffer.default_factory)
-        for y, row in buffer.items():
-            if 0 <= y + shift < new:
-                fitted[y + shift] = row
-        for y in range(shift - 1, -1, -1):
-            fitted[y] = expand(self.history.pop(), self.columns)
+                    self.history.append(compact(buffer[y]))
+            fitted = buffer[-shift:]
+        else:
+            if history:
+                shift = min(len(self.history), new - old)
+            pulled = [expand(self.history.pop(), self.columns) for _ in range(shift)]
+            fitted = pulled[::-1] + buffer
+            fitted += [Row(self.columns) for _ in range(new - len(fitted))]
         return fitted, max(min(cy + shift, new - 1), 0)
 
     def alternate_for(self, buffer: Buffer) -> bool:
         """Whether `buffer` is the alternate screen's, whose lines never reach the history."""
         return bool(self.alternate) and buffer is self.buffer
-
-
-def _in_use(row: Row) -> bool:
-    return row.default != BLANK or any(cell != BLANK for cell in row.values())

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from functools import lru_cache
+from operator import attrgetter
 from typing import NamedTuple
 
 from wcwidth import wcwidth as _wcwidth
@@ -26,6 +27,25 @@ class Style:
     strikethrough: bool = False
     dim: bool = False
     blink: bool = False
+
+    def __eq__(self, other: object) -> bool:
+        # The generated __eq__ builds two tuples; rows compare neighbouring styles often, and
+        # different styles nearly always differ in a colour.
+        if self is other:
+            return True
+        if other.__class__ is not Style:
+            return NotImplemented
+        return (
+            self.fg == other.fg  # type: ignore[attr-defined]
+            and self.bg == other.bg  # type: ignore[attr-defined]
+            and self.bold == other.bold  # type: ignore[attr-defined]
+            and self.italic == other.italic  # type: ignore[attr-defined]
+            and self.underline == other.underline  # type: ignore[attr-defined]
+            and self.reverse == other.reverse  # type: ignore[attr-defined]
+            and self.strikethrough == other.strikethrough  # type: ignore[attr-defined]
+            and self.dim == other.dim  # type: ignore[attr-defined]
+            and self.blink == other.blink  # type: ignore[attr-defined]
+        )
 
 
 DEFAULT = Style()
@@ -75,20 +95,24 @@ Params = list[list[int | None]]
 """CSI parameters: one list per `;`-separated parameter holding its `:`-separated parts;
 an empty part is None."""
 
+# Style's fields by position, as apply_sgr changes them.
+_FG, _BG, _BOLD, _ITALIC, _UNDERLINE, _REVERSE, _STRIKE, _DIM, _BLINK = range(9)
+_FIELDS = attrgetter(*(field.name for field in fields(Style)))
+_DEFAULTS = list(_FIELDS(DEFAULT))
 _FLAGS = {
-    1: ("bold", True),
-    2: ("dim", True),
-    3: ("italic", True),
-    5: ("blink", True),
-    6: ("blink", True),
-    7: ("reverse", True),
-    9: ("strikethrough", True),
-    21: ("underline", True),  # double underline, drawn as a plain one
-    23: ("italic", False),
-    24: ("underline", False),
-    25: ("blink", False),
-    27: ("reverse", False),
-    29: ("strikethrough", False),
+    1: (_BOLD, True),
+    2: (_DIM, True),
+    3: (_ITALIC, True),
+    5: (_BLINK, True),
+    6: (_BLINK, True),
+    7: (_REVERSE, True),
+    9: (_STRIKE, True),
+    21: (_UNDERLINE, True),  # double underline, drawn as a plain one
+    23: (_ITALIC, False),
+    24: (_UNDERLINE, False),
+    25: (_BLINK, False),
+    27: (_REVERSE, False),
+    29: (_STRIKE, False),
 }
 _BAD = object()  # a malformed extended colour: leave the colour as it was
 
@@ -113,7 +137,7 @@ def _semicolon_color(params: Params, i: int) -> tuple[object, int]:
     if kind == 5 and i + 1 < len(params):
         return _byte(params[i + 1][0]), i + 2
     if kind == 2 and i + 3 < len(params):
-        r, g, b = (params[j][0] for j in range(i + 1, i + 4))
+        r, g, b = params[i + 1][0], params[i + 2][0], params[i + 3][0]
         return f"#{_byte(r):02x}{_byte(g):02x}{_byte(b):02x}", i + 4
     return _BAD, len(params)
 
@@ -121,7 +145,8 @@ def _semicolon_color(params: Params, i: int) -> tuple[object, int]:
 def apply_sgr(pen: Style, params: Params) -> Style:
     """The pen after `CSI params m`."""
     base = pen
-    changes: dict[str, object] = {}
+    values = list(_FIELDS(pen))  # the pen's fields by position, changed in place
+    changed = False  # whether anything was set since `base`
     i = 0
     while i < len(params):
         group = params[i]
@@ -129,37 +154,50 @@ def apply_sgr(pen: Style, params: Params) -> Style:
         code = group[0] or 0
         if code == 0:
             base = DEFAULT
-            changes.clear()
-        elif code in _FLAGS:
-            name, value = _FLAGS[code]
-            changes[name] = value
+            values = _DEFAULTS.copy()
+            changed = False
+            continue
+        if code in _FLAGS:
+            field, value = _FLAGS[code]
+            values[field] = value
         elif code == 4:
-            changes["underline"] = len(group) == 1 or bool(group[1])  # 4:0 is "no underline"
+            values[_UNDERLINE] = len(group) == 1 or bool(group[1])  # 4:0 is "no underline"
         elif code == 22:
-            changes["bold"] = changes["dim"] = False
+            values[_BOLD] = values[_DIM] = False
         elif 30 <= code <= 37:
-            changes["fg"] = code - 30
+            values[_FG] = code - 30
         elif 40 <= code <= 47:
-            changes["bg"] = code - 40
+            values[_BG] = code - 40
         elif 90 <= code <= 97:
-            changes["fg"] = code - 90 + 8
+            values[_FG] = code - 90 + 8
         elif 100 <= code <= 107:
-            changes["bg"] = code - 100 + 8
+            values[_BG] = code - 100 + 8
         elif code == 39:
-            changes["fg"] = None
+            values[_FG] = None
         elif code == 49:
-            changes["bg"] = None
+            values[_BG] = None
         elif code in (38, 48, 58):
             if len(group) > 1:
                 color = _colon_color(group[1:])
             else:
                 color, i = _semicolon_color(params, i)
             # 58 (underline colour) is parsed only so its parts are not read as attributes.
-            if color is not _BAD and code != 58:
-                changes["fg" if code == 38 else "bg"] = color
-    if not changes:
+            if color is _BAD or code == 58:
+                continue
+            values[_FG if code == 38 else _BG] = color
+        else:
+            continue  # unknown: changes nothing
+        changed = True
+    if not changed:
         return base
-    return intern(replace(base, **changes))  # type: ignore[arg-type]
+    return intern(Style(*values))
+
+
+def with_color(pen: Style, background: bool, color: Color) -> Style:
+    """apply_sgr(pen, params) for params that set only the foreground or background colour."""
+    values = list(_FIELDS(pen))
+    values[_BG if background else _FG] = color
+    return intern(Style(*values))
 
 
 def _color_sgr(color: Color, base: int, bright: int, extended: int) -> str:
