@@ -541,3 +541,28 @@ def test_a_saved_layout_naming_sessions_that_are_gone_is_said_and_the_rest_shown
     dash.wait("READY-alive")
     dash.wait("no longer exist")
     assert len(dash.headers()) == 1
+
+
+def test_a_keymap_binding_one_key_twice_is_refused_naming_both_lines(dashboard, home, sessions):
+    config = home.parent / "config" / "nono"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "keymap.yaml").write_text("bindings:\n  C-x: zoom\n  ctrl-x: detach\n")
+    sessions("alpha")
+    dash = dashboard()
+    dash.exit()
+    output = dash.raw.decode(errors="replace")
+    assert "keymap.yaml:3" in output and "line 2" in output
+
+
+def test_keys_resize_the_focused_pane_and_layouts_cycle(sessions, dashboard, nono):
+    sessions("alpha")
+    sessions("beta")
+    dash = dashboard(cols=100, rows=30)
+    dash.wait("READY-beta")
+    dash.send(PREFIX + "\x1b1")  # even-horizontal: side by side, as tmux splits 100 columns
+    dash.wait(lambda t: sorted(h[1] for h in dash.headers()) == [0, 50])
+    dash.send(PREFIX + "\x1b[1;5C")  # C-Right: the focused (left) pane's edge moves right
+    dash.wait(lambda t: sorted(h[1] for h in dash.headers()) == [0, 51])
+    assert stty_size(dash, "alpha", nono) == (50, 28)
+    dash.prefix(" ")  # next-layout after even-horizontal: even-vertical
+    dash.wait(lambda t: [h[1] for h in dash.headers()] == [0, 0])
