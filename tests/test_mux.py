@@ -566,3 +566,26 @@ def test_keys_resize_the_focused_pane_and_layouts_cycle(sessions, dashboard, non
     assert stty_size(dash, "alpha", nono) == (50, 28)
     dash.prefix(" ")  # next-layout after even-horizontal: even-vertical
     dash.wait(lambda t: [h[1] for h in dash.headers()] == [0, 0])
+
+
+def test_with_no_sessions_the_dashboard_offers_to_start_one(dashboard, nono, workspace):
+    dash = dashboard()
+    dash.wait("new pane profile: default")
+    dash.send("\r\r\x15bash --norc --noprofile -i\r")
+    dash.wait(lambda t: len(dash.headers()) == 1 and "bash-5" in t)
+    records = json.loads(nono("ps", "--json").stdout)
+    assert len(records) == 1 and records[0]["workdir"] == str(workspace)
+    nono("stop", records[0]["id"], "--force")
+
+
+def test_an_exited_pane_stays_readable_across_detach_and_reopen(sessions, dashboard):
+    sessions("quitter", "sh", "-c", "echo last-words; read x; exit 3")
+    dash = dashboard()
+    dash.wait("last-words")
+    dash.type_line("bye")
+    dash.wait("exited(3)")
+    dash.prefix("d")
+    dash.exit()
+    again = dashboard()
+    again.wait("exited(3)")
+    assert "last-words" in pane_text(again, "quitter")

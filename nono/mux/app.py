@@ -191,7 +191,8 @@ class Mux(InputHandling, SessionActions):
         if self.startup_problems:
             self.say(" · ".join(self.startup_problems), alert=True)
         if not ids:
-            self.say('no sessions: split (prefix % or ") to start one', alert=False)
+            # Like tmux starting with a shell, but asking first: a session grants the directory.
+            self.split(horizontal=True)
         self._refresh_records()
         self.save()
         watch = RegistryWatch(registry.sessions_dir(), self._registry_changed)

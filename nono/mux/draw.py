@@ -151,7 +151,7 @@ class Dashboard(Container):
                 self.draw_pane(screen, mux.panes[pane_id], rect)
             for gone in set(self.placed) - set(rects):
                 del self.placed[gone]
-            if not mux.zoomed:
+            if not mux.zoomed and mux.tree is not None:
                 style = BORDER_SYNC if mux.sync else BORDER
                 for sep in layout.separators(mux.tree, width, area_h):
                     for dy in range(sep.length):
