@@ -145,6 +145,11 @@ def state(term: TerminalModel) -> dict[str, object]:
         "replay": term.render_ansi(),
         "replies": term.take_replies(),
         "dirty": term.take_dirty(),
+        "bells": term.bells,
+        # Runs as well as text: how a line is cut into runs shows to cell clients (mux, copy
+        # mode) but not in the ANSI text, which sets a style only when it changes.
+        "row_runs": [term.row_runs(y) for y in range(term.rows)],
+        "history_runs": term.history_runs(term.history_size),
     }
 
 

@@ -105,18 +105,30 @@ class FastParser(Parser):
                         else:
                             y = cursor.y
                             row = screen.buffer[y]
-                            chars = row.chars
-                            if stop < cols and chars[stop] == "":
-                                chars[stop] = " "
-                            if x and chars[x] == "":
-                                chars[x - 1] = " "
-                                row.first = min(row.first, x - 1)
-                            elif x < row.first:
-                                row.first = x
-                            if stop > row.used:
+                            pen = cursor.attrs.style
+                            drawn = row.drawn  # _claim, written out
+                            if drawn is not None and x == row.used:
+                                if drawn and (drawn[-1][1] is pen or drawn[-1][1] == pen):
+                                    drawn[-1] = (drawn[-1][0] + run, drawn[-1][1])
+                                else:
+                                    drawn.append((run, pen))
+                                if x < row.first:
+                                    row.first = x
                                 row.used = stop
-                            chars[x:stop] = run
-                            row.styles[x:stop] = [cursor.attrs.style] * k
+                            else:
+                                row.drawn = None
+                                chars = row.chars
+                                if stop < cols and chars[stop] == "":
+                                    chars[stop] = " "
+                                if x and chars[x] == "":
+                                    chars[x - 1] = " "
+                                    row.first = min(row.first, x - 1)
+                                elif x < row.first:
+                                    row.first = x
+                                if stop > row.used:
+                                    row.used = stop
+                            row.chars[x:stop] = run
+                            row.styles[x:stop] = [pen] * k
                             cursor.x = stop
                             screen.last_char = run[-1]
                             dirty.add(y)
@@ -247,19 +259,9 @@ class FastParser(Parser):
                     x, i = cols - 1, n - 1
             k = min(n - i, cols - x)
             end = x + k
-            chars = row.chars
-            # Only the ends of a run can cut a wide character: inside it each character
-            # overwrites the stub the previous one blanked.
-            if end < cols and chars[end] == "":
-                chars[end] = " "
-            if x and chars[x] == "":
-                chars[x - 1] = " "
-                row.first = min(row.first, x - 1)
-            elif x < row.first:
-                row.first = x
-            if end > row.used:
-                row.used = end
-            chars[x:end] = text if k == n else text[i : i + k]
+            run = text if k == n else text[i : i + k]
+            _claim(row, x, end, run, pen)
+            row.chars[x:end] = run
             row.styles[x:end] = [pen] * k
             x = end
             i += k
@@ -277,17 +279,8 @@ class FastParser(Parser):
         n = len(text)
         end = x + 2 * n
         if end <= cols and widths.count(2) == n:
-            # All wide and no wrap (CJK, emoji): each character and its stub in one slice. As
-            # with narrow text, only the ends of the run can cut another wide character.
-            if end < cols and chars[end] == "":
-                chars[end] = " "
-            if x and chars[x] == "":
-                chars[x - 1] = " "
-                row.first = min(row.first, x - 1)
-            elif x < row.first:
-                row.first = x
-            if end > row.used:
-                row.used = end
+            # All wide and no wrap (CJK, emoji): each character and its stub in one slice.
+            _claim(row, x, end, text, pen)
             cells = [""] * (2 * n)
             cells[::2] = text
             chars[x:end] = cells
@@ -308,15 +301,7 @@ class FastParser(Parser):
                 else:
                     x = cols - 1
             end = x + width
-            if end < cols and chars[end] == "":
-                chars[end] = " "
-            if x and chars[x] == "":
-                chars[x - 1] = " "
-                row.first = min(row.first, x - 1)
-            elif x < row.first:
-                row.first = x
-            if end > row.used:
-                row.used = end
+            _claim(row, x, end, char, pen)
             chars[x] = char
             styles[x] = pen
             if width == 2:
@@ -327,3 +312,33 @@ class FastParser(Parser):
         if last:
             screen.last_char = last
         return x
+
+
+def _claim(row: Row, x: int, end: int, text: str, pen: Style) -> None:
+    """Before `text` in `pen` is written over cells x..end-1 of `row`: keep the row's drawn runs
+    or drop them, and repair what the write is about to cut.
+
+    Only the ends of a run can cut a wide character: inside it each character overwrites the
+    stub the previous one blanked. Past `used` every cell is a blank, so text that starts there
+    cuts nothing."""
+    drawn = row.drawn
+    if drawn is not None and x == row.used:
+        if drawn and (drawn[-1][1] is pen or drawn[-1][1] == pen):
+            drawn[-1] = (drawn[-1][0] + text, drawn[-1][1])
+        else:
+            drawn.append((text, pen))
+        if x < row.first:
+            row.first = x
+        row.used = end
+        return
+    row.drawn = None
+    chars = row.chars
+    if end < len(chars) and chars[end] == "":
+        chars[end] = " "
+    if x and chars[x] == "":
+        chars[x - 1] = " "
+        row.first = min(row.first, x - 1)
+    elif x < row.first:
+        row.first = x
+    if end > row.used:
+        row.used = end

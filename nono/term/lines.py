@@ -28,9 +28,13 @@ class Row:
     the history, whatever its background. `used` is at least one past the highest column
     written since: the cells from there on are blanks in `fill`, which compacting a row into
     the history need not look at.
+
+    `drawn` is the row's runs as the bulk paths drew them, left to right from column 0 up to
+    `used`, for as long as nothing else wrote on the row (None from the first other write):
+    a row scrolling off then goes to the history without its cells being looked at again.
     """
 
-    __slots__ = ("chars", "fill", "first", "styles", "used")
+    __slots__ = ("chars", "drawn", "fill", "first", "styles", "used")
 
     def __init__(self, cols: int, fill: Style = DEFAULT) -> None:
         self.chars = [" "] * cols
@@ -38,6 +42,7 @@ class Row:
         self.fill = fill
         self.first = NEVER
         self.used = 0
+        self.drawn: list[Run] | None = []
 
     def cell(self, x: int) -> Cell:
         return Cell(self.chars[x], self.styles[x])
@@ -45,6 +50,7 @@ class Row:
     def set(self, x: int, data: str, style: Style) -> None:
         self.chars[x] = data
         self.styles[x] = style
+        self.drawn = None
         if x < self.first:
             self.first = x
         if x >= self.used:
@@ -62,6 +68,7 @@ class Row:
     def resize(self, cols: int) -> None:
         """Cut or extend to `cols` cells; a wide character cut in half becomes a blank."""
         old = len(self.chars)
+        self.drawn = None
         if cols < old:
             del self.chars[cols:]
             del self.styles[cols:]
@@ -154,7 +161,10 @@ def compact(row: Row | None) -> Line:
     if row is None or row.first == NEVER:
         return ()
     used = row.used
-    if row.fill is DEFAULT and used < len(row.chars):
+    line = row.drawn
+    if line is not None and row.fill is DEFAULT:
+        line = line.copy()
+    elif row.fill is DEFAULT and used < len(row.chars):
         # The default blanks past `used` are what compacting drops anyway.
         line = _runs(row.chars[:used], row.styles[:used])
     else:
@@ -174,6 +184,7 @@ def compact(row: Row | None) -> Line:
 def expand(line: Line, cols: int) -> Row:
     """A scrollback line back as a row of cells (resize pulls history onto the screen)."""
     row = Row(cols)
+    row.drawn = None
     row.first = 0 if line else NEVER
     row.used = cols
     chars, styles = row.chars, row.styles
@@ -202,6 +213,7 @@ def expand(line: Line, cols: int) -> Row:
 def clear_wide_halves(row: Row, start: int, end: int) -> None:
     """Before cells start..end-1 are overwritten: a wide character cut by either edge has its
     other half blanked (keeping its style), as terminals do."""
+    row.drawn = None
     chars = row.chars
     if start > 0 and chars[start] == "":
         chars[start - 1] = " "
