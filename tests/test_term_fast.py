@@ -193,6 +193,29 @@ def test_random_streams_split_anywhere_match_the_slow_path(seed: int) -> None:
     assert_same(chunks(data, rng, rng.choice([1, 7, 64, 512])), cols, rows, history)
 
 
+@pytest.mark.parametrize("seed", range(100))
+def test_random_streams_with_resizes_between_feeds_match_the_slow_path(seed: int) -> None:
+    # A resize cuts, extends and moves rows and pulls history back: rows the bulk paths drew
+    # must come out of it as the slow path's do.
+    rng = random.Random(seed)
+    cols, rows = rng.choice([1, 3, 10, 40, 80]), rng.choice([1, 3, 6, 12])
+    history = rng.choice([0, 3, 100])
+    data = random_stream(rng, cols, rows, rng.randint(20, 250))
+    fast = TerminalModel(cols, rows, history)
+    slow = TerminalModel(cols, rows, history, fast=False)
+    for i, part in enumerate(chunks(data, rng, rng.choice([7, 64, 512]))):
+        fast.feed(part)
+        slow.feed(part)
+        if rng.random() < 0.1:
+            size = rng.randint(1, 90), rng.randint(1, 14)
+            fast.resize(*size)
+            slow.resize(*size)
+        assert fast.cursor == slow.cursor, f"cursor after feed {i}"
+        assert fast.take_dirty() == slow.take_dirty(), f"dirty rows after feed {i}"
+    assert_rows_well_formed(fast)
+    assert state(fast) == state(slow)
+
+
 def test_mixed_workload_matches_the_slow_path() -> None:
     data = generate(1.0, seed=7)
     assert_same([data[i : i + 512] for i in range(0, len(data), 512)], 200, 50, 10_000)
