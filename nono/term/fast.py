@@ -34,6 +34,7 @@ _MOVES, _WIDE, _SGR, _ASCII, _CRLF = 1, 2, 3, 4, 5
 # SGR that sets one truecolour (a new pen nearly every time, so never in the cache). Four
 # digits at most, so that split_params' cap at 9999 cannot matter.
 _TRUECOLOR = re.compile(r"([34])8;2;(\d{1,4});(\d{1,4});(\d{1,4})").fullmatch
+_HEX = {str(i): f"{i:02x}" for i in range(256)}  # a colour part as most programs write it
 _IDENTITY = cs.LAT1_MAP  # the G0/G1 table that leaves every character as it is
 
 
@@ -57,94 +58,90 @@ class FastParser(Parser):
         self._feed_text(self.utf8_decoder.decode(data))
 
     def _feed_text(self, text: str) -> None:
-        # The common cases of _set_pen, _draw_narrow and _moves are written out here: a call
-        # costs as much as the work. Anything unusual goes to those methods.
+        # The common cases of _set_pen, _draw_narrow, _claim and _moves are written out here: a
+        # call costs as much as the work. Anything unusual goes to those methods.
         screen = self.screen
         send = self._send_to_parser
-        match = _TOKEN.match
+        tokens = _TOKEN.finditer
         pens = self._sgr
         dirty = screen.dirty
         taking = self._taking_plain_text  # True: pyte's machine is between sequences
         pos, end = 0, len(text)
         while pos < end:
-            if taking:
-                token = match(text, pos)
-                stop = token.end()  # type: ignore[union-attr]  # the last choice matches ""
-                if stop != pos:
-                    pos = stop
-                    kind = token.lastindex  # type: ignore[union-attr]
-                    if kind == _MOVES:
-                        self._moves(screen, token.group(_MOVES))  # type: ignore[union-attr]
-                        continue
-                    if kind == _WIDE:
-                        self._draw_other(token.group(_WIDE))  # type: ignore[union-attr]
-                        continue
-                    params, run, crlf = token.group(_SGR, _ASCII, _CRLF)  # type: ignore[union-attr]
-                    cursor = screen.cursor
-                    if params is not None:
-                        if params == "0" or not params:
-                            cursor.attrs = BLANK
-                        else:
-                            hit = pens.get((id(cursor.attrs.style), params))
-                            if hit is None:
-                                self._set_pen(screen, params)
-                            else:
-                                cursor.attrs = hit[1]
-                    if run:
-                        x = cursor.x
-                        k = len(run)
-                        stop = x + k
-                        cols = screen.columns
-                        if (
-                            stop > cols
-                            or mo.IRM in screen.mode
-                            or (screen.g1_charset if screen.charset else screen.g0_charset)
-                            != _IDENTITY
-                        ):
-                            self._draw(run, None)
-                        else:
-                            y = cursor.y
-                            row = screen.buffer[y]
-                            pen = cursor.attrs.style
-                            drawn = row.drawn  # _claim, written out
-                            if drawn is not None and x == row.used:
-                                if drawn and (drawn[-1][1] is pen or drawn[-1][1] == pen):
-                                    drawn[-1] = (drawn[-1][0] + run, drawn[-1][1])
-                                else:
-                                    drawn.append((run, pen))
-                                if x < row.first:
-                                    row.first = x
-                                row.used = stop
-                            else:
-                                row.drawn = None
-                                chars = row.chars
-                                if stop < cols and chars[stop] == "":
-                                    chars[stop] = " "
-                                if x and chars[x] == "":
-                                    chars[x - 1] = " "
-                                    row.first = min(row.first, x - 1)
-                                elif x < row.first:
-                                    row.first = x
-                                if stop > row.used:
-                                    row.used = stop
-                            row.chars[x:stop] = run
-                            row.styles[x:stop] = [pen] * k
-                            cursor.x = stop
-                            screen.last_char = run[-1]
-                            dirty.add(y)
-                    if crlf:
-                        cursor.x = 0
-                        y = cursor.y
-                        if screen.margins is None:
-                            if y == screen.lines - 1:
-                                self._scroll(screen, 0, y)
-                            else:
-                                cursor.y = y + 1
-                        else:
-                            self._index(screen)
+            if not taking:
+                taking = send(text[pos])
+                pos += 1
+                continue
+            # Only pyte's machine replaces the cursor or the buffer, or changes the size, the
+            # modes, the charsets or the margins: between its turns they are looked up once.
+            cursor = screen.cursor
+            buffer = screen.buffer
+            cols = screen.columns
+            plain = (
+                mo.IRM not in screen.mode
+                and (screen.g1_charset if screen.charset else screen.g0_charset) == _IDENTITY
+            )
+            bottom = screen.lines - 1 if screen.margins is None else -1  # -1: a region is set
+            for token in tokens(text, pos):
+                stop = token.end()
+                if stop == pos:  # the empty match: none of these, so pyte's turn
+                    break
+                pos = stop
+                kind = token.lastindex
+                if kind == _MOVES:
+                    self._moves(screen, token.group(_MOVES))
                     continue
-            taking = send(text[pos])
-            pos += 1
+                if kind == _WIDE:
+                    self._draw_other(token.group(_WIDE))
+                    continue
+                params, run, crlf = token.group(_SGR, _ASCII, _CRLF)
+                if params is not None:
+                    if params == "0" or not params:
+                        cursor.attrs = BLANK
+                    else:
+                        hit = pens.get((id(cursor.attrs.style), params))
+                        if hit is None:
+                            self._set_pen(screen, params)
+                        else:
+                            cursor.attrs = hit[1]
+                if run:
+                    x = cursor.x
+                    k = len(run)
+                    stop = x + k
+                    if stop > cols or not plain:
+                        self._draw(run, None)
+                    else:
+                        y = cursor.y
+                        row = buffer[y]
+                        pen = cursor.attrs.style
+                        drawn = row.drawn
+                        if drawn is not None and x == row.used:
+                            if drawn and (drawn[-1][1] is pen or drawn[-1][1] == pen):
+                                drawn[-1] = (drawn[-1][0] + run, drawn[-1][1])
+                            else:
+                                drawn.append((run, pen))
+                            if x < row.first:
+                                row.first = x
+                            row.used = stop
+                        else:
+                            _claim(row, x, stop, run, pen)
+                        row.chars[x:stop] = run
+                        row.styles[x:stop] = [pen] * k
+                        cursor.x = stop
+                        screen.last_char = run[-1]
+                        dirty.add(y)
+                if crlf:
+                    cursor.x = 0
+                    y = cursor.y
+                    if y == bottom:
+                        self._scroll(screen, 0, y)
+                    elif bottom >= 0:
+                        cursor.y = y + 1
+                    else:
+                        self._index(screen)
+            if pos < end:
+                taking = send(text[pos])
+                pos += 1
         self._taking_plain_text = taking
 
     # Events handled here.
@@ -160,11 +157,9 @@ class FastParser(Parser):
         if hit is not None:  # the entry holds `pen`, so its id cannot have been reused
             screen.cursor.attrs = hit[1]
             return
-        truecolor = _TRUECOLOR(params)
+        truecolor = _truecolor(params)
         if truecolor is not None:
-            kind, r, g, b = truecolor.groups()
-            color = f"#{min(int(r), 255):02x}{min(int(g), 255):02x}{min(int(b), 255):02x}"
-            screen.cursor.attrs = Cell(" ", with_color(pen, kind == "4", color))
+            screen.cursor.attrs = Cell(" ", with_color(pen, *truecolor))
         else:
             if len(params) > MAX_PARAM_CHARS:
                 return
@@ -312,6 +307,20 @@ class FastParser(Parser):
         if last:
             screen.last_char = last
         return x
+
+
+def _truecolor(params: str) -> tuple[bool, str] | None:
+    """(background, "#rrggbb") if `params` set one truecolour and nothing else."""
+    parts = params.split(";")
+    if len(parts) == 5 and parts[1] == "2" and (parts[0] == "38" or parts[0] == "48"):
+        r, g, b = _HEX.get(parts[2]), _HEX.get(parts[3]), _HEX.get(parts[4])
+        if r and g and b:  # the parts in plain decimal, 0-255: what nearly every program sends
+            return parts[0] == "48", f"#{r}{g}{b}"
+    match = _TRUECOLOR(params)
+    if match is None:
+        return None
+    kind, r, g, b = match.groups()
+    return kind == "4", f"#{min(int(r), 255):02x}{min(int(g), 255):02x}{min(int(b), 255):02x}"
 
 
 def _claim(row: Row, x: int, end: int, text: str, pen: Style) -> None:
