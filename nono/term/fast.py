@@ -12,7 +12,7 @@ from pyte import modes as mo
 
 from .lines import Row, compact
 from .parser import MAX_PARAM_CHARS, MAX_PARAMS, Parser, split_params
-from .style import BLANK, Cell, Style, char_width, is_interned, with_color
+from .style import BLANK, DEFAULT, Cell, Style, blank, char_width, is_interned, with_color
 
 if TYPE_CHECKING:
     from .screen import VTScreen
@@ -200,11 +200,14 @@ class FastParser(Parser):
         # VTScreen.scroll_region_up(top, bottom, 1).
         rows = screen.buffer
         gone = rows.pop(top)
-        pen = screen.cursor.attrs.style
-        rows.insert(bottom, Row(screen.columns) if pen.bg is None else screen.cleared_row())
         history = screen.history
         if history.maxlen and not screen.alternate:
             history.append(compact(gone))
+        # The row that left comes back blank: new rows, each two screen-wide lists, would be
+        # most of what the cyclic garbage collector has to look at.
+        pen = screen.cursor.attrs.style
+        gone.reset(DEFAULT if pen.bg is None else blank(pen).style)
+        rows.insert(bottom, gone)
         if self._marked != (top, bottom):
             screen.dirty.update(range(top, bottom + 1))
             self._marked = (top, bottom)

@@ -44,6 +44,17 @@ class Row:
         self.used = 0
         self.drawn: list[Run] | None = []
 
+    def reset(self, fill: Style) -> None:
+        """Blank again, as Row(len(self.chars), fill) would be."""
+        chars, styles = self.chars, self.styles
+        n = self.used if fill is self.fill else len(chars)  # past `used`: blanks in `fill`
+        chars[:n] = " " * n
+        styles[:n] = [fill] * n
+        self.fill = fill
+        self.first = NEVER
+        self.used = 0
+        self.drawn = []
+
     def cell(self, x: int) -> Cell:
         return Cell(self.chars[x], self.styles[x])
 
