@@ -43,6 +43,7 @@ TEXT = [
     "\x01\x7f\x00",
     "\x9b1m",  # C1 CSI
 ]
+PRINTABLE = ["", "hello", "x" * 37, "word " * 9]
 CONTROLS = ["\r", "\n", "\r\n", "\b", "\t", "\x0b", "\x0e", "\x0f", "\x07"]
 
 
@@ -113,6 +114,9 @@ def random_stream(rng: random.Random, cols: int, rows: int, pieces: int) -> byte
             piece = rng.choice(CONTROLS)
         elif roll < 0.75:
             piece = _sgr(rng)
+            if rng.random() < 0.4:  # colour changes each with text after it, as one line has
+                texts = [rng.choice(PRINTABLE) for _ in range(rng.randint(1, 5))]
+                piece += "".join(text + _sgr(rng) for text in texts) + rng.choice(PRINTABLE)
         else:
             piece = _escape(rng, cols, rows)
         if piece in ("\xe4\xb8", "\xff", "\xc3"):
@@ -227,10 +231,31 @@ def test_mixed_workload_in_odd_chunks_on_a_narrow_screen_matches_the_slow_path()
     assert_same(chunks(data, random.Random(3), 300), 33, 7, 500)
 
 
-def test_mixed_workload_in_a_scroll_region_and_without_autowrap_matches_the_slow_path() -> None:
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        b"\x1b[3;20r\x1b[20;1H",  # a scroll region
+        b"\x1b[?7l",  # no autowrap
+        b"\x1b[?1049h",  # the alternate screen
+        b"\x1b[31;44m",  # a background colour to erase and scroll in
+        b"\x1b[4h",  # insert mode
+        b"\x1b(0",  # line drawing in G0
+        b"\x1b)0\x0e",  # line drawing in G1, shifted out to
+    ],
+)
+def test_mixed_workload_in_other_modes_matches_the_slow_path(prefix: bytes) -> None:
     data = generate(0.1, seed=5)
-    for prefix in (b"\x1b[3;20r\x1b[20;1H", b"\x1b[?7l", b"\x1b[?1049h", b"\x1b[31;44m"):
-        assert_same([prefix, *chunks(data, random.Random(5), 700)], 80, 24, 200)
+    assert_same([prefix, *chunks(data, random.Random(5), 700)], 80, 24, 200)
+
+
+def test_colour_changes_then_repeat_or_overwrite_match_the_slow_path() -> None:
+    # REP repeats the last character the colour changes drew; CR and BS put the cursor back
+    # over a line they drew, which the next colour changes overwrite.
+    runs = f"{CSI}31mab{CSI}32mcd{CSI}0m ef"
+    data = "".join(
+        f"{runs}{CSI}3b\r\n{runs}\r{runs}\r\n{runs}\b\b{runs}\r\n{CSI}K{runs}\r\n" for _ in range(4)
+    ).encode()
+    assert_same([data], 40, 3, 50)
 
 
 def test_history_limit_reached_within_one_feed_keeps_the_newest_lines() -> None:
@@ -249,7 +274,7 @@ def test_colours_past_the_intern_limit_match_the_slow_path(monkeypatch: pytest.M
         f"{CSI}0m{CSI}38;2;1;2;3mA{CSI}0m{CSI}38;2;1;2;3mB{CSI}1;32mC{CSI}0;1;32mD\r\n".encode()
         for _ in range(3)
     )
-    assert_same([data], 20, 5, 10)
+    assert_same([data], 20, 2, 10)  # two rows: the lines reach the history
 
 
 def test_plain_text_colours_and_wide_characters_never_reach_pyte(

@@ -20,17 +20,20 @@ if TYPE_CHECKING:
 # Tried at each point where pyte's machine is between sequences. Anything else (other escapes
 # and controls, a sequence cut by the end of a feed) goes to pyte's machine one character at a
 # time, which is also what keeps the split between the paths invisible.
-# The last alternative takes what most output is made of in one token: a colour change, the
-# text in it, and the end of the line. It also matches the empty string, which means "none of
-# these".
+# The third takes a line's worth of colour changes with the text after each (two or more), and
+# the last what most other output is made of: a colour change, the text in it, and the end of
+# the line. The last also matches the empty string, which means "none of these".
 _TOKEN = re.compile(
     "([\r\n\b\t]+)"  # 1: cursor-only controls (and LF, which may scroll)
     "|([^\x00-\x9f]+)"  # 2: other text; widths are checked before the bulk path takes it
-    "|(?:\x1b\\[([0-9;:]*)m)?"  # 3: SGR with no private marker or intermediates
-    "([\x20-\x7e]*)"  # 4: ASCII text, one column per character
-    "(\r\n)?"  # 5: CR LF
+    "|((?:\x1b\\[[0-9;:]*+m[\x20-\x7e]*+){2,}+)"  # 3: SGRs, each with the ASCII text after it
+    "(\r\n)?"  # 4: CR LF
+    "|(?:\x1b\\[([0-9;:]*)m)?"  # 5: SGR with no private marker or intermediates
+    "([\x20-\x7e]*)"  # 6: ASCII text, one column per character
+    "(\r\n)?"  # 7: CR LF
 )
-_MOVES, _WIDE, _SGR, _ASCII, _CRLF = 1, 2, 3, 4, 5
+_MOVES, _WIDE, _RUNS, _RUNS_CRLF, _SGR, _ASCII, _CRLF = range(1, 8)
+_WITHOUT_SGR = re.compile("\x1b\\[[0-9;:]*m").sub
 # SGR that sets one truecolour (a new pen nearly every time, so never in the cache). Four
 # digits at most, so that split_params' cap at 9999 cannot matter.
 _TRUECOLOR = re.compile(r"([34])8;2;(\d{1,4});(\d{1,4});(\d{1,4})").fullmatch
@@ -94,7 +97,12 @@ class FastParser(Parser):
                 if kind == _WIDE:
                     self._draw_other(token.group(_WIDE))
                     continue
-                params, run, crlf = token.group(_SGR, _ASCII, _CRLF)
+                if kind <= _RUNS_CRLF:
+                    self._draw_runs(screen, buffer, cols, plain, token.group(_RUNS))
+                    params = run = None
+                    crlf = kind == _RUNS_CRLF
+                else:
+                    params, run, crlf = token.group(_SGR, _ASCII, _CRLF)
                 if params is not None:
                     if params == "0" or not params:
                         cursor.attrs = BLANK
@@ -172,6 +180,66 @@ class FastParser(Parser):
             if len(self._sgr) >= 1024:
                 self._sgr.clear()
             self._sgr[key] = (pen, attrs)
+
+    def _draw_runs(
+        self, screen: VTScreen, buffer: list[Row], cols: int, plain: bool, runs: str
+    ) -> None:
+        """Token 3: colour changes, each with the text after it. When the text fits on a row
+        that holds only what the bulk paths drew (a line being written), its cells are written
+        in one go; otherwise each piece goes the usual way."""
+        cursor = screen.cursor
+        # Split at each CSI: each piece is an SGR's parameters, "m" and the text after it.
+        pieces = runs.split("\x1b[")
+        del pieces[0]  # empty: the token starts with an SGR
+        x = cursor.x
+        y = cursor.y
+        row = buffer[y]
+        drawn = row.drawn
+        if (
+            not plain
+            or drawn is None
+            or x != row.used
+            or (x + len(runs) > cols and x + len(_WITHOUT_SGR("", runs)) > cols)
+        ):
+            for piece in pieces:
+                params, _, run = piece.partition("m")
+                self._set_pen(screen, params)
+                if run:
+                    self._draw(run, None)
+            return
+        pens = self._sgr
+        styles: list[Style] = []
+        texts: list[str] = []
+        for piece in pieces:
+            params, _, run = piece.partition("m")
+            if params == "0" or not params:
+                cursor.attrs = BLANK
+            else:
+                hit = pens.get((id(cursor.attrs.style), params))
+                if hit is None:
+                    self._set_pen(screen, params)
+                else:
+                    cursor.attrs = hit[1]
+            if run:
+                pen = cursor.attrs.style
+                # _claim's merge; styles that differ nearly always differ in the foreground.
+                if drawn and ((last := drawn[-1][1]) is pen or (last.fg == pen.fg and last == pen)):
+                    drawn[-1] = (drawn[-1][0] + run, last)
+                else:
+                    drawn.append((run, pen))
+                styles += [pen] * len(run)
+                texts.append(run)
+        if texts:
+            text = "".join(texts)
+            stop = x + len(text)
+            if x < row.first:
+                row.first = x
+            row.used = stop
+            row.chars[x:stop] = text
+            row.styles[x:stop] = styles
+            cursor.x = stop
+            screen.last_char = text[-1]
+            screen.dirty.add(y)
 
     def _moves(self, screen: VTScreen, controls: str) -> None:
         cursor = screen.cursor
