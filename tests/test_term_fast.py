@@ -268,13 +268,19 @@ def test_history_limit_reached_within_one_feed_keeps_the_newest_lines() -> None:
 
 def test_colours_past_the_intern_limit_match_the_slow_path(monkeypatch: pytest.MonkeyPatch) -> None:
     # No new style is shared: two equal colours set by two SGRs are two objects, and the
-    # replay sets each again. A cached SGR result must not merge them.
+    # replay sets each again. A cached SGR result must not merge them, nor may a row's cells
+    # take the first object for both. Each colour change here is its own token (BEL between):
+    # text, then wide text; then all in one token.
     monkeypatch.setattr(style, "_INTERN_LIMIT", 0)
-    data = b"".join(
-        f"{CSI}0m{CSI}38;2;1;2;3mA{CSI}0m{CSI}38;2;1;2;3mB{CSI}1;32mC{CSI}0;1;32mD\r\n".encode()
-        for _ in range(3)
-    )
-    assert_same([data], 20, 2, 10)  # two rows: the lines reach the history
+    pen = f"{CSI}38;2;1;2;3m"
+    lines = [
+        f"{pen}A\a{pen}B\r\n",
+        f"{pen}漢\a{pen}字\r\n",
+        f"{CSI}0m{pen}A{CSI}0m{pen}B{CSI}1;32mC{CSI}0;1;32mD\r\n",
+    ]
+    data = "".join(lines * 3).encode()
+    for rows in (2, 5):  # lines reaching the history, and staying on the screen
+        assert_same([data], 20, rows, 10)
 
 
 def test_plain_text_colours_and_wide_characters_never_reach_pyte(

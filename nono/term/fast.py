@@ -124,17 +124,21 @@ class FastParser(Parser):
                         pen = cursor.attrs.style
                         drawn = row.drawn
                         if drawn is not None and x == row.used:
-                            if drawn and (drawn[-1][1] is pen or drawn[-1][1] == pen):
-                                drawn[-1] = (drawn[-1][0] + run, drawn[-1][1])
+                            if drawn and ((last := drawn[-1][1]) is pen or last == pen):
+                                if last is not pen:
+                                    row.ensure_cells()
+                                drawn[-1] = (drawn[-1][0] + run, last)
                             else:
                                 drawn.append((run, pen))
                             if x < row.first:
                                 row.first = x
                             row.used = stop
+                            write = row.has_cells
                         else:
-                            _claim(row, x, stop, run, pen)
-                        row.chars[x:stop] = run
-                        row.styles[x:stop] = [pen] * k
+                            write = _claim(row, x, stop, run, pen)
+                        if write:
+                            row.chars[x:stop] = run
+                            row.styles[x:stop] = [pen] * k
                         cursor.x = stop
                         screen.last_char = run[-1]
                         dirty.add(y)
@@ -224,6 +228,8 @@ class FastParser(Parser):
                 pen = cursor.attrs.style
                 # _claim's merge; styles that differ nearly always differ in the foreground.
                 if drawn and ((last := drawn[-1][1]) is pen or (last.fg == pen.fg and last == pen)):
+                    if last is not pen:
+                        row.ensure_cells()  # written again below, with `pen`
                     drawn[-1] = (drawn[-1][0] + run, last)
                 else:
                     drawn.append((run, pen))
@@ -235,8 +241,9 @@ class FastParser(Parser):
             if x < row.first:
                 row.first = x
             row.used = stop
-            row.chars[x:stop] = text
-            row.styles[x:stop] = styles
+            if row.has_cells:
+                row.chars[x:stop] = text
+                row.styles[x:stop] = styles
             cursor.x = stop
             screen.last_char = text[-1]
             screen.dirty.add(y)
@@ -326,9 +333,9 @@ class FastParser(Parser):
             k = min(n - i, cols - x)
             end = x + k
             run = text if k == n else text[i : i + k]
-            _claim(row, x, end, run, pen)
-            row.chars[x:end] = run
-            row.styles[x:end] = [pen] * k
+            if _claim(row, x, end, run, pen):
+                row.chars[x:end] = run
+                row.styles[x:end] = [pen] * k
             x = end
             i += k
         return x
@@ -341,18 +348,18 @@ class FastParser(Parser):
         autowrap = mo.DECAWM in screen.mode
         x = cursor.x
         row = screen.buffer[cursor.y]
-        chars, styles = row.chars, row.styles
         n = len(text)
         end = x + 2 * n
         if end <= cols and widths.count(2) == n:
             # All wide and no wrap (CJK, emoji): each character and its stub in one slice.
-            _claim(row, x, end, text, pen)
-            cells = [""] * (2 * n)
-            cells[::2] = text
-            chars[x:end] = cells
-            styles[x:end] = [pen] * (2 * n)
+            if _claim(row, x, end, text, pen):
+                cells = [""] * (2 * n)
+                cells[::2] = text
+                row.chars[x:end] = cells
+                row.styles[x:end] = [pen] * (2 * n)
             screen.last_char = text[-1]
             return end
+        chars, styles = row.chars, row.styles
         last = ""
         for char, width in zip(text, widths, strict=True):
             if x + width > cols:
@@ -394,24 +401,27 @@ def _truecolor(params: str) -> tuple[bool, str] | None:
     return kind == "4", f"#{min(int(r), 255):02x}{min(int(g), 255):02x}{min(int(b), 255):02x}"
 
 
-def _claim(row: Row, x: int, end: int, text: str, pen: Style) -> None:
+def _claim(row: Row, x: int, end: int, text: str, pen: Style) -> bool:
     """Before `text` in `pen` is written over cells x..end-1 of `row`: keep the row's drawn runs
-    or drop them, and repair what the write is about to cut.
+    or drop them, and repair what the write is about to cut. Whether the cells are to be
+    written: not if the row has none yet (see Row).
 
     Only the ends of a run can cut a wide character: inside it each character overwrites the
     stub the previous one blanked. Past `used` every cell is a blank, so text that starts there
     cuts nothing."""
     drawn = row.drawn
     if drawn is not None and x == row.used:
-        if drawn and (drawn[-1][1] is pen or drawn[-1][1] == pen):
-            drawn[-1] = (drawn[-1][0] + text, drawn[-1][1])
+        if drawn and ((last := drawn[-1][1]) is pen or last == pen):
+            if last is not pen:
+                row.ensure_cells()  # an equal pen that is another object: the cells must show it
+            drawn[-1] = (drawn[-1][0] + text, last)
         else:
             drawn.append((text, pen))
         if x < row.first:
             row.first = x
         row.used = end
-        return
-    row.drawn = None
+        return row.has_cells
+    row.drop_drawn()
     chars = row.chars
     if end < len(chars) and chars[end] == "":
         chars[end] = " "
@@ -422,3 +432,4 @@ def _claim(row: Row, x: int, end: int, text: str, pen: Style) -> None:
         row.first = x
     if end > row.used:
         row.used = end
+    return True

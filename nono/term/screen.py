@@ -195,7 +195,7 @@ class VTScreen(ModeState, pyte.Screen):
         if start >= end:
             return
         clear_wide_halves(line, start, end)
-        line.drawn = None
+        line.drop_drawn()
         fill = blank(self.cursor.attrs.style).style
         line.chars[start:end] = [" "] * (end - start)
         line.styles[start:end] = [fill] * (end - start)
