@@ -34,6 +34,11 @@ _TOKEN = re.compile(
 )
 _MOVES, _WIDE, _RUNS, _RUNS_CRLF, _SGR, _ASCII, _CRLF = range(1, 8)
 _WITHOUT_SGR = re.compile("\x1b\\[[0-9;:]*m").sub
+# What a feed may end with that could still become an SGR. Held back for the next feed, whose
+# first token it becomes, rather than going to pyte's machine, which would then take the rest
+# of it one character at a time. Nothing shows the difference: until its final byte an SGR
+# changes nothing either way.
+_SGR_SO_FAR = re.compile("\x1b(?:\\[[0-9;:]{0,64})?\\Z").match
 # SGR that sets one truecolour (a new pen nearly every time, so never in the cache). Four
 # digits at most, so that split_params' cap at 9999 cannot matter.
 _TRUECOLOR = re.compile(r"([34])8;2;(\d{1,4});(\d{1,4});(\d{1,4})").fullmatch
@@ -50,6 +55,7 @@ class FastParser(Parser):
         # The region whose rows this feed already marked dirty by scrolling (the dirty set
         # only grows during a feed, so marking it again would change nothing).
         self._marked: tuple[int, int] | None = None
+        self._held = ""  # the start of an SGR that ended the last feed (see _SGR_SO_FAR)
         super().__init__(screen)
         self.screen: VTScreen = screen
 
@@ -58,7 +64,10 @@ class FastParser(Parser):
             super().feed(data)
             return
         self._marked = None
-        self._feed_text(self.utf8_decoder.decode(data))
+        text = self.utf8_decoder.decode(data)
+        if self._held:
+            text, self._held = self._held + text, ""
+        self._feed_text(text)
 
     def _feed_text(self, text: str) -> None:
         # The common cases of _set_pen, _draw_narrow, _claim and _moves are written out here: a
@@ -152,6 +161,9 @@ class FastParser(Parser):
                     else:
                         self._index(screen)
             if pos < end:
+                if text[pos] == "\x1b" and _SGR_SO_FAR(text, pos):
+                    self._held = text[pos:]
+                    break
                 taking = send(text[pos])
                 pos += 1
         self._taking_plain_text = taking
