@@ -224,8 +224,8 @@ class FastParser(Parser):
                     self._draw(run, None)
             return
         pens = self._sgr
-        styles: list[Style] = []
         texts: list[str] = []
+        texts_pens: list[Style] = []  # each text's pen, for the cells if the row has them
         for piece in pieces:
             params, _, run = piece.partition("m")
             if params == "0" or not params:
@@ -245,8 +245,8 @@ class FastParser(Parser):
                     drawn[-1] = (drawn[-1][0] + run, last)
                 else:
                     drawn.append((run, pen))
-                styles += [pen] * len(run)
                 texts.append(run)
+                texts_pens.append(pen)
         if texts:
             text = "".join(texts)
             stop = x + len(text)
@@ -254,6 +254,9 @@ class FastParser(Parser):
                 row.first = x
             row.used = stop
             if row.has_cells:
+                styles: list[Style] = []
+                for run, pen in zip(texts, texts_pens, strict=True):
+                    styles += [pen] * len(run)
                 row.chars[x:stop] = text
                 row.styles[x:stop] = styles
             cursor.x = stop
@@ -290,8 +293,7 @@ class FastParser(Parser):
         history = screen.history
         if history.maxlen and not screen.alternate:
             history.append(compact(gone))
-        # The row that left comes back blank: new rows, each two screen-wide lists, would be
-        # most of what the cyclic garbage collector has to look at.
+        # The row that left comes back blank, without cells (see Row): cheaper than a new row.
         pen = screen.cursor.attrs.style
         gone.reset(DEFAULT if pen.bg is None else blank(pen).style)
         rows.insert(bottom, gone)

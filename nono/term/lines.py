@@ -231,6 +231,8 @@ def compact(row: Row | None) -> Line:
     used = row.used
     line = row.drawn
     if line is not None and row.fill is DEFAULT:
+        if line and line[-1][0][-1] != " ":
+            return tuple(line)  # nothing to strip: most lines end in a word
         line = line.copy()
     elif row.fill is DEFAULT and used < len(row.chars):
         # The default blanks past `used` are what compacting drops anyway.
