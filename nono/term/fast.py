@@ -302,11 +302,12 @@ class FastParser(Parser):
             self._marked = (top, bottom)
 
     def _draw_other(self, text: str) -> None:
-        widths = list(map(char_width, text))
-        if widths.count(1) == len(widths):
+        digits = text.translate(_WIDTH_DIGITS)
+        n = len(text)
+        if digits.count("1") == n:
             self._draw(text, None)
-        elif min(widths) >= 1 and max(widths) <= 2 <= self.screen.columns:
-            self._draw(text, widths)
+        elif digits.count("0") == digits.count("x") == 0 and self.screen.columns >= 2:
+            self._draw(text, [2] * n if digits.count("2") == n else list(map(int, digits)))
         else:  # combining marks, zero-width and unprintable characters
             self.screen.draw(text)
 
@@ -399,6 +400,21 @@ class FastParser(Parser):
         if last:
             screen.last_char = last
         return x
+
+
+class _WidthDigits(dict[int, str]):
+    """A str.translate table from a code point to its width as a digit ("x": unprintable), so
+    the widths of a run of text are found in one call rather than one call a character."""
+
+    def __missing__(self, code: int) -> str:
+        width = char_width(chr(code))
+        digit = str(width) if 0 <= width <= 2 else "x"
+        if len(self) < 1 << 16:
+            self[code] = digit
+        return digit
+
+
+_WIDTH_DIGITS = _WidthDigits()
 
 
 def _truecolor(params: str) -> tuple[bool, str] | None:
