@@ -115,9 +115,12 @@ class Row:
         return Cell(self.chars[x], self.styles[x])
 
     def set(self, x: int, data: str, style: Style) -> None:
-        self.chars[x] = data
-        self.styles[x] = style
-        self.drawn = None  # the cells exist: written just now
+        chars = self._chars
+        if chars is None:
+            chars = self._make_cells()
+        chars[x] = data
+        self._styles[x] = style  # type: ignore[index]  # made with the chars
+        self.drawn = None
         if x < self.first:
             self.first = x
         if x >= self.used:
