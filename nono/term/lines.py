@@ -181,7 +181,21 @@ def _glyphs(chars: list[str], styles: list[Style]) -> Iterator[tuple[str, Style,
 
 def runs(row: Row) -> list[Run]:
     """The row as runs of same-style text, full width."""
+    if not row.has_cells:  # then only the bulk paths drew on it: its runs are at hand
+        return _drawn_runs(row)
     return _runs(row.chars, row.styles)
+
+
+def _drawn_runs(row: Row) -> list[Run]:
+    out = list(row.drawn or ())
+    blanks = row.width - row.used
+    if blanks:
+        fill = row.fill
+        if out and (out[-1][1] is fill or out[-1][1] == fill):
+            out[-1] = (out[-1][0] + " " * blanks, out[-1][1])
+        else:
+            out.append((" " * blanks, fill))
+    return out
 
 
 def _runs(chars: list[str], styles: list[Style]) -> list[Run]:
