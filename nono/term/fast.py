@@ -48,7 +48,8 @@ _IDENTITY = cs.LAT1_MAP  # the G0/G1 table that leaves every character as it is
 
 class FastParser(Parser):
     """The Parser with bulk paths in front of pyte's machine. They work on the screen's rows
-    directly: a run of text is two slice assignments, a line scrolling off is a list pop."""
+    directly: a run of text drawn left to right is a run appended to its row (lines.Row), a
+    line scrolling off is a list pop."""
 
     def __init__(self, screen: VTScreen) -> None:
         self._sgr: dict[tuple[int, str], tuple[Style, Any]] = {}
