@@ -279,10 +279,10 @@ def test_colours_past_the_intern_limit_match_the_slow_path(monkeypatch: pytest.M
     monkeypatch.setattr(style, "_INTERNED", {style.DEFAULT: style.DEFAULT})  # none from before
     pen = f"{CSI}38;2;1;2;3m"
     lines = [
+        f"{CSI}0;44mA\r\n{CSI}0;44mB\r\n{CSI}0m",  # rows scrolled in blank, in an equal pen
         f"{pen}A\a{pen}B\r\n",
         f"{pen}漢\a{pen}字\r\n",
         f"{CSI}0m{pen}A{CSI}0m{pen}B{CSI}1;32mC{CSI}0;1;32mD\r\n",
-        f"{CSI}0;44mA\r\n{CSI}0;44mB\r\n{CSI}0m",  # rows scrolled in blank, in an equal pen
     ]
     data = "".join(lines * 3).encode()
     for rows in (2, 5):  # lines reaching the history, and staying on the screen
