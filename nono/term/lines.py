@@ -300,8 +300,10 @@ def expand(line: Line, cols: int) -> Row:
 def clear_wide_halves(row: Row, start: int, end: int) -> None:
     """Before cells start..end-1 are overwritten: a wide character cut by either edge has its
     other half blanked (keeping its style), as terminals do."""
-    row.drop_drawn()
-    chars = row.chars
+    chars = row._chars  # Row.drop_drawn, written out: pyte's draw comes here for every cell
+    if chars is None:
+        chars = row._make_cells()
+    row.drawn = None
     if start > 0 and chars[start] == "":
         chars[start - 1] = " "
         start -= 1
