@@ -428,12 +428,15 @@ def test_unscoped_runs_cannot_be_sessions(nono):
 
 
 def test_a_client_that_never_reads_does_not_slow_the_agent(nono, sessions, workspace):
-    sid = sessions("sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' x | fold -w 100; echo END")
+    # The agent writes only once the client is in: 3 MB no longer outlasts the connect.
+    flood = "head -c 3000000 /dev/zero | tr '\\0' x | fold -w 100; echo END"
+    sid = sessions("sh", "-c", f"while [ ! -e go ]; do sleep 0.01; done; {flood}")
     name = record_of(nono, sid)["socket"]
     stalled = socket.socket(socket.AF_UNIX)
     stalled.connect("\0" + name)
     hello = json.dumps({"v": 1, "mode": "raw", "read_only": True}).encode()
     stalled.sendall(len(hello).to_bytes(4, "big") + b"\x01" + hello)
+    (workspace / "go").touch()
     try:
         # The agent's output goes past the stalled client: the agent finishes regardless.
         wait_until(lambda: record_of(nono, sid)["state"] == "exited(0)", seconds=60)

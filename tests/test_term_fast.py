@@ -43,6 +43,7 @@ TEXT = [
     "\x01\x7f\x00",
     "\x9b1m",  # C1 CSI
 ]
+PRINTABLE = ["", "hello", "x" * 37, "word " * 9]
 CONTROLS = ["\r", "\n", "\r\n", "\b", "\t", "\x0b", "\x0e", "\x0f", "\x07"]
 
 
@@ -113,6 +114,9 @@ def random_stream(rng: random.Random, cols: int, rows: int, pieces: int) -> byte
             piece = rng.choice(CONTROLS)
         elif roll < 0.75:
             piece = _sgr(rng)
+            if rng.random() < 0.4:  # colour changes each with text after it, as one line has
+                texts = [rng.choice(PRINTABLE) for _ in range(rng.randint(1, 5))]
+                piece += "".join(text + _sgr(rng) for text in texts) + rng.choice(PRINTABLE)
         else:
             piece = _escape(rng, cols, rows)
         if piece in ("\xe4\xb8", "\xff", "\xc3"):
@@ -135,6 +139,11 @@ def chunks(data: bytes, rng: random.Random, largest: int) -> list[bytes]:
 
 def state(term: TerminalModel) -> dict[str, object]:
     return {
+        # Runs as well as text: how a line is cut into runs shows to cell clients (mux, copy
+        # mode) but not in the ANSI text, which sets a style only when it changes. First, as
+        # the replay makes every row's cells, and a row the bulk paths drew on answers from
+        # its runs until then (lines.Row).
+        "row_runs": [term.row_runs(y) for y in range(term.rows)],
         "screen": term.screen_lines(ansi=True),
         "history": term.history_lines(10_000, ansi=True),
         "cursor": term.cursor,
@@ -145,6 +154,8 @@ def state(term: TerminalModel) -> dict[str, object]:
         "replay": term.render_ansi(),
         "replies": term.take_replies(),
         "dirty": term.take_dirty(),
+        "bells": term.bells,
+        "history_runs": term.history_runs(term.history_size),
     }
 
 
@@ -173,9 +184,11 @@ def assert_same(parts: list[bytes], cols: int, rows: int, history: int) -> None:
         # Cursor and dirty rows after every feed: the bulk path hands state back each time.
         assert fast.cursor == slow.cursor, f"cursor after feed {i}"
         assert fast.take_dirty() == slow.take_dirty(), f"dirty rows after feed {i}"
+    # The state first: looking at a row's cells makes them, and rows the bulk paths drew on
+    # answer for themselves until then (lines.Row).
+    assert state(fast) == state(slow)
     assert_rows_well_formed(fast)
     assert_rows_well_formed(slow)
-    assert state(fast) == state(slow)
 
 
 @pytest.mark.parametrize("seed", range(300))
@@ -186,6 +199,29 @@ def test_random_streams_split_anywhere_match_the_slow_path(seed: int) -> None:
     history = rng.choice([0, 3, 100])
     data = random_stream(rng, cols, rows, rng.randint(20, 250))
     assert_same(chunks(data, rng, rng.choice([1, 7, 64, 512])), cols, rows, history)
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_random_streams_with_resizes_between_feeds_match_the_slow_path(seed: int) -> None:
+    # A resize cuts, extends and moves rows and pulls history back: rows the bulk paths drew
+    # must come out of it as the slow path's do.
+    rng = random.Random(seed)
+    cols, rows = rng.choice([1, 3, 10, 40, 80]), rng.choice([1, 3, 6, 12])
+    history = rng.choice([0, 3, 100])
+    data = random_stream(rng, cols, rows, rng.randint(20, 250))
+    fast = TerminalModel(cols, rows, history)
+    slow = TerminalModel(cols, rows, history, fast=False)
+    for i, part in enumerate(chunks(data, rng, rng.choice([7, 64, 512]))):
+        fast.feed(part)
+        slow.feed(part)
+        if rng.random() < 0.1:
+            size = rng.randint(1, 90), rng.randint(1, 14)
+            fast.resize(*size)
+            slow.resize(*size)
+        assert fast.cursor == slow.cursor, f"cursor after feed {i}"
+        assert fast.take_dirty() == slow.take_dirty(), f"dirty rows after feed {i}"
+    assert state(fast) == state(slow)
+    assert_rows_well_formed(fast)
 
 
 def test_mixed_workload_matches_the_slow_path() -> None:
@@ -199,10 +235,31 @@ def test_mixed_workload_in_odd_chunks_on_a_narrow_screen_matches_the_slow_path()
     assert_same(chunks(data, random.Random(3), 300), 33, 7, 500)
 
 
-def test_mixed_workload_in_a_scroll_region_and_without_autowrap_matches_the_slow_path() -> None:
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        b"\x1b[3;20r\x1b[20;1H",  # a scroll region
+        b"\x1b[?7l",  # no autowrap
+        b"\x1b[?1049h",  # the alternate screen
+        b"\x1b[31;44m",  # a background colour to erase and scroll in
+        b"\x1b[4h",  # insert mode
+        b"\x1b(0",  # line drawing in G0
+        b"\x1b)0\x0e",  # line drawing in G1, shifted out to
+    ],
+)
+def test_mixed_workload_in_other_modes_matches_the_slow_path(prefix: bytes) -> None:
     data = generate(0.1, seed=5)
-    for prefix in (b"\x1b[3;20r\x1b[20;1H", b"\x1b[?7l", b"\x1b[?1049h", b"\x1b[31;44m"):
-        assert_same([prefix, *chunks(data, random.Random(5), 700)], 80, 24, 200)
+    assert_same([prefix, *chunks(data, random.Random(5), 700)], 80, 24, 200)
+
+
+def test_colour_changes_then_repeat_or_overwrite_match_the_slow_path() -> None:
+    # REP repeats the last character the colour changes drew; CR and BS put the cursor back
+    # over a line they drew, which the next colour changes overwrite.
+    runs = f"{CSI}31mab{CSI}32mcd{CSI}0m ef"
+    data = "".join(
+        f"{runs}{CSI}3b\r\n{runs}\r{runs}\r\n{runs}\b\b{runs}\r\n{CSI}K{runs}\r\n" for _ in range(4)
+    ).encode()
+    assert_same([data], 40, 3, 50)
 
 
 def test_history_limit_reached_within_one_feed_keeps_the_newest_lines() -> None:
@@ -215,13 +272,21 @@ def test_history_limit_reached_within_one_feed_keeps_the_newest_lines() -> None:
 
 def test_colours_past_the_intern_limit_match_the_slow_path(monkeypatch: pytest.MonkeyPatch) -> None:
     # No new style is shared: two equal colours set by two SGRs are two objects, and the
-    # replay sets each again. A cached SGR result must not merge them.
+    # replay sets each again. A cached SGR result must not merge them, nor may a row's cells
+    # take the first object for both. Each colour change here is its own token (BEL between):
+    # text, then wide text; then all in one token.
     monkeypatch.setattr(style, "_INTERN_LIMIT", 0)
-    data = b"".join(
-        f"{CSI}0m{CSI}38;2;1;2;3mA{CSI}0m{CSI}38;2;1;2;3mB{CSI}1;32mC{CSI}0;1;32mD\r\n".encode()
-        for _ in range(3)
-    )
-    assert_same([data], 20, 5, 10)
+    monkeypatch.setattr(style, "_INTERNED", {style.DEFAULT: style.DEFAULT})  # none from before
+    pen = f"{CSI}38;2;1;2;3m"
+    lines = [
+        f"{CSI}0;44mA\r\n{CSI}0;44mB\r\n{CSI}0m",  # rows scrolled in blank, in an equal pen
+        f"{pen}A\a{pen}B\r\n",
+        f"{pen}漢\a{pen}字\r\n",
+        f"{CSI}0m{pen}A{CSI}0m{pen}B{CSI}1;32mC{CSI}0;1;32mD\r\n",
+    ]
+    data = "".join(lines * 3).encode()
+    for rows in (2, 5):  # lines reaching the history, and staying on the screen
+        assert_same([data], 20, rows, 10)
 
 
 def test_plain_text_colours_and_wide_characters_never_reach_pyte(

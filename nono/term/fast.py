@@ -12,7 +12,7 @@ from pyte import modes as mo
 
 from .lines import Row, compact
 from .parser import MAX_PARAM_CHARS, MAX_PARAMS, Parser, split_params
-from .style import BLANK, Cell, Style, char_width, is_interned, with_color
+from .style import BLANK, DEFAULT, Cell, Style, blank, char_width, is_interned, with_color
 
 if TYPE_CHECKING:
     from .screen import VTScreen
@@ -20,32 +20,43 @@ if TYPE_CHECKING:
 # Tried at each point where pyte's machine is between sequences. Anything else (other escapes
 # and controls, a sequence cut by the end of a feed) goes to pyte's machine one character at a
 # time, which is also what keeps the split between the paths invisible.
-# The last alternative takes what most output is made of in one token: a colour change, the
-# text in it, and the end of the line. It also matches the empty string, which means "none of
-# these".
+# The third takes a line's worth of colour changes with the text after each (two or more), and
+# the last what most other output is made of: a colour change, the text in it, and the end of
+# the line. The last also matches the empty string, which means "none of these".
 _TOKEN = re.compile(
     "([\r\n\b\t]+)"  # 1: cursor-only controls (and LF, which may scroll)
     "|([^\x00-\x9f]+)"  # 2: other text; widths are checked before the bulk path takes it
-    "|(?:\x1b\\[([0-9;:]*)m)?"  # 3: SGR with no private marker or intermediates
-    "([\x20-\x7e]*)"  # 4: ASCII text, one column per character
-    "(\r\n)?"  # 5: CR LF
+    "|((?:\x1b\\[[0-9;:]*+m[\x20-\x7e]*+){2,}+)"  # 3: SGRs, each with the ASCII text after it
+    "(\r\n)?"  # 4: CR LF
+    "|(?:\x1b\\[([0-9;:]*)m)?"  # 5: SGR with no private marker or intermediates
+    "([\x20-\x7e]*)"  # 6: ASCII text, one column per character
+    "(\r\n)?"  # 7: CR LF
 )
-_MOVES, _WIDE, _SGR, _ASCII, _CRLF = 1, 2, 3, 4, 5
+_MOVES, _WIDE, _RUNS, _RUNS_CRLF, _SGR, _ASCII, _CRLF = range(1, 8)
+_WITHOUT_SGR = re.compile("\x1b\\[[0-9;:]*m").sub
+# What a feed may end with that could still become an SGR. Held back for the next feed, whose
+# first token it becomes, rather than going to pyte's machine, which would then take the rest
+# of it one character at a time. Nothing shows the difference: until its final byte an SGR
+# changes nothing either way.
+_SGR_SO_FAR = re.compile("\x1b(?:\\[[0-9;:]{0,64})?\\Z").match
 # SGR that sets one truecolour (a new pen nearly every time, so never in the cache). Four
 # digits at most, so that split_params' cap at 9999 cannot matter.
 _TRUECOLOR = re.compile(r"([34])8;2;(\d{1,4});(\d{1,4});(\d{1,4})").fullmatch
+_HEX = {str(i): f"{i:02x}" for i in range(256)}  # a colour part as most programs write it
 _IDENTITY = cs.LAT1_MAP  # the G0/G1 table that leaves every character as it is
 
 
 class FastParser(Parser):
     """The Parser with bulk paths in front of pyte's machine. They work on the screen's rows
-    directly: a run of text is two slice assignments, a line scrolling off is a list pop."""
+    directly: a run of text drawn left to right is a run appended to its row (lines.Row), a
+    line scrolling off is a list pop."""
 
     def __init__(self, screen: VTScreen) -> None:
         self._sgr: dict[tuple[int, str], tuple[Style, Any]] = {}
         # The region whose rows this feed already marked dirty by scrolling (the dirty set
         # only grows during a feed, so marking it again would change nothing).
         self._marked: tuple[int, int] | None = None
+        self._held = ""  # the start of an SGR that ended the last feed (see _SGR_SO_FAR)
         super().__init__(screen)
         self.screen: VTScreen = screen
 
@@ -54,85 +65,108 @@ class FastParser(Parser):
             super().feed(data)
             return
         self._marked = None
-        self._feed_text(self.utf8_decoder.decode(data))
+        text = self.utf8_decoder.decode(data)
+        if self._held:
+            text, self._held = self._held + text, ""
+        self._feed_text(text)
 
     def _feed_text(self, text: str) -> None:
-        # The common cases of _set_pen, _draw_narrow and _moves are written out here: a call
-        # costs as much as the work. Anything unusual goes to those methods.
+        # The common cases of _set_pen, _draw_narrow, _claim and _moves are written out here: a
+        # call costs as much as the work. Anything unusual goes to those methods.
         screen = self.screen
         send = self._send_to_parser
-        match = _TOKEN.match
+        tokens = _TOKEN.finditer
         pens = self._sgr
         dirty = screen.dirty
         taking = self._taking_plain_text  # True: pyte's machine is between sequences
         pos, end = 0, len(text)
         while pos < end:
-            if taking:
-                token = match(text, pos)
-                stop = token.end()  # type: ignore[union-attr]  # the last choice matches ""
-                if stop != pos:
-                    pos = stop
-                    kind = token.lastindex  # type: ignore[union-attr]
-                    if kind == _MOVES:
-                        self._moves(screen, token.group(_MOVES))  # type: ignore[union-attr]
-                        continue
-                    if kind == _WIDE:
-                        self._draw_other(token.group(_WIDE))  # type: ignore[union-attr]
-                        continue
-                    params, run, crlf = token.group(_SGR, _ASCII, _CRLF)  # type: ignore[union-attr]
-                    cursor = screen.cursor
-                    if params is not None:
-                        if params == "0" or not params:
-                            cursor.attrs = BLANK
-                        else:
-                            hit = pens.get((id(cursor.attrs.style), params))
-                            if hit is None:
-                                self._set_pen(screen, params)
-                            else:
-                                cursor.attrs = hit[1]
-                    if run:
-                        x = cursor.x
-                        k = len(run)
-                        stop = x + k
-                        cols = screen.columns
-                        if (
-                            stop > cols
-                            or mo.IRM in screen.mode
-                            or (screen.g1_charset if screen.charset else screen.g0_charset)
-                            != _IDENTITY
-                        ):
-                            self._draw(run, None)
-                        else:
-                            y = cursor.y
-                            row = screen.buffer[y]
-                            chars = row.chars
-                            if stop < cols and chars[stop] == "":
-                                chars[stop] = " "
-                            if x and chars[x] == "":
-                                chars[x - 1] = " "
-                                row.first = min(row.first, x - 1)
-                            elif x < row.first:
-                                row.first = x
-                            if stop > row.used:
-                                row.used = stop
-                            chars[x:stop] = run
-                            row.styles[x:stop] = [cursor.attrs.style] * k
-                            cursor.x = stop
-                            screen.last_char = run[-1]
-                            dirty.add(y)
-                    if crlf:
-                        cursor.x = 0
-                        y = cursor.y
-                        if screen.margins is None:
-                            if y == screen.lines - 1:
-                                self._scroll(screen, 0, y)
-                            else:
-                                cursor.y = y + 1
-                        else:
-                            self._index(screen)
+            if not taking:
+                taking = send(text[pos])
+                pos += 1
+                continue
+            # Only pyte's machine replaces the cursor or the buffer, or changes the size, the
+            # modes, the charsets or the margins: between its turns they are looked up once.
+            cursor = screen.cursor
+            buffer = screen.buffer
+            cols = screen.columns
+            plain = (
+                mo.IRM not in screen.mode
+                and (screen.g1_charset if screen.charset else screen.g0_charset) == _IDENTITY
+            )
+            bottom = screen.lines - 1 if screen.margins is None else -1  # -1: a region is set
+            for token in tokens(text, pos):
+                stop = token.end()
+                if stop == pos:  # the empty match: none of these, so pyte's turn
+                    break
+                pos = stop
+                kind = token.lastindex
+                if kind == _MOVES:
+                    self._moves(screen, token.group(_MOVES))
                     continue
-            taking = send(text[pos])
-            pos += 1
+                if kind == _WIDE:
+                    self._draw_other(token.group(_WIDE))
+                    continue
+                if kind <= _RUNS_CRLF:
+                    self._draw_runs(screen, buffer, cols, plain, token.group(_RUNS))
+                    params = run = None
+                    crlf = kind == _RUNS_CRLF
+                else:
+                    params, run, crlf = token.group(_SGR, _ASCII, _CRLF)
+                if params is not None:
+                    if params == "0" or not params:
+                        cursor.attrs = BLANK
+                    else:
+                        hit = pens.get((id(cursor.attrs.style), params))
+                        if hit is None:
+                            self._set_pen(screen, params)
+                        else:
+                            cursor.attrs = hit[1]
+                if run:
+                    x = cursor.x
+                    k = len(run)
+                    stop = x + k
+                    if stop > cols or not plain:
+                        self._draw(run, None)
+                    else:
+                        y = cursor.y
+                        row = buffer[y]
+                        pen = cursor.attrs.style
+                        drawn = row.drawn
+                        if drawn is not None and x == row.used:
+                            if drawn and ((last := drawn[-1][1]) is pen or last == pen):
+                                if last is not pen:
+                                    row.ensure_cells()
+                                drawn[-1] = (drawn[-1][0] + run, last)
+                            else:
+                                drawn.append((run, pen))
+                            if x < row.first:
+                                row.first = x
+                            row.used = stop
+                            write = row.has_cells
+                        else:
+                            write = _claim(row, x, stop, run, pen)
+                        if write:
+                            row.chars[x:stop] = run
+                            row.styles[x:stop] = [pen] * k
+                        cursor.x = stop
+                        screen.last_char = run[-1]
+                        dirty.add(y)
+                if crlf:
+                    cursor.x = 0
+                    y = cursor.y
+                    if y == bottom:
+                        self._scroll(screen, 0, y)
+                    elif bottom >= 0:
+                        cursor.y = y + 1
+                    else:
+                        self._index(screen)
+            if pos < end:
+                if text[pos] == "\x1b" and _SGR_SO_FAR(text, pos):
+                    self._held = text[pos:]
+                    break
+                taking = send(text[pos])
+                pos += 1
         self._taking_plain_text = taking
 
     # Events handled here.
@@ -148,11 +182,9 @@ class FastParser(Parser):
         if hit is not None:  # the entry holds `pen`, so its id cannot have been reused
             screen.cursor.attrs = hit[1]
             return
-        truecolor = _TRUECOLOR(params)
+        truecolor = _truecolor(params)
         if truecolor is not None:
-            kind, r, g, b = truecolor.groups()
-            color = f"#{min(int(r), 255):02x}{min(int(g), 255):02x}{min(int(b), 255):02x}"
-            screen.cursor.attrs = Cell(" ", with_color(pen, kind == "4", color))
+            screen.cursor.attrs = Cell(" ", with_color(pen, *truecolor))
         else:
             if len(params) > MAX_PARAM_CHARS:
                 return
@@ -165,6 +197,72 @@ class FastParser(Parser):
             if len(self._sgr) >= 1024:
                 self._sgr.clear()
             self._sgr[key] = (pen, attrs)
+
+    def _draw_runs(
+        self, screen: VTScreen, buffer: list[Row], cols: int, plain: bool, runs: str
+    ) -> None:
+        """Token 3: colour changes, each with the text after it. When the text fits on a row
+        that holds only what the bulk paths drew (a line being written), its cells are written
+        in one go; otherwise each piece goes the usual way."""
+        cursor = screen.cursor
+        # Split at each CSI: each piece is an SGR's parameters, "m" and the text after it.
+        pieces = runs.split("\x1b[")
+        del pieces[0]  # empty: the token starts with an SGR
+        x = cursor.x
+        y = cursor.y
+        row = buffer[y]
+        drawn = row.drawn
+        if (
+            not plain
+            or drawn is None
+            or x != row.used
+            or (x + len(runs) > cols and x + len(_WITHOUT_SGR("", runs)) > cols)
+        ):
+            for piece in pieces:
+                params, _, run = piece.partition("m")
+                self._set_pen(screen, params)
+                if run:
+                    self._draw(run, None)
+            return
+        pens = self._sgr
+        texts: list[str] = []
+        texts_pens: list[Style] = []  # each text's pen, for the cells if the row has them
+        for piece in pieces:
+            params, _, run = piece.partition("m")
+            if params == "0" or not params:
+                cursor.attrs = BLANK
+            else:
+                hit = pens.get((id(cursor.attrs.style), params))
+                if hit is None:
+                    self._set_pen(screen, params)
+                else:
+                    cursor.attrs = hit[1]
+            if run:
+                pen = cursor.attrs.style
+                # _claim's merge; styles that differ nearly always differ in the foreground.
+                if drawn and ((last := drawn[-1][1]) is pen or (last.fg == pen.fg and last == pen)):
+                    if last is not pen:
+                        row.ensure_cells()  # written again below, with `pen`
+                    drawn[-1] = (drawn[-1][0] + run, last)
+                else:
+                    drawn.append((run, pen))
+                texts.append(run)
+                texts_pens.append(pen)
+        if texts:
+            text = "".join(texts)
+            stop = x + len(text)
+            if x < row.first:
+                row.first = x
+            row.used = stop
+            if row.has_cells:
+                styles: list[Style] = []
+                for run, pen in zip(texts, texts_pens, strict=True):
+                    styles += [pen] * len(run)
+                row.chars[x:stop] = text
+                row.styles[x:stop] = styles
+            cursor.x = stop
+            screen.last_char = text[-1]
+            screen.dirty.add(y)
 
     def _moves(self, screen: VTScreen, controls: str) -> None:
         cursor = screen.cursor
@@ -193,21 +291,24 @@ class FastParser(Parser):
         # VTScreen.scroll_region_up(top, bottom, 1).
         rows = screen.buffer
         gone = rows.pop(top)
-        pen = screen.cursor.attrs.style
-        rows.insert(bottom, Row(screen.columns) if pen.bg is None else screen.cleared_row())
         history = screen.history
         if history.maxlen and not screen.alternate:
             history.append(compact(gone))
+        # The row that left comes back blank, without cells (see Row): cheaper than a new row.
+        pen = screen.cursor.attrs.style
+        gone.reset(DEFAULT if pen.bg is None else blank(pen).style)
+        rows.insert(bottom, gone)
         if self._marked != (top, bottom):
             screen.dirty.update(range(top, bottom + 1))
             self._marked = (top, bottom)
 
     def _draw_other(self, text: str) -> None:
-        widths = list(map(char_width, text))
-        if widths.count(1) == len(widths):
+        digits = text.translate(_WIDTH_DIGITS)
+        n = len(text)
+        if digits.count("1") == n:
             self._draw(text, None)
-        elif min(widths) >= 1 and max(widths) <= 2 <= self.screen.columns:
-            self._draw(text, widths)
+        elif digits.count("0") == digits.count("x") == 0 and self.screen.columns >= 2:
+            self._draw(text, [2] * n if digits.count("2") == n else list(map(int, digits)))
         else:  # combining marks, zero-width and unprintable characters
             self.screen.draw(text)
 
@@ -247,20 +348,10 @@ class FastParser(Parser):
                     x, i = cols - 1, n - 1
             k = min(n - i, cols - x)
             end = x + k
-            chars = row.chars
-            # Only the ends of a run can cut a wide character: inside it each character
-            # overwrites the stub the previous one blanked.
-            if end < cols and chars[end] == "":
-                chars[end] = " "
-            if x and chars[x] == "":
-                chars[x - 1] = " "
-                row.first = min(row.first, x - 1)
-            elif x < row.first:
-                row.first = x
-            if end > row.used:
-                row.used = end
-            chars[x:end] = text if k == n else text[i : i + k]
-            row.styles[x:end] = [pen] * k
+            run = text if k == n else text[i : i + k]
+            if _claim(row, x, end, run, pen):
+                row.chars[x:end] = run
+                row.styles[x:end] = [pen] * k
             x = end
             i += k
         return x
@@ -273,27 +364,18 @@ class FastParser(Parser):
         autowrap = mo.DECAWM in screen.mode
         x = cursor.x
         row = screen.buffer[cursor.y]
-        chars, styles = row.chars, row.styles
         n = len(text)
         end = x + 2 * n
         if end <= cols and widths.count(2) == n:
-            # All wide and no wrap (CJK, emoji): each character and its stub in one slice. As
-            # with narrow text, only the ends of the run can cut another wide character.
-            if end < cols and chars[end] == "":
-                chars[end] = " "
-            if x and chars[x] == "":
-                chars[x - 1] = " "
-                row.first = min(row.first, x - 1)
-            elif x < row.first:
-                row.first = x
-            if end > row.used:
-                row.used = end
-            cells = [""] * (2 * n)
-            cells[::2] = text
-            chars[x:end] = cells
-            styles[x:end] = [pen] * (2 * n)
+            # All wide and no wrap (CJK, emoji): each character and its stub in one slice.
+            if _claim(row, x, end, text, pen):
+                cells = [""] * (2 * n)
+                cells[::2] = text
+                row.chars[x:end] = cells
+                row.styles[x:end] = [pen] * (2 * n)
             screen.last_char = text[-1]
             return end
+        chars, styles = row.chars, row.styles
         last = ""
         for char, width in zip(text, widths, strict=True):
             if x + width > cols:
@@ -308,15 +390,7 @@ class FastParser(Parser):
                 else:
                     x = cols - 1
             end = x + width
-            if end < cols and chars[end] == "":
-                chars[end] = " "
-            if x and chars[x] == "":
-                chars[x - 1] = " "
-                row.first = min(row.first, x - 1)
-            elif x < row.first:
-                row.first = x
-            if end > row.used:
-                row.used = end
+            _claim(row, x, end, char, pen)
             chars[x] = char
             styles[x] = pen
             if width == 2:
@@ -327,3 +401,66 @@ class FastParser(Parser):
         if last:
             screen.last_char = last
         return x
+
+
+class _WidthDigits(dict[int, str]):
+    """A str.translate table from a code point to its width as a digit ("x": unprintable), so
+    the widths of a run of text are found in one call rather than one call a character."""
+
+    def __missing__(self, code: int) -> str:
+        width = char_width(chr(code))
+        digit = str(width) if 0 <= width <= 2 else "x"
+        if len(self) < 1 << 16:
+            self[code] = digit
+        return digit
+
+
+_WIDTH_DIGITS = _WidthDigits()
+
+
+def _truecolor(params: str) -> tuple[bool, str] | None:
+    """(background, "#rrggbb") if `params` set one truecolour and nothing else."""
+    parts = params.split(";")
+    if len(parts) == 5 and parts[1] == "2" and (parts[0] == "38" or parts[0] == "48"):
+        r, g, b = _HEX.get(parts[2]), _HEX.get(parts[3]), _HEX.get(parts[4])
+        if r and g and b:  # the parts in plain decimal, 0-255: what nearly every program sends
+            return parts[0] == "48", f"#{r}{g}{b}"
+    match = _TRUECOLOR(params)
+    if match is None:
+        return None
+    kind, r, g, b = match.groups()
+    return kind == "4", f"#{min(int(r), 255):02x}{min(int(g), 255):02x}{min(int(b), 255):02x}"
+
+
+def _claim(row: Row, x: int, end: int, text: str, pen: Style) -> bool:
+    """Before `text` in `pen` is written over cells x..end-1 of `row`: keep the row's drawn runs
+    or drop them, and repair what the write is about to cut. Whether the cells are to be
+    written: not if the row has none yet (see Row).
+
+    Only the ends of a run can cut a wide character: inside it each character overwrites the
+    stub the previous one blanked. Past `used` every cell is a blank, so text that starts there
+    cuts nothing."""
+    drawn = row.drawn
+    if drawn is not None and x == row.used:
+        if drawn and ((last := drawn[-1][1]) is pen or last == pen):
+            if last is not pen:
+                row.ensure_cells()  # an equal pen that is another object: the cells must show it
+            drawn[-1] = (drawn[-1][0] + text, last)
+        else:
+            drawn.append((text, pen))
+        if x < row.first:
+            row.first = x
+        row.used = end
+        return row.has_cells
+    row.drop_drawn()
+    chars = row.chars
+    if end < len(chars) and chars[end] == "":
+        chars[end] = " "
+    if x and chars[x] == "":
+        chars[x - 1] = " "
+        row.first = min(row.first, x - 1)
+    elif x < row.first:
+        row.first = x
+    if end > row.used:
+        row.used = end
+    return True

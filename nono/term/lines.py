@@ -28,23 +28,99 @@ class Row:
     the history, whatever its background. `used` is at least one past the highest column
     written since: the cells from there on are blanks in `fill`, which compacting a row into
     the history need not look at.
+
+    `drawn` is the row's runs as the bulk paths drew them, left to right from column 0 up to
+    `used`, for as long as nothing else wrote on the row (None from the first other write):
+    a row scrolling off then goes to the history without its cells being looked at again.
+    While only the bulk paths drew on a row, its cells need not exist: `chars` and `styles`
+    are made from `drawn` when first asked for, and most rows scroll off before that. Every
+    cell of a run in `drawn` holds that run's Style object, so the cells made are the ones that
+    would have been written.
     """
 
-    __slots__ = ("chars", "fill", "first", "styles", "used")
+    __slots__ = ("_chars", "_styles", "drawn", "fill", "first", "used", "width")
 
     def __init__(self, cols: int, fill: Style = DEFAULT) -> None:
-        self.chars = [" "] * cols
-        self.styles = [fill] * cols
+        self._chars: list[str] | None = None
+        self._styles: list[Style] | None = None
+        self.width = cols
         self.fill = fill
         self.first = NEVER
         self.used = 0
+        self.drawn: list[Run] | None = []
+
+    @property
+    def chars(self) -> list[str]:
+        chars = self._chars
+        if chars is None:
+            chars = self._make_cells()
+        return chars
+
+    @property
+    def styles(self) -> list[Style]:
+        styles = self._styles
+        if styles is None:
+            self._make_cells()
+            styles = self._styles
+        return styles  # type: ignore[return-value]
+
+    @property
+    def has_cells(self) -> bool:
+        """Whether `chars` and `styles` exist yet (if not, `drawn` is all there is to say)."""
+        return self._chars is not None
+
+    def _make_cells(self) -> list[str]:
+        chars = [" "] * self.width
+        styles = [self.fill] * self.width
+        x = 0
+        for text, style in self.drawn or ():
+            if text.isascii():  # printable ASCII (the only ASCII drawn): one cell each
+                end = x + len(text)
+                chars[x:end] = text
+                styles[x:end] = [style] * len(text)
+                x = end
+                continue
+            for char in text:  # the bulk paths draw no combining marks
+                chars[x] = char
+                styles[x] = style
+                if char_width(char) == 2:
+                    chars[x + 1] = ""
+                    styles[x + 1] = style
+                    x += 2
+                else:
+                    x += 1
+        self._chars, self._styles = chars, styles
+        return chars
+
+    def ensure_cells(self) -> None:
+        if self._chars is None:
+            self._make_cells()
+
+    def drop_drawn(self) -> None:
+        """For a write `drawn` cannot follow: the cells are made if they were not, and `drawn`
+        is dropped."""
+        if self._chars is None:
+            self._make_cells()
+        self.drawn = None
+
+    def reset(self, fill: Style) -> None:
+        """Blank again, as Row(self.width, fill) would be."""
+        self._chars = self._styles = None
+        self.fill = fill
+        self.first = NEVER
+        self.used = 0
+        self.drawn = []
 
     def cell(self, x: int) -> Cell:
         return Cell(self.chars[x], self.styles[x])
 
     def set(self, x: int, data: str, style: Style) -> None:
-        self.chars[x] = data
-        self.styles[x] = style
+        chars = self._chars
+        if chars is None:
+            chars = self._make_cells()
+        chars[x] = data
+        self._styles[x] = style  # type: ignore[index]  # made with the chars
+        self.drawn = None
         if x < self.first:
             self.first = x
         if x >= self.used:
@@ -62,6 +138,8 @@ class Row:
     def resize(self, cols: int) -> None:
         """Cut or extend to `cols` cells; a wide character cut in half becomes a blank."""
         old = len(self.chars)
+        self.drawn = None
+        self.width = cols
         if cols < old:
             del self.chars[cols:]
             del self.styles[cols:]
@@ -103,7 +181,21 @@ def _glyphs(chars: list[str], styles: list[Style]) -> Iterator[tuple[str, Style,
 
 def runs(row: Row) -> list[Run]:
     """The row as runs of same-style text, full width."""
+    if not row.has_cells:  # then only the bulk paths drew on it: its runs are at hand
+        return _drawn_runs(row)
     return _runs(row.chars, row.styles)
+
+
+def _drawn_runs(row: Row) -> list[Run]:
+    out = list(row.drawn or ())
+    blanks = row.width - row.used
+    if blanks:
+        fill = row.fill
+        if out and (out[-1][1] is fill or out[-1][1] == fill):
+            out[-1] = (out[-1][0] + " " * blanks, out[-1][1])
+        else:
+            out.append((" " * blanks, fill))
+    return out
 
 
 def _runs(chars: list[str], styles: list[Style]) -> list[Run]:
@@ -154,7 +246,12 @@ def compact(row: Row | None) -> Line:
     if row is None or row.first == NEVER:
         return ()
     used = row.used
-    if row.fill is DEFAULT and used < len(row.chars):
+    line = row.drawn
+    if line is not None and row.fill is DEFAULT:
+        if line and line[-1][0][-1] != " ":
+            return tuple(line)  # nothing to strip: most lines end in a word
+        line = line.copy()
+    elif row.fill is DEFAULT and used < len(row.chars):
         # The default blanks past `used` are what compacting drops anyway.
         line = _runs(row.chars[:used], row.styles[:used])
     else:
@@ -174,6 +271,7 @@ def compact(row: Row | None) -> Line:
 def expand(line: Line, cols: int) -> Row:
     """A scrollback line back as a row of cells (resize pulls history onto the screen)."""
     row = Row(cols)
+    row.drop_drawn()
     row.first = 0 if line else NEVER
     row.used = cols
     chars, styles = row.chars, row.styles
@@ -202,7 +300,10 @@ def expand(line: Line, cols: int) -> Row:
 def clear_wide_halves(row: Row, start: int, end: int) -> None:
     """Before cells start..end-1 are overwritten: a wide character cut by either edge has its
     other half blanked (keeping its style), as terminals do."""
-    chars = row.chars
+    chars = row._chars  # Row.drop_drawn, written out: pyte's draw comes here for every cell
+    if chars is None:
+        chars = row._make_cells()
+    row.drawn = None
     if start > 0 and chars[start] == "":
         chars[start - 1] = " "
         start -= 1

@@ -195,6 +195,7 @@ class VTScreen(ModeState, pyte.Screen):
         if start >= end:
             return
         clear_wide_halves(line, start, end)
+        line.drop_drawn()
         fill = blank(self.cursor.attrs.style).style
         line.chars[start:end] = [" "] * (end - start)
         line.styles[start:end] = [fill] * (end - start)
@@ -322,7 +323,7 @@ class VTScreen(ModeState, pyte.Screen):
         self.buffer = self.blank_buffer()
         for row in self.buffer:
             row.chars[:] = ["E"] * self.columns
-            row.first, row.used = 0, self.columns
+            row.first, row.used, row.drawn = 0, self.columns, None
         self.dirty.update(range(self.lines))
 
     # Resizing, like tmux: keep the bottom of the screen and the cursor's line; lines leaving

@@ -190,14 +190,47 @@ def apply_sgr(pen: Style, params: Params) -> Style:
         changed = True
     if not changed:
         return base
-    return intern(Style(*values))
+    return intern(_make(*values))
 
 
 def with_color(pen: Style, background: bool, color: Color) -> Style:
     """apply_sgr(pen, params) for params that set only the foreground or background colour."""
     values = list(_FIELDS(pen))
     values[_BG if background else _FG] = color
-    return intern(Style(*values))
+    return intern(_make(*values))
+
+
+# Style(*values) without the frozen dataclass's __init__, which sets each field through
+# object.__setattr__ and costs three times as much: the slots are set directly. There is no
+# __post_init__, so the object is the same.
+_new = object.__new__
+(_fg, _bg, _bold, _italic, _underline, _reverse, _strike, _dim, _blink) = (
+    Style.__dict__[field.name].__set__ for field in fields(Style)
+)
+
+
+def _make(
+    fg: Color,
+    bg: Color,
+    bold: bool,
+    italic: bool,
+    underline: bool,
+    reverse: bool,
+    strikethrough: bool,
+    dim: bool,
+    blink: bool,
+) -> Style:
+    style = _new(Style)
+    _fg(style, fg)
+    _bg(style, bg)
+    _bold(style, bold)
+    _italic(style, italic)
+    _underline(style, underline)
+    _reverse(style, reverse)
+    _strike(style, strikethrough)
+    _dim(style, dim)
+    _blink(style, blink)
+    return style
 
 
 def _color_sgr(color: Color, base: int, bright: int, extended: int) -> str:
