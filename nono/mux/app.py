@@ -449,7 +449,9 @@ class Mux(InputHandling, SessionActions):
         cols, rows = self.sizes.get(pane.id, (pane.cols, pane.rows))
         if pane.state not in ("running", "watching"):
             # The supervisor is gone: copy mode over what the pane shows.
-            lines = [[(c.char, _plain()) for c in row if c is not None] for row in pane.cells]
+            lines = [
+                [(c.char, _plain()) for c in row if c is not None] for row in pane.materialize()
+            ]
             self._open_copy(pane, lines, cols, rows, from_wheel, scroll)
             return
 

@@ -189,12 +189,13 @@ class Dashboard(Container):
         cache = self.placed.setdefault(pane.id, {})
         data = screen.data_buffer
         blank_row: Cells = []
+        cells = pane.materialize()
         for dy in range(rect.height):
-            inside = dy < len(pane.cells)
+            inside = dy < len(cells)
             key = (pane.row_gen[dy] if inside else -1, rect.x, rect.width)
             hit = cache.get(dy)
             if hit is None or hit[0] != key:
-                hit = (key, placed_row(pane.cells[dy] if inside else blank_row, rect.x, rect.width))
+                hit = (key, placed_row(cells[dy] if inside else blank_row, rect.x, rect.width))
                 cache[dy] = hit
             data[rect.y + dy].update(hit[1])
 

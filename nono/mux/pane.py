@@ -118,6 +118,7 @@ class Pane:
         self.cells: list[Cells] = blank_rows(cols, rows)
         # Bumped for each row whose cells change, so the drawing can keep its own per-row cache.
         self.row_gen: list[int] = [next(_GENERATIONS)] * rows
+        self.pending_rows: dict[int, tuple[list[Any], list[str]]] = {}
         self.cursor = (0, 0)
         self.cursor_visible = True
         self.modes: dict[str, Any] = {}
@@ -331,13 +332,15 @@ class Pane:
             self.cols, self.rows = cols, rows
             self.cells = blank_rows(cols, rows)
             self._all_rows_new(rows)
+            self.pending_rows.clear()
         styles = [style_string(s) for s in frame.get("styles", ())]
         changed = frame.get("rows", {})
         for key, runs in changed.items():
             y = int(key)
             if 0 <= y < rows:
-                self.cells[y] = row_cells(runs, styles, cols)
-                self.row_gen[y] = next(_GENERATIONS)
+                # Turned into cells when drawn: a row changed by several frames between two
+                # draws (a flood drawn 20 times a second, 30 frames) is converted once.
+                self.pending_rows[y] = (runs, styles)
         x, y = frame.get("cursor", (0, 0))
         self.cursor = (x, y)
         self.cursor_visible = bool(frame.get("cursor_visible", True))
@@ -367,6 +370,16 @@ class Pane:
             self.last_output = now
             self._arm_idle()
         self._changed()
+
+    def materialize(self) -> list[Cells]:
+        """The rows as cells, with what frames brought since the last call converted."""
+        if self.pending_rows:
+            pending, self.pending_rows = self.pending_rows, {}
+            for y, (runs, styles) in pending.items():
+                if y < len(self.cells):
+                    self.cells[y] = row_cells(runs, styles, self.cols)
+                    self.row_gen[y] = next(_GENERATIONS)
+        return self.cells
 
     def _all_rows_new(self, rows: int) -> None:
         self.row_gen = [next(_GENERATIONS)] * rows

@@ -317,7 +317,7 @@ class ClientHandling:
         costs one frame of work per tick at most, never a growing queue)."""
         self.screen_timer = None
         self.last_screen = asyncio.get_running_loop().time()
-        self.received_at_screen = self.received
+        self.fed_at_screen = self.fed
         self.collect_dirty()
         behind = False
         for client in self.clients:

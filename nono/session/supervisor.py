@@ -85,7 +85,7 @@ class Supervisor(ClientHandling):
             self.first_client.set()
         self.screen_timer: asyncio.TimerHandle | None = None
         self.last_screen = 0.0  # loop time of the last screen tick
-        self.received_at_screen = 0  # bytes received as of the last screen tick
+        self.fed_at_screen = 0  # bytes the model had taken as of the last screen tick
 
     # ------------------------------------------------------------ the PTY
 
@@ -168,7 +168,8 @@ class Supervisor(ClientHandling):
         is coalesced to the frame rate. Typing is never held back by a frame tick."""
         if self.screen_timer is None and any(c.mode == "screen" for c in self.clients):
             loop = asyncio.get_running_loop()
-            small = self.received - self.received_at_screen <= SCREEN_SMALL_OUTPUT
+            small = (self.fed - self.fed_at_screen <= SCREEN_SMALL_OUTPUT
+                     and self.received - self.fed <= SCREEN_SMALL_OUTPUT)  # fmt: skip
             interval = SCREEN_MIN_INTERVAL if small else SCREEN_FRAME_INTERVAL
             wait = self.last_screen + interval - loop.time()
             self.screen_timer = loop.call_at(loop.time() + max(wait, 0.0), self.send_screen)
