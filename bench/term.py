@@ -1,10 +1,18 @@
 """The terminal model alone: MB/s for the 20 MB mixed file, beside stock pyte and tmux.
 
-Prints numbers only. `python bench/term.py [--mb 20] [--slow-mb 2] [--skip-tmux]`
+Prints numbers only.
+`python bench/term.py [--mb 20] [--slow-mb 2] [--rec-mb 2] [--rec-slow-mb 0.5] [--skip-tmux]`
 The model is fed in 512-byte slices, as the supervisor feeds it. The slow contenders (the
 model without its bulk paths, stock pyte) get a prefix of the file to keep the run short.
 tmux is timed headless in the same run: from a trigger to a marker printed after the file
 showing in `capture-pane`.
+
+Then the same for each recording of a real program in the terminal corpus
+(tests/term_corpus/rec_*.in, at the corpus's 80x24): the recording is repeated until --rec-mb
+(the model) or --rec-slow-mb (stock pyte) have been fed, to one 80x24 terminal per contender
+with 10,000 lines of history (pyte Screen has none). The repeats land on a terminal the
+previous one left behind: after rec_vim and rec_less it is still on the alternate screen,
+which the next repeat enters again, as those programs would.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ from mixed import WORDS, ensure
 from nono.term import TerminalModel
 
 COLS, ROWS, HISTORY = 200, 50, 10_000
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "term_corpus"
+REC_COLS, REC_ROWS = 80, 24  # the corpus size
 SLICE = 512  # what the supervisor hands the model per call
 MIB = 1024 * 1024
 DONE = "__NONO_TERM_BENCH_DONE__"
@@ -45,6 +55,31 @@ def rate(feed: Callable[[bytes], None], data: bytes) -> float:
 
 def pyte_rate(screen: pyte.Screen, data: bytes) -> float:
     return rate(pyte.ByteStream(screen).feed, data)
+
+
+def repeated(data: bytes, mb: float) -> bytes:
+    """`data` over and over, whole, until at least `mb` MB."""
+    return data * -(-int(mb * MIB) // len(data))
+
+
+def recordings(mb: float, slow_mb: float) -> None:
+    """MB/s of the model, pyte Screen and pyte HistoryScreen on each corpus recording. Stock
+    pyte raises on some real output (vim's `CSI > 4;2 m`); that is reported instead of a rate."""
+    for path in sorted(CORPUS.glob("rec_*.in")):
+        recording = path.read_bytes()
+        data, prefix = repeated(recording, mb), repeated(recording, slow_mb)
+        name = f"{path.stem} ({len(recording) / 1024:.1f} KB x {len(data) // len(recording)})"
+        term = TerminalModel(REC_COLS, REC_ROWS, HISTORY)
+        report(f"{name} model MB/s", f"{rate(term.feed, data):.2f}")
+        screens = {
+            f"  pyte Screen ({len(prefix) / MIB:.2f} MB) MB/s": pyte.Screen(REC_COLS, REC_ROWS),
+            "  pyte HistoryScreen MB/s": pyte.HistoryScreen(REC_COLS, REC_ROWS, history=HISTORY),
+        }
+        for label, screen in screens.items():
+            try:
+                report(label, f"{pyte_rate(screen, prefix):.2f}")
+            except Exception as error:  # stock pyte's bug, not the benchmark's
+                report(label, type(error).__name__)
 
 
 def tmux_rate(path: Path, mb: float) -> float | None:
@@ -101,6 +136,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=float, default=20.0)
     parser.add_argument("--slow-mb", type=float, default=2.0)
+    parser.add_argument("--rec-mb", type=float, default=2.0)
+    parser.add_argument("--rec-slow-mb", type=float, default=0.5)
     parser.add_argument("--skip-tmux", action="store_true")
     parser.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -127,6 +164,7 @@ def main() -> None:
     report("RSS, fresh model (MB)", f"{rss['before']:.1f}")
     report("RSS, 10,000 lines x 200 cols history (MB)", f"{rss['after']:.1f}")
     report("  of which history (MB)", f"{rss['history']:.1f}")
+    recordings(args.rec_mb, args.rec_slow_mb)
 
 
 if __name__ == "__main__":
