@@ -584,3 +584,25 @@ def test_a_killed_attach_client_puts_the_terminal_back(nono, sessions, workspace
     finally:
         term.close()
     assert record_of(nono, sid)["state"] == "running"
+
+
+def test_a_screen_client_can_ask_for_fewer_frames_while_the_agent_floods(nono, sessions, workspace):
+    from nono.session.protocol import Decoder, Kind, encode
+
+    go = workspace / "go"
+    sid = sessions("sh", "-c", "while [ ! -e go ]; do sleep 0.02; done; "
+                   "while :; do seq 1 2000; done")  # fmt: skip
+    client = socket.socket(socket.AF_UNIX)
+    client.connect("\0" + record_of(nono, sid)["socket"])
+    client.sendall(encode(Kind.HELLO, {"v": 1, "mode": "screen", "read_only": True}))
+    client.sendall(encode(Kind.REQUEST, {"op": "rate", "fps": 5}))
+    decoder = Decoder()
+    client.settimeout(10)
+    try:
+        go.touch()
+        frames, end = 0, time.monotonic() + 2.0
+        while time.monotonic() < end:
+            frames += sum(f.kind == Kind.SCREEN for f in decoder.feed(client.recv(1 << 20)))
+        assert 4 <= frames <= 16  # ~5 a second for 2 s (plus the first), not 30 a second
+    finally:
+        client.close()

@@ -24,7 +24,7 @@ from nono.mux import state as saved_state
 from nono.mux.draw import STATUS, STATUS_ALERT, STATUS_FOCUS, Dashboard
 from nono.mux.input import PENDING_WAIT, InputHandling, key_data
 from nono.mux.keymap import COPY_ACTIONS, Keymap
-from nono.mux.pane import Pane, decode_history
+from nono.mux.pane import BACKGROUND_FPS, Pane, decode_history
 from nono.mux.prompts import Overlay, Prompt
 from nono.mux.render import row_skipping_renderer
 from nono.mux.sessions import SessionActions
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 HISTORY_LINES = 10_000
 ESCAPE_WAIT = 0.05  # a lone Esc reaches the agent after this (tmux's escape-time is 500 ms)
 MESSAGE_TIME = 4.0
-BACKGROUND_FPS = 20
+DRAW_FPS = 20  # the most a pane that is not focused is drawn
 
 
 class Mux(InputHandling, SessionActions):
@@ -140,13 +140,13 @@ class Mux(InputHandling, SessionActions):
 
     def pane_changed(self, pane: Pane) -> None:
         """Focused pane first: its changes (an echo) are drawn at once; the others' are
-        gathered and drawn at most BACKGROUND_FPS times a second, so a flooding pane never
+        gathered and drawn at most DRAW_FPS times a second, so a flooding pane never
         keeps the renderer busy when a key is typed elsewhere."""
         if pane.id == self.focus:
             self.app.invalidate()
         elif self.background_timer is None:
             self.background_timer = asyncio.get_running_loop().call_later(
-                1 / BACKGROUND_FPS, self._background_draw
+                1 / DRAW_FPS, self._background_draw
             )
 
     def _background_draw(self) -> None:
@@ -427,7 +427,11 @@ class Mux(InputHandling, SessionActions):
 
     def _mark_focus(self) -> None:
         for pane in self.panes.values():
-            pane.focused = pane.id == self.focus
+            focused = pane.id == self.focus
+            if focused != pane.focused:
+                # Focused pane first: the others are sent fewer frames while they flood.
+                pane.frame_rate(30 if focused else BACKGROUND_FPS)
+            pane.focused = focused
             if pane.focused:
                 pane.bell = pane.activity = False
 

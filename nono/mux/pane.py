@@ -32,6 +32,7 @@ _ANSI = ("ansiblack", "ansired", "ansigreen", "ansiyellow", "ansiblue", "ansimag
          "ansiwhite")  # fmt: skip
 _CUBE = (0, 95, 135, 175, 215, 255)
 _GENERATIONS = itertools.count(1)  # row generations, unique across panes and their lifetimes
+BACKGROUND_FPS = 10  # frames a second a flooding pane that is not focused is sent
 IDLE_AFTER = 5.0  # seconds without output before a running agent counts as idle
 TITLE_EVERY = 1.0
 QUIET_AFTER_RESIZE = 1.0  # a churning window title is shown at most this often
@@ -220,6 +221,8 @@ class Pane:
         self.problem = "attached elsewhere: watching" if read_only else ""
         for frame in frames:
             self._handle(frame)
+        if not self.focused:
+            self.frame_rate(BACKGROUND_FPS)
         self._task = asyncio.get_running_loop().create_task(self._read(reader, decoder))
         self._changed()
 
@@ -408,6 +411,11 @@ class Pane:
             return False
         self._writer.write(encode(Kind.INPUT, data))
         return True
+
+    def frame_rate(self, fps: int) -> None:
+        """How many frames a second this pane wants while its agent floods."""
+        if self._writer is not None:
+            self._writer.write(encode(Kind.REQUEST, {"op": "rate", "fps": fps}))
 
     def resize(self, cols: int, rows: int) -> None:
         cols, rows = max(2, cols), max(2, rows)

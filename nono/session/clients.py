@@ -52,6 +52,7 @@ class Client:
         self.closed_after_flush = False  # detached: send what is queued, then hang up
         self.dirty: set[int] | None = None  # screen mode: rows changed since its last frame
         self.meta: Any = None  # screen mode: screen_meta() as of its last frame
+        self.frame_interval = 1 / 30  # screen mode: the most frames a second it wants in a flood
 
     def queue(self, data: bytes) -> None:
         if self.closed or self.stale or self.closed_after_flush:
@@ -222,7 +223,12 @@ class ClientHandling:
                 size = frame.json()
                 self.resize(int(size["cols"]), int(size["rows"]))
         elif frame.kind == Kind.REQUEST:
-            response = await self.request(frame.json())
+            req = frame.json()
+            if req.get("op") == "rate":  # this connection's frame rate in a flood
+                client.frame_interval = 1 / min(max(float(req.get("fps", 30)), 1.0), 60.0)
+                client.queue(encode(Kind.RESPONSE, {"ok": True}))
+                return
+            response = await self.request(req)
             client.queue(encode(Kind.RESPONSE, response))
         else:
             raise ProtocolError(f"unexpected {frame.kind.name} frame from a client")

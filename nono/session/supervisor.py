@@ -170,9 +170,15 @@ class Supervisor(ClientHandling):
             loop = asyncio.get_running_loop()
             small = (self.fed - self.fed_at_screen <= SCREEN_SMALL_OUTPUT
                      and self.received - self.fed <= SCREEN_SMALL_OUTPUT)  # fmt: skip
-            interval = SCREEN_MIN_INTERVAL if small else SCREEN_FRAME_INTERVAL
+            interval = SCREEN_MIN_INTERVAL if small else self.screen_interval()
             wait = self.last_screen + interval - loop.time()
             self.screen_timer = loop.call_at(loop.time() + max(wait, 0.0), self.send_screen)
+
+    def screen_interval(self) -> float:
+        """The flood frame interval: the fastest any screen client asked for (a dashboard asks
+        panes that are not focused for fewer frames)."""
+        rates = [c.frame_interval for c in self.clients if c.mode == "screen"]
+        return min(rates, default=SCREEN_FRAME_INTERVAL)
 
     async def caught_up(self) -> None:
         """Wait until the model has seen everything read so far (not what comes after)."""
