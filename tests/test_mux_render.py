@@ -115,3 +115,7 @@ def test_the_original_diff_is_restored_after_the_dashboard() -> None:
     with render.row_skipping_renderer():
         assert pt_renderer._output_screen_diff is render.screen_diff
     assert pt_renderer._output_screen_diff is render._ORIGINAL
+
+
+def test_the_replacement_is_only_used_with_the_diff_it_was_written_for() -> None:
+    assert render._compatible()  # the installed prompt_toolkit: the fast diff is in use

@@ -13,6 +13,7 @@ the final frame); everything else goes to prompt_toolkit's own diff.
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -115,9 +116,26 @@ def screen_diff(
 _ORIGINAL = pt_renderer._output_screen_diff
 
 
+_PARAMETERS = ["app", "output", "screen", "current_pos", "color_depth", "previous_screen",
+               "last_style", "is_done", "full_screen", "attrs_for_style_string",
+               "style_string_has_style", "size", "previous_width"]  # fmt: skip
+
+
+def _compatible() -> bool:
+    """Whether this prompt_toolkit's diff has the contract screen_diff was written for."""
+    try:
+        return list(inspect.signature(_ORIGINAL).parameters) == _PARAMETERS
+    except (TypeError, ValueError):
+        return False
+
+
 @contextlib.contextmanager
 def row_skipping_renderer() -> Iterator[None]:
-    """Use screen_diff for prompt_toolkit apps run inside this block (the dashboard)."""
+    """Use screen_diff for prompt_toolkit apps run inside this block (the dashboard). A
+    prompt_toolkit whose private diff has changed keeps its own: slower, never wrong."""
+    if not _compatible():
+        yield
+        return
     pt_renderer._output_screen_diff = screen_diff
     try:
         yield
