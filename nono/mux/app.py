@@ -75,6 +75,7 @@ class Mux(InputHandling, SessionActions):
         self.flush_scheduled = False
         self.background_timer: asyncio.TimerHandle | None = None
         self.all_records: list[Record] = []
+        self.numbers: dict[str, int] = {}  # session id -> its number, from all_records
 
     # ------------------------------------------------------------ the application
 
@@ -284,8 +285,8 @@ class Mux(InputHandling, SessionActions):
         return max(rects, key=lambda p: rects[p].width * rects[p].height)
 
     def number(self, pane_id: str) -> int:
-        ids = [r.id for r in self.all_records]
-        return ids.index(pane_id) if pane_id in ids else len(ids)
+        """A session's number in the status bar (creation order, as tmux numbers windows)."""
+        return self.numbers.get(pane_id, len(self.numbers))
 
     # ------------------------------------------------------------ status
 
@@ -294,19 +295,21 @@ class Mux(InputHandling, SessionActions):
         shown = set(self.panes)
         keep = [r for r in records if r.status != EXITED or r.id in shown]
         self.all_records = sorted(keep, key=lambda r: r.created)
+        self.numbers = {r.id: n for n, r in enumerate(self.all_records)}
 
     def status_items(self) -> list[tuple[str, str]]:
         items = []
-        for record in self.all_records:
+        on_screen = set(layout.panes(self.tree))
+        for number, record in enumerate(self.all_records):
             pane = self.panes.get(record.id)
             if pane is not None:
                 word = pane.status_word()
                 marks = "!" if pane.bell else ("#" if pane.activity else "")
             else:
                 word, marks = record.state, ""
-            shown = "" if pane is not None and pane.id in layout.panes(self.tree) else "-"
+            shown = "" if record.id in on_screen else "-"
             focus = "*" if record.id == self.focus else ""
-            text = f"{self.number(record.id)}:{record.name}{focus}{marks}{shown} {word}"
+            text = f"{number}:{record.name}{focus}{marks}{shown} {word}"
             style = STATUS_FOCUS if focus else (STATUS_ALERT if marks == "!" else STATUS)
             items.append((text, style))
         return items

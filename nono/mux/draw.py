@@ -105,6 +105,7 @@ class Dashboard(Container):
         # pane id -> row -> (row generation, x, width), the row's placed cells: a frame copies
         # whole rows into the screen with dict.update instead of one cell at a time.
         self.placed: dict[str, dict[int, tuple[tuple[int, int, int], dict[int, Char]]]] = {}
+        self.badges: dict[str, tuple[object, str]] = {}  # pane id -> (its record, its badge)
 
     def reset(self) -> None:
         pass
@@ -185,6 +186,13 @@ class Dashboard(Container):
             screen.cursor_positions[self.focus_window] = Point(content.x + x, content.y + y)
             screen.show_cursor = True
 
+    def badge(self, pane: Pane) -> str:
+        """badge(), made again only when the pane's record is replaced (not every frame)."""
+        hit = self.badges.get(pane.id)
+        if hit is None or hit[0] is not pane.record:
+            hit = self.badges[pane.id] = (pane.record, badge(pane))
+        return hit[1]
+
     def blit_pane(self, screen: Screen, pane: Pane, rect: layout.Rect) -> None:
         cache = self.placed.setdefault(pane.id, {})
         data = screen.data_buffer
@@ -218,7 +226,7 @@ class Dashboard(Container):
             x = put(screen, x, y, " [zoom]", style, limit)
         if mux.sync:
             x = put(screen, x, y, " [sync]", BORDER_SYNC, limit)
-        x = put(screen, x, y, " ─ " + badge(pane), style, limit)
+        x = put(screen, x, y, " ─ " + self.badge(pane), style, limit)
         if pane.shown_title:
             x = put(screen, x, y, f" ─ {pane.shown_title}", style, limit)
         if copy is not None:

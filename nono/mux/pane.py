@@ -128,7 +128,6 @@ class Pane:
         self.shown_title = ""
         self.title_at = 0.0
         self.bells = -1  # unknown until the first frame
-        self.history = 0
         self.exit_code: int | None = None
         self.state = "connecting"  # connecting, running, exited, lost, watching, refused
         self.problem = ""  # why the pane is not live, for its border
@@ -149,10 +148,6 @@ class Pane:
     @property
     def id(self) -> str:
         return self.record.id
-
-    @property
-    def live(self) -> bool:
-        return self._writer is not None and self.state in ("running", "watching")
 
     @property
     def idle(self) -> bool:
@@ -349,7 +344,6 @@ class Pane:
         self.cursor_visible = bool(frame.get("cursor_visible", True))
         self.modes = frame.get("modes", {})
         self.alternate = bool(frame.get("alternate"))
-        self.history = int(frame.get("history", 0))
         bells = int(frame.get("bells", 0))
         if self.bells >= 0 and bells > self.bells and not self.focused:
             self.bell = True

@@ -8,6 +8,7 @@ import errno
 import hashlib
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 CHUNK = 1 << 20
@@ -118,9 +119,19 @@ class Store:
             return False
         return os.path.exists(self._path(digest))
 
-    def _tmp_fd(self) -> tuple[int, str]:
+    @contextlib.contextmanager
+    def _staged(self) -> Iterator[tuple[int, str]]:
+        """A new temp file (fd, path), closed after the block; removed if the block fails."""
         name = f"{self._tmp}/{secrets.token_hex(8)}.tmp"
-        return os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), name
+        fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            yield fd, name
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+            raise
+        os.close(fd)
 
     def _publish(self, tmp: str, digest: str) -> bool:
         """Rename tmp to the object's name; False (and tmp removed) if it was already there."""
@@ -139,18 +150,11 @@ class Store:
         digest = hashlib.sha256(data).hexdigest()
         if self.has(digest):
             return digest, False
-        fd, tmp = self._tmp_fd()
-        try:
+        with self._staged() as (fd, tmp):
             write_all(fd, data)
             # The check before the rename: what landed is what was hashed.
             if os.fstat(fd).st_size != len(data):
                 raise OSError(errno.EIO, "short write")
-        except BaseException:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        os.close(fd)
         return digest, self._publish(tmp, digest)
 
     def put_fd(self, src: int, size: int) -> tuple[str, bool, int]:
@@ -159,20 +163,13 @@ class Store:
             data = os.pread(src, size, 0)
             digest, new = self.put_bytes(data)
             return digest, new, len(data)
-        fd, tmp = self._tmp_fd()
-        try:
+        with self._staged() as (fd, tmp):
             copied = copy_fd(src, fd, size)
             # Hashed from the copy, not the source: the name describes the bytes stored even
             # if the source changes under us (the caller re-stats and retries in that case).
             digest = hash_fd(fd)
             if os.fstat(fd).st_size != copied:
                 raise OSError(errno.EIO, "short copy")
-        except BaseException:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        os.close(fd)
         return digest, self._publish(tmp, digest), copied
 
     def read(self, digest: str) -> bytes:

@@ -325,6 +325,7 @@ class ClientHandling:
         self.last_screen = asyncio.get_running_loop().time()
         self.fed_at_screen = self.fed
         self.collect_dirty()
+        meta = self.screen_meta()
         behind = False
         for client in self.clients:
             if client.mode != "screen" or client.closed:
@@ -335,10 +336,10 @@ class ClientHandling:
             if client.dirty is None:
                 client.queue(self.screen_frame())
                 client.dirty = set()
-            elif client.dirty or client.meta != self.screen_meta():
+            elif client.dirty or client.meta != meta:
                 client.queue(self.screen_frame(client.dirty))
                 client.dirty = set()
-            client.meta = self.screen_meta()
+            client.meta = meta
         if behind:
             self.screen_timer = asyncio.get_running_loop().call_later(
                 SCREEN_RETRY, self.send_screen
