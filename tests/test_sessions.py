@@ -606,3 +606,21 @@ def test_a_screen_client_can_ask_for_fewer_frames_while_the_agent_floods(nono, s
         assert 4 <= frames <= 16  # ~5 a second for 2 s (plus the first), not 30 a second
     finally:
         client.close()
+
+
+def test_backlog_hands_the_model_every_byte_in_order() -> None:
+    from nono.session.supervisor import Backlog
+
+    backlog = Backlog()
+    data = bytes(range(256)) * 40
+    for at in range(0, len(data), 1000):
+        backlog.append(data[at : at + 1000])
+    backlog.append(b"")
+    assert len(backlog) == len(data) and backlog.peek() == data
+    taken = b""
+    while backlog:
+        piece = backlog.take(333)
+        assert 0 < len(piece) <= 333
+        taken += piece
+        assert backlog.peek() == data[len(taken) :]
+    assert taken == data and len(backlog) == 0 and backlog.peek() == b""

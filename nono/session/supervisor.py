@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import errno
 import fcntl
+import itertools
 import json
 import os
 import re
@@ -28,10 +30,12 @@ INPUT_BACKLOG = 1 << 20
 SCREEN_FRAME_INTERVAL = 1 / 30
 SCREEN_MIN_INTERVAL = 1 / 250  # frames of small output (typing) are sent this soon
 SCREEN_SMALL_OUTPUT = 4096  # bytes since the last frame that count as small
-# The model works in small slices for at most MODEL_TURN seconds per event-loop turn, and may
-# lag up to MODEL_BACKLOG bytes behind the PTY before the PTY is left unread.
-MODEL_SLICE = 512
-MODEL_TURN = 0.0005
+# The model works in slices for at most MODEL_TURN seconds per event-loop turn (4 KiB slices
+# cost ~10% less than 512-byte ones, measured; a turn still ends within a few ms, so typing
+# into a flooding session waits no longer), and may lag up to MODEL_BACKLOG bytes behind the
+# PTY before the PTY is left unread.
+MODEL_SLICE = 4096
+MODEL_TURN = 0.002
 MODEL_BACKLOG = 32 * 1024 * 1024
 FIRST_CLIENT_WAIT = 5.0
 _ESCAPES = re.compile(
@@ -46,6 +50,45 @@ def plain_text(data: bytes) -> str:
 
 def set_winsize(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+class Backlog:
+    """Bytes read from the PTY that the model has not taken yet, kept as the chunks they were
+    read in: a flood's read side appends a megabyte while the model takes a few KiB at a time
+    from the front, and one bytearray would move its whole content for both (measured: 7% of a
+    supervisor's time in a flood)."""
+
+    def __init__(self) -> None:
+        self.chunks: collections.deque[bytes] = collections.deque()
+        self.start = 0  # where the first chunk's untaken bytes begin
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def append(self, data: bytes) -> None:
+        if data:
+            self.chunks.append(data)
+            self.size += len(data)
+
+    def take(self, limit: int) -> bytes:
+        """Up to `limit` bytes from the front (from one chunk: the model takes any split)."""
+        chunk = self.chunks[0]
+        end = self.start + limit
+        piece = chunk[self.start : end]
+        if end >= len(chunk):
+            self.chunks.popleft()
+            self.start = 0
+        else:
+            self.start = end
+        self.size -= len(piece)
+        return piece
+
+    def peek(self) -> bytes:
+        """Everything not taken yet, in order."""
+        if not self.chunks:
+            return b""
+        return b"".join([self.chunks[0][self.start :], *itertools.islice(self.chunks, 1, None)])
 
 
 class Supervisor(ClientHandling):
@@ -65,7 +108,7 @@ class Supervisor(ClientHandling):
         self.model = TerminalModel(cols, rows)
         self.clients: list[Client] = []
         self.input = bytearray()
-        self.backlog = bytearray()  # read from the PTY, not yet fed to the model
+        self.backlog = Backlog()  # read from the PTY, not yet fed to the model
         self.tail = bytearray()  # the last raw output, as written (lines unwrapped)
         self.rendered: tuple[tuple[int, int, int], bytes] | None = None  # cached replay
         self.received = 0
@@ -121,7 +164,7 @@ class Supervisor(ClientHandling):
                 client.queue(frame)
         # The model catches up in bounded slices between other work, so a flood never
         # blocks the PTY drain, typing, or the other clients.
-        self.backlog += data
+        self.backlog.append(data)
         self.received += len(data)
         self.tail += data
         if len(self.tail) > TAIL_BYTES * 2:
@@ -143,8 +186,7 @@ class Supervisor(ClientHandling):
         # keeps writing at PTY speed while the model works through the backlog.
         deadline = time.perf_counter() + MODEL_TURN
         while self.backlog and time.perf_counter() < deadline:
-            chunk = bytes(self.backlog[:MODEL_SLICE])
-            del self.backlog[:MODEL_SLICE]
+            chunk = self.backlog.take(MODEL_SLICE)
             self.model.feed(chunk)
             self.fed += len(chunk)
         replies = self.model.take_replies()
@@ -195,7 +237,7 @@ class Supervisor(ClientHandling):
         key = (self.fed, self.model.cols, self.model.rows)
         if self.rendered is None or self.rendered[0] != key:
             self.rendered = (key, self.model.render_ansi())
-        return self.rendered[1] + bytes(self.backlog)
+        return self.rendered[1] + self.backlog.peek()
 
     def write_input(self, data: bytes) -> None:
         if len(self.input) + len(data) > INPUT_BACKLOG:
