@@ -1,8 +1,13 @@
-"""Drawing the dashboard: one prompt_toolkit container that copies each pane's cached rows of
-cells straight into the screen, then the pane headers, separators, overlays and status bar.
+"""Drawing the dashboard: one prompt_toolkit container that puts each pane's rows on the screen
+as segments (render.py: one pre-rendered string a row, made once per version of the row), then
+the pane headers, separators, overlays and status bar as cells.
 
 Going through prompt_toolkit's Window/UIControl path would re-fragment every cell of every pane
-on every frame (DESIGN.md measured 12-16 ms for four 200x50 panes, ~4 ms this way).
+on every frame (DESIGN.md measured 12-16 ms for four 200x50 panes). Rows of cells copied into
+the screen cost ~4 ms a frame with a pane flooding; segments, well under one.
+
+Where segments cannot be used (an overlay is drawn over the panes, or this prompt_toolkit's
+renderer is not the one render.py was written for), the rows go in as cells.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from prompt_toolkit.layout.mouse_handlers import MouseHandlers
 from prompt_toolkit.layout.screen import _CHAR_CACHE, Char, Screen, WritePosition
 from wcwidth import wcswidth
 
-from nono.mux import layout
+from nono.mux import layout, render
 from nono.mux.pane import Cells, Pane, row_cells, style_string
 from nono.term.style import Style
 
@@ -102,9 +107,11 @@ class Dashboard(Container):
     def __init__(self, mux: Mux, focus_window: Window) -> None:
         self.mux = mux
         self.focus_window = focus_window
-        # pane id -> row -> (row generation, x, width), the row's placed cells: a frame copies
-        # whole rows into the screen with dict.update instead of one cell at a time.
+        # pane id -> row -> ((row generation, x, width), the row's segment), and the same for
+        # rows placed as cells (copied into the screen with dict.update, not cell by cell).
+        self.segments: dict[str, dict[int, tuple[tuple[int, int, int], render.Segment]]] = {}
         self.placed: dict[str, dict[int, tuple[tuple[int, int, int], dict[int, Char]]]] = {}
+        self.sgr: render.Sgr | None = None
         self.badges: dict[str, tuple[object, str]] = {}  # pane id -> (its record, its badge)
 
     def reset(self) -> None:
@@ -141,6 +148,13 @@ class Dashboard(Container):
         mouse_handlers.mouse_handlers = defaultdict(lambda: defaultdict(lambda: handler))
         screen.show_cursor = False
         rects = mux.geometry(width, area_h)
+        segments: dict[int, list[render.Segment]] | None = None
+        if render.active() and mux.overlay is None:
+            depth = mux.app.color_depth
+            if self.sgr is None or self.sgr.depth != depth:
+                self.sgr = render.Sgr(depth)
+                self.segments.clear()
+            segments = screen.segments = defaultdict(list)  # type: ignore[attr-defined]
         if rects is None:
             need = mux.too_small
             message = (f"too small for this layout: it needs {need[0]}x{need[1] + 1}; "
@@ -149,9 +163,10 @@ class Dashboard(Container):
                 put(screen, 0, dy, line, EXITED, width)
         else:
             for pane_id, rect in rects.items():
-                self.draw_pane(screen, mux.panes[pane_id], rect)
-            for gone in set(self.placed) - set(rects):
-                del self.placed[gone]
+                self.draw_pane(screen, segments, mux.panes[pane_id], rect)
+            for cache in (self.segments, self.placed):
+                for gone in set(cache) - set(rects):
+                    del cache[gone]
             if not mux.zoomed and mux.tree is not None:
                 style = BORDER_SYNC if mux.sync else BORDER
                 for sep in layout.separators(mux.tree, width, area_h):
@@ -163,14 +178,28 @@ class Dashboard(Container):
 
     # ------------------------------------------------------------ panes
 
-    def draw_pane(self, screen: Screen, pane: Pane, rect: layout.Rect) -> None:
+    def draw_pane(
+        self,
+        screen: Screen,
+        segments: dict[int, list[render.Segment]] | None,
+        pane: Pane,
+        rect: layout.Rect,
+    ) -> None:
         mux = self.mux
         content = rect.content
         copy = mux.copy_modes.get(pane.id)
         if copy is not None:
-            rows = [row_cells([(text, _pt_style(style)) for text, style in line], [], content.width)
-                    for line in copy.view()]  # fmt: skip
-            blit(screen, rows, content)
+            lines = [[(text, _pt_style(style)) for text, style in line] for line in copy.view()]
+            if segments is not None and self.sgr is not None:
+                x, w = content.x, content.width
+                for dy in range(content.height):
+                    runs = lines[dy] if dy < len(lines) else []
+                    text, end = render.row_text(runs, [], w, self.sgr)
+                    segments[content.y + dy].append((x, w, text, x + end))
+            else:
+                blit(screen, [row_cells(line, [], content.width) for line in lines], content)
+        elif segments is not None:
+            self.segment_pane(segments, pane, content)
         else:
             self.blit_pane(screen, pane, content)
         self.draw_header(screen, pane, rect, copy)
@@ -193,18 +222,36 @@ class Dashboard(Container):
             hit = self.badges[pane.id] = (pane.record, badge(pane))
         return hit[1]
 
+    def segment_pane(
+        self, segments: dict[int, list[render.Segment]], pane: Pane, rect: layout.Rect
+    ) -> None:
+        cache = self.segments.setdefault(pane.id, {})
+        sgr = self.sgr
+        assert sgr is not None
+        x, width = rect.x, rect.width
+        rows = len(pane.lines)
+        for dy in range(rect.height):
+            inside = dy < rows
+            key = (pane.row_gen[dy] if inside else -1, x, width)
+            hit = cache.get(dy)
+            if hit is None or hit[0] != key:
+                runs, styles = pane.lines[dy] if inside else ([], [])
+                text, end = render.row_text(runs, styles, width, sgr)
+                hit = cache[dy] = (key, (x, width, text, x + end))
+            segments[rect.y + dy].append(hit[1])
+
     def blit_pane(self, screen: Screen, pane: Pane, rect: layout.Rect) -> None:
         cache = self.placed.setdefault(pane.id, {})
         data = screen.data_buffer
         blank_row: Cells = []
-        cells = pane.materialize()
+        rows = len(pane.lines)
         for dy in range(rect.height):
-            inside = dy < len(cells)
+            inside = dy < rows
             key = (pane.row_gen[dy] if inside else -1, rect.x, rect.width)
             hit = cache.get(dy)
             if hit is None or hit[0] != key:
-                hit = (key, placed_row(cells[dy] if inside else blank_row, rect.x, rect.width))
-                cache[dy] = hit
+                cells = pane.cells(dy) if inside else blank_row
+                hit = cache[dy] = (key, placed_row(cells, rect.x, rect.width))
             data[rect.y + dy].update(hit[1])
 
     def draw_header(self, screen: Screen, pane: Pane, rect: layout.Rect, copy: object) -> None:

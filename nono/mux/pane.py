@@ -1,8 +1,9 @@
 """A Pane: one session as the dashboard sees it, kept current by its supervisor's screen frames.
 
 The dashboard never parses the agent's output: the supervisor sends changed rows as styled runs
-(DESIGN.md, "the wire"), and a pane turns them into rows of prompt_toolkit cells once, when they
-arrive, so drawing a frame is copying cached rows.
+(DESIGN.md, "the wire"). A pane keeps each row as it came, with a generation number that
+changes with it; the drawing renders a row once per generation (render.row_text), or as
+prompt_toolkit cells where it must (row_cells).
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from nono.term.style import Style, char_width
 
 Cells = list[Char | None]
 """One row: a Char per column; None where a wide character's right half is."""
+Line = tuple[list[Any], list[str]]
+"""One row as its supervisor sent it: runs of [text, style] (a style is an index into the
+frame's table of prompt_toolkit style strings, or such a string itself), and that table."""
+BLANK_LINE: Line = ([], [])
 
 # The 16 ANSI colours by the names prompt_toolkit passes through as SGR 30-37/90-97, so the
 # outer terminal's own palette is used, as tmux does.
@@ -85,12 +90,14 @@ def row_cells(runs: list[Any], styles: list[str], cols: int) -> Cells:
             if width == 2:
                 cells.append(cache[ch, style])
                 cells.append(None)
-            elif width <= 0 and cells:
-                # A combining mark joins the character before it (past a wide one's stub).
-                at = len(cells) - 1 if cells[-1] is not None else len(cells) - 2
-                base = cells[at]
-                if base is not None:
-                    cells[at] = cache[base.char + ch, base.style]
+            elif width <= 0:
+                # A combining mark joins the character before it (past a wide one's stub); with
+                # none before it in the row, it has nothing to join and is dropped.
+                if cells:
+                    at = len(cells) - 1 if cells[-1] is not None else len(cells) - 2
+                    base = cells[at]
+                    if base is not None:
+                        cells[at] = cache[base.char + ch, base.style]
             else:
                 cells.append(cache[ch, style])
     if len(cells) < cols:
@@ -102,11 +109,6 @@ def row_cells(runs: list[Any], styles: list[str], cols: int) -> Cells:
     return cells
 
 
-def blank_rows(cols: int, rows: int) -> list[Cells]:
-    blank = _CHAR_CACHE[" ", ""]
-    return [[blank] * cols for _ in range(rows)]
-
-
 class Pane:
     """A session on screen: its connection, its last screen, and what the dashboard shows
     about it (state, title, attention)."""
@@ -116,10 +118,10 @@ class Pane:
         self.on_change = on_change
         cols, rows = record.size
         self.cols, self.rows = cols, rows
-        self.cells: list[Cells] = blank_rows(cols, rows)
-        # Bumped for each row whose cells change, so the drawing can keep its own per-row cache.
+        self.lines: list[Line] = [BLANK_LINE] * rows
+        # A row's generation changes with the row, so the drawing can keep per-row caches.
         self.row_gen: list[int] = [next(_GENERATIONS)] * rows
-        self.pending_rows: dict[int, tuple[list[Any], list[str]]] = {}
+        self._cells: dict[int, tuple[int, Cells]] = {}  # row -> (generation, its cells)
         self.cursor = (0, 0)
         self.cursor_visible = True
         self.modes: dict[str, Any] = {}
@@ -301,11 +303,11 @@ class Pane:
         model.feed(str(final.get("replay", "")).encode())
         styles: dict[Style, str] = {}
         self.cols, self.rows = cols, rows
-        self.cells = []
+        self.lines = [
+            ([(t, styles.setdefault(s, style_string(s))) for t, s in model.row_runs(y)], [])
+            for y in range(rows)
+        ]
         self._all_rows_new(rows)
-        for y in range(rows):
-            runs = [(t, styles.setdefault(s, style_string(s))) for t, s in model.row_runs(y)]
-            self.cells.append(row_cells(runs, [], cols))
         self.cursor_visible = False
         self._changed()
 
@@ -328,17 +330,17 @@ class Pane:
         cols, rows = frame.get("size", (self.cols, self.rows))
         if (cols, rows) != (self.cols, self.rows):
             self.cols, self.rows = cols, rows
-            self.cells = blank_rows(cols, rows)
+            self.lines = [BLANK_LINE] * rows
             self._all_rows_new(rows)
-            self.pending_rows.clear()
         styles = [style_string(s) for s in frame.get("styles", ())]
         changed = frame.get("rows", {})
         for key, runs in changed.items():
             y = int(key)
             if 0 <= y < rows:
-                # Turned into cells when drawn: a row changed by several frames between two
-                # draws (a flood drawn 20 times a second, 30 frames) is converted once.
-                self.pending_rows[y] = (runs, styles)
+                # Kept as sent: a row changed by several frames between two draws (a flood
+                # drawn 20 times a second, 30 frames) is rendered once, when drawn.
+                self.lines[y] = (runs, styles)
+                self.row_gen[y] = next(_GENERATIONS)
         x, y = frame.get("cursor", (0, 0))
         self.cursor = (x, y)
         self.cursor_visible = bool(frame.get("cursor_visible", True))
@@ -368,18 +370,22 @@ class Pane:
             self._arm_idle()
         self._changed()
 
+    def cells(self, y: int) -> Cells:
+        """Row y as prompt_toolkit cells (kept until the row changes)."""
+        gen = self.row_gen[y]
+        hit = self._cells.get(y)
+        if hit is None or hit[0] != gen:
+            runs, styles = self.lines[y]
+            hit = self._cells[y] = (gen, row_cells(runs, styles, self.cols))
+        return hit[1]
+
     def materialize(self) -> list[Cells]:
-        """The rows as cells, with what frames brought since the last call converted."""
-        if self.pending_rows:
-            pending, self.pending_rows = self.pending_rows, {}
-            for y, (runs, styles) in pending.items():
-                if y < len(self.cells):
-                    self.cells[y] = row_cells(runs, styles, self.cols)
-                    self.row_gen[y] = next(_GENERATIONS)
-        return self.cells
+        """Every row as cells."""
+        return [self.cells(y) for y in range(len(self.lines))]
 
     def _all_rows_new(self, rows: int) -> None:
         self.row_gen = [next(_GENERATIONS)] * rows
+        self._cells.clear()
 
     def _arm_idle(self) -> None:
         # One timer per quiet spell, not a polling loop: the status bar flips to "idle" once.

@@ -1,13 +1,18 @@
-"""A screen diff for the dashboard that skips unchanged rows.
+"""How the dashboard reaches the terminal: pane rows as pre-rendered segments, and a screen diff
+that skips what did not change.
 
-prompt_toolkit's renderer compares every cell of every row on every frame (with a Python-level
-scan per row for its last non-blank column): at 200x50 that is ~15 ms a frame, measured, which
-is what a keystroke's echo waits behind while another pane floods. The dashboard redraws from
-cached rows of shared Char objects, so an unchanged row compares equal as a dict, in C; only
-the rows that differ are walked, cell by cell.
+prompt_toolkit's renderer compares every cell of every row on every frame: at 200x50 that is
+~15 ms a frame, measured, which is what a keystroke's echo waits behind while another pane
+floods. Two things make a frame cheap here:
 
-It handles the steady state of a full-screen app only (the same size as the last frame, not
-the final frame); everything else goes to prompt_toolkit's own diff.
+- A pane's row is drawn as a segment: one string with its own SGR, made once per row version
+  from the runs its supervisor sent, with no prompt_toolkit cell per column. A changed row costs
+  one cursor move and one write; an unchanged one, a comparison of two strings.
+- Everything else (borders, status bar, overlays) is cells, and a row of cells that compares
+  equal as a dict, in C, is skipped; only rows that differ are walked cell by cell.
+
+The dashboard puts segments on prompt_toolkit's Screen as `screen.segments` (row -> list of
+Segment); a screen without them is diffed by prompt_toolkit's own code.
 """
 
 from __future__ import annotations
@@ -18,8 +23,112 @@ from collections.abc import Iterator
 from typing import Any
 
 import prompt_toolkit.renderer as pt_renderer
-from prompt_toolkit.data_structures import Point
+from prompt_toolkit.data_structures import Point, Size
 from prompt_toolkit.layout.screen import Screen
+from prompt_toolkit.output.color_depth import ColorDepth
+from prompt_toolkit.output.vt100 import Vt100_Output
+from prompt_toolkit.styles import Style as PtStyle
+
+from nono.term.style import char_width
+
+Segment = tuple[int, int, str, int]
+"""Columns drawn by one pre-rendered string: (x, width, text, end). The text draws from column
+x with SGR of its own and leaves the attributes reset; `end` is the column after its last
+glyph (the rest of the width is erased with ECH, which leaves the cursor there)."""
+
+RESET = "\x1b[0m"
+# C0 and C1 controls never reach a segment as themselves: an agent's text must not be able to
+# speak to the outer terminal (the model keeps none; this is the dashboard's own guard).
+_CONTROLS = {c: "?" for c in [*range(0x20), *range(0x7F, 0xA0)]}
+
+
+class _Sink:
+    """A stdout for a Vt100_Output whose escape codes are wanted as a string."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, data: str) -> None:
+        self.parts.append(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> str:
+        text = "".join(self.parts)
+        self.parts.clear()
+        return text
+
+
+class Sgr(dict[str, str]):
+    """prompt_toolkit style string -> the SGR sequence prompt_toolkit's own output sends for it
+    at this colour depth (so a pane's colours map to a 256- or 16-colour terminal exactly as
+    the dashboard's other cells do)."""
+
+    def __init__(self, depth: ColorDepth) -> None:
+        super().__init__()
+        self.depth = depth
+        self._style = PtStyle([])
+        self._sink = _Sink()
+        self._output = Vt100_Output(self._sink, lambda: Size(rows=1, columns=1), term="xterm")  # type: ignore[arg-type]
+
+    def __missing__(self, style: str) -> str:
+        self._output.set_attributes(self._style.get_attrs_for_style_str(style), self.depth)
+        self._output.flush()
+        code = self[style] = self._sink.take()
+        return code
+
+
+def row_text(runs: Any, styles: Any, width: int, sgr: Sgr) -> tuple[str, int]:
+    """Runs of (text, style) as one segment's text exactly `width` columns wide, and how many
+    columns its glyphs take (the rest is erased). A style is an index into `styles` (prompt_
+    toolkit style strings, a frame's table) or a style string itself. Cut like a terminal cuts
+    a line: a wide character that does not fit becomes a blank; a combining mark joins the
+    glyph before it."""
+    parts: list[str] = []
+    col = 0
+    last = None
+    full = False  # a glyph did not fit: nothing after it shows, not even its marks
+    for text, index in runs:
+        style = styles[index] if isinstance(index, int) else index
+        code = sgr[style]
+        if not text.isprintable():
+            text = text.translate(_CONTROLS)
+        if text.isascii():
+            if len(text) > width - col:
+                text, full = text[: width - col], True
+            if text:
+                if code != last:
+                    parts.append(code)
+                    last = code
+                parts.append(text)
+                col += len(text)
+        else:
+            for ch in text:
+                w = char_width(ch)
+                if w <= 0:
+                    if col:
+                        parts.append(ch)  # joins the glyph before it, in that glyph's style
+                    continue
+                if col + w > width:
+                    full = True
+                    if col == width:
+                        break
+                    ch, w = " ", 1  # a wide character cut by the edge
+                if code != last:
+                    parts.append(code)
+                    last = code
+                parts.append(ch)
+                col += w
+                if full:
+                    break
+        if full:
+            break
+    if col < width:
+        parts.append(f"{RESET}\x1b[{width - col}X")
+    elif last != RESET:
+        parts.append(RESET)
+    return "".join(parts), col
 
 
 def screen_diff(
@@ -38,48 +147,90 @@ def screen_diff(
     previous_width: int,
 ) -> tuple[Point, str | None]:
     """Same contract as prompt_toolkit.renderer._output_screen_diff (it replaces it)."""
-    if is_done or not full_screen or not previous_screen or previous_width != size.columns:
-        return _ORIGINAL(app, output, screen, current_pos, color_depth, previous_screen,
-                         last_style, is_done, full_screen, attrs_for_style_string,
-                         style_string_has_style, size, previous_width)  # fmt: skip
+    segments: dict[int, list[Segment]] | None = getattr(screen, "segments", None)
     width, height = size.columns, size.rows
-    write = output.write
+    if segments is None:
+        if is_done or not full_screen or not previous_screen or previous_width != width:
+            return _ORIGINAL(app, output, screen, current_pos, color_depth, previous_screen,
+                             last_style, is_done, full_screen, attrs_for_style_string,
+                             style_string_has_style, size, previous_width)  # fmt: skip
+        segments = {}
     output.hide_cursor()
+    if not previous_screen or previous_width != width:
+        # Nothing on the terminal can be trusted: clear it and draw everything.
+        if not previous_screen:
+            output.disable_autowrap()
+        output.reset_attributes()
+        output.cursor_goto(1, 1)
+        output.erase_down()
+        previous_screen = Screen()
+    old_segments: dict[int, list[Segment]] = getattr(previous_screen, "segments", None) or {}
+    write = output.write
+    raw = output.write_raw
     output.reset_attributes()
     style: str | None = None
     attrs = None
     x = y = -1  # where the terminal's cursor is; unknown until the first move
     text: list[str] = []
+    no_segments: list[Segment] = []
     for row_y in range(min(max(screen.height, previous_screen.height), height)):
         new_row = screen.data_buffer[row_y]
         old_row = previous_screen.data_buffer[row_y]
-        if new_row == old_row:
+        new_segs = segments.get(row_y, no_segments)
+        old_segs = old_segments.get(row_y, no_segments)
+        if new_row == old_row and new_segs == old_segs:
             continue
+        # Segments first: a segment written over the right half of an old wide cell blanks
+        # its left half too, and the cells below redraw that column.
+        for seg in new_segs:
+            if seg in old_segs:
+                continue
+            seg_x, _, seg_text, seg_end = seg
+            if seg_x >= width:
+                continue
+            if text:
+                write("".join(text))
+                text.clear()
+            output.cursor_goto(row_y + 1, seg_x + 1)
+            raw(seg_text)
+            x, y = seg_end, row_y
+            style = attrs = None  # a segment leaves the attributes reset
+        columns_set = set(new_row).union(old_row)
+        stale: set[int] = set()  # columns an old segment drew and no new one does
+        if new_segs or old_segs:
+            covered = [(sx, sx + sw) for sx, sw, _, _ in new_segs]
+            for sx, sw, _, _ in old_segs:
+                if (sx, sx + sw) not in covered:
+                    stale.update(range(sx, sx + sw))
+            for start, stop in covered:
+                stale.difference_update(range(start, stop))
+                columns_set.difference_update(range(start, stop))
+            columns_set |= stale
         new_default = new_row.default_factory()  # the screen's blank (rows are defaultdicts)
         old_default = old_row.default_factory()
-        columns = sorted(c for c in set(new_row).union(old_row) if c < width)
-        covered = -1  # columns up to here belong to a wide character already on screen
+        columns = sorted(c for c in columns_set if c < width)
+        covered_to = -1  # columns up to here belong to a wide character already on screen
         forced = -1  # a column whose old wide character's right half must be redrawn
         index = 0
-        while index < len(columns) or forced > covered:
-            if forced > covered and (index >= len(columns) or forced < columns[index]):
+        while index < len(columns) or forced > covered_to:
+            if forced > covered_to and (index >= len(columns) or forced < columns[index]):
                 c, forced = forced, -1
-                if c >= width:
+                if c >= width or _in(c, new_segs):
                     continue
                 must = True
             else:
                 c = columns[index]
                 index += 1
-                must = c == forced
-                if must:
+                must = c == forced or c in stale
+                if c == forced:
                     forced = -1
-            if c <= covered:
+            if c <= covered_to:
                 continue
             new = new_row.get(c, new_default)
             old = old_row.get(c, old_default)
             c_width = new.width if new.width > 0 else 1
             if not must and new.char == old.char and new.style == old.style:
-                covered = c + c_width - 1
+                covered_to = c + c_width - 1
                 continue
             if c + c_width > width:
                 continue
@@ -101,16 +252,26 @@ def screen_diff(
                 style = new.style
             text.append(new.char)  # runs of cells go out in one write
             x, y = c + c_width, row_y
-            covered = c + c_width - 1
+            covered_to = c + c_width - 1
         if text:
             write("".join(text))
             text.clear()
-    cursor = screen.get_cursor_position(app.layout.current_window)
-    output.cursor_goto(cursor.y + 1, cursor.x + 1)
+    if is_done:
+        # The app is leaving its alternate screen: the cursor to the bottom, autowrap back on.
+        cursor = Point(x=0, y=min(screen.height, height) - 1)
+        output.cursor_goto(cursor.y + 1, 1)
+        output.enable_autowrap()
+    else:
+        cursor = screen.get_cursor_position(app.layout.current_window)
+        output.cursor_goto(cursor.y + 1, cursor.x + 1)
     output.reset_attributes()
     if screen.show_cursor:
         output.show_cursor()
     return cursor, None
+
+
+def _in(column: int, segments: list[Segment]) -> bool:
+    return any(sx <= column < sx + sw for sx, sw, _, _ in segments)
 
 
 _ORIGINAL = pt_renderer._output_screen_diff
@@ -133,11 +294,22 @@ def _compatible() -> bool:
 def row_skipping_renderer() -> Iterator[None]:
     """Use screen_diff for prompt_toolkit apps run inside this block (the dashboard). A
     prompt_toolkit whose private diff has changed keeps its own: slower, never wrong."""
+    global _active
     if not _compatible():
         yield
         return
     pt_renderer._output_screen_diff = screen_diff
+    _active = True
     try:
         yield
     finally:
+        _active = False
         pt_renderer._output_screen_diff = _ORIGINAL
+
+
+_active = False
+
+
+def active() -> bool:
+    """Whether screen_diff is prompt_toolkit's diff now: only then may a screen hold segments."""
+    return _active
