@@ -37,6 +37,7 @@ x with SGR of its own and leaves the attributes reset; `end` is the column after
 glyph (the rest of the width is erased with ECH, which leaves the cursor there)."""
 
 RESET = "\x1b[0m"
+SGR_CACHE = 8192
 # C0 and C1 controls never reach a segment as themselves: an agent's text must not be able to
 # speak to the outer terminal (the model keeps none; this is the dashboard's own guard).
 _CONTROLS = {c: "?" for c in [*range(0x20), *range(0x7F, 0xA0)]}
@@ -73,6 +74,8 @@ class Sgr(dict[str, str]):
         self._output = Vt100_Output(self._sink, lambda: Size(rows=1, columns=1), term="xterm")  # type: ignore[arg-type]
 
     def __missing__(self, style: str) -> str:
+        if len(self) >= SGR_CACHE:
+            self.clear()  # an agent printing every truecolour once must not grow it forever
         self._output.set_attributes(self._style.get_attrs_for_style_str(style), self.depth)
         self._output.flush()
         code = self[style] = self._sink.take()
