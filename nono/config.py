@@ -7,7 +7,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from nono.errors import FileError, NonoError
-from nono.keys import parse_key, parse_sequence
 from nono.paths import config_dir
 
 # typing costs `nono attach` ~5 ms to import; annotations here are never evaluated.
@@ -51,11 +50,15 @@ class Config:
     @property
     def detach_keys(self) -> tuple[bytes, ...]:
         """The detach sequence as the bytes of each key, for keys.SequenceMatcher."""
+        from nono.keys import parse_sequence
+
         return parse_sequence(self.ui.detach_sequence)
 
     @property
     def prefix_key(self) -> bytes:
         """The multiplexer's prefix key as the bytes the terminal sends."""
+        from nono.keys import parse_key
+
         return parse_key(self.ui.prefix)
 
 
@@ -140,6 +143,8 @@ def _build_section(name: str, cls: type, body: dict[str, Any], src: _Source) -> 
 
 
 def _check_keys(config: Config, src: _Source) -> None:
+    from nono.keys import parse_sequence
+
     ui = config.ui
     try:
         detach = parse_sequence(ui.detach_sequence)

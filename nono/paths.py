@@ -33,6 +33,13 @@ def config_dir() -> Path:
     return _xdg("XDG_CONFIG_HOME", ".config") / "nono"
 
 
+def cache_dir() -> Path:
+    """nono's caches (parsed profiles, compiled keymaps). Inside the state root, not
+    $XDG_CACHE_HOME: a sandbox may be granted ~/.cache, and a cache it could write would
+    choose the profile of the next run or the keys of the dashboard."""
+    return state_dir() / "cache"
+
+
 def user_profiles_dir() -> Path:
     return config_dir() / "profiles"
 

@@ -22,8 +22,10 @@ from nono.mux.keymap import (
 
 @pytest.fixture(autouse=True)
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """nono's config dir, empty and private to the test."""
+    """nono's config dir, empty and private to the test; so are its state and caches."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     path = tmp_path / "config" / "nono"
     path.mkdir(parents=True)
     return path

@@ -1,19 +1,20 @@
-"""Keymaps for nono mux: which key does what, read from YAML files and checked key by key."""
+"""Keymaps for nono mux: which key does what, read from YAML files and checked key by key.
+A keymap that loaded without error is cached, compiled, until one of its files changes."""
 
 from __future__ import annotations
 
-import difflib
+import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-import yaml
-
+from nono import __version__
 from nono.errors import FileError, NonoError
 from nono.mux.keynames import Keys, key_label, parse_key
-from nono.paths import config_dir
+from nono.paths import cache_dir, config_dir, ensure_private_dir, state_dir, write_atomic
 
 ACTIONS: dict[str, str] = {
     "detach": "Leave the multiplexer; every session keeps running",
@@ -157,46 +158,46 @@ class _Doc(dict):
 _NESTED = object()  # a value deeper than any keymap needs, or a sequence: never valid
 
 
-class _Loader(yaml.SafeLoader):
-    """PyYAML's safe composer, with mappings that keep key lines and refuse duplicate keys
-    (PyYAML keeps the last of two silently). Every scalar stays the text written: `0`, `no`
-    and `~` are keys, `1` is not a number."""
+def _convert(node: Any, file: str, depth: int = 0) -> Any:
+    """A node of PyYAML's safe composer as mappings that keep key lines and refuse duplicate
+    keys (PyYAML keeps the last of two silently). Every scalar stays the text written: `0`,
+    `no` and `~` are keys, `1` is not a number."""
+    import yaml
 
-    file = ""
-
-    def convert(self, node: yaml.Node, depth: int = 0) -> Any:
-        if isinstance(node, yaml.ScalarNode):
-            return None if node.tag == "tag:yaml.org,2002:null" else str(node.value)
-        if not isinstance(node, yaml.MappingNode) or depth > 1:
-            return _NESTED
-        out = _Doc()
-        for key_node, value_node in node.value:
-            line = key_node.start_mark.line + 1
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise KeymapError(self.file, "a key must be plain text", line=line)
-            key = str(key_node.value)
-            if key in out:
-                raise KeymapError(
-                    self.file, f"duplicate key (first on line {out.lines[key]})", line=line, key=key
-                )
-            out[key] = self.convert(value_node, depth + 1)
-            out.lines[key] = line
-        return out
+    if isinstance(node, yaml.ScalarNode):
+        return None if node.tag == "tag:yaml.org,2002:null" else str(node.value)
+    if not isinstance(node, yaml.MappingNode) or depth > 1:
+        return _NESTED
+    out = _Doc()
+    for key_node, value_node in node.value:
+        line = key_node.start_mark.line + 1
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise KeymapError(file, "a key must be plain text", line=line)
+        key = str(key_node.value)
+        if key in out:
+            raise KeymapError(
+                file, f"duplicate key (first on line {out.lines[key]})", line=line, key=key
+            )
+        out[key] = _convert(value_node, file, depth + 1)
+        out.lines[key] = line
+    return out
 
 
-def _read(path: Path) -> _Doc:
+def _read(path: Path, files: _Files) -> _Doc:
+    import yaml  # only on a cache miss: PyYAML takes longer to import than a cached load
+
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open(encoding="utf-8") as f:
+            files.saw(file, os.fstat(f.fileno()))  # before reading: a later edit is seen
+            text = f.read()
     except OSError as exc:
         raise KeymapError(file, f"cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise KeymapError(file, "not UTF-8 text") from None
-    loader = _Loader(text)
-    loader.file = file
     try:
-        node = loader.get_single_node()
-        doc = _Doc() if node is None else loader.convert(node)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        doc = _Doc() if node is None else _convert(node, file)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -205,8 +206,6 @@ def _read(path: Path) -> _Doc:
         ) from None
     except yaml.YAMLError as exc:
         raise KeymapError(file, f"not valid YAML: {exc}") from None
-    finally:
-        loader.dispose()
     if not isinstance(doc, _Doc):
         raise KeymapError(file, "a keymap file is a mapping", hint="e.g. prefix: ctrl-]")
     return doc
@@ -224,6 +223,8 @@ def _typed(key: str) -> bool:
 
 
 def _did_you_mean(word: str, choices: list[str]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(word, choices, n=1)
     return f"did you mean {close[0]}?" if close else "known: " + ", ".join(choices)
 
@@ -301,9 +302,9 @@ def _parse_table(doc: _Doc, table: str, file: str) -> dict[Keys, _Entry]:
     return entries
 
 
-def _parse_layer(path: Path, builtin: bool) -> _Layer:
+def _parse_layer(path: Path, builtin: bool, files: _Files) -> _Layer:
     file = str(path)
-    doc = _read(path)
+    doc = _read(path, files)
     for key in doc:
         if key not in _TOP_KEYS:
             hint = _did_you_mean(key, list(_TOP_KEYS))
@@ -350,22 +351,25 @@ def _user_dir() -> Path:
     return config_dir() / "keymaps"
 
 
-def _find(name: str, origin: _Layer | None) -> tuple[Path, bool]:
+def _find(name: str, origin: _Layer | None, files: _Files) -> tuple[Path, bool]:
     """The file a keymap name or path stands for, and whether it is built in. Built-in names
     come first: a user's tmux.yaml cannot shadow tmux (keymap.yaml overrides it instead)."""
     is_path = "/" in name or name.startswith("~") or name.endswith((".yaml", ".yml"))
     if not is_path:
+        files.stat(_builtin_dir())  # the directory changes when a keymap is added or removed
         if name in builtin_keymaps():
             return _builtin_dir() / f"{name}.yaml", True
         for suffix in (".yaml", ".yml"):
-            if (user := _user_dir() / f"{name}{suffix}").is_file():
+            if files.is_file(user := _user_dir() / f"{name}{suffix}"):
                 return user, False
     else:
         path = Path(name).expanduser()
         if not path.is_absolute() and origin is not None:
             path = Path(origin.file).parent / path
-        if path.is_file():
+        if files.is_file(path):
             return path, False
+    import difflib
+
     known = builtin_keymaps()
     hint = f"built in: {', '.join(known)}; yours go in {_user_dir()}/NAME.yaml, or give a path"
     close = difflib.get_close_matches(name, known, n=1)
@@ -378,9 +382,9 @@ def _find(name: str, origin: _Layer | None) -> tuple[Path, bool]:
     )
 
 
-def _chain(name: str, origin: _Layer | None, seen: tuple[Path, ...]) -> list[_Layer]:
+def _chain(name: str, origin: _Layer | None, seen: tuple[Path, ...], files: _Files) -> list[_Layer]:
     """The layers of keymap `name`, the one it extends first."""
-    path, builtin = _find(name, origin)
+    path, builtin = _find(name, origin, files)
     real = path.resolve()
     if real in seen and origin is not None:
         raise KeymapError(
@@ -390,9 +394,9 @@ def _chain(name: str, origin: _Layer | None, seen: tuple[Path, ...]) -> list[_La
             key="extends",
             hint="a keymap cannot extend itself",
         )
-    layer = _parse_layer(path, builtin)
+    layer = _parse_layer(path, builtin, files)
     if layer.extends is not None:
-        return [*_chain(layer.extends, layer, (*seen, real)), layer]
+        return [*_chain(layer.extends, layer, (*seen, real), files), layer]
     if layer.prefix is None:
         raise KeymapError(
             layer.file, "no prefix", hint="set one (e.g. prefix: ctrl-]) or extends: a keymap"
@@ -440,15 +444,29 @@ def load_keymap(
     """The keymap `name` (built in, in $XDG_CONFIG_HOME/nono/keymaps/, or a path), changed
     binding by binding by `override` (by default $XDG_CONFIG_HOME/nono/keymap.yaml if there is
     one; False for none, e.g. to fall back to the built-in keys when the user's file is
-    broken), with `prefix` (config.toml's [ui] prefix, when the user set it) winning over both."""
-    if override is None and (default := config_dir() / "keymap.yaml").exists():
+    broken), with `prefix` (config.toml's [ui] prefix, when the user set it) winning over both.
+    From the cache when no file it read has changed since; errors always come from the files."""
+    key = _cache_key(name, override, prefix)
+    cache = _read_cache()
+    keymap = _cached(cache.get(key))
+    if keymap is None:
+        files = _Files()
+        keymap = _load(name, override, prefix, files)
+        _write_cache(cache, key, {"files": files.seen, "keymap": _to_json(keymap)})
+    return keymap
+
+
+def _load(
+    name: str, override: Path | Literal[False] | None, prefix: str | None, files: _Files
+) -> Keymap:
+    if override is None and files.exists(default := config_dir() / "keymap.yaml"):
         override = default
-    top = _parse_layer(override, builtin=False) if override else None
+    top = _parse_layer(override, builtin=False, files=files) if override else None
     if top is not None and top.extends is not None:
         name = top.extends
-        layers = [*_chain(name, top, (Path(top.file).resolve(),)), top]
+        layers = [*_chain(name, top, (Path(top.file).resolve(),), files), top]
     else:
-        layers = [*_chain(name, None, ()), *([top] if top else [])]
+        layers = [*_chain(name, None, (), files), *([top] if top else [])]
 
     tables: dict[str, dict[Keys, str]] = {table: {} for table in TABLES}
     current: Keys | None = None
@@ -482,4 +500,139 @@ def load_keymap(
         root=MappingProxyType(tables["root"]),
         copy_mode=MappingProxyType(tables["copy-mode"]),
         sources=tuple(layer.file for layer in layers),
+    )
+
+
+# ---------------------------------------------------------------- the cache
+
+# Compiled keymaps, so that the dashboard starts without importing PyYAML or parsing a file.
+# An entry is only ever a keymap that loaded without error, and it holds while every file the
+# load looked at (read, or looked for and not found) is as it was. In nono's private state
+# directory: a keymap from a file a sandbox could write would skip every check.
+_CACHE_VERSION = 1
+_CACHE_ENTRIES = 8
+
+
+class _Files:
+    """The files a load looked at, each stat'ed before it was used: a file that changes
+    during the load does not match its entry the next time."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, list[int] | None] = {}
+
+    def saw(self, file: str, st: os.stat_result | None) -> None:
+        self.seen[file] = _signature(st)
+
+    def stat(self, path: Path) -> None:
+        self.saw(str(path), _stat(str(path)))
+
+    def exists(self, path: Path) -> bool:
+        self.stat(path)
+        return path.exists()
+
+    def is_file(self, path: Path) -> bool:
+        self.stat(path)
+        return path.is_file()
+
+
+def _stat(file: str) -> os.stat_result | None:
+    try:
+        return os.stat(file)
+    except (OSError, ValueError):
+        return None
+
+
+def _signature(st: os.stat_result | None) -> list[int] | None:
+    # The inode tells a file replaced by an editor's rename, or another file under the same
+    # relative path, from the file that was read.
+    return None if st is None else [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def _cache_key(name: str, override: Path | Literal[False] | None, prefix: str | None) -> str:
+    # The arguments and what turns names into paths (config dir, built-in dir, ~). Relative
+    # paths stay relative in the entry: from another directory they stat other files.
+    where = [str(config_dir()), str(_builtin_dir()), os.path.expanduser("~")]
+    given = override if override in (None, False) else str(override)
+    return json.dumps([_CACHE_VERSION, __version__, name, given, prefix, *where])
+
+
+def _cache_file() -> Path:
+    return cache_dir() / "keymaps.json"
+
+
+def _read_cache() -> dict[str, Any]:
+    try:
+        with open(_cache_file(), encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_cache(cache: dict[str, Any], key: str, entry: dict[str, Any]) -> None:
+    """Best effort: a cache that cannot be written only costs the next start some time."""
+    cache.pop(key, None)
+    cache[key] = entry
+    for old in list(cache)[:-_CACHE_ENTRIES]:
+        del cache[old]
+    try:
+        ensure_private_dir(state_dir())
+        ensure_private_dir(cache_dir())
+        write_atomic(_cache_file(), json.dumps(cache).encode())
+    except (OSError, NonoError):
+        pass
+
+
+def _cached(entry: Any) -> Keymap | None:
+    """The keymap of a cache entry whose files are all as they were; None for anything else,
+    a damaged entry included."""
+    try:
+        files = entry["files"]
+        if not files or any(_signature(_stat(file)) != seen for file, seen in files.items()):
+            return None
+        return _from_json(entry["keymap"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _to_json(keymap: Keymap) -> dict[str, Any]:
+    tables = {"bindings": keymap.bindings, "root": keymap.root, "copy-mode": keymap.copy_mode}
+    return {
+        "name": keymap.name,
+        "prefix": list(keymap.prefix),
+        "sources": list(keymap.sources),
+        **{
+            table: [[list(k), action] for k, action in keys.items()]
+            for table, keys in tables.items()
+        },
+    }
+
+
+def _from_json(data: dict[str, Any]) -> Keymap:
+    """Checked as far as the dashboard relies on it: keys of text, actions it knows."""
+
+    def keys_of(value: Any) -> Keys:
+        if not isinstance(value, list) or not value or not all(isinstance(k, str) for k in value):
+            raise ValueError(value)
+        return tuple(value)
+
+    tables: dict[str, dict[Keys, str]] = {}
+    for table, vocabulary in TABLES.items():
+        tables[table] = {}
+        for keys, action in data[table]:
+            if not isinstance(action, str) or action not in vocabulary or action == "none":
+                raise ValueError(action)
+            tables[table][keys_of(keys)] = action
+    name, sources = data["name"], data["sources"]
+    if not isinstance(name, str) or not all(isinstance(source, str) for source in sources):
+        raise ValueError(name)
+    prefix = keys_of(data["prefix"])
+    return Keymap(
+        name=name,
+        prefix=prefix,
+        prefix_label=key_label(prefix),
+        bindings=MappingProxyType(tables["bindings"]),
+        root=MappingProxyType(tables["root"]),
+        copy_mode=MappingProxyType(tables["copy-mode"]),
+        sources=tuple(sources),
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import ctypes.util
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -28,10 +27,9 @@ class RegistryWatch:
         self.changed = changed
         self.fd = -1
         self.timer: asyncio.TimerHandle | None = None
-        libc_name = ctypes.util.find_library("c")
-        if libc_name is None:
-            return
-        libc = ctypes.CDLL(libc_name, use_errno=True)
+        # The C library the interpreter has loaded already: find_library("c") would run
+        # ldconfig in a subprocess before the dashboard's first draw.
+        libc = ctypes.CDLL(None, use_errno=True)
         fd = libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
         if fd < 0:
             return

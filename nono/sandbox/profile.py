@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from nono.errors import NonoError, ProfileError
-from nono.paths import ensure_private_dir, state_dir, user_profiles_dir, write_atomic
+from nono.paths import cache_dir, ensure_private_dir, state_dir, user_profiles_dir, write_atomic
 from nono.sandbox.profile_format import (
     FS_KINDS,
     SUFFIXES,
@@ -62,12 +62,12 @@ def load_file(path: Path) -> Profile:
 
 # Parsed profiles, keyed by file and content hash: YAML parsing and PyYAML's import cost more
 # than the rest of `nono run`'s startup. The cache lives in nono's
-# private state directory, which no sandbox can ever be granted.
+# private state directory, which no sandbox can ever be granted (see paths.cache_dir).
 _CACHE_VERSION = 3
 
 
 def _cache_file() -> Path:
-    return state_dir() / "cache" / "profiles.json"
+    return cache_dir() / "profiles.json"
 
 
 def _read_cache() -> dict[str, Any]:
