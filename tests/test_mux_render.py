@@ -218,3 +218,21 @@ def test_the_original_diff_is_restored_after_the_dashboard() -> None:
 
 def test_the_replacement_is_only_used_with_the_diff_it_was_written_for() -> None:
     assert render._compatible()  # the installed prompt_toolkit: the fast diff is in use
+
+
+def test_truecolour_reaches_a_256_colour_terminal_as_the_nearest_palette_colour() -> None:
+    levels = (0, 95, 135, 175, 215, 255)
+    palette = [(r, g, b) for r in levels for g in levels for b in levels]
+    palette += [(v, v, v) for v in range(18, 219, 10)]
+    rng = random.Random(7)
+    for _ in range(500):
+        rgb = tuple(rng.randrange(256) for _ in range(3))
+
+        def distance(c: tuple[int, ...], rgb: tuple[int, ...] = rgb) -> int:
+            return sum((a - b) ** 2 for a, b in zip(c, rgb, strict=True))
+
+        got = render.nearest_256("".join(f"{c:02x}" for c in rgb))
+        got_rgb = tuple(int(got[i : i + 2], 16) for i in (0, 2, 4))
+        assert got_rgb in palette and distance(got_rgb) == min(map(distance, palette))
+    sgr = render.Sgr(ColorDepth.DEPTH_8_BIT)
+    assert sgr["fg:#fe0101"] == sgr["fg:#ff0000"] == "\x1b[0;38;5;196m"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from prompt_toolkit.application import Application
 from prompt_toolkit.key_binding import KeyBindings, KeyPress
 from prompt_toolkit.keys import Keys
-from prompt_toolkit.layout import HSplit, Layout, Window
+from prompt_toolkit.layout import Layout, Window
 from prompt_toolkit.output.color_depth import ColorDepth
 
 from nono.mux import layout, presets
@@ -74,6 +74,7 @@ class Mux(InputHandling, SessionActions):
         self.outgoing: dict[str, list[str]] = {}
         self.flush_scheduled = False
         self.background_timer: asyncio.TimerHandle | None = None
+        self._geometry: tuple[object, dict[str, layout.Rect] | None] = (None, None)
         self.all_records: list[Record] = []
         self.numbers: dict[str, int] = {}  # session id -> its number, from all_records
 
@@ -103,9 +104,7 @@ class Mux(InputHandling, SessionActions):
 
         depth = ColorDepth.TRUE_COLOR if "truecolor" in os.environ.get("COLORTERM", "") else None
         app: Application[None] = Application(
-            layout=Layout(
-                HSplit([self.dashboard, self.focus_window]), focused_element=self.focus_window
-            ),
+            layout=Layout(self.dashboard, focused_element=self.focus_window),
             key_bindings=kb,
             full_screen=True,
             mouse_support=True,
@@ -222,14 +221,21 @@ class Mux(InputHandling, SessionActions):
         """Each shown pane's rectangle (header included); None when the screen is too small."""
         if self.tree is None:
             return {}
-        if self.zoomed and self.focus in self.panes:
-            rects = {self.focus: layout.Rect(0, 0, width, height)}
+        zoomed = self.zoomed and self.focus in self.panes
+        key = (self.tree, width, height, self.focus if zoomed else None)
+        if key == self._geometry[0]:
+            return self._geometry[1]  # every frame asks; the layout rarely changes
+        if zoomed:
+            rects: dict[str, layout.Rect] | None = {self.focus: layout.Rect(0, 0, width, height)}
         else:
             try:
                 rects = layout.place(self.tree, width, height)
             except layout.LayoutTooSmall as exc:
                 self.too_small = (exc.needed_width, exc.needed_height)
-                return None
+                rects = None
+        self._geometry = (key, rects)
+        if rects is None:
+            return None
         sizes = {pid: (r.content.width, r.content.height) for pid, r in rects.items()}
         if sizes != self.sizes:
             self.sizes = sizes

@@ -111,7 +111,9 @@ class Dashboard(Container):
         # rows placed as cells (copied into the screen with dict.update, not cell by cell).
         self.segments: dict[str, dict[int, tuple[tuple[int, int, int], render.Segment]]] = {}
         self.placed: dict[str, dict[int, tuple[tuple[int, int, int], dict[int, Char]]]] = {}
+        self.lines: dict[int, tuple[object, render.Segment]] = {}  # row -> a header, the status
         self.sgr: render.Sgr | None = None
+        self._separators: tuple[object, list[layout.Separator]] = (None, [])
         self.badges: dict[str, tuple[object, str]] = {}  # pane id -> (its record, its badge)
 
     def reset(self) -> None:
@@ -124,7 +126,14 @@ class Dashboard(Container):
         return Dimension()
 
     def get_children(self) -> list[Container]:
-        return []
+        # Never drawn: the window prompt_toolkit keeps focused (and places the cursor by).
+        return [self.focus_window]
+
+    def separators(self, tree: layout.Node, width: int, height: int) -> list[layout.Separator]:
+        key = (tree, width, height)
+        if self._separators[0] != key:
+            self._separators = (key, layout.separators(tree, width, height))
+        return self._separators[1]
 
     def write_to_screen(
         self,
@@ -154,6 +163,7 @@ class Dashboard(Container):
             if self.sgr is None or self.sgr.depth != depth:
                 self.sgr = render.Sgr(depth)
                 self.segments.clear()
+                self.lines.clear()
             segments = screen.segments = defaultdict(list)  # type: ignore[attr-defined]
         if rects is None:
             need = mux.too_small
@@ -168,13 +178,15 @@ class Dashboard(Container):
                 for gone in set(cache) - set(rects):
                     del cache[gone]
             if not mux.zoomed and mux.tree is not None:
-                style = BORDER_SYNC if mux.sync else BORDER
-                for sep in layout.separators(mux.tree, width, area_h):
-                    for dy in range(sep.length):
-                        put(screen, sep.x, sep.y + dy, "│", style, width)
+                bar = _CHAR_CACHE["│", BORDER_SYNC if mux.sync else BORDER]
+                data = screen.data_buffer
+                for sep in self.separators(mux.tree, width, area_h):
+                    if sep.x < width:
+                        for dy in range(sep.length):
+                            data[sep.y + dy][sep.x] = bar
         if mux.overlay is not None:
             self.draw_overlay(screen, width, area_h)
-        self.draw_status(screen, width, height - 1)
+        self.draw_status(screen, segments, width, height - 1)
 
     # ------------------------------------------------------------ panes
 
@@ -202,7 +214,7 @@ class Dashboard(Container):
             self.segment_pane(segments, pane, content)
         else:
             self.blit_pane(screen, pane, content)
-        self.draw_header(screen, pane, rect, copy)
+        self.draw_header(screen, segments, pane, rect, copy)
         if pane.id != mux.focus or mux.overlay is not None or mux.prompt is not None:
             return
         if copy is not None:
@@ -254,32 +266,62 @@ class Dashboard(Container):
                 hit = cache[dy] = (key, placed_row(cells, rect.x, rect.width))
             data[rect.y + dy].update(hit[1])
 
-    def draw_header(self, screen: Screen, pane: Pane, rect: layout.Rect, copy: object) -> None:
+    def draw_header(
+        self,
+        screen: Screen,
+        segments: dict[int, list[render.Segment]] | None,
+        pane: Pane,
+        rect: layout.Rect,
+        copy: object,
+    ) -> None:
         mux = self.mux
         focused = pane.id == mux.focus
         style = BORDER_SYNC if mux.sync else (BORDER_FOCUS if focused else BORDER)
-        y, limit = rect.y, rect.x + rect.width
-        fill(screen, rect.x, y, rect.width, "─", style)
-        x = put(screen, rect.x, y, "─ ", style, limit)
+        line = Line(rect.width)
+        line.add("─ ", style)
         marks = ("!" if pane.bell else "") + ("#" if pane.activity and not pane.bell else "")
-        label = f"{mux.number(pane.id)}:{pane.record.name}{marks}"
-        x = put(screen, x, y, label, style + (" reverse" if focused else ""), limit)
+        line.add(f"{mux.number(pane.id)}:{pane.record.name}{marks}",
+                 style + (" reverse" if focused else ""))  # fmt: skip
         word = pane.status_word()
         if word not in ("running", "idle"):
-            x = put(screen, x, y, f" {word}", EXITED, limit)
+            line.add(f" {word}", EXITED)
             if pane.problem:
-                x = put(screen, x, y, f": {pane.problem}", EXITED, limit)
+                line.add(f": {pane.problem}", EXITED)
         if mux.zoomed:
-            x = put(screen, x, y, " [zoom]", style, limit)
+            line.add(" [zoom]", style)
         if mux.sync:
-            x = put(screen, x, y, " [sync]", BORDER_SYNC, limit)
-        x = put(screen, x, y, " ─ " + self.badge(pane), style, limit)
+            line.add(" [sync]", BORDER_SYNC)
+        line.add(" ─ " + self.badge(pane), style)
         if pane.shown_title:
-            x = put(screen, x, y, f" ─ {pane.shown_title}", style, limit)
+            line.add(f" ─ {pane.shown_title}", style)
         if copy is not None:
             offset, size = copy.position  # type: ignore[attr-defined]
             tag = f" [{offset}/{size}] "
-            put(screen, max(limit - text_width(tag) - 1, x), y, tag, MESSAGE, limit)
+            line.pad(max(rect.width - text_width(tag) - 1, line.x), "─", style)
+            line.add(tag, MESSAGE)
+        line.pad(rect.width, "─", style)
+        self.put_line(screen, segments, rect.x, rect.y, line)
+
+    def put_line(
+        self,
+        screen: Screen,
+        segments: dict[int, list[render.Segment]] | None,
+        x: int,
+        y: int,
+        line: Line,
+    ) -> None:
+        """A composed line as a segment (made again only when it changes), or as cells."""
+        if segments is None or self.sgr is None:
+            limit = x + line.width
+            for text, style in line.runs:
+                x = put(screen, x, y, text, style, limit)
+            return
+        key = (x, line.width, tuple(line.runs))
+        hit = self.lines.get(y)
+        if hit is None or hit[0] != key:
+            text, end = render.row_text(line.runs, [], line.width, self.sgr)
+            hit = self.lines[y] = (key, (x, line.width, text, x + end))
+        segments[y].append(hit[1])
 
     # ------------------------------------------------------------ overlay, status
 
@@ -309,36 +351,76 @@ class Dashboard(Container):
         foot = overlay.footer
         put(screen, x0 + 1, y0 + box_h - 1, foot, OVERLAY, x0 + box_w)
 
-    def draw_status(self, screen: Screen, width: int, y: int) -> None:
+    def draw_status(
+        self, screen: Screen, segments: dict[int, list[render.Segment]] | None, width: int, y: int
+    ) -> None:
         mux = self.mux
         if y < 0:
             return
-        fill(screen, 0, y, width, " ", STATUS)
+        line = Line(width)
         prompt = mux.prompt
         if prompt is not None:
-            x = put(screen, 0, y, prompt.label, STATUS + " bold", width)
-            x = put(screen, x, y, prompt.text, STATUS, width)
-            screen.cursor_positions[self.focus_window] = Point(min(x, width - 1), y)
+            line.add(prompt.label, STATUS + " bold")
+            line.add(prompt.text, STATUS)
+            screen.cursor_positions[self.focus_window] = Point(min(line.x, width - 1), y)
             screen.show_cursor = True
-            return
-        if mux.message:
+            line.pad(width, " ", STATUS)
+        elif mux.message:
             # Like tmux's display-message: the message takes the whole line for a while.
             style = STATUS_ALERT if mux.message_alert else MESSAGE
-            fill(screen, 0, y, width, " ", style)
-            put(screen, 0, y, mux.message, style, width)
+            line.add(mux.message, style)
+            line.pad(width, " ", style)
+        else:
+            line.add("[nono] ", STATUS + " bold")
+            for item, style in mux.status_items():
+                if line.x + text_width(item) + 1 > width:
+                    line.add("…", STATUS)
+                    break
+                line.add(item, style)
+                line.add(" ", STATUS)
+            right = mux.status_right()
+            if right:
+                text, style = right
+                line.pad(max(line.x + 1, width - text_width(text)), " ", STATUS)
+                line.add(text, style)
+            line.pad(width, " ", STATUS)
+        self.put_line(screen, segments, 0, y, line)
+
+
+class Line:
+    """One row composed left to right from styled text, cut at its width as put() cuts."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.x = 0
+        self.runs: list[tuple[str, str]] = []
+
+    def add(self, text: str, style: str) -> None:
+        room = self.width - self.x
+        if room <= 0 or not text:
             return
-        x = put(screen, 0, y, "[nono] ", STATUS + " bold", width)
-        for item, style in mux.status_items():
-            if x + text_width(item) + 1 > width:
-                x = put(screen, x, y, "…", STATUS, width)
-                break
-            x = put(screen, x, y, item, style, width)
-            x = put(screen, x, y, " ", STATUS, width)
-        right = mux.status_right()
-        if right:
-            text, style = right
-            start = max(x + 1, width - text_width(text))
-            put(screen, start, y, text, style, width)
+        if not text.isprintable():
+            text = text.translate(render.CONTROLS)  # a title is the agent's text
+        if text.isascii():
+            text = text[:room]
+            width = len(text)
+        else:
+            kept, width = [], 0
+            for ch in text:
+                w = _CHAR_CACHE[ch, style].width
+                if width + w > room:
+                    break
+                kept.append(ch)
+                width += max(w, 0)
+            text = "".join(kept)
+        if text:
+            self.runs.append((text, style))
+            self.x += width
+
+    def pad(self, to: int, char: str, style: str) -> None:
+        """`char` (one column wide) up to column `to`."""
+        if to > self.x:
+            self.add(char * (to - self.x), style)
 
 
 @lru_cache(maxsize=4096)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,7 +41,26 @@ RESET = "\x1b[0m"
 SGR_CACHE = 8192
 # C0 and C1 controls never reach a segment as themselves: an agent's text must not be able to
 # speak to the outer terminal (the model keeps none; this is the dashboard's own guard).
-_CONTROLS = {c: "?" for c in [*range(0x20), *range(0x7F, 0xA0)]}
+CONTROLS = {c: "?" for c in [*range(0x20), *range(0x7F, 0xA0)]}
+
+
+_HEX = re.compile(r"(?<=#)([0-9a-fA-F]{6})")
+_CUBE = (0, 95, 135, 175, 215, 255)
+
+
+def nearest_256(rgb: str) -> str:
+    """The palette colour (cube or grey ramp, not the 16 the terminal's theme sets) nearest to
+    rrggbb, as rrggbb: per channel for the cube, by the mean for the greys. The palette is the
+    one prompt_toolkit maps to (its grey ramp is 18..218), so it maps the answer to itself."""
+    r, g, b = int(rgb[0:2], 16), int(rgb[2:4], 16), int(rgb[4:6], 16)
+    cube = [min(_CUBE, key=lambda level, c=c: abs(level - c)) for c in (r, g, b)]
+    grey = min(218, max(18, 8 + round(((r + g + b) / 3 - 8) / 10) * 10))  # prompt_toolkit's
+
+    def distance(p: tuple[int, int, int] | list[int]) -> int:
+        return (p[0] - r) ** 2 + (p[1] - g) ** 2 + (p[2] - b) ** 2
+
+    best = cube if distance(cube) <= distance((grey, grey, grey)) else [grey] * 3
+    return "".join(f"{c:02x}" for c in best)
 
 
 class _Sink:
@@ -76,7 +96,13 @@ class Sgr(dict[str, str]):
     def __missing__(self, style: str) -> str:
         if len(self) >= SGR_CACHE:
             self.clear()  # an agent printing every truecolour once must not grow it forever
-        self._output.set_attributes(self._style.get_attrs_for_style_str(style), self.depth)
+        pt_style = style
+        if self.depth is ColorDepth.DEPTH_8_BIT and "#" in style:
+            # prompt_toolkit finds the nearest of 240 colours by trying each (~0.1 ms, measured)
+            # and caches every RGB it meets: an agent's truecolour gradient costs that per
+            # colour. Said as the nearest palette colour, it finds it at once.
+            pt_style = _HEX.sub(lambda m: nearest_256(m.group(1)), style)
+        self._output.set_attributes(self._style.get_attrs_for_style_str(pt_style), self.depth)
         self._output.flush()
         code = self[style] = self._sink.take()
         return code
@@ -96,7 +122,7 @@ def row_text(runs: Any, styles: Any, width: int, sgr: Sgr) -> tuple[str, int]:
         style = styles[index] if isinstance(index, int) else index
         code = sgr[style]
         if not text.isprintable():
-            text = text.translate(_CONTROLS)
+            text = text.translate(CONTROLS)
         if text.isascii():
             if len(text) > width - col:
                 text, full = text[: width - col], True
