@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import textwrap
 from collections import defaultdict
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -277,30 +278,37 @@ class Dashboard(Container):
         mux = self.mux
         focused = pane.id == mux.focus
         style = BORDER_SYNC if mux.sync else (BORDER_FOCUS if focused else BORDER)
-        line = Line(rect.width)
-        line.add("─ ", style)
         marks = ("!" if pane.bell else "") + ("#" if pane.activity and not pane.bell else "")
-        line.add(f"{mux.number(pane.id)}:{pane.record.name}{marks}",
-                 style + (" reverse" if focused else ""))  # fmt: skip
+        label = f"{mux.number(pane.id)}:{pane.record.name}{marks}"
         word = pane.status_word()
-        if word not in ("running", "idle"):
-            line.add(f" {word}", EXITED)
-            if pane.problem:
-                line.add(f": {pane.problem}", EXITED)
-        if mux.zoomed:
-            line.add(" [zoom]", style)
-        if mux.sync:
-            line.add(" [sync]", BORDER_SYNC)
-        line.add(" ─ " + self.badge(pane), style)
-        if pane.shown_title:
-            line.add(f" ─ {pane.shown_title}", style)
-        if copy is not None:
-            offset, size = copy.position  # type: ignore[attr-defined]
-            tag = f" [{offset}/{size}] "
-            line.pad(max(rect.width - text_width(tag) - 1, line.x), "─", style)
-            line.add(tag, MESSAGE)
-        line.pad(rect.width, "─", style)
-        self.put_line(screen, segments, rect.x, rect.y, line)
+        position = copy.position if copy is not None else None  # type: ignore[attr-defined]
+        badge = self.badge(pane)
+
+        def build() -> Line:
+            line = Line(rect.width)
+            line.add("─ ", style)
+            line.add(label, style + (" reverse" if focused else ""))
+            if word not in ("running", "idle"):
+                line.add(f" {word}", EXITED)
+                if pane.problem:
+                    line.add(f": {pane.problem}", EXITED)
+            if mux.zoomed:
+                line.add(" [zoom]", style)
+            if mux.sync:
+                line.add(" [sync]", BORDER_SYNC)
+            line.add(" ─ " + badge, style)
+            if pane.shown_title:
+                line.add(f" ─ {pane.shown_title}", style)
+            if position is not None:
+                tag = f" [{position[0]}/{position[1]}] "
+                line.pad(max(rect.width - text_width(tag) - 1, line.x), "─", style)
+                line.add(tag, MESSAGE)
+            line.pad(rect.width, "─", style)
+            return line
+
+        key = (style, focused, label, word, pane.problem, mux.zoomed, mux.sync, badge,
+               pane.shown_title, position)  # fmt: skip
+        self.put_line(screen, segments, rect.x, rect.y, rect.width, key, build)
 
     def put_line(
         self,
@@ -308,19 +316,22 @@ class Dashboard(Container):
         segments: dict[int, list[render.Segment]] | None,
         x: int,
         y: int,
-        line: Line,
+        width: int,
+        key: object,
+        build: Callable[[], Line],
     ) -> None:
-        """A composed line as a segment (made again only when it changes), or as cells."""
+        """A composed line as a segment, composed again only when `key` (what it shows)
+        changes; or as cells."""
         if segments is None or self.sgr is None:
-            limit = x + line.width
-            for text, style in line.runs:
+            limit = x + width
+            for text, style in build().runs:
                 x = put(screen, x, y, text, style, limit)
             return
-        key = (x, line.width, tuple(line.runs))
+        full_key = (x, width, key)
         hit = self.lines.get(y)
-        if hit is None or hit[0] != key:
-            text, end = render.row_text(line.runs, [], line.width, self.sgr)
-            hit = self.lines[y] = (key, (x, line.width, text, x + end))
+        if hit is None or hit[0] != full_key:
+            text, end = render.row_text(build().runs, [], width, self.sgr)
+            hit = self.lines[y] = (full_key, (x, width, text, x + end))
         segments[y].append(hit[1])
 
     # ------------------------------------------------------------ overlay, status
@@ -357,34 +368,47 @@ class Dashboard(Container):
         mux = self.mux
         if y < 0:
             return
-        line = Line(width)
         prompt = mux.prompt
         if prompt is not None:
-            line.add(prompt.label, STATUS + " bold")
-            line.add(prompt.text, STATUS)
-            screen.cursor_positions[self.focus_window] = Point(min(line.x, width - 1), y)
+            label, text = prompt.label, prompt.text
+            x = min(text_width(label) + text_width(text), width - 1)
+            screen.cursor_positions[self.focus_window] = Point(x, y)
             screen.show_cursor = True
-            line.pad(width, " ", STATUS)
+            key: object = ("prompt", label, text)
         elif mux.message:
-            # Like tmux's display-message: the message takes the whole line for a while.
-            style = STATUS_ALERT if mux.message_alert else MESSAGE
-            line.add(mux.message, style)
-            line.pad(width, " ", style)
+            key = ("message", mux.message, mux.message_alert)
         else:
-            line.add("[nono] ", STATUS + " bold")
-            for item, style in mux.status_items():
-                if line.x + text_width(item) + 1 > width:
-                    line.add("…", STATUS)
-                    break
-                line.add(item, style)
-                line.add(" ", STATUS)
+            items = mux.status_items()
             right = mux.status_right()
-            if right:
-                text, style = right
-                line.pad(max(line.x + 1, width - text_width(text)), " ", STATUS)
-                line.add(text, style)
-            line.pad(width, " ", STATUS)
-        self.put_line(screen, segments, 0, y, line)
+            key = ("status", tuple(items), right)
+
+        def build() -> Line:
+            line = Line(width)
+            if prompt is not None:
+                line.add(prompt.label, STATUS + " bold")
+                line.add(prompt.text, STATUS)
+                line.pad(width, " ", STATUS)
+            elif mux.message:
+                # Like tmux's display-message: the message takes the whole line for a while.
+                style = STATUS_ALERT if mux.message_alert else MESSAGE
+                line.add(mux.message, style)
+                line.pad(width, " ", style)
+            else:
+                line.add("[nono] ", STATUS + " bold")
+                for item, style in items:
+                    if line.x + text_width(item) + 1 > width:
+                        line.add("…", STATUS)
+                        break
+                    line.add(item, style)
+                    line.add(" ", STATUS)
+                if right:
+                    text, style = right
+                    line.pad(max(line.x + 1, width - text_width(text)), " ", STATUS)
+                    line.add(text, style)
+                line.pad(width, " ", STATUS)
+            return line
+
+        self.put_line(screen, segments, 0, y, width, key, build)
 
 
 class Line:
@@ -419,8 +443,10 @@ class Line:
 
     def pad(self, to: int, char: str, style: str) -> None:
         """`char` (one column wide) up to column `to`."""
+        to = min(to, self.width)
         if to > self.x:
-            self.add(char * (to - self.x), style)
+            self.runs.append((char * (to - self.x), style))
+            self.x = to
 
 
 @lru_cache(maxsize=4096)
