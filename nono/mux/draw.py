@@ -112,7 +112,8 @@ class Dashboard(Container):
         # rows placed as cells (copied into the screen with dict.update, not cell by cell).
         self.segments: dict[str, dict[int, tuple[tuple[int, int, int], render.Segment]]] = {}
         self.placed: dict[str, dict[int, tuple[tuple[int, int, int], dict[int, Char]]]] = {}
-        self.lines: dict[int, tuple[object, render.Segment]] = {}  # row -> a header, the status
+        # (x, y) -> what a header or the status bar there shows, and its segment
+        self.lines: dict[tuple[int, int], tuple[object, render.Segment]] = {}
         self.sgr: render.Sgr | None = None
         self._separators: tuple[object, list[layout.Separator]] = (None, [])
         self.badges: dict[str, tuple[object, str]] = {}  # pane id -> (its record, its badge)
@@ -327,11 +328,13 @@ class Dashboard(Container):
             for text, style in build().runs:
                 x = put(screen, x, y, text, style, limit)
             return
-        full_key = (x, width, key)
-        hit = self.lines.get(y)
+        full_key = (width, key)
+        hit = self.lines.get((x, y))
         if hit is None or hit[0] != full_key:
+            if len(self.lines) > 512:
+                self.lines.clear()  # places left behind by layouts gone
             text, end = render.row_text(build().runs, [], width, self.sgr)
-            hit = self.lines[y] = (full_key, (x, width, text, x + end))
+            hit = self.lines[x, y] = (full_key, (x, width, text, x + end))
         segments[y].append(hit[1])
 
     # ------------------------------------------------------------ overlay, status
