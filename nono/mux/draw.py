@@ -1,6 +1,6 @@
-"""Drawing the dashboard: one prompt_toolkit container that puts each pane's rows on the screen
-as segments (render.py: one pre-rendered string a row, made once per version of the row), then
-the pane headers, separators, overlays and status bar as cells.
+"""Drawing the dashboard: one prompt_toolkit container that puts each pane's rows, its header
+and the status bar on the screen as segments (render.py: one pre-rendered string each, made
+again only when it changes), and the separators and overlays as cells.
 
 Going through prompt_toolkit's Window/UIControl path would re-fragment every cell of every pane
 on every frame (DESIGN.md measured 12-16 ms for four 200x50 panes). Rows of cells copied into

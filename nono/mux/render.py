@@ -7,8 +7,9 @@ floods. Two things make a frame cheap here:
 
 - A pane's row is drawn as a segment: one string with its own SGR, made once per row version
   from the runs its supervisor sent, with no prompt_toolkit cell per column. A changed row costs
-  one cursor move and one write; an unchanged one, a comparison of two strings.
-- Everything else (borders, status bar, overlays) is cells, and a row of cells that compares
+  one cursor move and one write; an unchanged one, a comparison of two strings. Pane headers
+  and the status bar are segments too, made again only when what they show changes.
+- The rest (separators, overlays, prompts' cursor) is cells, and a row of cells that compares
   equal as a dict, in C, is skipped; only rows that differ are walked cell by cell.
 
 The dashboard puts segments on prompt_toolkit's Screen as `screen.segments` (row -> list of
