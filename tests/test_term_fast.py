@@ -52,11 +52,11 @@ def _sgr(rng: random.Random) -> str:
     if choice == 0:
         return f"{CSI}m"
     if choice == 1:
-        return f"{CSI}{rng.choice([0, 1, 4, 7, 22, 24, 27, 39, 49])}m"
+        return f"{CSI}{rng.choice([0, 1, 4, 7, 22, 24, 27, 39, 49, 31, 42, 95, 103, 38, 48])}m"
     if choice == 2:
         return f"{CSI}{rng.randint(30, 37)};{rng.randint(40, 47)}m"
     if choice == 3:
-        return f"{CSI}{rng.choice([38, 48])};5;{rng.randint(0, 255)}m"
+        return f"{CSI}{rng.choice([38, 48])};5;{rng.choice([rng.randint(0, 255), 300, '007'])}m"
     if choice == 4:
         rgb = ";".join(str(rng.randint(0, 255)) for _ in range(3))
         return f"{CSI}{rng.choice([38, 48])};2;{rgb}m"
@@ -89,7 +89,8 @@ def _escape(rng: random.Random, cols: int, rows: int) -> str:
     if choice == 8:
         return f"{CSI}{rng.randint(0, 4)}{rng.choice('XLM@P')}"
     if choice == 9:
-        return rng.choice(["\x1b7", "\x1b8", "\x1bM", "\x1bD", "\x1bE", f"{CSI}?6h", f"{CSI}?6l"])
+        return rng.choice(["\x1b7", "\x1b8", "\x1bM", "\x1bD", "\x1bE", f"{CSI}?6h", f"{CSI}?6l",
+                           "\x1bH", f"{CSI}g", f"{CSI}3g"])  # fmt: skip
     if choice == 10:
         return f"{CSI}{rng.randint(1, 9)}b"  # REP repeats the last character drawn
     if choice == 11:

@@ -43,6 +43,9 @@ _SGR_SO_FAR = re.compile("\x1b(?:\\[[0-9;:]{0,64})?\\Z").match
 # digits at most, so that split_params' cap at 9999 cannot matter.
 _TRUECOLOR = re.compile(r"([34])8;2;(\d{1,4});(\d{1,4});(\d{1,4})").fullmatch
 _HEX = {str(i): f"{i:02x}" for i in range(256)}  # a colour part as most programs write it
+# SGR that sets one palette colour: 38;5;n / 48;5;n, 30-37 / 40-47 (39 / 49: the default),
+# 90-97 / 100-107.
+_PALETTE = re.compile(r"([34])8;5;(\d{1,4})|([34])([0-79])|(9|10)([0-7])").fullmatch
 _IDENTITY = cs.LAT1_MAP  # the G0/G1 table that leaves every character as it is
 
 
@@ -182,9 +185,9 @@ class FastParser(Parser):
         if hit is not None:  # the entry holds `pen`, so its id cannot have been reused
             screen.cursor.attrs = hit[1]
             return
-        truecolor = _truecolor(params)
-        if truecolor is not None:
-            screen.cursor.attrs = Cell(" ", with_color(pen, *truecolor))
+        color = _truecolor(params) or _palette_color(params)
+        if color is not None:
+            screen.cursor.attrs = Cell(" ", with_color(pen, *color))
         else:
             if len(params) > MAX_PARAM_CHARS:
                 return
@@ -194,7 +197,7 @@ class FastParser(Parser):
             screen.set_pen(split)
         attrs = screen.cursor.attrs
         if is_interned(attrs.style):
-            if len(self._sgr) >= 1024:
+            if len(self._sgr) >= 4096:
                 self._sgr.clear()
             self._sgr[key] = (pen, attrs)
 
@@ -276,7 +279,34 @@ class FastParser(Parser):
             elif char == "\b":
                 screen.backspace()
             else:
-                screen.tab()
+                self._tab(screen, cursor)
+
+    def _tab(self, screen: VTScreen, cursor: Any) -> None:
+        """VTScreen.tab. The next stop of the usual every-eighth-column ones is found without
+        sorting them all; and on a row the bulk paths are drawing, the columns skipped join
+        `drawn` as the blanks they are, so the text after the tab does not cost the row its
+        runs (a tab in a line of log output would make every later write on it a cell write)."""
+        x = cursor.x
+        stop = (x // 8 + 1) * 8
+        stops = screen.tabstops
+        if (
+            stop >= screen.columns
+            or stop not in stops
+            or any(s in stops for s in range(x + 1, stop))
+        ):
+            screen.tab()
+            stop = cursor.x
+        else:
+            cursor.x = stop
+        row = screen.buffer[cursor.y]
+        drawn = row.drawn
+        if drawn and x == row.used and stop > x:  # past `used`, every cell is a blank in fill
+            fill = row.fill
+            if drawn[-1][1] is fill:
+                drawn[-1] = (drawn[-1][0] + " " * (stop - x), fill)
+            else:
+                drawn.append((" " * (stop - x), fill))
+            row.used = stop
 
     def _index(self, screen: VTScreen) -> None:
         # VTScreen.index.
@@ -430,6 +460,21 @@ def _truecolor(params: str) -> tuple[bool, str] | None:
         return None
     kind, r, g, b = match.groups()
     return kind == "4", f"#{min(int(r), 255):02x}{min(int(g), 255):02x}{min(int(b), 255):02x}"
+
+
+def _palette_color(params: str) -> tuple[bool, int | None] | None:
+    """(background, colour) if `params` set one palette colour, or the default one, and
+    nothing else: most of a coloured log's SGRs, and with pens that mix a foreground and a
+    background freely, too many pen-and-parameters pairs for the cache to hold."""
+    match = _PALETTE(params)
+    if match is None:
+        return None
+    extended, index, base, digit, bright, bright_digit = match.groups()
+    if extended:
+        return extended == "4", min(int(index), 255)
+    if base:
+        return base == "4", None if digit == "9" else int(digit)
+    return bright == "10", int(bright_digit) + 8
 
 
 def _claim(row: Row, x: int, end: int, text: str, pen: Style) -> bool:
