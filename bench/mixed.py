@@ -1,4 +1,5 @@
-"""A deterministic mixed terminal workload: ASCII log lines, SGR colour runs, CJK and emoji.
+"""Deterministic mixed terminal workloads: ASCII log lines, SGR colour runs, CJK and emoji; and
+a denser one (see _dense_line).
 
 `python bench/mixed.py OUT [MB]` writes it; benchmarks import `generate()`.
 """
@@ -32,23 +33,67 @@ def _line(rng: random.Random) -> str:
     return f"{words[:20]} {''.join(rng.choice(EMOJI) for _ in range(rng.randint(1, 6)))}"
 
 
-def generate(size_mb: float = 20.0, seed: int = 1) -> bytes:
+SYMBOLS = "─│┌┐└┘├┤•…→✓éüñçøßαβλ"
+
+
+def _dense_line(rng: random.Random) -> str:
+    """Log output as busy tools print it: a colour change every few words (one 16- or
+    256-colour foreground or background, sometimes bold), CJK and one-column symbols inside
+    the text, tabs, and lines from empty to two screens wide (they wrap)."""
+    width = rng.choice((rng.randint(0, 90),) * 6 + (rng.randint(90, 200),) * 3
+                       + (rng.randint(200, 400),))  # fmt: skip
+    parts: list[str] = []
+    col = 0
+    while col < width:
+        roll = rng.random()
+        if roll < 0.1:
+            sgr = rng.choice(
+                (
+                    f"{rng.randint(31, 37)}",
+                    f"1;{rng.randint(91, 96)}",
+                    f"38;5;{rng.randint(0, 255)}",
+                    f"48;5;{rng.randint(0, 255)}",
+                    "0",
+                )
+            )
+            parts.append(f"\x1b[{sgr}m")
+        elif roll < 0.15:
+            text = "".join(rng.choice(CJK) for _ in range(rng.randint(1, 4)))
+            parts.append(text + " ")
+            col += 2 * len(text) + 1
+        elif roll < 0.19:
+            text = "".join(rng.choice(SYMBOLS) for _ in range(rng.randint(1, 6)))
+            parts.append(text + " ")
+            col += len(text) + 1
+        elif roll < 0.21:
+            parts.append("\t")
+            col += 8 - col % 8
+        else:
+            word = rng.choice(WORDS)[: rng.randint(1, 10)]
+            parts.append(word + " ")
+            col += len(word) + 1
+    return "".join(parts) + "\x1b[0m"
+
+
+def generate(size_mb: float = 20.0, seed: int = 1, dense: bool = False) -> bytes:
+    """The workload: `dense` for _dense_line's (more escapes and non-ASCII per byte)."""
     rng = random.Random(seed)
     target = int(size_mb * 1024 * 1024)
+    line_of = _dense_line if dense else _line
     out: list[bytes] = []
     total = 0
     while total < target:
-        line = (_line(rng) + "\r\n").encode()
+        line = (line_of(rng) + "\r\n").encode()
         out.append(line)
         total += len(line)
     return b"".join(out)[:target]
 
 
-def ensure(path: Path, size_mb: float = 20.0) -> Path:
+def ensure(path: Path, size_mb: float = 20.0, dense: bool = False) -> Path:
     """Write the workload once; later runs reuse it."""
     if not path.exists() or path.stat().st_size != int(size_mb * 1024 * 1024):
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(generate(size_mb))
+        path.write_bytes(generate(size_mb, dense=dense))
     return path
 
 

@@ -1,8 +1,9 @@
-"""The terminal model alone: MB/s for the 20 MB mixed file, beside stock pyte and tmux.
+"""The terminal model alone: MB/s for the 20 MB mixed file, beside stock pyte and tmux, and for
+the denser 20 MB workload (bench/mixed.py's _dense_line) beside tmux.
 
 Prints numbers only.
 `python bench/term.py [--mb 20] [--slow-mb 2] [--rec-mb 2] [--rec-slow-mb 0.5] [--skip-tmux]`
-The model is fed in 512-byte slices, as the supervisor feeds it. The slow contenders (the
+The model is fed in slices of the supervisor's size (MODEL_SLICE). The slow contenders (the
 model without its bulk paths, stock pyte) get a prefix of the file to keep the run short.
 tmux is timed headless in the same run: from a trigger to a marker printed after the file
 showing in `capture-pane`.
@@ -35,12 +36,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from mixed import WORDS, ensure
 
+from nono.session.supervisor import MODEL_SLICE
 from nono.term import TerminalModel
 
 COLS, ROWS, HISTORY = 200, 50, 10_000
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "term_corpus"
 REC_COLS, REC_ROWS = 80, 24  # the corpus size
-SLICE = 512  # what the supervisor hands the model per call
+SLICE = MODEL_SLICE  # what the supervisor hands the model per call
+
 MIB = 1024 * 1024
 DONE = "__NONO_TERM_BENCH_DONE__"
 
@@ -158,6 +161,15 @@ def main() -> None:
     if not args.skip_tmux:
         tmux = tmux_rate(path, args.mb)
         report(f"tmux headless ({args.mb:g} MB) MB/s", "-" if tmux is None else f"{tmux:.2f}")
+    # The dense workload: a colour change every few words, CJK and symbols inside lines, tabs.
+    dense_path = ensure(Path("/var/tmp/nono-bench/dense.txt"), args.mb, dense=True)
+    dense = dense_path.read_bytes()
+    model = TerminalModel(COLS, ROWS, HISTORY)
+    report(f"dense: model, bulk paths ({args.mb:g} MB) MB/s", f"{rate(model.feed, dense):.2f}")
+    if not args.skip_tmux:
+        tmux = tmux_rate(dense_path, args.mb)
+        shown = "-" if tmux is None else f"{tmux:.2f}"
+        report(f"dense: tmux headless ({args.mb:g} MB) MB/s", shown)
     child = subprocess.run([sys.executable, __file__, "--rss-child"], capture_output=True,
                            text=True, check=True)  # fmt: skip
     rss = json.loads(child.stdout)
