@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
 from nono.errors import NonoError
 
@@ -38,6 +40,27 @@ def cache_dir() -> Path:
     $XDG_CACHE_HOME: a sandbox may be granted ~/.cache, and a cache it could write would
     choose the profile of the next run or the keys of the dashboard."""
     return state_dir() / "cache"
+
+
+def read_cache(name: str) -> dict[str, Any]:
+    """The JSON object cached as `name` in cache_dir(); {} if there is none or it is damaged
+    (a cache is only ever a shortcut)."""
+    try:
+        with open(cache_dir() / name, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_cache(name: str, data: dict[str, Any]) -> None:
+    """Best effort: a cache that cannot be written only costs the next start some time."""
+    try:
+        ensure_private_dir(state_dir())
+        ensure_private_dir(cache_dir())
+        write_atomic(cache_dir() / name, json.dumps(data).encode())
+    except (OSError, NonoError):
+        pass
 
 
 def user_profiles_dir() -> Path:

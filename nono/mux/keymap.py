@@ -14,7 +14,7 @@ from typing import Any, Literal
 from nono import __version__
 from nono.errors import FileError, NonoError
 from nono.mux.keynames import Keys, key_label, parse_key
-from nono.paths import cache_dir, config_dir, ensure_private_dir, state_dir, write_atomic
+from nono.paths import config_dir, read_cache, write_cache
 
 ACTIONS: dict[str, str] = {
     "detach": "Leave the multiplexer; every session keeps running",
@@ -447,7 +447,7 @@ def load_keymap(
     broken), with `prefix` (config.toml's [ui] prefix, when the user set it) winning over both.
     From the cache when no file it read has changed since; errors always come from the files."""
     key = _cache_key(name, override, prefix)
-    cache = _read_cache()
+    cache = read_cache(_CACHE_FILE)
     keymap = _cached(cache.get(key))
     if keymap is None:
         files = _Files()
@@ -492,14 +492,18 @@ def _load(
         if not layer.builtin:  # a built-in binding of the final prefix just gives way
             _check_prefix(layer, current, why)
     tables["bindings"][current] = "send-prefix"
+    return _keymap(name, current, tables, [layer.file for layer in layers])
+
+
+def _keymap(name: str, prefix: Keys, tables: dict[str, dict[Keys, str]], sources: Any) -> Keymap:
     return Keymap(
         name=name,
-        prefix=current,
-        prefix_label=key_label(current),
+        prefix=prefix,
+        prefix_label=key_label(prefix),
         bindings=MappingProxyType(tables["bindings"]),
         root=MappingProxyType(tables["root"]),
         copy_mode=MappingProxyType(tables["copy-mode"]),
-        sources=tuple(layer.file for layer in layers),
+        sources=tuple(sources),
     )
 
 
@@ -511,6 +515,7 @@ def _load(
 # directory: a keymap from a file a sandbox could write would skip every check.
 _CACHE_VERSION = 1
 _CACHE_ENTRIES = 8
+_CACHE_FILE = "keymaps.json"
 
 
 class _Files:
@@ -556,31 +561,13 @@ def _cache_key(name: str, override: Path | Literal[False] | None, prefix: str | 
     return json.dumps([_CACHE_VERSION, __version__, name, given, prefix, *where])
 
 
-def _cache_file() -> Path:
-    return cache_dir() / "keymaps.json"
-
-
-def _read_cache() -> dict[str, Any]:
-    try:
-        with open(_cache_file(), encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _write_cache(cache: dict[str, Any], key: str, entry: dict[str, Any]) -> None:
-    """Best effort: a cache that cannot be written only costs the next start some time."""
+    """`entry` as the newest of the last _CACHE_ENTRIES."""
     cache.pop(key, None)
     cache[key] = entry
     for old in list(cache)[:-_CACHE_ENTRIES]:
         del cache[old]
-    try:
-        ensure_private_dir(state_dir())
-        ensure_private_dir(cache_dir())
-        write_atomic(_cache_file(), json.dumps(cache).encode())
-    except (OSError, NonoError):
-        pass
+    write_cache(_CACHE_FILE, cache)
 
 
 def _cached(entry: Any) -> Keymap | None:
@@ -626,13 +613,4 @@ def _from_json(data: dict[str, Any]) -> Keymap:
     name, sources = data["name"], data["sources"]
     if not isinstance(name, str) or not all(isinstance(source, str) for source in sources):
         raise ValueError(name)
-    prefix = keys_of(data["prefix"])
-    return Keymap(
-        name=name,
-        prefix=prefix,
-        prefix_label=key_label(prefix),
-        bindings=MappingProxyType(tables["bindings"]),
-        root=MappingProxyType(tables["root"]),
-        copy_mode=MappingProxyType(tables["copy-mode"]),
-        sources=tuple(sources),
-    )
+    return _keymap(name, keys_of(data["prefix"]), tables, sources)

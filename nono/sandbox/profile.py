@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from nono.errors import NonoError, ProfileError
-from nono.paths import cache_dir, ensure_private_dir, state_dir, user_profiles_dir, write_atomic
+from nono.paths import read_cache, user_profiles_dir, write_cache
 from nono.sandbox.profile_format import (
     FS_KINDS,
     SUFFIXES,
@@ -47,7 +46,7 @@ def load_file(path: Path) -> Profile:
     # names come from their file names) and by the content itself, so no edit is ever missed.
     key = str(path.absolute())
     digest = hashlib.sha256(data).hexdigest()
-    cache = _read_cache()
+    cache = read_cache(_CACHE_FILE)
     hit = cache.get(key)
     if isinstance(hit, dict) and hit.get("sha256") == digest and hit.get("v") == _CACHE_VERSION:
         try:
@@ -56,7 +55,7 @@ def load_file(path: Path) -> Profile:
             pass
     profile = parse_profile(read_document(path), str(path), path.stem)
     cache[key] = {"v": _CACHE_VERSION, "sha256": digest, "profile": asdict(profile)}
-    _write_cache(cache)
+    write_cache(_CACHE_FILE, cache)
     return profile
 
 
@@ -64,29 +63,7 @@ def load_file(path: Path) -> Profile:
 # than the rest of `nono run`'s startup. The cache lives in nono's
 # private state directory, which no sandbox can ever be granted (see paths.cache_dir).
 _CACHE_VERSION = 3
-
-
-def _cache_file() -> Path:
-    return cache_dir() / "profiles.json"
-
-
-def _read_cache() -> dict[str, Any]:
-    try:
-        with open(_cache_file(), encoding="utf-8") as f:
-            data = json.load(f)
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def _write_cache(cache: dict[str, Any]) -> None:
-    """Best effort: a cache that cannot be written only costs time."""
-    try:
-        ensure_private_dir(state_dir())
-        ensure_private_dir(_cache_file().parent)
-        write_atomic(_cache_file(), json.dumps(cache).encode())
-    except (OSError, NonoError):
-        pass
+_CACHE_FILE = "profiles.json"
 
 
 def _profile_from_json(data: dict[str, Any]) -> Profile:
