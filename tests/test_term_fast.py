@@ -43,7 +43,7 @@ TEXT = [
     "\x01\x7f\x00",
     "\x9b1m",  # C1 CSI
 ]
-PRINTABLE = ["", "hello", "x" * 37, "word " * 9]
+PRINTABLE = ["", "hello", "x" * 37, "word " * 9, "é ñ ü", "│─┼ ok", "αβγ → ok"]
 CONTROLS = ["\r", "\n", "\r\n", "\b", "\t", "\x0b", "\x0e", "\x0f", "\x07"]
 
 
@@ -314,3 +314,9 @@ def test_truecolour_pens_out_of_range_or_odd_match_the_slow_path() -> None:
         for rgb in pens
     ).encode()
     assert_same([data], 20, 5, 100)
+
+
+def test_the_written_out_class_of_one_column_characters_is_what_wcwidth_says() -> None:
+    from nono.term import fast
+
+    assert fast._narrow_beyond_ascii() == fast._NARROW_BEYOND_ASCII

@@ -23,13 +23,49 @@ if TYPE_CHECKING:
 # The third takes a line's worth of colour changes with the text after each (two or more), and
 # the last what most other output is made of: a colour change, the text in it, and the end of
 # the line. The last also matches the empty string, which means "none of these".
+
+
+def _narrow_beyond_ascii() -> str:
+    """Regex class ranges of printable characters beyond ASCII that are one column wide, from
+    the blocks tools' output is full of (Latin letters, Greek, Cyrillic, punctuation, arrows,
+    maths, box drawing, blocks, shapes): each checked for width 1 and for not being a mark,
+    a control or a line or paragraph separator. Text made of them and ASCII is drawn in bulk,
+    one cell a character, instead of being cut into a token at each of them."""
+    import unicodedata
+
+    blocks = [(0xA0, 0x24F), (0x370, 0x4FF), (0x2010, 0x205E), (0x2190, 0x23FF),
+              (0x2500, 0x25FF)]  # fmt: skip
+    codes = [
+        c
+        for start, stop in blocks
+        for c in range(start, stop + 1)
+        if char_width(chr(c)) == 1
+        and not unicodedata.category(chr(c)).startswith(("C", "M", "Zl", "Zp"))
+    ]
+    spans: list[list[int]] = []
+    for c in codes:
+        if spans and c == spans[-1][1] + 1:
+            spans[-1][1] = c
+        else:
+            spans.append([c, c])
+    return "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in spans)
+
+
+# _narrow_beyond_ascii(), written out: working it out costs ~8 ms at every start
+# (tests/test_term_fast.py checks the two agree).
+_NARROW_BEYOND_ASCII = (
+    "\xa0-\xac\xae-\u024f\u0370-\u0377\u037a-\u037f\u0384-\u038a\u038c\u038e-\u03a1\u03a3-"
+    "\u0482\u048a-\u04ff\u2010-\u2027\u202f-\u205e\u2190-\u2319\u231c-\u2328\u232b-\u23e8"
+    "\u23ed-\u23ef\u23f1-\u23f2\u23f4-\u23ff\u2500-\u25fc\u25ff"
+)
+_NARROW = "\x20-\x7e" + _NARROW_BEYOND_ASCII  # one column a character
 _TOKEN = re.compile(
     "([\r\n\b\t]+)"  # 1: cursor-only controls (and LF, which may scroll)
-    "|([^\x00-\x9f]+)"  # 2: other text; widths are checked before the bulk path takes it
-    "|((?:\x1b\\[[0-9;:]*+m[\x20-\x7e]*+){2,}+)"  # 3: SGRs, each with the ASCII text after it
+    f"|([^\x00-\x9f{_NARROW_BEYOND_ASCII}]+)"  # 2: other text; widths checked before drawing
+    f"|((?:\x1b\\[[0-9;:]*+m[{_NARROW}]*+){{2,}}+)"  # 3: SGRs, each with the text after it
     "(\r\n)?"  # 4: CR LF
     "|(?:\x1b\\[([0-9;:]*)m)?"  # 5: SGR with no private marker or intermediates
-    "([\x20-\x7e]*)"  # 6: ASCII text, one column per character
+    f"([{_NARROW}]*)"  # 6: text of one-column characters
     "(\r\n)?"  # 7: CR LF
 )
 _MOVES, _WIDE, _RUNS, _RUNS_CRLF, _SGR, _ASCII, _CRLF = range(1, 8)
