@@ -12,7 +12,19 @@ from pyte import modes as mo
 
 from .lines import Row, compact
 from .parser import MAX_PARAM_CHARS, MAX_PARAMS, Parser, split_params
-from .style import BLANK, DEFAULT, Cell, Style, blank, char_width, is_interned, with_color
+from .style import (
+    BLANK,
+    DEFAULT,
+    Cell,
+    Program,
+    Style,
+    blank,
+    char_width,
+    is_interned,
+    run_program,
+    sgr_program,
+    with_color,
+)
 
 if TYPE_CHECKING:
     from .screen import VTScreen
@@ -79,9 +91,6 @@ _SGR_SO_FAR = re.compile("\x1b(?:\\[[0-9;:]{0,64})?\\Z").match
 # digits at most, so that split_params' cap at 9999 cannot matter.
 _TRUECOLOR = re.compile(r"([34])8;2;(\d{1,4});(\d{1,4});(\d{1,4})").fullmatch
 _HEX = {str(i): f"{i:02x}" for i in range(256)}  # a colour part as most programs write it
-# SGR that sets one palette colour: 38;5;n / 48;5;n, 30-37 / 40-47 (39 / 49: the default),
-# 90-97 / 100-107.
-_PALETTE = re.compile(r"([34])8;5;(\d{1,4})|([34])([0-79])|(9|10)([0-7])").fullmatch
 _IDENTITY = cs.LAT1_MAP  # the G0/G1 table that leaves every character as it is
 
 
@@ -92,6 +101,7 @@ class FastParser(Parser):
 
     def __init__(self, screen: VTScreen) -> None:
         self._sgr: dict[tuple[int, str], tuple[Style, Any]] = {}
+        self._programs: dict[str, Program] = {}  # SGR parameters -> what they do to any pen
         # The region whose rows this feed already marked dirty by scrolling (the dirty set
         # only grows during a feed, so marking it again would change nothing).
         self._marked: tuple[int, int] | None = None
@@ -221,16 +231,23 @@ class FastParser(Parser):
         if hit is not None:  # the entry holds `pen`, so its id cannot have been reused
             screen.cursor.attrs = hit[1]
             return
-        color = _truecolor(params) or _palette_color(params)
-        if color is not None:
-            screen.cursor.attrs = Cell(" ", with_color(pen, *color))
+        truecolor = _truecolor(params)
+        if truecolor is not None:
+            screen.cursor.attrs = Cell(" ", with_color(pen, *truecolor))
         else:
-            if len(params) > MAX_PARAM_CHARS:
-                return
-            split = split_params(params)
-            if len(split) > MAX_PARAMS:
-                return
-            screen.set_pen(split)
+            # The pen-and-parameters pairs of a coloured log that mixes fore- and backgrounds
+            # are too many for the cache above; its parameter strings are few.
+            program = self._programs.get(params)
+            if program is None:
+                if len(params) > MAX_PARAM_CHARS:
+                    return
+                split = split_params(params)
+                if len(split) > MAX_PARAMS:
+                    return
+                if len(self._programs) >= 4096:
+                    self._programs.clear()
+                program = self._programs[params] = sgr_program(split)
+            screen.cursor.attrs = Cell(" ", run_program(pen, program))
         attrs = screen.cursor.attrs
         if is_interned(attrs.style):
             if len(self._sgr) >= 4096:
@@ -496,21 +513,6 @@ def _truecolor(params: str) -> tuple[bool, str] | None:
         return None
     kind, r, g, b = match.groups()
     return kind == "4", f"#{min(int(r), 255):02x}{min(int(g), 255):02x}{min(int(b), 255):02x}"
-
-
-def _palette_color(params: str) -> tuple[bool, int | None] | None:
-    """(background, colour) if `params` set one palette colour, or the default one, and
-    nothing else: most of a coloured log's SGRs, and with pens that mix a foreground and a
-    background freely, too many pen-and-parameters pairs for the cache to hold."""
-    match = _PALETTE(params)
-    if match is None:
-        return None
-    extended, index, base, digit, bright, bright_digit = match.groups()
-    if extended:
-        return extended == "4", min(int(index), 255)
-    if base:
-        return base == "4", None if digit == "9" else int(digit)
-    return bright == "10", int(bright_digit) + 8
 
 
 def _claim(row: Row, x: int, end: int, text: str, pen: Style) -> bool:

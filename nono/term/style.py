@@ -142,55 +142,67 @@ def _semicolon_color(params: Params, i: int) -> tuple[object, int]:
     return _BAD, len(params)
 
 
-def apply_sgr(pen: Style, params: Params) -> Style:
-    """The pen after `CSI params m`."""
-    base = pen
-    values = list(_FIELDS(pen))  # the pen's fields by position, changed in place
-    changed = False  # whether anything was set since `base`
+Program = tuple[bool, tuple[tuple[int, object], ...]]
+"""What an SGR does to any pen: whether it starts from the default, then the fields it sets
+(by position), in order."""
+
+
+def sgr_program(params: Params) -> Program:
+    """`CSI params m` as a Program: the same for every pen, so it can be worked out once per
+    parameter string and applied to each pen with run_program."""
+    reset = False
+    sets: list[tuple[int, object]] = []
     i = 0
     while i < len(params):
         group = params[i]
         i += 1
         code = group[0] or 0
         if code == 0:
-            base = DEFAULT
-            values = _DEFAULTS.copy()
-            changed = False
-            continue
-        if code in _FLAGS:
-            field, value = _FLAGS[code]
-            values[field] = value
+            reset, sets = True, []
+        elif code in _FLAGS:
+            sets.append(_FLAGS[code])
         elif code == 4:
-            values[_UNDERLINE] = len(group) == 1 or bool(group[1])  # 4:0 is "no underline"
+            sets.append((_UNDERLINE, len(group) == 1 or bool(group[1])))  # 4:0: no underline
         elif code == 22:
-            values[_BOLD] = values[_DIM] = False
+            sets += ((_BOLD, False), (_DIM, False))
         elif 30 <= code <= 37:
-            values[_FG] = code - 30
+            sets.append((_FG, code - 30))
         elif 40 <= code <= 47:
-            values[_BG] = code - 40
+            sets.append((_BG, code - 40))
         elif 90 <= code <= 97:
-            values[_FG] = code - 90 + 8
+            sets.append((_FG, code - 90 + 8))
         elif 100 <= code <= 107:
-            values[_BG] = code - 100 + 8
+            sets.append((_BG, code - 100 + 8))
         elif code == 39:
-            values[_FG] = None
+            sets.append((_FG, None))
         elif code == 49:
-            values[_BG] = None
+            sets.append((_BG, None))
         elif code in (38, 48, 58):
             if len(group) > 1:
                 color = _colon_color(group[1:])
             else:
                 color, i = _semicolon_color(params, i)
             # 58 (underline colour) is parsed only so its parts are not read as attributes.
-            if color is _BAD or code == 58:
-                continue
-            values[_FG if code == 38 else _BG] = color
-        else:
-            continue  # unknown: changes nothing
-        changed = True
-    if not changed:
-        return base
+            if color is not _BAD and code != 58:
+                sets.append((_FG if code == 38 else _BG, color))
+        # anything else is unknown: it changes nothing
+    return reset, tuple(sets)
+
+
+def run_program(pen: Style, program: Program) -> Style:
+    """The pen after the SGR `program` stands for."""
+    reset, sets = program
+    if not sets:
+        return DEFAULT if reset else pen
+    values = _DEFAULTS.copy() if reset else list(_FIELDS(pen))
+    for field, value in sets:
+        values[field] = value
     return intern(_make(*values))
+
+
+def apply_sgr(pen: Style, params: Params) -> Style:
+    """The pen after `CSI params m`."""
+    return run_program(pen, sgr_program(params))
 
 
 def with_color(pen: Style, background: bool, color: Color) -> Style:
