@@ -43,7 +43,8 @@ TEXT = [
     "\x01\x7f\x00",
     "\x9b1m",  # C1 CSI
 ]
-PRINTABLE = ["", "hello", "x" * 37, "word " * 9, "é ñ ü", "│─┼ ok", "αβγ → ok"]
+PRINTABLE = ["", "hello", "x" * 37, "word " * 9, "é ñ ü", "│─┼ ok", "αβγ → ok", "ok 漢字 ok",
+             "한국어 ─ テスト"]  # fmt: skip
 CONTROLS = ["\r", "\n", "\r\n", "\b", "\t", "\x0b", "\x0e", "\x0f", "\x07"]
 
 
@@ -316,7 +317,8 @@ def test_truecolour_pens_out_of_range_or_odd_match_the_slow_path() -> None:
     assert_same([data], 20, 5, 100)
 
 
-def test_the_written_out_class_of_one_column_characters_is_what_wcwidth_says() -> None:
+def test_the_written_out_classes_of_one_and_two_column_characters_are_what_wcwidth_says() -> None:
     from nono.term import fast
 
-    assert fast._narrow_beyond_ascii() == fast._NARROW_BEYOND_ASCII
+    assert fast.width_class(fast.NARROW_BLOCKS, 1) == fast._NARROW_BEYOND_ASCII
+    assert fast.width_class(fast.WIDE_BLOCKS, 2) == fast._WIDE_CLASS

@@ -29,29 +29,28 @@ from .style import (
 if TYPE_CHECKING:
     from .screen import VTScreen
 
-# Tried at each point where pyte's machine is between sequences. Anything else (other escapes
-# and controls, a sequence cut by the end of a feed) goes to pyte's machine one character at a
-# time, which is also what keeps the split between the paths invisible.
-# The third takes a line's worth of colour changes with the text after each (two or more), and
-# the last what most other output is made of: a colour change, the text in it, and the end of
-# the line. The last also matches the empty string, which means "none of these".
+NARROW_BLOCKS = ((0xA0, 0x24F), (0x370, 0x4FF), (0x2010, 0x205E), (0x2190, 0x23FF),
+                 (0x2500, 0x25FF))  # fmt: skip
+"""Where tools' output finds its one-column characters beyond ASCII: Latin letters, Greek,
+Cyrillic, punctuation, arrows, maths, box drawing, blocks, shapes."""
+WIDE_BLOCKS = ((0x1100, 0x115F), (0x2E80, 0x303E), (0x3041, 0x33FF), (0x3400, 0x4DBF),
+               (0x4E00, 0x9FFF), (0xA000, 0xA4CF), (0xAC00, 0xD7A3), (0xF900, 0xFAFF),
+               (0xFE30, 0xFE4F), (0xFF00, 0xFF60), (0xFFE0, 0xFFE6))  # fmt: skip
+"""And its two-column ones: CJK, kana, Hangul, fullwidth forms."""
 
 
-def _narrow_beyond_ascii() -> str:
-    """Regex class ranges of printable characters beyond ASCII that are one column wide, from
-    the blocks tools' output is full of (Latin letters, Greek, Cyrillic, punctuation, arrows,
-    maths, box drawing, blocks, shapes): each checked for width 1 and for not being a mark,
-    a control or a line or paragraph separator. Text made of them and ASCII is drawn in bulk,
-    one cell a character, instead of being cut into a token at each of them."""
+def width_class(blocks: tuple[tuple[int, int], ...], width: int) -> str:
+    """Regex class ranges of the characters in `blocks` that are `width` columns wide and are
+    not a mark, a control or a line or paragraph separator. Text made of such characters is
+    drawn in bulk (its columns counted, not looked up a character at a time) instead of being
+    cut into a token at each of them."""
     import unicodedata
 
-    blocks = [(0xA0, 0x24F), (0x370, 0x4FF), (0x2010, 0x205E), (0x2190, 0x23FF),
-              (0x2500, 0x25FF)]  # fmt: skip
     codes = [
         c
         for start, stop in blocks
         for c in range(start, stop + 1)
-        if char_width(chr(c)) == 1
+        if char_width(chr(c)) == width
         and not unicodedata.category(chr(c)).startswith(("C", "M", "Zl", "Zp"))
     ]
     spans: list[list[int]] = []
@@ -63,24 +62,38 @@ def _narrow_beyond_ascii() -> str:
     return "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in spans)
 
 
-# _narrow_beyond_ascii(), written out: working it out costs ~8 ms at every start
-# (tests/test_term_fast.py checks the two agree).
+# width_class(NARROW_BLOCKS, 1) and width_class(WIDE_BLOCKS, 2), written out: working them out
+# costs ~10 ms at every start (tests/test_term_fast.py checks they agree).
 _NARROW_BEYOND_ASCII = (
     "\xa0-\xac\xae-\u024f\u0370-\u0377\u037a-\u037f\u0384-\u038a\u038c\u038e-\u03a1\u03a3-"
     "\u0482\u048a-\u04ff\u2010-\u2027\u202f-\u205e\u2190-\u2319\u231c-\u2328\u232b-\u23e8"
     "\u23ed-\u23ef\u23f1-\u23f2\u23f4-\u23ff\u2500-\u25fc\u25ff"
 )
 _NARROW = "\x20-\x7e" + _NARROW_BEYOND_ASCII  # one column a character
+_WIDE_CLASS = (
+    "\u1100-\u115f\u2e80-\u2e99\u2e9b-\u2ef3\u2f00-\u2fd5\u2ff0-\u2ffb\u3000-\u3029\u3030-"
+    "\u303e\u3041-\u3096\u309b-\u30ff\u3105-\u312f\u3131-\u3163\u3165-\u318e\u3190-\u31e3"
+    "\u31f0-\u321e\u3220-\u3247\u3250-\u4dbf\u4e00-\ua48c\ua490-\ua4c6\uac00-\ud7a3\uf900-"
+    "\ufa6d\ufa70-\ufad9\ufe30-\ufe4f\uff01-\uff60\uffe0-\uffe6"
+)
+_WIDE_CHARS = re.compile(f"[{_WIDE_CLASS}]").findall
+_WIDE_SPLIT = re.compile(f"([{_WIDE_CLASS}]+)").split  # narrow, wide, narrow, ... pieces
+# Tried at each point where pyte's machine is between sequences. Anything else (other escapes
+# and controls, a sequence cut by the end of a feed) goes to pyte's machine one character at a
+# time, which is also what keeps the split between the paths invisible.
+# The third takes a line's worth of colour changes with the text after each (two or more), and
+# the last what most other output is made of: a colour change, the text in it, and the end of
+# the line. The last also matches the empty string, which means "none of these".
 _TOKEN = re.compile(
     "([\r\n\b\t]+)"  # 1: cursor-only controls (and LF, which may scroll)
-    f"|([^\x00-\x9f{_NARROW_BEYOND_ASCII}]+)"  # 2: other text; widths checked before drawing
+    f"|([^\x00-\x9f{_NARROW_BEYOND_ASCII}{_WIDE_CLASS}]+)"  # 2: other text; widths checked
     f"|((?:\x1b\\[[0-9;:]*+m[{_NARROW}]*+){{2,}}+)"  # 3: SGRs, each with the text after it
     "(\r\n)?"  # 4: CR LF
     "|(?:\x1b\\[([0-9;:]*)m)?"  # 5: SGR with no private marker or intermediates
-    f"([{_NARROW}]*)"  # 6: text of one-column characters
+    f"([{_NARROW}{_WIDE_CLASS}]*)"  # 6: text of one- and two-column characters
     "(\r\n)?"  # 7: CR LF
 )
-_MOVES, _WIDE, _RUNS, _RUNS_CRLF, _SGR, _ASCII, _CRLF = range(1, 8)
+_MOVES, _OTHER, _RUNS, _RUNS_CRLF, _SGR, _TEXT, _CRLF = range(1, 8)
 _WITHOUT_SGR = re.compile("\x1b\\[[0-9;:]*m").sub
 # What a feed may end with that could still become an SGR. Held back for the next feed, whose
 # first token it becomes, rather than going to pyte's machine, which would then take the rest
@@ -153,15 +166,15 @@ class FastParser(Parser):
                 if kind == _MOVES:
                     self._moves(screen, token.group(_MOVES))
                     continue
-                if kind == _WIDE:
-                    self._draw_other(token.group(_WIDE))
+                if kind == _OTHER:
+                    self._draw_other(token.group(_OTHER))
                     continue
                 if kind <= _RUNS_CRLF:
                     self._draw_runs(screen, buffer, cols, plain, token.group(_RUNS))
                     params = run = None
                     crlf = kind == _RUNS_CRLF
                 else:
-                    params, run, crlf = token.group(_SGR, _ASCII, _CRLF)
+                    params, run, crlf = token.group(_SGR, _TEXT, _CRLF)
                 if params is not None:
                     if params == "0" or not params:
                         cursor.attrs = BLANK
@@ -171,7 +184,10 @@ class FastParser(Parser):
                             self._set_pen(screen, params)
                         else:
                             cursor.attrs = hit[1]
-                if run:
+                wide = 0 if not run or run.isascii() else len(_WIDE_CHARS(run))
+                if wide:
+                    self._draw_mixed(screen, buffer, cols, plain, run, wide)
+                elif run:
                     x = cursor.x
                     k = len(run)
                     stop = x + k
@@ -319,6 +335,47 @@ class FastParser(Parser):
             cursor.x = stop
             screen.last_char = text[-1]
             screen.dirty.add(y)
+
+    def _draw_mixed(
+        self, screen: VTScreen, buffer: list[Row], cols: int, plain: bool, run: str, wide: int
+    ) -> None:
+        """Text with `wide` two-column characters among one-column ones. On a row drawn only
+        in bulk so far, with no cells yet, it joins the row's runs in one go; otherwise its
+        one- and two-column pieces go the usual ways."""
+        cursor = screen.cursor
+        x = cursor.x
+        stop = x + len(run) + wide
+        row = buffer[cursor.y]
+        drawn = row.drawn
+        pen = cursor.attrs.style
+        if (
+            stop <= cols
+            and plain
+            and drawn is not None
+            and x == row.used
+            and not row.has_cells
+            # an equal pen that is another object (past the intern limit) needs cells: below
+            and (not drawn or (last := drawn[-1][1]) is pen or last != pen)
+        ):
+            if drawn and drawn[-1][1] is pen:
+                drawn[-1] = (drawn[-1][0] + run, pen)
+            else:
+                drawn.append((run, pen))
+            if x < row.first:
+                row.first = x
+            row.used = stop
+            cursor.x = stop
+            screen.last_char = run[-1]
+            screen.dirty.add(cursor.y)
+            return
+        for i, piece in enumerate(_WIDE_SPLIT(run)):
+            if piece:
+                if not i % 2:
+                    self._draw(piece, None)
+                elif cols >= 2:
+                    self._draw(piece, [2] * len(piece))
+                else:
+                    screen.draw(piece)  # a wide character on a screen one column wide
 
     def _moves(self, screen: VTScreen, controls: str) -> None:
         cursor = screen.cursor
