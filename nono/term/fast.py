@@ -247,14 +247,15 @@ class FastParser(Parser):
         if hit is not None:  # the entry holds `pen`, so its id cannot have been reused
             screen.cursor.attrs = hit[1]
             return
-        truecolor = _truecolor(params)
-        if truecolor is not None:
-            screen.cursor.attrs = Cell(" ", with_color(pen, *truecolor))
-        else:
-            # The pen-and-parameters pairs of a coloured log that mixes fore- and backgrounds
-            # are too many for the cache above; its parameter strings are few.
-            program = self._programs.get(params)
-            if program is None:
+        # The pen-and-parameters pairs of a coloured log that mixes fore- and backgrounds are
+        # too many for the cache above; its parameter strings are few. (A truecolour is a new
+        # string nearly every time: it has a path of its own and is not kept.)
+        program = self._programs.get(params)
+        if program is None:
+            truecolor = _truecolor(params)
+            if truecolor is not None:
+                screen.cursor.attrs = Cell(" ", with_color(pen, *truecolor))
+            else:
                 if len(params) > MAX_PARAM_CHARS:
                     return
                 split = split_params(params)
@@ -263,6 +264,7 @@ class FastParser(Parser):
                 if len(self._programs) >= 4096:
                     self._programs.clear()
                 program = self._programs[params] = sgr_program(split)
+        if program is not None:
             screen.cursor.attrs = Cell(" ", run_program(pen, program))
         attrs = screen.cursor.attrs
         if is_interned(attrs.style):
