@@ -21,7 +21,9 @@ def sessions(nono, workspace):
     """Start detached sessions (each prints a marker first); all are stopped afterwards."""
 
     def start(name: str, *cmd: str, size: str = "80x24", extra=()) -> str:
-        command = cmd or ("bash", "-c", f"echo READY-{name}; exec bash --norc --noprofile -i")
+        # The marker is quoted apart in the command, which the pane's border shows: a wait for
+        # it must be a wait for the session's output, not for the border.
+        command = cmd or ("bash", "-c", f'echo READY-"{name}"; exec bash --norc --noprofile -i')
         r = nono("run", "--detached", "--size", size, "--allow-cwd", "--name", name, *extra,
                  "--", *command)  # fmt: skip
         assert r.returncode == 0, r.stderr
