@@ -468,7 +468,7 @@ def test_a_bell_or_output_in_an_unfocused_pane_marks_it(sessions, dashboard, non
 
 
 def test_copy_a_selection_then_paste_it_into_the_agent(sessions, dashboard, nono):
-    sessions("alpha", "bash", "-c", "echo 'copy-this-word'; exec bash --norc --noprofile -i")
+    sessions("alpha", "bash", "-c", "echo copy-this-'word'; exec bash --norc --noprofile -i")
     dash = dashboard()
     dash.wait("copy-this-word")
     dash.prefix("[")
@@ -581,7 +581,7 @@ def test_with_no_sessions_the_dashboard_offers_to_start_one(dashboard, nono, wor
 
 
 def test_an_exited_pane_stays_readable_across_detach_and_reopen(sessions, dashboard):
-    sessions("quitter", "sh", "-c", "echo last-words; read x; exit 3")
+    sessions("quitter", "sh", "-c", "echo last-'words'; read x; exit 3")
     dash = dashboard()
     dash.wait("last-words")
     dash.type_line("bye")
