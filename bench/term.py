@@ -19,6 +19,7 @@ which the next repeat enters again, as those programs would.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -147,6 +148,10 @@ def main() -> None:
     if args.rss_child:
         print(json.dumps(scrollback_rss()))
         return
+    # The collector as a supervisor sets it (session/launch.py): the model's many small objects
+    # otherwise cost a pass over the whole history every few thousand allocations.
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
     path = ensure(Path("/var/tmp/nono-bench/mixed.txt"), args.mb)
     data = path.read_bytes()
     prefix = data[: int(args.slow_mb * MIB)]
