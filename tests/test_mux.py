@@ -278,14 +278,19 @@ def test_bracketed_paste_and_application_cursor_follow_the_agent(sessions, dashb
     dash.wait("got '\\x1bOA'")
 
 
-def test_malformed_keymap_is_refused_naming_file_line_and_key(dashboard, home, sessions):
+def refused_keymap(dashboard, home, sessions, text: str) -> str:
+    """What `nono mux` printed when it stopped over a user keymap holding `text`."""
     config = home.parent / "config" / "nono"
     config.mkdir(parents=True, exist_ok=True)
-    (config / "keymap.yaml").write_text("bindings:\n  d: detach\n  q: explode\n")
+    (config / "keymap.yaml").write_text(text)
     sessions("alpha")
     dash = dashboard()
     dash.exit()
-    output = dash.raw.decode(errors="replace")
+    return dash.raw.decode(errors="replace")
+
+
+def test_malformed_keymap_is_refused_naming_file_line_and_key(dashboard, home, sessions):
+    output = refused_keymap(dashboard, home, sessions, "bindings:\n  d: detach\n  q: explode\n")
     assert "keymap.yaml:3" in output and "explode" in output and "--default-keys" in output
     forced = dashboard("--default-keys")
     forced.wait("READY-alpha")
@@ -546,13 +551,7 @@ def test_a_saved_layout_naming_sessions_that_are_gone_is_said_and_the_rest_shown
 
 
 def test_a_keymap_binding_one_key_twice_is_refused_naming_both_lines(dashboard, home, sessions):
-    config = home.parent / "config" / "nono"
-    config.mkdir(parents=True, exist_ok=True)
-    (config / "keymap.yaml").write_text("bindings:\n  C-x: zoom\n  ctrl-x: detach\n")
-    sessions("alpha")
-    dash = dashboard()
-    dash.exit()
-    output = dash.raw.decode(errors="replace")
+    output = refused_keymap(dashboard, home, sessions, "bindings:\n  C-x: zoom\n  ctrl-x: detach\n")
     assert "keymap.yaml:3" in output and "line 2" in output
 
 

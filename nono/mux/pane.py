@@ -121,7 +121,6 @@ class Pane:
         self.lines: list[Line] = [BLANK_LINE] * rows
         # A row's generation changes with the row, so the drawing can keep per-row caches.
         self.row_gen: list[int] = [next(_GENERATIONS)] * rows
-        self._cells: dict[int, tuple[int, Cells]] = {}  # row -> (generation, its cells)
         self.cursor = (0, 0)
         self.cursor_visible = True
         self.modes: dict[str, Any] = {}
@@ -371,13 +370,9 @@ class Pane:
         self._changed()
 
     def cells(self, y: int) -> Cells:
-        """Row y as prompt_toolkit cells (kept until the row changes)."""
-        gen = self.row_gen[y]
-        hit = self._cells.get(y)
-        if hit is None or hit[0] != gen:
-            runs, styles = self.lines[y]
-            hit = self._cells[y] = (gen, row_cells(runs, styles, self.cols))
-        return hit[1]
+        """Row y as prompt_toolkit cells (the drawing keeps what it places, per row version)."""
+        runs, styles = self.lines[y]
+        return row_cells(runs, styles, self.cols)
 
     def materialize(self) -> list[Cells]:
         """Every row as cells."""
@@ -385,7 +380,6 @@ class Pane:
 
     def _all_rows_new(self, rows: int) -> None:
         self.row_gen = [next(_GENERATIONS)] * rows
-        self._cells.clear()
 
     def _arm_idle(self) -> None:
         # One timer per quiet spell, not a polling loop: the status bar flips to "idle" once.

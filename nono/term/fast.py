@@ -359,13 +359,7 @@ class FastParser(Parser):
             # an equal pen that is another object (past the intern limit) needs cells: below
             and (not drawn or (last := drawn[-1][1]) is pen or last != pen)
         ):
-            if drawn and drawn[-1][1] is pen:
-                drawn[-1] = (drawn[-1][0] + run, pen)
-            else:
-                drawn.append((run, pen))
-            if x < row.first:
-                row.first = x
-            row.used = stop
+            _claim(row, x, stop, run, pen)  # joins the runs; no cells to write (see above)
             cursor.x = stop
             screen.last_char = run[-1]
             screen.dirty.add(cursor.y)
