@@ -79,14 +79,18 @@ def test_open_network_handles_no_network_rights():
     assert not (p.deny_inet or p.deny_inet_non_tcp or p.deny_other_families)
 
 
-def test_unscoped_run_can_signal_outside_processes(nono):
-    import subprocess
+def test_unscoped_is_refused_where_the_kernel_scopes(nono):
+    # A run without scoping typed into another session on 6.18: where the kernel can scope,
+    # nothing justifies turning it off.
+    r = nono("run", "--unscoped", "--", "true")
+    assert r.returncode == 1
+    assert "--unscoped" in r.stderr and "scope" in r.stderr
 
-    victim = subprocess.Popen(["sleep", "60"])
-    try:
-        r = nono("run", "--unscoped", "--", "kill", "-TERM", str(victim.pid))
-        assert r.returncode == 0, r.stderr
-        assert victim.wait(timeout=10) == -15
-    finally:
-        victim.kill()
-        victim.wait()
+
+def test_unscoped_plan_is_refused_on_a_scoping_kernel():
+    with pytest.raises(NonoError, match="unscoped"):
+        plan(policy(isolate=False), kernel(6))
+
+
+def test_unscoped_plan_is_allowed_on_an_older_kernel():
+    assert plan(policy(isolate=False), kernel(5)).scoped == Scope.NONE

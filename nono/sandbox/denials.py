@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from nono.sandbox.policy import Policy, evaluate
 
-_DENIED = re.compile(r"Permission denied|Operation not permitted|\bEACCES\b|\bEPERM\b")
+_DENIED = re.compile(
+    r"Permission denied|Operation not permitted|Read-only file system|\bE(?:ACCES|PERM|ROFS)\b"
+)
 _PATH = re.compile(r"""(?:^|(?<=[\s'"`(\[:=]))(~?/[^\s'"`,;)\]]*[^\s'"`,;)\].:])""")
 MAX_PATHS = 20
 

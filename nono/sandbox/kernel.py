@@ -104,6 +104,12 @@ def plan(policy: Policy, kernel: Kernel) -> Plan:
             )
         scoped = Scope.SIGNAL | Scope.ABSTRACT_UNIX_SOCKET
         notes.append("signals and abstract Unix sockets: scoped to the sandbox (Landlock)")
+    elif abi >= MIN_ABI_SCOPE:
+        raise NonoError(
+            f"--unscoped is refused: this kernel scopes signals and abstract sockets "
+            f"(Landlock ABI {abi})",
+            "drop --unscoped; it exists only for kernels before 6.12",
+        )
     else:
         notes.append("signals and abstract Unix sockets: NOT scoped (--unscoped)")
 

@@ -65,3 +65,11 @@ def build_ruleset(policy: Policy, plan: Plan) -> Ruleset:
         ruleset.close()
         raise
     return ruleset
+
+
+def add_rules(ruleset: Ruleset, plan: Plan, rules: list) -> None:
+    """Rules for what exists only inside the private view (its /tmp, /proc, devpts), added
+    in the child once the view is built: Landlock rules name inodes, not paths."""
+    for rule in rules:
+        wanted = rights(rule.access, rule.is_file, rule.ioctl) & plan.handled_fs
+        ruleset.allow_path(rule.path, wanted)

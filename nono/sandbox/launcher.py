@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import shutil
@@ -16,7 +17,10 @@ from nono.errors import NonoError
 from nono.sandbox import env as env_mod
 from nono.sandbox.caps import drop_bounding
 from nono.sandbox.kernel import Kernel, Plan, plan, probe
+from nono.sandbox.mounts import cloexec_from
 from nono.sandbox.policy import Policy, evaluate
+from nono.sandbox.view import View, enter_namespaces, map_root, plan_view
+from nono.sandbox.view import build as build_view
 
 PR_SET_PDEATHSIG = 1
 
@@ -35,6 +39,7 @@ class Prepared:
     env: dict[str, str]
     ruleset: Any  # landlockpy.Ruleset
     filter: Any  # pyseccomp.SyscallFilter
+    view: View
 
     def close(self) -> None:
         self.ruleset.close()
@@ -75,13 +80,26 @@ def prepare(
     if not decision.allowed:
         hint = f"grant it with {decision.suggestion}" if decision.suggestion else decision.reason
         raise NonoError(f"{argv[0]} ({program}) cannot be run inside the sandbox", hint)
+    # The host's TMPDIR is not in the view; the private /tmp is.
+    child_env["TMPDIR"] = "/tmp"
+    the_view = plan_view(policy, environ, nono_code())
     ruleset = build_ruleset(policy, the_plan)
     try:
         flt = build_filter(the_plan)
     except BaseException:
         ruleset.close()
         raise
-    return Prepared(policy, the_plan, list(argv), program, child_env, ruleset, flt)
+    return Prepared(policy, the_plan, list(argv), program, child_env, ruleset, flt, the_view)
+
+
+def nono_code() -> tuple[str, ...]:
+    """What runs when the person next types `nono`: its package, and the Python environment
+    it is installed in (an agent that could patch either would run code outside)."""
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    out = [package]
+    if sys.prefix not in ("/", "/usr", "/usr/local"):
+        out.append(os.path.realpath(sys.prefix))
+    return tuple(out)
 
 
 def resolve_program(name: str, path: str, workdir: str) -> str:
@@ -93,40 +111,142 @@ def resolve_program(name: str, path: str, workdir: str) -> str:
     return os.path.realpath(found)
 
 
-def _child(prepared: Prepared, errfd: int, before: Callable[[], None] | None) -> NoReturn:
-    """Runs in the forked child. Any failure is written to errfd and ends the child."""
-    stage = "setup"
-    code = 1
+def _report(errfd: int, code: int, message: str) -> NoReturn:
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
+        os.write(errfd, f"{code}\0{message}".encode())
+    finally:
+        os._exit(code)
+
+
+def _failure(stage: str, exc: BaseException) -> tuple[int, str]:
+    if isinstance(exc, OSError):
+        if stage == "exec":
+            return EXIT_CANNOT_EXECUTE, f"cannot execute the command: {exc.strerror}"
+        detail = exc.strerror or str(exc)
+        if stage == "namespaces":
+            detail += "; " + USERNS_HINT
+        return 1, f"cannot sandbox the child ({stage}): {detail}"
+    return 1, f"cannot sandbox the child ({stage}): {exc}"
+
+
+USERNS_HINT = "the private view needs user namespaces: check `nono setup --check-only`"
+
+# Signals a supervisor or the terminal sends that the sandbox passes on to the agent.
+FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT,
+             signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT)  # fmt: skip
+
+
+def _die_with_parent() -> None:
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _child(
+    prepared: Prepared,
+    errfd: int,
+    before: Callable[[], None] | None,
+    maps: tuple[int, int] | None,
+) -> NoReturn:
+    """The child's first process: enters the namespaces, then relays signals to the sandbox's
+    init and its exit status back. Any failure is written to errfd and ends the child."""
+    stage = "setup"
+    try:
         # Die with the parent: a supervisor that is gone must not leave an agent running.
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
+        _die_with_parent()
+        for sig in (*FORWARDED, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        os.setpgid(0, 0)  # the supervisor signals the group it knows
+        stage = "namespaces"
+        enter_namespaces(prepared.view, maps)
+        init = os.fork()
+        if init == 0:
+            _init(prepared, errfd, before)
+        os.close(errfd)
+    except BaseException as exc:  # anything here must be reported, not raised
+        _report(errfd, *_failure(stage, exc))
+    _relay_until_exit(init, lambda sig: os.kill(init, sig))
+
+
+def _relay_until_exit(pid: int, forward: Callable[[int], None]) -> NoReturn:
+    """Pass signals to `pid`; reap every child; leave with `pid`'s status once it ends."""
+
+    def handler(signum: int, _frame: object) -> None:
+        try:
+            forward(signum)
+        except OSError:
+            pass
+
+    for sig in FORWARDED:
+        signal.signal(sig, handler)
+    while True:
+        try:
+            done, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(1)
+        if done == pid:
+            break
+    if os.WIFSIGNALED(status) and os.getpid() != 1:
+        sig = os.WTERMSIG(status)
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(exit_code(status))
+
+
+def _init(prepared: Prepared, errfd: int, before: Callable[[], None] | None) -> NoReturn:
+    """PID 1 of the sandbox: builds the view, starts the agent, reaps orphans. When it exits
+    the kernel kills every process left in the namespace: nothing outlives the session."""
+    stage = "view"
+    try:
+        _die_with_parent()
+        rules = build_view(prepared.view, terminal=before is not None)
+        agent = os.fork()
+        if agent == 0:
+            _agent(prepared, errfd, before, rules)
+        os.close(errfd)
+    except BaseException as exc:
+        _report(errfd, *_failure(stage, exc))
+
+    def forward(sig: int) -> None:
+        with contextlib.suppress(OSError):
+            os.killpg(agent, sig)
+        os.kill(agent, sig)
+
+    _relay_until_exit(agent, forward)
+
+
+def _agent(
+    prepared: Prepared, errfd: int, before: Callable[[], None] | None, rules: list
+) -> NoReturn:
+    """The agent's process: its own session (and terminal), then Landlock, seccomp, exec."""
+    stage = "setup"
+    try:
+        _die_with_parent()
+        for sig in FORWARDED:
             signal.signal(sig, signal.SIG_DFL)
         if before is not None:
             before()
+        else:
+            # Never the person's controlling terminal: TIOCSTI and job control stay out of reach.
+            os.setsid()
         stage = "capabilities"
         drop_bounding()
         stage = "chdir"
         os.chdir(prepared.policy.workdir)
         stage = "landlock"
+        from nono.sandbox.landlock import add_rules  # loaded already by prepare()
+
+        add_rules(prepared.ruleset, prepared.plan, rules)
         prepared.ruleset.restrict()
         stage = "seccomp"
         prepared.filter.load()
+        # Descriptors the caller leaked (exec 7>>~/.bashrc) must not reach the agent.
+        cloexec_from(3)
         stage = "exec"
         os.execve(prepared.program, prepared.argv, prepared.env)
-    except OSError as exc:
+    except BaseException as exc:
+        code, message = _failure(stage, exc)
         if stage == "exec":
-            code = EXIT_CANNOT_EXECUTE
-            message = f"cannot execute {prepared.argv[0]}: {exc.strerror}"
-        else:
-            message = f"cannot sandbox the child ({stage}): {exc.strerror or exc}"
-    except BaseException as exc:  # anything here must be reported, not raised
-        message = f"cannot sandbox the child ({stage}): {exc}"
-    try:
-        os.write(errfd, f"{code}\0{message}".encode())
-    finally:
-        os._exit(code)
+            message = f"cannot execute {prepared.argv[0]}: {getattr(exc, 'strerror', exc)}"
+        _report(errfd, code, message)
 
 
 @dataclass(frozen=True)
@@ -150,11 +270,19 @@ def spawn(
 ) -> Started:
     """Fork the confined child. Returns once it has exec'd; raises if it could not."""
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    # Root's namespace maps are written from here (see view.enter_namespaces).
+    asked = os.pipe2(os.O_CLOEXEC) if prepared.view.uid == 0 else None
+    answer = os.pipe2(os.O_CLOEXEC) if prepared.view.uid == 0 else None
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
+        maps = None
+        if asked and answer:
+            os.close(asked[0])
+            os.close(answer[1])
+            maps = (asked[1], answer[0])
         try:
             for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2)):
                 if fd is not None and fd != target:
@@ -162,8 +290,21 @@ def spawn(
         except OSError as exc:
             os.write(write_end, f"1\0cannot set up standard streams: {exc}".encode())
             os._exit(1)
-        _child(prepared, write_end, before)
+        _child(prepared, write_end, before, maps)
     os.close(write_end)
+    if asked and answer:
+        os.close(asked[1])
+        os.close(answer[0])
+        try:
+            if os.read(asked[0], 1) == b"1":
+                try:
+                    map_root(pid)
+                    os.write(answer[1], b"1")
+                except OSError:
+                    os.write(answer[1], b"0")
+        finally:
+            os.close(asked[0])
+            os.close(answer[1])
     chunks = []
     while chunk := os.read(read_end, 4096):
         chunks.append(chunk)

@@ -86,6 +86,8 @@ class Policy:
     isolate_ipc: bool = True
     # Optional paths (from profiles and groups) that did not exist and were left out.
     skipped: tuple[tuple[str, str], ...] = field(default=())
+    # Pathname Unix sockets the child may connect to; every other host socket is covered.
+    unix_sockets: tuple[str, ...] = ()
 
     def writable_roots(self) -> list[str]:
         return [g.path for g in self.grants if Access.WRITE in g.access and not g.is_file]

@@ -1,0 +1,405 @@
+"""The private view of the system a sandboxed child lives in: namespaces and mounts.
+
+Landlock is allow-only and does not see what this closes: connect() on pathname Unix sockets,
+metadata changes (chmod, utime, xattrs) outside the grants, other terminals, other processes'
+/proc entries and limits, SysV IPC, and processes that outlive their session. So before Landlock
+and seccomp, the child enters new user, mount, PID and IPC namespaces where:
+
+- the whole tree is read-only and nosuid; only writable grants are mounted writable again
+  (a chmod/utime/setxattr anywhere else is EROFS, root included);
+- /tmp, /dev/shm and /run are private (fresh tmpfs); grants beneath them are mounted back
+  from the host;
+- /dev/pts is a fresh devpts instance: the child has its own terminal and the PTYs it makes;
+- /proc shows only the sandbox's processes, whose init ends them all when the agent exits;
+- every pathname socket the host has bound is covered, except those the policy names;
+- inside writable grants, what runs later outside stays read-only: git hooks and config
+  (a repository's .git is pinned so it cannot be renamed away), nono's own code.
+
+Built with the raw syscalls rather than bubblewrap: Landlock must be applied after the mounts
+(a Landlocked process cannot mount), so bubblewrap would have to exec a second Python to apply
+it; forking is already here, and the whole view costs ~2 ms (bench/startup.py).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import stat
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from nono.sandbox import mounts as m
+from nono.errors import NonoError
+from nono.sandbox.policy import Access, Policy, contains
+
+# Replaced by fresh, private instances; host grants of them are meaningless inside.
+PRIVATE_DIRS = ("/tmp", "/dev/shm", "/run")
+REPLACED = (*PRIVATE_DIRS, "/dev/pts", "/proc")
+
+# How far below a writable grant nono looks for repositories to protect: a grant of ~/src
+# holding one clone per directory is common; deeper walks cost start-up time on big trees.
+GIT_SCAN_DEPTH = 2
+GIT_SCAN_MAX_ENTRIES = 5000
+
+
+@dataclass(frozen=True)
+class Bind:
+    """A host path mounted into the view: writable or read-only, and why."""
+
+    path: str
+    writable: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A Landlock rule for something that exists only inside the view."""
+
+    path: str
+    access: Access
+    is_file: bool = False
+    ioctl: bool = False
+
+
+@dataclass(frozen=True)
+class View:
+    binds: tuple[Bind, ...]
+    sockets: tuple[str, ...]
+    uid: int
+    gid: int
+    runtime_dir: str | None = None
+    empty_workdir: str | None = None
+
+    def describe(self) -> list[str]:
+        lines = [
+            "namespaces: user, mount, PID, IPC (the child sees only its own processes)",
+            "everything outside writable grants: read-only, nosuid",
+            "private: /tmp, /dev/shm, /run, /dev/pts, /proc",
+        ]
+        for b in self.binds:
+            lines.append(f"{'rw' if b.writable else 'ro'} {b.path}  ({b.reason})")
+        for s in self.sockets:
+            lines.append(f"unix socket {s}  (allowed)")
+        lines.append("every other host Unix socket: covered")
+        return lines
+
+
+def _inside(path: str, roots: tuple[str, ...]) -> bool:
+    return any(contains(r, path) for r in roots)
+
+
+def plan_view(policy: Policy, environ: Mapping[str, str], nono_code: tuple[str, ...]) -> View:
+    """What the child's view holds: mounts back, writable grants, protections inside them."""
+    binds: list[Bind] = []
+    writable_dirs: list[str] = []
+    for g in policy.grants:
+        if _inside(g.path, ("/dev/pts", "/proc")):
+            continue  # the host's would show every terminal and process
+        if g.path in PRIVATE_DIRS and g.source.startswith("group "):
+            continue  # the baseline's /tmp is the private one
+        writable = Access.WRITE in g.access
+        if _inside(g.path, PRIVATE_DIRS):
+            if Access.READ not in g.access:
+                # Landlock grants add up along the path: beneath the private /tmp (read+write)
+                # a write-only grant would be readable too. Refuse rather than weaken it.
+                raise NonoError(
+                    f"cannot enforce {g.source} {g.requested or g.path} as write-only: "
+                    "it lies inside the sandbox's private /tmp, which the child may read",
+                    f"grant it read+write, or use a directory outside {_inside_which(g.path)}",
+                )
+            binds.append(Bind(g.path, writable, f"{g.source}, from the host"))
+        elif writable:
+            binds.append(Bind(g.path, True, g.source))
+        if writable and not g.is_file:
+            writable_dirs.append(g.path)
+    workdir = policy.workdir
+    empty_workdir = None
+    if _inside(workdir, PRIVATE_DIRS) and not any(contains(b.path, workdir) for b in binds):
+        # An ungranted working directory in a private dir: an empty directory of that name
+        # (so the child can start there), never the host's, whose contents would be readable
+        # under the private /tmp's grant.
+        empty_workdir = workdir
+
+    for root in writable_dirs:
+        binds.extend(git_protections(root))
+    for path in nono_code:
+        if any(contains(w, path) for w in writable_dirs):
+            binds.append(Bind(path, False, "nono's own code"))
+
+    runtime = environ.get("XDG_RUNTIME_DIR", "")
+    runtime_dir = runtime if contains("/run", runtime) and runtime != "/run" else None
+    sockets = tuple(dict.fromkeys(os.path.realpath(s) for s in policy.unix_sockets))
+    seen: set[str] = set()
+    unique = [b for b in binds if not (b.path in seen or seen.add(b.path))]
+    # Parents before children: a read-only bind lands on top of the writable one around it.
+    unique.sort(key=lambda b: b.path.count("/"))
+    return View(tuple(unique), sockets, os.getuid(), os.getgid(), runtime_dir, empty_workdir)
+
+
+def _inside_which(path: str) -> str:
+    return next(d for d in PRIVATE_DIRS if contains(d, path))
+
+
+# --------------------------------------------------------------------------- git
+
+
+_HOOKS_PATH = re.compile(r"^\s*hookspath\s*=\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def _repositories(root: str) -> Iterator[str]:
+    """The `.git` entries of the repository holding `root` and of those a little below it."""
+    path = root
+    while True:
+        candidate = os.path.join(path, ".git")
+        if os.path.lexists(candidate):
+            yield candidate
+            break
+        if path == "/":
+            break
+        path = os.path.dirname(path)
+    budget = GIT_SCAN_MAX_ENTRIES
+    level = [root]
+    for _ in range(GIT_SCAN_DEPTH):
+        below: list[str] = []
+        for directory in level:
+            try:
+                with os.scandir(directory) as entries:
+                    for entry in entries:
+                        budget -= 1
+                        if budget < 0:
+                            return
+                        if entry.name == ".git" and directory != root:
+                            yield entry.path
+                        elif entry.is_dir(follow_symlinks=False) and entry.name != ".git":
+                            below.append(entry.path)
+            except OSError:
+                continue
+        level = below
+
+
+def _gitdir(dotgit: str) -> str | None:
+    if os.path.isdir(dotgit) and not os.path.islink(dotgit):
+        return dotgit
+    try:
+        with open(dotgit) as f:
+            first = f.readline().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not first.startswith("gitdir:"):
+        return None
+    target = first[len("gitdir:") :].strip()
+    return os.path.realpath(os.path.join(os.path.dirname(dotgit), target))
+
+
+def git_protections(root: str) -> list[Bind]:
+    """Inside a writable `root`: what git runs from a repository, read-only.
+
+    Hooks, config (core.fsmonitor, aliases, filters, core.hooksPath) and submodules' copies of
+    both run on the person's next git command, unconfined. The `.git` directory itself is
+    mounted on itself so it cannot be renamed away and replaced by one the agent wrote."""
+    out: list[Bind] = []
+    for dotgit in _repositories(root):
+        gitdir = _gitdir(dotgit)
+        if gitdir is None:
+            continue
+        worktree = os.path.dirname(dotgit)
+        dirs = [gitdir]
+        try:
+            with open(os.path.join(gitdir, "commondir")) as f:
+                dirs.append(os.path.realpath(os.path.join(gitdir, f.read().strip())))
+        except OSError:
+            pass
+        if os.path.isdir(dotgit) and not os.path.islink(dotgit):
+            out.append(Bind(os.path.realpath(dotgit), True, "git directory, pinned"))
+        else:
+            out.append(Bind(os.path.realpath(dotgit), False, "git link"))
+        for d in dirs:
+            modules = os.path.join(d, "modules")
+            for base in [d, *_module_dirs(modules)]:
+                hooks = os.path.join(base, "hooks")
+                if not os.path.lexists(hooks):
+                    # An absent hooks directory is one the agent could create.
+                    try:
+                        os.mkdir(hooks, 0o755)
+                    except OSError:
+                        continue
+                for name in ("hooks", "config", "config.worktree"):
+                    target = os.path.join(base, name)
+                    if os.path.lexists(target):
+                        out.append(Bind(os.path.realpath(target), False, f"git {name}"))
+                out.extend(_hooks_path(os.path.join(base, "config"), worktree))
+    return out
+
+
+def _module_dirs(modules: str) -> Iterator[str]:
+    """Submodules' git directories (they nest: modules/a/modules/b)."""
+    if not os.path.isdir(modules):
+        return
+    stack = [modules]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = list(os.scandir(current))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if os.path.exists(os.path.join(entry.path, "HEAD")):
+                    yield entry.path
+                    inner = os.path.join(entry.path, "modules")
+                    if os.path.isdir(inner):
+                        stack.append(inner)
+                else:
+                    stack.append(entry.path)
+
+
+def _hooks_path(config: str, worktree: str) -> list[Bind]:
+    try:
+        with open(config, errors="replace") as f:
+            text = f.read(1 << 20)
+    except OSError:
+        return []
+    out = []
+    for match in _HOOKS_PATH.finditer(text):
+        value = os.path.expanduser(match.group(1).strip('"'))
+        target = os.path.realpath(os.path.join(worktree, value))
+        if os.path.exists(target):
+            out.append(Bind(target, False, "git core.hooksPath"))
+    return out
+
+
+# --------------------------------------------------------------------------- building
+
+
+def enter_namespaces(view: View, parent: tuple[int, int] | None = None) -> None:
+    """In the child's first process: new namespaces, the same user inside as outside.
+
+    Root keeps its identity for every file (mapping only uid 0 would turn other owners into
+    nobody); what root may do is still Landlock's and the read-only mounts' to say. A map that
+    wide can only be written from the parent namespace, so root's child asks its parent over
+    `parent` (notify fd, wait fd); anyone else maps just themselves."""
+    m.unshare(m.CLONE_NEWUSER | m.CLONE_NEWNS | m.CLONE_NEWPID | m.CLONE_NEWIPC)
+    if parent is not None:
+        notify, wait = parent
+        os.write(notify, b"1")
+        if os.read(wait, 1) != b"1":
+            raise OSError(errno.EPERM, "the parent could not write the user namespace maps")
+        return
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", f"{view.uid} {view.uid} 1")
+    _write("/proc/self/gid_map", f"{view.gid} {view.gid} 1")
+
+
+def map_root(pid: int) -> None:
+    """From the parent namespace: root's identity map for `pid`'s new user namespace."""
+    _write(f"/proc/{pid}/uid_map", "0 0 4294967295")
+    _write(f"/proc/{pid}/gid_map", "0 0 4294967295")
+
+
+def _write(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def build(view: View, terminal: bool) -> list[Rule]:
+    """In the sandbox's init (inside every namespace): make the mounts. Returns the Landlock
+    rules for what exists only in the view."""
+    m.mount(None, "/", None, m.MS_REC | m.MS_PRIVATE)
+    # Copies of host trees are taken before anything hides them.
+    clones = [(b, m.clone_tree(b.path)) for b in view.binds]
+    allowed = [(s, m.clone_tree(s)) for s in view.sockets if _inside(s, PRIVATE_DIRS)]
+    console = (
+        m.clone_tree("/proc/self/fd/0") if terminal and os.path.exists("/dev/console") else None
+    )
+
+    m.set_tree_attrs("/", m.MOUNT_ATTR_RDONLY | m.MOUNT_ATTR_NOSUID)
+    private = m.MS_NOSUID | m.MS_NODEV
+    m.mount("tmpfs", "/tmp", "tmpfs", private, "mode=1777")
+    if os.path.isdir("/dev/shm"):
+        m.mount("tmpfs", "/dev/shm", "tmpfs", private, "mode=1777")
+    m.mount("tmpfs", "/run", "tmpfs", private, "mode=755")
+    rules = [Rule("/tmp", Access.READWRITE)]
+    if os.path.isdir("/dev/shm"):
+        rules.append(Rule("/dev/shm", Access.READWRITE))
+    if view.runtime_dir:
+        os.makedirs(view.runtime_dir, 0o700, exist_ok=True)
+        rules.append(Rule(view.runtime_dir, Access.READWRITE))
+    m.mount("devpts", "/dev/pts", "devpts", m.MS_NOSUID | m.MS_NOEXEC,
+            "newinstance,ptmxmode=0666,mode=0620")  # fmt: skip
+    rules.append(Rule("/dev/pts", Access.READWRITE, ioctl=True))
+    m.mount("proc", "/proc", "proc", m.MS_NOSUID | m.MS_NODEV | m.MS_NOEXEC)
+    rules.append(Rule("/proc", Access.READ))
+
+    for bind, fd in clones:
+        _mountpoint(bind.path, fd)
+        m.set_readonly(fd, not bind.writable)
+        m.attach(fd, bind.path)
+    for path, fd in allowed:
+        _mountpoint(path, fd)
+        m.attach(fd, path)
+    if view.empty_workdir and not os.path.lexists(view.empty_workdir):
+        os.makedirs(view.empty_workdir, 0o755)
+    if console is not None:
+        m.attach(console, "/dev/console")
+        rules.append(Rule("/dev/console", Access.READWRITE, is_file=True, ioctl=True))
+    _cover_sockets(set(view.sockets))
+    return rules
+
+
+def _mountpoint(path: str, fd: int) -> None:
+    """Make the place a bind lands on (only needed inside the private tmpfs)."""
+    if os.path.lexists(path):
+        return
+    os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)
+    if stat.S_ISDIR(os.fstat(fd).st_mode):
+        os.mkdir(path, 0o755)
+    else:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
+COVER = "/run/.nono-covered"
+
+
+def host_socket_paths() -> list[str]:
+    """Every pathname Unix socket bound in this network namespace (/proc/net/unix)."""
+    out: dict[str, None] = {}
+    try:
+        with open("/proc/net/unix", errors="surrogateescape") as f:
+            next(f, None)
+            for line in f:
+                fields = line.rstrip("\n").split(None, 7)
+                if len(fields) == 8 and fields[7].startswith("/"):
+                    out[fields[7]] = None
+    except OSError:
+        pass
+    return list(out)
+
+
+def _cover_sockets(allowed: set[str]) -> None:
+    """Lay an empty read-only file over each host socket still visible: connect() then fails
+    (ECONNREFUSED), and the cover cannot be unlinked or renamed (it is a mount point)."""
+    cover_made = False
+    for path in host_socket_paths():
+        if path in allowed:
+            continue
+        try:
+            if not stat.S_ISSOCK(os.lstat(path).st_mode):
+                continue
+        except OSError:
+            continue
+        if os.path.realpath(path) in allowed:
+            continue
+        if not cover_made:
+            os.close(os.open(COVER, os.O_WRONLY | os.O_CREAT, 0))
+            cover_made = True
+        fd = m.clone_tree(COVER)
+        m.set_readonly(fd, True)
+        try:
+            m.attach(fd, path)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+                raise
