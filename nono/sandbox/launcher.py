@@ -170,10 +170,8 @@ def _relay_until_exit(pid: int, forward: Callable[[int], None]) -> NoReturn:
     """Pass signals to `pid`; reap every child; leave with `pid`'s status once it ends."""
 
     def handler(signum: int, _frame: object) -> None:
-        try:
+        with contextlib.suppress(OSError):
             forward(signum)
-        except OSError:
-            pass
 
     for sig in FORWARDED:
         signal.signal(sig, handler)

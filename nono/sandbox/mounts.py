@@ -6,6 +6,7 @@ architecture Linux added them to after 5.1 (the unified syscall table), so no pe
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 
@@ -107,7 +108,5 @@ def cloexec_from(lowest: int) -> None:
     for name in os.listdir("/proc/self/fd"):  # kernels before 5.11
         fd = int(name)
         if fd >= lowest:
-            try:
+            with contextlib.suppress(OSError):
                 os.set_inheritable(fd, False)
-            except OSError:
-                pass

@@ -29,8 +29,8 @@ import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from nono.sandbox import mounts as m
 from nono.errors import NonoError
+from nono.sandbox import mounts as m
 from nono.sandbox.policy import Access, Policy, contains
 
 # Replaced by fresh, private instances; host grants of them are meaningless inside.
