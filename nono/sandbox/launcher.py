@@ -17,7 +17,7 @@ from nono.errors import NonoError
 from nono.sandbox import env as env_mod
 from nono.sandbox.caps import drop_bounding
 from nono.sandbox.kernel import Kernel, Plan, plan, probe
-from nono.sandbox.mounts import cloexec_from
+from nono.sandbox.mounts import cloexec_from, close_all_but
 from nono.sandbox.policy import Policy, evaluate
 from nono.sandbox.view import View, enter_namespaces, map_root, plan_view
 from nono.sandbox.view import build as build_view
@@ -155,6 +155,7 @@ def _child(
         for sig in (*FORWARDED, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
         os.setpgid(0, 0)  # the supervisor signals the group it knows
+        close_all_but({errfd, *(maps or ()), prepared.ruleset.fileno()})
         stage = "namespaces"
         enter_namespaces(prepared.view, maps)
         init = os.fork()

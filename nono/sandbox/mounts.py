@@ -110,3 +110,16 @@ def cloexec_from(lowest: int) -> None:
         if fd >= lowest:
             with contextlib.suppress(OSError):
                 os.set_inheritable(fd, False)
+
+
+def close_all_but(keep: set[int]) -> None:
+    """Close every descriptor from 3 up that is not in `keep`.
+
+    For the sandbox's own processes, which never exec: close-on-exec does nothing for them,
+    and a pipe they held would keep its reader (the CLI waiting for a session to start, a
+    test reading nono's output) waiting forever."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd >= 3 and fd not in keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)

@@ -312,9 +312,11 @@ def build(view: View, terminal: bool) -> list[Rule]:
     # Copies of host trees are taken before anything hides them.
     clones = [(b, m.clone_tree(b.path)) for b in view.binds]
     allowed = [(s, m.clone_tree(s)) for s in view.sockets if _inside(s, PRIVATE_DIRS)]
-    console = (
-        m.clone_tree("/proc/self/fd/0") if terminal and os.path.exists("/dev/console") else None
-    )
+    console = None
+    if terminal and os.path.exists("/dev/console"):
+        # The agent's own PTY under a name that resolves inside, where ttyname() finds it.
+        # By its name: an fd opened before unshare belongs to the old mount namespace.
+        console = m.clone_tree(os.ttyname(0))
 
     m.set_tree_attrs("/", m.MOUNT_ATTR_RDONLY | m.MOUNT_ATTR_NOSUID)
     private = m.MS_NOSUID | m.MS_NODEV
