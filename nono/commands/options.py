@@ -97,6 +97,13 @@ def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
         help="with --block-net: allow outbound TCP connect to port N",
     )
     g.add_argument(
+        "--allow-unix-socket",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="let the child connect to this Unix socket (every other host socket is hidden)",
+    )
+    g.add_argument(
         "--unscoped",
         action="store_true",
         help="do not scope signals and abstract sockets (kernels before 6.12)",
@@ -120,4 +127,5 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         allow_port=tuple(args.allow_port),
         allow_connect_port=tuple(args.allow_connect_port),
         unscoped=args.unscoped,
+        allow_unix_socket=tuple(getattr(args, "allow_unix_socket", ())),
     )

@@ -231,12 +231,15 @@ def _summarize_from_screen(prepared: Prepared, record) -> None:
 def _dry_run(policy, args: argparse.Namespace, environ: dict[str, str]) -> int:
     from nono.sandbox import env as env_mod
     from nono.sandbox.kernel import plan, probe
-    from nono.sandbox.launcher import nono_vars
+    from nono.sandbox.launcher import nono_code, nono_vars
     from nono.sandbox.report import describe, render
+    from nono.sandbox.view import plan_view
 
     the_plan = plan(policy, probe())
     child_env = env_mod.sanitize(environ, policy.env, nono_vars(policy, the_plan))
-    info = describe(policy, the_plan, args.cmd, child_env, environ)
+    child_env["TMPDIR"] = "/tmp"
+    view = plan_view(policy, environ, nono_code())
+    info = describe(policy, the_plan, args.cmd, child_env, environ, view)
     if args.json:
         print(json.dumps(info, indent=2))
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -62,6 +63,7 @@ class RunOptions:
     allow_port: tuple[int, ...] = ()
     allow_connect_port: tuple[int, ...] = ()
     unscoped: bool = False
+    allow_unix_socket: tuple[str, ...] = ()
 
 
 def protected_paths(home: str) -> tuple[Protected, ...]:
@@ -149,7 +151,11 @@ def build_policy(
         for entry in groups_mod.expand(name, ctx):
             optional(entry.path, entry.path, entry.access, f"group {name}", entry.ioctl)
 
+    sockets: list[str] = []
     for kind, written, origin in profile.paths:
+        if kind == "unix_sockets":
+            sockets.append(os.path.realpath(expand(written, environ, workdir)))
+            continue
         _, access, _ = FLAG_KINDS[kind]
         path = expand(written, environ, workdir)
         optional(written, path, access, f"profile {origin}")
@@ -170,6 +176,15 @@ def build_policy(
                 raise NonoError(f"{flag} {written} is a file", f"use {flag}-file for it")
             grants.append(Grant(path, access, want_file, flag, written))
 
+    for written in options.allow_unix_socket:
+        path = os.path.realpath(os.path.join(cwd, os.path.expanduser(written)))
+        if not stat.S_ISSOCK(os.stat(path).st_mode if os.path.exists(path) else 0):
+            raise NonoError(
+                f"--allow-unix-socket {written}: not a Unix socket",
+                "name the socket file a server listens on, e.g. /run/docker.sock",
+            )
+        sockets.append(path)
+
     grants = _without_redundant_group_grants(grants)
     protected = protected_paths(home)
     check_conflicts(grants, protected)
@@ -189,4 +204,5 @@ def build_policy(
         profile=profile.name,
         isolate_ipc=not options.unscoped,
         skipped=tuple(skipped),
+        unix_sockets=tuple(dict.fromkeys(sockets)),
     )

@@ -12,7 +12,8 @@ from typing import Any
 from nono.errors import ProfileError
 from nono.sandbox.groups import BASELINE, GROUPS
 
-FS_KINDS = ("allow", "read", "write", "allow_file", "read_file", "write_file")
+# unix_sockets: pathname sockets the child may connect to (every other host socket is covered).
+FS_KINDS = ("allow", "read", "write", "allow_file", "read_file", "write_file", "unix_sockets")
 WORKDIR_ACCESS = ("none", "read", "write", "readwrite")
 SUFFIXES = (".yaml", ".yml", ".json")
 

@@ -9,6 +9,7 @@ from nono.sandbox import env as env_mod
 from nono.sandbox.kernel import Plan
 from nono.sandbox.policy import Policy
 from nono.sandbox.seccomp import DENIED_SYSCALLS
+from nono.sandbox.view import View
 
 
 def describe(
@@ -17,6 +18,7 @@ def describe(
     argv: list[str],
     child_env: Mapping[str, str],
     parent_env: Mapping[str, str],
+    view: View | None = None,
 ) -> dict[str, Any]:
     return {
         "command": argv,
@@ -45,6 +47,16 @@ def describe(
             "denied_syscalls": list(DENIED_SYSCALLS),
         },
         "enforcement": list(plan.notes),
+        "view": None
+        if view is None
+        else {
+            "summary": view.describe()[:3],
+            "binds": [
+                {"path": b.path, "access": "rw" if b.writable else "ro", "reason": b.reason}
+                for b in view.binds
+            ],
+            "unix_sockets": list(view.sockets),
+        },
         "env": {
             "removed": env_mod.removed(parent_env, child_env),
             "set": {k: v for k, v in child_env.items() if parent_env.get(k) != v},
@@ -84,6 +96,18 @@ def render(info: dict[str, Any], verbose: bool) -> str:
     out.append("Enforcement:")
     out += [f"  {note}" for note in info["enforcement"]]
     out.append("  seccomp refuses: " + ", ".join(info["isolation"]["denied_syscalls"]))
+    out.append("  seccomp refuses: TIOCSTI, TIOCLINUX, setpriority/ioprio_set of a whole user")
+    view = info.get("view")
+    if view:
+        out.append("")
+        out.append("Private view:")
+        out += [f"  {line}" for line in view["summary"]]
+        shown = view["binds"] if verbose else [b for b in view["binds"] if b["access"] == "ro"]
+        for b in shown:
+            out.append(f"  {b['access']} {b['path']}  ({b['reason']})")
+        for path in view["unix_sockets"]:
+            out.append(f"  unix socket allowed: {path}")
+        out.append("  every other host Unix socket: covered (connect fails)")
     out.append("")
     out.append("Never granted: " + ", ".join(p["label"] for p in info["protected"]))
     if verbose:

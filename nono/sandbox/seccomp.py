@@ -22,6 +22,14 @@ DENIED_SYSCALLS = (
     "reboot", "swapon", "swapoff",
 )  # fmt: skip
 
+# Argument filters for what a PID namespace does not scope. TIOCSTI types into a terminal's
+# input (the person's shell, if the child ever held it); TIOCLINUX reaches the Linux console.
+# PRIO_USER and IOPRIO_WHO_USER name every process of a user, inside the sandbox or not.
+TIOCSTI = 0x5412
+TIOCLINUX = 0x541C
+PRIO_USER = 2
+IOPRIO_WHO_USER = 3
+
 _INET = (socket.AF_INET, socket.AF_INET6)
 _IPPROTO_SCTP = 132
 _IPPROTO_MPTCP = 262
@@ -37,6 +45,10 @@ def build_filter(plan: Plan):  # -> pyseccomp.SyscallFilter
         flt = sc.SyscallFilter(sc.ALLOW)
         for name in DENIED_SYSCALLS:
             flt.add_rule(eperm, name)
+        for request in (TIOCSTI, TIOCLINUX):
+            flt.add_rule(eperm, "ioctl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, request))
+        flt.add_rule(eperm, "setpriority", sc.Arg(0, sc.EQ, PRIO_USER))
+        flt.add_rule(eperm, "ioprio_set", sc.Arg(0, sc.EQ, IOPRIO_WHO_USER))
         if plan.deny_other_families:
             # Families are small integers: refuse 0 and everything from 3 up except AF_INET6.
             for family in (0, *range(3, socket.AF_INET6)):

@@ -98,6 +98,10 @@ def plan_view(policy: Policy, environ: Mapping[str, str], nono_code: tuple[str, 
             continue  # the host's would show every terminal and process
         if g.path in PRIVATE_DIRS and g.source.startswith("group "):
             continue  # the baseline's /tmp is the private one
+        if contains("/dev", g.path) and not _inside(g.path, PRIVATE_DIRS):
+            # Device nodes are writable on a read-only mount; a bind of /dev/ptmx would also
+            # cut it off from the "pts" beside it, which is how it finds its devpts.
+            continue
         writable = Access.WRITE in g.access
         if _inside(g.path, PRIVATE_DIRS):
             if Access.READ not in g.access:

