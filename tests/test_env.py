@@ -262,3 +262,126 @@ def test_profile_deny_of_essential_locale_variable_is_refused_or_honoured(nono):
         assert result.stderr.splitlines() == [
             f"nono: {path}:3: env.deny: LC_ALL is essential and cannot be denied"
         ]
+
+
+# ---------------------------------------------------------------- credentials and control sockets
+
+CREDENTIALS = {
+    "GITHUB_TOKEN": "ghp_leak1",
+    "GH_TOKEN": "ghp_leak2",
+    "NPM_TOKEN": "npm_leak",
+    "npm_config__authToken": "npm_leak2",
+    "HF_TOKEN": "hf_leak",
+    "AWS_ACCESS_KEY_ID": "AKIALEAK",
+    "AWS_SECRET_ACCESS_KEY": "aws_leak",
+    "AWS_SESSION_TOKEN": "aws_session_leak",
+    "PGPASSWORD": "pg_leak",
+    "STRIPE_SECRET": "sk_live_leak",
+    "OPENAI_API_KEY": "sk-leak",
+    "ANTHROPIC_API_KEY": "sk-ant-leak",
+}
+
+CONTROL_SOCKETS = {
+    "TMUX": "/tmp/tmux-0/default,123,0",
+    "TMUX_PANE": "%1",
+    "STY": "123.pts-0.host",
+    "KITTY_LISTEN_ON": "unix:/tmp/kitty",
+    "NVIM": "/run/user/0/nvim.1.0",
+    "NVIM_LISTEN_ADDRESS": "/tmp/nvimsocket",
+    "VSCODE_IPC_HOOK_CLI": "/run/user/0/vscode-ipc.sock",
+    "WEZTERM_UNIX_SOCKET": "/run/user/0/wezterm/sock",
+    "ZELLIJ": "0",
+    "ZELLIJ_SESSION_NAME": "main",
+    "ALACRITTY_SOCKET": "/run/user/0/Alacritty.sock",
+    "DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/user/0/bus",
+    "DOCKER_HOST": "unix:///var/run/docker.sock",
+    "DISPLAY": ":0",
+    "WAYLAND_DISPLAY": "wayland-0",
+}
+
+
+def test_credentials_in_the_callers_environment_do_not_reach_the_child(child_env):
+    env = child_env(**CREDENTIALS, MY_ORDINARY_SETTING="kept")
+    assert sorted(set(CREDENTIALS) & set(env)) == []
+    assert env["MY_ORDINARY_SETTING"] == "kept"
+
+
+def test_control_socket_variables_do_not_reach_the_child(child_env):
+    env = child_env(**CONTROL_SOCKETS)
+    assert sorted(set(CONTROL_SOCKETS) & set(env)) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["GITHUB_TOKEN", "my_db_password", "SLACK_WEBHOOK_URL", "AZURE_CLIENT_SECRET", "GH_PAT",
+     "NPM_CONFIG__AUTH", "SENTRY_AUTH_TOKEN", "TWINE_PASSWORD", "MYSQL_PWD", "SIGNING_KEY"],
+)  # fmt: skip
+def test_credential_rule_matches_names_no_list_could_hold(name):
+    assert sanitize({name: "x"}, EnvPolicy(), {}) == {}
+
+
+@pytest.mark.parametrize(
+    "name", ["TOKENIZERS_PARALLELISM", "GIT_AUTHOR_NAME", "EDITOR", "PWD", "OLDPWD", "KEYMAP"]
+)
+def test_credential_rule_leaves_ordinary_names_alone(name):
+    assert sanitize({name: "x"}, EnvPolicy(), {}) == {name: "x"}
+
+
+AGENT_KEYS = [
+    ("claude-code", "ANTHROPIC_API_KEY"),
+    ("claude-code", "CLAUDE_CODE_OAUTH_TOKEN"),
+    ("codex", "OPENAI_API_KEY"),
+    ("gemini", "GEMINI_API_KEY"),
+    ("aider", "ANTHROPIC_API_KEY"),
+    ("opencode", "OPENAI_API_KEY"),
+]
+
+
+@pytest.mark.parametrize(("profile", "key"), AGENT_KEYS)
+def test_agent_profile_passes_its_own_key_and_no_other_credential(child_env, profile, key):
+    env = child_env("--profile", profile, **{**CREDENTIALS, key: "the-agents-key"})
+    assert env[key] == "the-agents-key"
+    for other in ("GITHUB_TOKEN", "GH_TOKEN", "AWS_SECRET_ACCESS_KEY", "NPM_TOKEN", "HF_TOKEN"):
+        assert other not in env
+
+
+def test_profile_env_pass_hands_over_a_named_credential(child_env):
+    write_profile("gh.yaml", "extends: default\nenv:\n  pass: [GH_TOKEN]\n")
+    env = child_env("--profile", "gh", GH_TOKEN="ghp_wanted", GITHUB_TOKEN="ghp_unwanted")
+    assert env["GH_TOKEN"] == "ghp_wanted"
+    assert "GITHUB_TOKEN" not in env
+
+
+def test_profile_env_deny_beats_env_pass(child_env):
+    write_profile("both.yaml", "extends: default\nenv:\n  pass: [GH_TOKEN]\n  deny: [GH_*]\n")
+    env = child_env("--profile", "both", GH_TOKEN="ghp_x")
+    assert "GH_TOKEN" not in env
+
+
+def test_allow_list_passes_a_credential_named_but_not_one_matched_by_wildcard(child_env):
+    write_profile("named.yaml", "extends: default\nenv:\n  allow: [HF_TOKEN, 'GH*', EDITOR]\n")
+    env = child_env("--profile", "named", HF_TOKEN="hf_x", GH_TOKEN="ghp_x", EDITOR="vi")
+    assert env["HF_TOKEN"] == "hf_x"
+    assert env["EDITOR"] == "vi"
+    assert "GH_TOKEN" not in env
+
+
+def test_profile_passing_a_control_socket_is_refused_before_running(nono, workspace):
+    write_profile("tmux.yaml", "extends: default\nenv:\n  pass: [TMUX]\n")
+    marker = workspace / "ran"
+    result = nono("run", "--profile", "tmux", "--allow-cwd", "--", "touch", str(marker))
+    assert result.returncode == 1
+    path = user_profiles_dir() / "tmux.yaml"
+    assert result.stderr.splitlines() == [
+        f"nono: {path}:3: env.pass: TMUX is always stripped and cannot be passed"
+    ]
+    assert not marker.exists()
+
+
+def test_dry_run_names_stripped_credentials_without_their_values(nono):
+    env = {**os.environ, "GITHUB_TOKEN": "ghp_do_not_print", "TMUX": "/tmp/tmux-0/default,1,0"}
+    result = nono("run", "--dry-run", "-v", "--", "true", env=env)
+    assert result.returncode == 0, result.stderr
+    removed = next(line for line in result.stdout.splitlines() if "removed:" in line)
+    assert "GITHUB_TOKEN" in removed and "TMUX" in removed
+    assert "ghp_do_not_print" not in result.stdout

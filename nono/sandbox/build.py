@@ -179,7 +179,10 @@ def build_policy(
         open_ports=tuple(dict.fromkeys((*profile.open_ports, *options.allow_port))),
         connect_ports=tuple(dict.fromkeys((*profile.connect_ports, *options.allow_connect_port))),
     )
-    env = EnvPolicy(allow=profile.env_allow, deny=profile.env_deny, set=profile.env_set)
+    env = EnvPolicy(
+        allow=profile.env_allow, deny=profile.env_deny, set=profile.env_set,
+        passed=profile.env_pass,
+    )  # fmt: skip
     return Policy(
         grants=tuple(grants),
         protected=protected,
