@@ -3,12 +3,15 @@
 import json
 import os
 import sys
+import time
 
+import pexpect
 import pytest
 
 from nono.paths import user_profiles_dir
 from nono.sandbox.env import check_profile_env, is_stripped, removed, sanitize
 from nono.sandbox.policy import EnvPolicy
+from tests.mux_helpers import PREFIX, Dashboard
 
 DANGEROUS = {
     "LD_PRELOAD": "/nonexistent/libevil.so",
@@ -385,3 +388,81 @@ def test_dry_run_names_stripped_credentials_without_their_values(nono):
     removed = next(line for line in result.stdout.splitlines() if "removed:" in line)
     assert "GITHUB_TOKEN" in removed and "TMUX" in removed
     assert "ghp_do_not_print" not in result.stdout
+
+
+# ---------------------------------------------------------------- the terminal a session is told of
+
+# What a person's shell inside a tmux (or screen) pane has; a session must not inherit it.
+PANE = {
+    "TERM": "tmux-256color",
+    "TMUX": "/tmp/tmux-0/default,4242,0",
+    "TMUX_PANE": "%3",
+    "STY": "4242.pts-1.host",
+    "TERM_PROGRAM": "tmux",
+    "TERM_PROGRAM_VERSION": "3.4",
+}
+WRITE_ENV = "env > env.tmp && mv env.tmp env.txt"
+
+
+def env_file(workspace, seconds: float = 20) -> dict[str, str]:
+    """The environment a session wrote to env.txt (renamed into place once complete)."""
+    path = workspace / "env.txt"
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert time.monotonic() < deadline, "the session never wrote its environment"
+        time.sleep(0.05)
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+def stop_all(nono) -> None:
+    for record in json.loads(nono("ps", "--json").stdout or "[]"):
+        nono("stop", record["id"], "--force")
+
+
+def test_detached_session_is_told_it_runs_on_nonos_model_not_the_callers_pane(nono, workspace):
+    env = {**os.environ, **PANE}
+    try:
+        r = nono("run", "--detached", "--allow-cwd", "--", "sh", "-c", WRITE_ENV, env=env)
+        assert r.returncode == 0, r.stderr
+        child = env_file(workspace)
+    finally:
+        stop_all(nono)
+    assert child["TERM"] == "xterm-256color"
+    assert sorted(set(child) & {"TMUX", "TMUX_PANE", "STY", "TERM_PROGRAM"}) == []
+
+
+def test_attached_run_keeps_the_callers_terminal_type_but_not_its_multiplexer(workspace):
+    env = {**os.environ, **PANE, "TERM": "screen-256color"}
+    child = pexpect.spawn(
+        sys.executable, ["-m", "nono", "run", "--allow-cwd", "--", "sh", "-c", WRITE_ENV],
+        cwd=str(workspace), env=env, dimensions=(24, 80), timeout=20,
+    )  # fmt: skip
+    try:
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    got = env_file(workspace)
+    assert got["TERM"] == "screen-256color"  # the terminal its bytes are drawn on
+    assert sorted(set(got) & {"TMUX", "TMUX_PANE", "STY"}) == []
+
+
+def test_session_started_from_the_dashboard_in_a_tmux_pane_gets_the_models_terminal(
+    nono, workspace
+):
+    dash = Dashboard(workspace, env=PANE)
+    try:
+        dash.settle()
+        dash.send(PREFIX)  # an empty dashboard offers a new pane on the first key
+        dash.wait("new pane profile:")
+        dash.send("\r")
+        dash.wait("directory:")
+        dash.send("\r")
+        dash.wait("command:")
+        dash.send(f"\x15sh -c '{WRITE_ENV}; exec sleep 60'\r")
+        child = env_file(workspace)
+    finally:
+        dash.close()
+        stop_all(nono)
+    assert child["TERM"] == "xterm-256color"
+    assert sorted(set(child) & {"TMUX", "TMUX_PANE", "STY", "TERM_PROGRAM"}) == []
+    assert child["NONO_SANDBOXED"] == "1"
