@@ -385,8 +385,10 @@ def test_dry_run_names_stripped_credentials_without_their_values(nono):
     env = {**os.environ, "GITHUB_TOKEN": "ghp_do_not_print", "TMUX": "/tmp/tmux-0/default,1,0"}
     result = nono("run", "--dry-run", "-v", "--", "true", env=env)
     assert result.returncode == 0, result.stderr
-    removed = next(line for line in result.stdout.splitlines() if "removed:" in line)
-    assert "GITHUB_TOKEN" in removed and "TMUX" in removed
+    removed = [line for line in result.stdout.splitlines() if "removed:" in line]
+    token = next(line for line in removed if "GITHUB_TOKEN" in line)
+    assert "credential" in token and "env.pass" in token  # why, and how to hand it over
+    assert any("TMUX" in line for line in removed)
     assert "ghp_do_not_print" not in result.stdout
 
 

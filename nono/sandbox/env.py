@@ -122,7 +122,7 @@ def why_removed(name: str, policy: EnvPolicy) -> str | None:
         return "denied by the profile"
     explicit = _matches(name, policy.passed) or name in (policy.allow or ())
     if not explicit and is_credential(name):
-        return "a credential or display (pass it with the profile's env.pass)"
+        return "a credential or display: a profile passes it with env.pass"
     if policy.allow is not None and not explicit and not _matches(name, policy.allow):
         return "not in the profile's env.allow"
     return None
