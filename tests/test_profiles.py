@@ -168,6 +168,13 @@ def test_env_pass_lists_add_up_through_extends_and_survive_the_cache(home):
     assert first.to_dict()["env"]["pass"] == ["GH_TOKEN", "HF_TOKEN", "MY_*_KEY"]
 
 
+def test_profile_show_lists_the_credentials_a_profile_passes(nono):
+    r = nono("profile", "show", "claude-code")
+    assert r.returncode == 0, r.stderr
+    line = next(line for line in r.stdout.splitlines() if "env pass" in line)
+    assert "ANTHROPIC_API_KEY" in line
+
+
 def test_builtin_agent_profiles_pass_only_model_provider_keys(home):
     """An agent profile hands over its own key; tokens that reach repositories or clouds
     (GITHUB_TOKEN, AWS_*) need a profile of the person's own."""
