@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from nono.sandbox.policy import EnvPolicy
 
@@ -55,28 +56,43 @@ ESSENTIAL = ("PATH", "HOME", "USER", "LOGNAME", "TERM", "SHELL", "LANG", "LC_*",
 ESSENTIAL += ("COLORTERM", "TMPDIR", "COLUMNS", "LINES")
 
 
+class _Compiled(NamedTuple):
+    exact: frozenset[str]
+    prefixes: tuple[str, ...]  # NAME*
+    suffixes: tuple[str, ...]  # *NAME
+    inner: tuple[str, ...]  # *NAME*
+    general: tuple[str, ...]  # anything else, through fnmatch
+
+
 @functools.lru_cache(maxsize=64)
-def _compiled(patterns: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...], tuple[str, ...]]:
-    """Exact names, NAME* prefixes, and general patterns: startup stays free of regex compiles."""
-    exact, prefixes, general = set(), [], []
+def _compiled(patterns: tuple[str, ...]) -> _Compiled:
+    """Plain string tests for the common shapes: startup stays free of regex compiles."""
+    exact, prefixes, suffixes, inner, general = set(), [], [], [], []
     for p in patterns:
-        head, star, tail = p.partition("*")
-        if not any(c in p for c in "?["):
-            if not star:
-                exact.add(p)
-                continue
-            if not tail:
-                prefixes.append(head)
-                continue
-        general.append(p)
-    return frozenset(exact), tuple(prefixes), tuple(general)
+        core = p.strip("*")
+        if any(c in core for c in "*?[") or not core:
+            general.append(p)
+        elif p == core:
+            exact.add(p)
+        elif p == core + "*":
+            prefixes.append(core)
+        elif p == "*" + core:
+            suffixes.append(core)
+        elif p == "*" + core + "*":
+            inner.append(core)
+        else:
+            general.append(p)
+    return _Compiled(frozenset(exact), tuple(prefixes), tuple(suffixes), tuple(inner),
+                     tuple(general))  # fmt: skip
 
 
 def _matches(name: str, patterns: Iterable[str]) -> bool:
-    exact, prefixes, general = _compiled(tuple(patterns))
-    if name in exact or name.startswith(prefixes):
+    c = _compiled(tuple(patterns))
+    if name in c.exact or name.startswith(c.prefixes) or name.endswith(c.suffixes):
         return True
-    return any(fnmatch.fnmatchcase(name, p) for p in general)
+    if any(part in name for part in c.inner):
+        return True
+    return any(fnmatch.fnmatchcase(name, p) for p in c.general)
 
 
 def is_stripped(name: str) -> bool:
