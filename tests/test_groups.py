@@ -38,6 +38,13 @@ HOME_FILES = {
     ".cache/pre-commit/repo1/hook.py": "print('hook')\n",
     ".config/pypoetry/config.toml": "[virtualenvs]\n",
     ".config/pypoetry/auth.toml": '[http-basic.corp]\npassword = "poetry-secret"\n',
+    ".cache/uv/archive-v0/abc123/pkg/__init__.py": "print('linked into every venv')\n",
+    ".cache/uv/simple-v16/pypi/pkg.rkyv": "index\n",
+    ".cache/pypoetry/virtualenvs/other-project-py3.12/bin/python": "#!/bin/sh\n",
+    ".cache/pypoetry/cache/repositories/pypi/README": "cache\n",
+    ".yarn/berry/cache/left-pad-npm-1.3.0-abc.zip": "zip\n",
+    ".bun/install/cache/left-pad@1.3.0/index.js": "module.exports = 1\n",
+    ".local/share/virtualenvs/other-abc123/bin/activate": "# venv\n",
     "$XDG/git/config": "[user]\n\tname = T\n",
     "$XDG/git/ignore": "*.swp\n",
     "$XDG/git/credentials": "https://user:ghp_secret@github.com\n",
@@ -92,6 +99,10 @@ EXECUTED_LATER = [
     ".npm-global/bin/tool",
     ".local/bin/tool",
     ".local/lib/python3.12/site-packages/mod.py",
+    ".cache/uv/archive-v0/abc123/pkg/__init__.py",
+    ".cache/pypoetry/virtualenvs/other-project-py3.12/bin/python",
+    ".yarn/berry/cache/left-pad-npm-1.3.0-abc.zip",
+    ".bun/install/cache/left-pad@1.3.0/index.js",
 ]
 
 
@@ -105,7 +116,13 @@ def test_runtime_group_refuses_writes_to_what_runs_later_outside(sandboxed_sh, r
     assert contents(path) == before
 
 
-CACHES = [".cache/go-build/probe", ".npm/_cacache/probe", ".cache/pip/probe"]
+CACHES = [
+    ".cache/go-build/probe",
+    ".npm/_cacache/probe",
+    ".cache/pip/probe",
+    ".cache/uv/simple-v16/probe",
+    ".cache/pypoetry/cache/probe",
+]
 
 
 @pytest.mark.parametrize("rel", CACHES)
@@ -180,6 +197,9 @@ def test_a_file_added_to_gits_directory_during_a_run_is_not_readable(runtimes_ho
         ("python-dev", ".cache/pre-commit/repo1/hook.py"),
         ("node-dev", ".npm-global/bin/tool"),
         ("node-dev", ".local/share/pnpm/store/v3/files/00/abcdef"),
+        ("node-dev", ".bun/install/cache/left-pad@1.3.0/index.js"),
+        ("python-dev", ".local/share/virtualenvs/other-abc123/bin/activate"),
+        ("python-dev", ".cache/pypoetry/virtualenvs/other-project-py3.12/bin/python"),
     ],
 )
 def test_dev_profiles_keep_global_installs_read_only(sandboxed_sh, runtimes_home, profile, rel):
@@ -209,3 +229,12 @@ def test_dry_run_shows_each_group_grant_with_its_group(nono, runtimes_home):
     assert cargo and all(line.split()[0] == "r" and "group rust" in line for line in cargo)
     capabilities = lines[lines.index("Capabilities:") : lines.index("Enforcement:")]
     assert not any("credentials" in line for line in capabilities)
+
+
+def test_a_fresh_uv_cache_is_writable_whole_so_a_first_install_works(nono, home):
+    # Nothing outside links to an archive that does not exist yet.
+    (home / ".cache" / "uv").mkdir(parents=True)
+    target = home / ".cache" / "uv" / "archive-v0" / "new" / "pkg.py"
+    r = nono("run", "--", "sh", "-c", f'mkdir -p "{target.parent}" && echo x > "{target}"')
+    assert r.returncode == 0, r.stderr
+    assert target.read_text() == "x\n"

@@ -98,6 +98,23 @@ def _all_but_secrets(directory: str, access: Access) -> list[Entry]:
     return entries
 
 
+def _cache(directory: str, *, in_place: tuple[str, ...]) -> list[Entry]:
+    """A cache writable, but for the parts other programs use in place: uv hard-links its
+    unpacked wheels into every virtualenv, poetry keeps every project's virtualenv in its
+    cache. A write there changes code that runs outside. Before those parts exist nothing
+    outside uses them, and the cache is writable whole (so a first install works)."""
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return [Entry(directory, RW)]  # missing: left out
+    if not any(name in in_place for name in names):
+        return [Entry(directory, RW)]
+    entries = [Entry(directory, R)]
+    for name in names:
+        entries.append(Entry(os.path.join(directory, name), R if name in in_place else RW))
+    return entries
+
+
 def _git(ctx: Context) -> list[Entry]:
     xdg_git = os.path.join(ctx.var("XDG_CONFIG_HOME", ctx.h(".config")), "git")
     entries = [Entry(ctx.h(".gitconfig"), R), Entry(ctx.h(".gitignore_global"), R)]
@@ -132,7 +149,9 @@ def _python(ctx: Context) -> list[Entry]:
     entries += [Entry(ctx.h(p), R) for p in (".local/bin", ".local/lib", ".local/share/uv")]
     entries += [Entry(ctx.h(p), R) for p in ("miniconda3", "anaconda3", ".local/share/pipx")]
     cache = ctx.var("XDG_CACHE_HOME", ctx.h(".cache"))
-    entries += [Entry(os.path.join(cache, p), RW) for p in ("pip", "uv", "pypoetry")]
+    entries.append(Entry(os.path.join(cache, "pip"), RW))
+    entries += _cache(os.path.join(cache, "uv"), in_place=("archive-v0",))
+    entries += _cache(os.path.join(cache, "pypoetry"), in_place=("virtualenvs",))
     return entries
 
 
@@ -144,9 +163,10 @@ def _node(ctx: Context) -> list[Entry]:
     # pnpm's home holds its global bin and its store, whose files are hard-linked into every
     # project's node_modules: a write there would change code that runs outside.
     entries.append(Entry(ctx.var("PNPM_HOME", ctx.h(".local/share/pnpm")), R))
-    # npm's and yarn berry's caches are content-addressed and checked against the lockfile's
-    # hashes when read; ~/.npm/_npx (what `npx` runs) stays read-only under ~/.npm.
-    entries += [Entry(ctx.h(p), RW) for p in (".npm/_cacache", ".npm/_logs", ".yarn/berry/cache")]
+    # npm's cache is content-addressed and checked when read; ~/.npm/_npx (what `npx` runs)
+    # stays read-only under ~/.npm. yarn berry's cache (~/.yarn) is read in place by every
+    # Plug'n'Play project, and bun's (~/.bun) is hard-linked into node_modules: read-only.
+    entries += [Entry(ctx.h(p), RW) for p in (".npm/_cacache", ".npm/_logs")]
     cache = ctx.var("XDG_CACHE_HOME", ctx.h(".cache"))
     entries += [Entry(os.path.join(cache, p), RW) for p in ("yarn", "pnpm", "node-gyp")]
     return entries
@@ -206,7 +226,8 @@ DESCRIPTIONS = {
     "system": "system directories read+execute, selected /etc files, /proc, terminal devices",
     "tmp": "/tmp, /dev/shm and $TMPDIR read+write",
     "git": "git's user configuration read-only, never its credentials file",
-    "python": "Python on PATH, pyenv, venvs, conda read-only; pip/uv/poetry caches read+write",
+    "python": "Python on PATH, pyenv, venvs, conda read-only; pip/uv/poetry caches read+write "
+    "but for what virtualenvs use in place",
     "node": "Node on PATH, nvm, volta, bun, pnpm home read-only; npm/yarn/pnpm caches read+write",
     "rust": "cargo (but its credentials) and rustup read-only, the registry included",
     "go": "Go on PATH, GOROOT and GOPATH read-only; the build cache read+write",
