@@ -238,3 +238,11 @@ def test_a_fresh_uv_cache_is_writable_whole_so_a_first_install_works(nono, home)
     r = nono("run", "--", "sh", "-c", f'mkdir -p "{target.parent}" && echo x > "{target}"')
     assert r.returncode == 0, r.stderr
     assert target.read_text() == "x\n"
+
+
+@pytest.mark.parametrize("rel", [".cargo", ".config/git"])
+def test_granting_a_directory_that_holds_a_credentials_file_is_refused(nono, runtimes_home, rel):
+    (runtimes_home / ".config" / "git").mkdir(parents=True, exist_ok=True)
+    r = nono("run", "--read", str(runtimes_home / rel), "--", "true")
+    assert r.returncode == 1
+    assert "it would expose ~/" in r.stderr and "credentials" in r.stderr

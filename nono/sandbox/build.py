@@ -26,6 +26,7 @@ from nono.sandbox.profile import Profile, resolve
 PROTECTED_IN_HOME = (
     ".ssh", ".gnupg", ".aws", ".azure", ".kube", ".docker", ".config/gcloud",
     ".local/share/keyrings", ".password-store", ".netrc", ".git-credentials",
+    ".config/git/credentials", ".cargo/credentials.toml", ".cargo/credentials",
     ".mozilla", ".config/google-chrome", ".config/chromium", ".config/BraveSoftware",
     ".config/microsoft-edge", ".config/vivaldi", ".config/opera", ".thunderbird",
     ".bash_history", ".zsh_history", ".histfile", ".python_history", ".node_repl_history",
