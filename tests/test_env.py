@@ -402,6 +402,8 @@ PANE = {
     "STY": "4242.pts-1.host",
     "TERM_PROGRAM": "tmux",
     "TERM_PROGRAM_VERSION": "3.4",
+    "KITTY_WINDOW_ID": "1",
+    "VTE_VERSION": "7600",
 }
 WRITE_ENV = "env > env.tmp && mv env.tmp env.txt"
 
@@ -430,7 +432,7 @@ def test_detached_session_is_told_it_runs_on_nonos_model_not_the_callers_pane(no
     finally:
         stop_all(nono)
     assert child["TERM"] == "xterm-256color"
-    assert sorted(set(child) & {"TMUX", "TMUX_PANE", "STY", "TERM_PROGRAM"}) == []
+    assert sorted(set(child) & {"TMUX", "TMUX_PANE", "STY", "TERM_PROGRAM", "VTE_VERSION"}) == []
 
 
 def test_attached_run_keeps_the_callers_terminal_type_but_not_its_multiplexer(workspace):
@@ -466,5 +468,5 @@ def test_session_started_from_the_dashboard_in_a_tmux_pane_gets_the_models_termi
         dash.close()
         stop_all(nono)
     assert child["TERM"] == "xterm-256color"
-    assert sorted(set(child) & {"TMUX", "TMUX_PANE", "STY", "TERM_PROGRAM"}) == []
+    assert sorted(set(child) & {"TMUX", "TMUX_PANE", "STY", "TERM_PROGRAM", "VTE_VERSION"}) == []
     assert child["NONO_SANDBOXED"] == "1"

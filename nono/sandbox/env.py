@@ -48,8 +48,14 @@ CREDENTIALS = (
 # xterm's queries and draws xterm-256color's capabilities (256 colours, truecolor, the
 # alternate screen, bracketed paste, SGR mouse), and that entry is in ncurses-base everywhere.
 MODEL_TERM = "xterm-256color"
-# They name the outer terminal (tmux sets TERM_PROGRAM=tmux); under the model they would lie.
-_OUTER_TERMINAL = ("TERM_PROGRAM", "TERM_PROGRAM_VERSION")
+# They name the outer terminal (tmux sets TERM_PROGRAM=tmux), and programs pick escape
+# sequences and keyboard protocols by them; under the model they would lie.
+_OUTER_TERMINAL = (
+    "TERM_PROGRAM", "TERM_PROGRAM_VERSION", "TERM_SESSION_ID", "LC_TERMINAL",
+    "LC_TERMINAL_VERSION", "KITTY_WINDOW_ID", "KITTY_PID", "WEZTERM_PANE", "WEZTERM_EXECUTABLE",
+    "ITERM_SESSION_ID", "VTE_VERSION", "WT_SESSION", "KONSOLE_VERSION", "TERMINAL_EMULATOR",
+    "ALACRITTY_WINDOW_ID", "GHOSTTY_RESOURCES_DIR", "WINDOWID",
+)  # fmt: skip
 
 # Survive every policy, even an allow-list: nothing works without them.
 ESSENTIAL = ("PATH", "HOME", "USER", "LOGNAME", "TERM", "SHELL", "LANG", "LC_*", "TZ")
