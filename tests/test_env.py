@@ -3,12 +3,15 @@
 import json
 import os
 import sys
+import time
 
+import pexpect
 import pytest
 
 from nono.paths import user_profiles_dir
 from nono.sandbox.env import check_profile_env, is_stripped, removed, sanitize
 from nono.sandbox.policy import EnvPolicy
+from tests.mux_helpers import PREFIX, Dashboard
 
 DANGEROUS = {
     "LD_PRELOAD": "/nonexistent/libevil.so",
@@ -262,3 +265,208 @@ def test_profile_deny_of_essential_locale_variable_is_refused_or_honoured(nono):
         assert result.stderr.splitlines() == [
             f"nono: {path}:3: env.deny: LC_ALL is essential and cannot be denied"
         ]
+
+
+# ---------------------------------------------------------------- credentials and control sockets
+
+CREDENTIALS = {
+    "GITHUB_TOKEN": "ghp_leak1",
+    "GH_TOKEN": "ghp_leak2",
+    "NPM_TOKEN": "npm_leak",
+    "npm_config__authToken": "npm_leak2",
+    "HF_TOKEN": "hf_leak",
+    "AWS_ACCESS_KEY_ID": "AKIALEAK",
+    "AWS_SECRET_ACCESS_KEY": "aws_leak",
+    "AWS_SESSION_TOKEN": "aws_session_leak",
+    "PGPASSWORD": "pg_leak",
+    "STRIPE_SECRET": "sk_live_leak",
+    "OPENAI_API_KEY": "sk-leak",
+    "ANTHROPIC_API_KEY": "sk-ant-leak",
+}
+
+CONTROL_SOCKETS = {
+    "TMUX": "/tmp/tmux-0/default,123,0",
+    "TMUX_PANE": "%1",
+    "STY": "123.pts-0.host",
+    "KITTY_LISTEN_ON": "unix:/tmp/kitty",
+    "NVIM": "/run/user/0/nvim.1.0",
+    "NVIM_LISTEN_ADDRESS": "/tmp/nvimsocket",
+    "VSCODE_IPC_HOOK_CLI": "/run/user/0/vscode-ipc.sock",
+    "WEZTERM_UNIX_SOCKET": "/run/user/0/wezterm/sock",
+    "ZELLIJ": "0",
+    "ZELLIJ_SESSION_NAME": "main",
+    "ALACRITTY_SOCKET": "/run/user/0/Alacritty.sock",
+    "DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/user/0/bus",
+    "DOCKER_HOST": "unix:///var/run/docker.sock",
+    "DISPLAY": ":0",
+    "WAYLAND_DISPLAY": "wayland-0",
+}
+
+
+def test_credentials_in_the_callers_environment_do_not_reach_the_child(child_env):
+    env = child_env(**CREDENTIALS, MY_ORDINARY_SETTING="kept")
+    assert sorted(set(CREDENTIALS) & set(env)) == []
+    assert env["MY_ORDINARY_SETTING"] == "kept"
+
+
+def test_control_socket_variables_do_not_reach_the_child(child_env):
+    env = child_env(**CONTROL_SOCKETS)
+    assert sorted(set(CONTROL_SOCKETS) & set(env)) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["GITHUB_TOKEN", "my_db_password", "SLACK_WEBHOOK_URL", "AZURE_CLIENT_SECRET", "GH_PAT",
+     "NPM_CONFIG__AUTH", "SENTRY_AUTH_TOKEN", "TWINE_PASSWORD", "MYSQL_PWD", "SIGNING_KEY"],
+)  # fmt: skip
+def test_credential_rule_matches_names_no_list_could_hold(name):
+    assert sanitize({name: "x"}, EnvPolicy(), {}) == {}
+
+
+@pytest.mark.parametrize(
+    "name", ["TOKENIZERS_PARALLELISM", "GIT_AUTHOR_NAME", "EDITOR", "PWD", "OLDPWD", "KEYMAP"]
+)
+def test_credential_rule_leaves_ordinary_names_alone(name):
+    assert sanitize({name: "x"}, EnvPolicy(), {}) == {name: "x"}
+
+
+AGENT_KEYS = [
+    ("claude-code", "ANTHROPIC_API_KEY"),
+    ("claude-code", "CLAUDE_CODE_OAUTH_TOKEN"),
+    ("codex", "OPENAI_API_KEY"),
+    ("gemini", "GEMINI_API_KEY"),
+    ("aider", "ANTHROPIC_API_KEY"),
+    ("opencode", "OPENAI_API_KEY"),
+]
+
+
+@pytest.mark.parametrize(("profile", "key"), AGENT_KEYS)
+def test_agent_profile_passes_its_own_key_and_no_other_credential(child_env, profile, key):
+    env = child_env("--profile", profile, **{**CREDENTIALS, key: "the-agents-key"})
+    assert env[key] == "the-agents-key"
+    for other in ("GITHUB_TOKEN", "GH_TOKEN", "AWS_SECRET_ACCESS_KEY", "NPM_TOKEN", "HF_TOKEN"):
+        assert other not in env
+
+
+def test_profile_env_pass_hands_over_a_named_credential(child_env):
+    write_profile("gh.yaml", "extends: default\nenv:\n  pass: [GH_TOKEN]\n")
+    env = child_env("--profile", "gh", GH_TOKEN="ghp_wanted", GITHUB_TOKEN="ghp_unwanted")
+    assert env["GH_TOKEN"] == "ghp_wanted"
+    assert "GITHUB_TOKEN" not in env
+
+
+def test_profile_env_deny_beats_env_pass(child_env):
+    write_profile("both.yaml", "extends: default\nenv:\n  pass: [GH_TOKEN]\n  deny: [GH_*]\n")
+    env = child_env("--profile", "both", GH_TOKEN="ghp_x")
+    assert "GH_TOKEN" not in env
+
+
+def test_allow_list_passes_a_credential_named_but_not_one_matched_by_wildcard(child_env):
+    write_profile("named.yaml", "extends: default\nenv:\n  allow: [HF_TOKEN, 'GH*', EDITOR]\n")
+    env = child_env("--profile", "named", HF_TOKEN="hf_x", GH_TOKEN="ghp_x", EDITOR="vi")
+    assert env["HF_TOKEN"] == "hf_x"
+    assert env["EDITOR"] == "vi"
+    assert "GH_TOKEN" not in env
+
+
+def test_profile_passing_a_control_socket_is_refused_before_running(nono, workspace):
+    write_profile("tmux.yaml", "extends: default\nenv:\n  pass: [TMUX]\n")
+    marker = workspace / "ran"
+    result = nono("run", "--profile", "tmux", "--allow-cwd", "--", "touch", str(marker))
+    assert result.returncode == 1
+    path = user_profiles_dir() / "tmux.yaml"
+    assert result.stderr.splitlines() == [
+        f"nono: {path}:3: env.pass: TMUX is always stripped and cannot be passed"
+    ]
+    assert not marker.exists()
+
+
+def test_dry_run_names_stripped_credentials_without_their_values(nono):
+    env = {**os.environ, "GITHUB_TOKEN": "ghp_do_not_print", "TMUX": "/tmp/tmux-0/default,1,0"}
+    result = nono("run", "--dry-run", "-v", "--", "true", env=env)
+    assert result.returncode == 0, result.stderr
+    removed = [line for line in result.stdout.splitlines() if "removed:" in line]
+    token = next(line for line in removed if "GITHUB_TOKEN" in line)
+    assert "credential" in token and "env.pass" in token  # why, and how to hand it over
+    assert any("TMUX" in line for line in removed)
+    assert "ghp_do_not_print" not in result.stdout
+
+
+# ---------------------------------------------------------------- the terminal a session is told of
+
+# What a person's shell inside a tmux (or screen) pane has; a session must not inherit it.
+PANE = {
+    "TERM": "tmux-256color",
+    "TMUX": "/tmp/tmux-0/default,4242,0",
+    "TMUX_PANE": "%3",
+    "STY": "4242.pts-1.host",
+    "TERM_PROGRAM": "tmux",
+    "TERM_PROGRAM_VERSION": "3.4",
+    "KITTY_WINDOW_ID": "1",
+    "VTE_VERSION": "7600",
+}
+WRITE_ENV = "env > env.tmp && mv env.tmp env.txt"
+
+
+def env_file(workspace, seconds: float = 20) -> dict[str, str]:
+    """The environment a session wrote to env.txt (renamed into place once complete)."""
+    path = workspace / "env.txt"
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert time.monotonic() < deadline, "the session never wrote its environment"
+        time.sleep(0.05)
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+def stop_all(nono) -> None:
+    for record in json.loads(nono("ps", "--json").stdout or "[]"):
+        nono("stop", record["id"], "--force")
+
+
+def test_detached_session_is_told_it_runs_on_nonos_model_not_the_callers_pane(nono, workspace):
+    env = {**os.environ, **PANE}
+    try:
+        r = nono("run", "--detached", "--allow-cwd", "--", "sh", "-c", WRITE_ENV, env=env)
+        assert r.returncode == 0, r.stderr
+        child = env_file(workspace)
+    finally:
+        stop_all(nono)
+    assert child["TERM"] == "xterm-256color"
+    assert sorted(set(child) & {"TMUX", "TMUX_PANE", "STY", "TERM_PROGRAM", "VTE_VERSION"}) == []
+
+
+def test_attached_run_keeps_the_callers_terminal_type_but_not_its_multiplexer(workspace):
+    env = {**os.environ, **PANE, "TERM": "screen-256color"}
+    child = pexpect.spawn(
+        sys.executable, ["-m", "nono", "run", "--allow-cwd", "--", "sh", "-c", WRITE_ENV],
+        cwd=str(workspace), env=env, dimensions=(24, 80), timeout=20,
+    )  # fmt: skip
+    try:
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    got = env_file(workspace)
+    assert got["TERM"] == "screen-256color"  # the terminal its bytes are drawn on
+    assert sorted(set(got) & {"TMUX", "TMUX_PANE", "STY"}) == []
+
+
+def test_session_started_from_the_dashboard_in_a_tmux_pane_gets_the_models_terminal(
+    nono, workspace
+):
+    dash = Dashboard(workspace, env=PANE)
+    try:
+        dash.settle()
+        dash.send(PREFIX)  # an empty dashboard offers a new pane on the first key
+        dash.wait("new pane profile:")
+        dash.send("\r")
+        dash.wait("directory:")
+        dash.send("\r")
+        dash.wait("command:")
+        dash.send(f"\x15sh -c '{WRITE_ENV}; exec sleep 60'\r")
+        child = env_file(workspace)
+    finally:
+        dash.close()
+        stop_all(nono)
+    assert child["TERM"] == "xterm-256color"
+    assert sorted(set(child) & {"TMUX", "TMUX_PANE", "STY", "TERM_PROGRAM", "VTE_VERSION"}) == []
+    assert child["NONO_SANDBOXED"] == "1"

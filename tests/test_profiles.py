@@ -159,6 +159,32 @@ def test_env_allow_lists_add_up_and_are_inherited(home):
     assert profiles.resolve("quiet").env_allow == ("FOO",)
 
 
+def test_env_pass_lists_add_up_through_extends_and_survive_the_cache(home):
+    write_profile("base.yaml", "env:\n  pass: [GH_TOKEN]\n")
+    write_profile("adds.yaml", "extends: base\nenv:\n  pass: [HF_TOKEN, 'MY_*_KEY']\n")
+    first = profiles.resolve("adds")
+    assert first.env_pass == ("GH_TOKEN", "HF_TOKEN", "MY_*_KEY")
+    assert profiles.resolve("adds") == first  # the second load comes from the cache
+    assert first.to_dict()["env"]["pass"] == ["GH_TOKEN", "HF_TOKEN", "MY_*_KEY"]
+
+
+def test_profile_show_lists_the_credentials_a_profile_passes(nono):
+    r = nono("profile", "show", "claude-code")
+    assert r.returncode == 0, r.stderr
+    line = next(line for line in r.stdout.splitlines() if "env pass" in line)
+    assert "ANTHROPIC_API_KEY" in line
+
+
+def test_builtin_agent_profiles_pass_only_model_provider_keys(home):
+    """An agent profile hands over its own key; tokens that reach repositories or clouds
+    (GITHUB_TOKEN, AWS_*) need a profile of the person's own."""
+    for name in AGENTS:
+        passed = profiles.resolve(name).env_pass
+        assert passed, name
+        for pattern in passed:
+            assert not pattern.startswith(("GITHUB", "GH_", "AWS", "NPM", "HF_")), (name, pattern)
+
+
 def test_extends_list_merges_bases_in_order(home):
     write_profile("one.yaml", "filesystem:\n  read: [~/one]\nworkdir:\n  access: read\n")
     write_profile("two.yaml", "filesystem:\n  read: [~/two]\nworkdir:\n  access: write\n")
@@ -438,6 +464,20 @@ def test_env_allow_of_stripped_variable_is_refused(home):
     assert err.message == (
         f"{path}:2: env.allow: PYTHONPATH is always stripped and cannot be allowed"
     )
+
+
+def test_env_pass_of_a_control_socket_is_refused_with_file_line_and_key(home):
+    path = write_profile("pass.yaml", "meta:\n  name: p\nenv:\n  pass: [OPENAI_API_KEY, STY]\n")
+    err = load_error(path)
+    assert (err.line, err.key) == (4, "env.pass")
+    assert err.message == f"{path}:4: env.pass: STY is always stripped and cannot be passed"
+
+
+def test_env_pass_must_be_a_list_of_names(home):
+    path = write_profile("pass.yaml", "env:\n  pass: 5\n")
+    err = load_error(path)
+    assert (err.line, err.key) == (2, "env.pass")
+    assert "expected a list of non-empty strings" in err.message
 
 
 def test_env_deny_of_essential_variable_is_refused(home):

@@ -78,6 +78,8 @@ def _show(args: argparse.Namespace) -> int:
         print(f"  env allow {', '.join(env['allow'])}")
     if env["deny"]:
         print(f"  env deny  {', '.join(env['deny'])}")
+    if env.get("pass"):
+        print(f"  env pass  {', '.join(env['pass'])}")
     for key, value in env["set"].items():
         print(f"  env set   {key}={value}")
     return 0

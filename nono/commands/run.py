@@ -13,6 +13,7 @@ from nono.commands.options import add_sandbox_options, options_from_args
 from nono.errors import NonoError
 from nono.progress import Progress
 from nono.sandbox import denials
+from nono.sandbox import env as env_mod
 from nono.sandbox.build import build_policy
 from nono.sandbox.launcher import ChildSetupFailed, Prepared, exit_code, prepare, spawn
 from nono.sandbox.policy import Access
@@ -87,6 +88,8 @@ def execute(args: argparse.Namespace) -> int:
     if not args.cmd:
         raise NonoError("no command given", "usage: nono run [options] -- COMMAND [ARGS...]")
     environ = dict(os.environ)
+    if args.detached:  # drawn by nono's terminal model, not the terminal this was typed in
+        environ = env_mod.rendered_by_model(environ)
     options = options_from_args(args)
     profile = resolve(options.profile or "default")
     policy = build_policy(options, environ, os.getcwd(), profile)
@@ -229,7 +232,6 @@ def _summarize_from_screen(prepared: Prepared, record) -> None:
 
 
 def _dry_run(policy, args: argparse.Namespace, environ: dict[str, str]) -> int:
-    from nono.sandbox import env as env_mod
     from nono.sandbox.kernel import plan, probe
     from nono.sandbox.launcher import nono_code, nono_vars
     from nono.sandbox.report import describe, render

@@ -27,6 +27,7 @@ from nono.sandbox.profile import Profile, resolve
 PROTECTED_IN_HOME = (
     ".ssh", ".gnupg", ".aws", ".azure", ".kube", ".docker", ".config/gcloud",
     ".local/share/keyrings", ".password-store", ".netrc", ".git-credentials",
+    ".config/git/credentials", ".cargo/credentials.toml", ".cargo/credentials",
     ".mozilla", ".config/google-chrome", ".config/chromium", ".config/BraveSoftware",
     ".config/microsoft-edge", ".config/vivaldi", ".config/opera", ".thunderbird",
     ".bash_history", ".zsh_history", ".histfile", ".python_history", ".node_repl_history",
@@ -194,7 +195,10 @@ def build_policy(
         open_ports=tuple(dict.fromkeys((*profile.open_ports, *options.allow_port))),
         connect_ports=tuple(dict.fromkeys((*profile.connect_ports, *options.allow_connect_port))),
     )
-    env = EnvPolicy(allow=profile.env_allow, deny=profile.env_deny, set=profile.env_set)
+    env = EnvPolicy(
+        allow=profile.env_allow, deny=profile.env_deny, set=profile.env_set,
+        passed=profile.env_pass,
+    )  # fmt: skip
     return Policy(
         grants=tuple(grants),
         protected=protected,

@@ -72,6 +72,8 @@ class EnvPolicy:
     allow: tuple[str, ...] | None = None
     deny: tuple[str, ...] = ()
     set: tuple[tuple[str, str], ...] = ()
+    # Credentials the profile hands over by name (the agent's own API key).
+    passed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,7 @@ def _profile_from_json(data: dict[str, Any]) -> Profile:
         env_allow=None if data["env_allow"] is None else tuple(data["env_allow"]),
         env_deny=tuple(data["env_deny"]),
         env_set=tuples(data["env_set"]),
+        env_pass=tuple(data.get("env_pass", ())),
         rollback_exclude=tuple(data.get("rollback_exclude", ())),
         chain=tuple(data["chain"]),
     )
@@ -195,6 +196,7 @@ def merge(base: Profile, child: Profile) -> Profile:
         ),
         env_deny=_union(base.env_deny, child.env_deny),
         env_set=tuple({**dict(base.env_set), **dict(child.env_set)}.items()),
+        env_pass=_union(base.env_pass, child.env_pass),
         chain=_union(base.chain, child.chain),
         rollback_exclude=_union(base.rollback_exclude, child.rollback_exclude),
     )

@@ -35,6 +35,7 @@ class Profile:
     env_allow: tuple[str, ...] | None = None
     env_deny: tuple[str, ...] = ()
     env_set: tuple[tuple[str, str], ...] = ()
+    env_pass: tuple[str, ...] = ()  # credentials handed over by name
     # gitignore-style patterns left out of rollback snapshots.
     rollback_exclude: tuple[str, ...] = ()
     # Set by resolve(): every profile merged into this one, bases first.
@@ -60,6 +61,7 @@ class Profile:
                 "allow": None if self.env_allow is None else list(self.env_allow),
                 "deny": list(self.env_deny),
                 "set": dict(self.env_set),
+                "pass": list(self.env_pass),
             },
             "rollback": {"exclude": list(self.rollback_exclude)},
         }
@@ -353,8 +355,9 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
     env = c.section(doc, "env")
     c.keys(
         env,
-        ("allow", "deny", "set"),
+        ("allow", "deny", "set", "pass"),
     )
+    env_pass = c.strings(env, "pass")
     env_allow = c.strings(env, "allow") if "allow" in env else None
     env_deny = c.strings(env, "deny")
     env_set_raw = env.get("set")
@@ -371,7 +374,7 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
             env_set.append((key, str(value)))
     from nono.sandbox.env import check_profile_env  # local: env imports nothing from here
 
-    problem = check_profile_env(env_allow or (), env_deny, [k for k, _ in env_set])
+    problem = check_profile_env(env_allow or (), env_deny, [k for k, _ in env_set], env_pass)
     if problem:
         key, message = problem
         c.fail(env, key, message)
@@ -398,5 +401,6 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
         env_allow=env_allow,
         env_deny=env_deny,
         env_set=tuple(env_set),
+        env_pass=env_pass,
         rollback_exclude=tuple(rollback_exclude),
     )

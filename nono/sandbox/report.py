@@ -59,6 +59,10 @@ def describe(
         },
         "env": {
             "removed": env_mod.removed(parent_env, child_env),
+            "why": {
+                name: env_mod.why_removed(name, policy.env) or "replaced"
+                for name in env_mod.removed(parent_env, child_env)
+            },
             "set": {k: v for k, v in child_env.items() if parent_env.get(k) != v},
         },
     }
@@ -117,7 +121,13 @@ def render(info: dict[str, Any], verbose: bool) -> str:
             out += [f"  {s['path']}  {s['source']}" for s in info["skipped"]]
         out.append("")
         out.append("Environment:")
-        out.append("  removed: " + (", ".join(info["env"]["removed"]) or "nothing"))
+        by_reason: dict[str, list[str]] = {}
+        for name in info["env"]["removed"]:
+            by_reason.setdefault(info["env"]["why"].get(name, "removed"), []).append(name)
+        if not by_reason:
+            out.append("  removed: nothing")
+        for reason, names in by_reason.items():
+            out.append(f"  removed: {', '.join(names)}  ({reason})")
         for key, value in sorted(info["env"]["set"].items()):
             out.append(f"  set {key}={value}")
     return "\n".join(out)
