@@ -94,3 +94,20 @@ def test_unscoped_plan_is_refused_on_a_scoping_kernel():
 
 def test_unscoped_plan_is_allowed_on_an_older_kernel():
     assert plan(policy(isolate=False), kernel(5)).scoped == Scope.NONE
+
+
+def test_a_kernel_that_forbids_user_namespaces_is_refused_with_how_to_allow_them():
+    k = Kernel("6.8.0", 7, None, True, None,
+               userns_problem="AppArmor restricts unprivileged user namespaces (...); allow them: "
+               "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0")  # fmt: skip
+    with pytest.raises(NonoError, match="private view") as info:
+        plan(policy(), k)
+    assert "apparmor_restrict_unprivileged_userns=0" in info.value.one_line()
+
+
+def test_setup_reports_that_the_private_view_works_here(nono):
+    import json
+
+    r = nono("setup", "--check-only", "--json")
+    report = json.loads(r.stdout)
+    assert report["private_view"] is True, report["private_view_problem"]

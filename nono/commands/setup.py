@@ -23,6 +23,11 @@ def execute(args: argparse.Namespace) -> int:
         refuses.append(f"every run: {k.seccomp_problem}")
     if 0 < k.landlock_abi < MIN_ABI_SCOPE:
         refuses.append("runs without --unscoped (signal/abstract-socket scoping needs ABI 6)")
+    from nono.sandbox.view import trial
+
+    view_problem = k.userns_problem or trial()
+    if view_problem:
+        refuses.append(f"every run: the private view cannot be built: {view_problem}")
     if 0 < k.landlock_abi < MIN_ABI_NET:
         refuses.append(
             "--allow-port/--allow-connect-port (TCP rules need ABI 4); "
@@ -35,6 +40,8 @@ def execute(args: argparse.Namespace) -> int:
         "landlock_problem": k.landlock_problem,
         "seccomp": k.seccomp,
         "seccomp_problem": k.seccomp_problem,
+        "private_view": view_problem is None,
+        "private_view_problem": view_problem,
         "refuses": refuses,
         "state_dir": str(paths.state_dir()),
         "config_dir": str(paths.config_dir()),
@@ -54,10 +61,12 @@ def execute(args: argparse.Namespace) -> int:
         else:
             print(f"landlock    unavailable: {k.landlock_problem}")
         print("seccomp     " + ("available" if k.seccomp else f"unavailable: {k.seccomp_problem}"))
+        print("view        " + ("user, mount, PID and IPC namespaces work" if not view_problem
+                                 else f"unavailable: {view_problem}"))  # fmt: skip
         print("nono refuses " + ("nothing on this machine" if not refuses else ""))
         for item in refuses:
             print(f"  - {item}")
         if not args.check_only:
             print(f"state       {report['state_dir']} (0700)")
             print(f"config      {report['config_dir']} (0700)")
-    return 0 if k.landlock_abi and k.seccomp else 1
+    return 0 if k.landlock_abi and k.seccomp and not view_problem else 1

@@ -35,6 +35,8 @@ class Kernel:
     landlock_problem: str | None
     seccomp: bool
     seccomp_problem: str | None
+    # Why this user cannot create the private view's namespaces, with how to allow it.
+    userns_problem: str | None = None
 
 
 def _landlock() -> tuple[int, str | None]:
@@ -59,10 +61,37 @@ def _seccomp() -> tuple[bool, str | None]:
     return True, None
 
 
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _userns() -> str | None:
+    """Settings that forbid the user namespaces the private view is built in (read, not
+    tried: `nono setup --check-only` tries)."""
+    if _read("/proc/sys/user/max_user_namespaces") == "0":
+        return ("user namespaces are disabled (user.max_user_namespaces = 0); enable them: "
+                "sudo sysctl -w user.max_user_namespaces=10000")  # fmt: skip
+    if os.getuid() == 0:
+        return None
+    if _read("/proc/sys/kernel/unprivileged_userns_clone") == "0":
+        return ("unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone "
+                "= 0); enable them: sudo sysctl -w kernel.unprivileged_userns_clone=1")  # fmt: skip
+    if _read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1":
+        return ("AppArmor restricts unprivileged user namespaces "
+                "(kernel.apparmor_restrict_unprivileged_userns = 1, Ubuntu 23.10+); allow them: "
+                "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, and put that "
+                "line in /etc/sysctl.d/60-nono.conf to keep it")  # fmt: skip
+    return None
+
+
 def probe() -> Kernel:
     abi, ll_problem = _landlock()
     sc, sc_problem = _seccomp()
-    return Kernel(os.uname().release, abi, ll_problem, sc, sc_problem)
+    return Kernel(os.uname().release, abi, ll_problem, sc, sc_problem, _userns())
 
 
 @dataclass(frozen=True)
@@ -90,6 +119,11 @@ def plan(policy: Policy, kernel: Kernel) -> Plan:
     if not kernel.seccomp:
         raise NonoError(
             f"cannot sandbox: {kernel.seccomp_problem}", "nono refuses to run unconfined"
+        )
+    if kernel.userns_problem:
+        raise NonoError(
+            f"cannot build the sandbox's private view: {kernel.userns_problem}",
+            "nono refuses to run without it (it hides host sockets, terminals and processes)",
         )
     abi = kernel.landlock_abi
     notes = [f"filesystem: Landlock ABI {abi}"]

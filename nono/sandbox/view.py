@@ -409,3 +409,34 @@ def _cover_sockets(allowed: set[str]) -> None:
         except OSError as exc:
             if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
                 raise
+
+
+def trial() -> str | None:
+    """Build a small view in a throwaway child: None if it works, else what failed."""
+    import json
+
+    read_end, write_end = os.pipe()
+    uid, gid = os.getuid(), os.getgid()  # inside, before the maps, they read as nobody
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        problem = None
+        try:
+            m.unshare(m.CLONE_NEWUSER | m.CLONE_NEWNS | m.CLONE_NEWPID | m.CLONE_NEWIPC)
+            _write("/proc/self/setgroups", "deny")
+            _write("/proc/self/uid_map", f"{uid} {uid} 1")
+            _write("/proc/self/gid_map", f"{gid} {gid} 1")
+            m.mount(None, "/", None, m.MS_REC | m.MS_PRIVATE)
+            m.mount("tmpfs", "/tmp", "tmpfs", m.MS_NOSUID | m.MS_NODEV, "mode=1777")
+            m.mount("devpts", "/dev/pts", "devpts", m.MS_NOSUID, "newinstance,ptmxmode=0666")
+        except OSError as exc:
+            problem = str(exc)
+        os.write(write_end, json.dumps(problem).encode())
+        os._exit(0)
+    os.close(write_end)
+    data = b""
+    while chunk := os.read(read_end, 4096):
+        data += chunk
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    return json.loads(data or b'"the trial child died"')
