@@ -443,3 +443,45 @@ def test_a_killed_direct_run_leaves_nothing_behind(workspace, home):
     while _processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _processes_with(marker) == []
+
+
+# ------------------------------------------------------------ process count
+
+FORK_BOMB = """
+import os, time
+n = 0
+try:
+    for _ in range(200):
+        if os.fork() == 0:
+            time.sleep(3)
+            os._exit(0)
+        n += 1
+except OSError as e:
+    print("stopped", n, e.errno)
+else:
+    print("forked", n)
+"""
+
+
+def test_a_fork_bomb_stops_at_the_sandboxs_bound(nono):
+    # Root ignores RLIMIT_NPROC (1,500 background processes were started): root's bound is a
+    # pids cgroup, an ordinary user's an RLIMIT_NPROC counted in the sandbox's namespace.
+    r = nono("run", "--max-processes", "40", "--", "python3", "-c", FORK_BOMB)
+    if "no writable pids cgroup" in r.stderr:
+        pytest.skip("root without a writable pids cgroup: nono refuses (tested in test_plan)")
+    words = r.stdout.split()
+    assert words[0] == "stopped", r.stdout + r.stderr
+    assert int(words[1]) < 40 and words[2] == "11"  # EAGAIN
+
+
+def test_the_default_profile_bounds_processes(nono):
+    r = nono("run", "--dry-run", "--", "true")
+    assert "processes: at most 4096" in r.stdout, r.stdout + r.stderr
+
+
+def test_an_ordinary_user_is_bounded_without_touching_their_other_processes(nono):
+    # Counted per user namespace: the person's own processes outside do not use up the bound.
+    if os.getuid() == 0:
+        pytest.skip("an ordinary user's bound (root's is a cgroup)")
+    r = nono("run", "--max-processes", "40", "--", "python3", "-c", FORK_BOMB.replace("200", "20"))
+    assert r.stdout.split()[:2] == ["forked", "20"], r.stdout + r.stderr

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from landlockpy import AccessNet, Scope
 
@@ -111,3 +114,12 @@ def test_setup_reports_that_the_private_view_works_here(nono):
     r = nono("setup", "--check-only", "--json")
     report = json.loads(r.stdout)
     assert report["private_view"] is True, report["private_view_problem"]
+
+
+def test_a_bad_process_limit_in_a_profile_names_file_line_and_key(nono, home):
+    profiles = Path(os.environ["XDG_CONFIG_HOME"]) / "nono" / "profiles"
+    profiles.mkdir(parents=True)
+    (profiles / "tight.yaml").write_text("extends: default\nlimits:\n  processes: lots\n")
+    r = nono("run", "--profile", "tight", "--", "true")
+    assert r.returncode == 1
+    assert "tight.yaml" in r.stderr and ":3" in r.stderr and "processes" in r.stderr

@@ -104,6 +104,13 @@ def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
         help="let the child connect to this Unix socket (every other host socket is hidden)",
     )
     g.add_argument(
+        "--max-processes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="at most N processes (threads count) in the sandbox; 0: no bound",
+    )
+    g.add_argument(
         "--unscoped",
         action="store_true",
         help="do not scope signals and abstract sockets (kernels before 6.12)",
@@ -128,4 +135,5 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         allow_connect_port=tuple(args.allow_connect_port),
         unscoped=args.unscoped,
         allow_unix_socket=tuple(getattr(args, "allow_unix_socket", ())),
+        max_processes=getattr(args, "max_processes", None),
     )

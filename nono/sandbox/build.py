@@ -65,6 +65,7 @@ class RunOptions:
     allow_connect_port: tuple[int, ...] = ()
     unscoped: bool = False
     allow_unix_socket: tuple[str, ...] = ()
+    max_processes: int | None = None
 
 
 def protected_paths(home: str) -> tuple[Protected, ...]:
@@ -209,4 +210,7 @@ def build_policy(
         isolate_ipc=not options.unscoped,
         skipped=tuple(skipped),
         unix_sockets=tuple(dict.fromkeys(sockets)),
+        max_processes=(
+            options.max_processes if options.max_processes is not None else profile.max_processes
+        ),
     )

@@ -17,6 +17,7 @@ from nono.errors import NonoError
 from nono.sandbox import env as env_mod
 from nono.sandbox.caps import drop_bounding
 from nono.sandbox.kernel import Kernel, Plan, plan, probe
+from nono.sandbox.limits import enter_cgroup, leave_cgroup, set_rlimit
 from nono.sandbox.mounts import cloexec_from, close_all_but
 from nono.sandbox.policy import Policy, evaluate
 from nono.sandbox.view import View, enter_namespaces, map_root, plan_view
@@ -156,6 +157,11 @@ def _child(
             signal.signal(sig, signal.SIG_DFL)
         os.setpgid(0, 0)  # the supervisor signals the group it knows
         close_all_but({errfd, *(maps or ()), prepared.ruleset.fileno()})
+        bound = prepared.view.processes
+        cgroup = None
+        if bound and bound.cgroup_parent:
+            stage = "process bound"
+            cgroup = enter_cgroup(bound)
         stage = "namespaces"
         enter_namespaces(prepared.view, maps)
         init = os.fork()
@@ -164,10 +170,12 @@ def _child(
         os.close(errfd)
     except BaseException as exc:  # anything here must be reported, not raised
         _report(errfd, *_failure(stage, exc))
-    _relay_until_exit(init, lambda sig: os.kill(init, sig))
+    _relay_until_exit(init, lambda sig: os.kill(init, sig), cgroup)
 
 
-def _relay_until_exit(pid: int, forward: Callable[[int], None]) -> NoReturn:
+def _relay_until_exit(
+    pid: int, forward: Callable[[int], None], cgroup: str | None = None
+) -> NoReturn:
     """Pass signals to `pid`; reap every child; leave with `pid`'s status once it ends."""
 
     def handler(signum: int, _frame: object) -> None:
@@ -183,6 +191,8 @@ def _relay_until_exit(pid: int, forward: Callable[[int], None]) -> NoReturn:
             os._exit(1)
         if done == pid:
             break
+    if cgroup:
+        leave_cgroup(cgroup)
     if os.WIFSIGNALED(status) and os.getpid() != 1:
         sig = os.WTERMSIG(status)
         signal.signal(sig, signal.SIG_DFL)
@@ -197,6 +207,10 @@ def _init(prepared: Prepared, errfd: int, before: Callable[[], None] | None) -> 
     try:
         _die_with_parent()
         rules = build_view(prepared.view, terminal=before is not None)
+        bound = prepared.view.processes
+        if bound and not bound.cgroup_parent:
+            stage = "process bound"
+            set_rlimit(bound)
         agent = os.fork()
         if agent == 0:
             _agent(prepared, errfd, before, rules)

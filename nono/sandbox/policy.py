@@ -90,6 +90,8 @@ class Policy:
     skipped: tuple[tuple[str, str], ...] = field(default=())
     # Pathname Unix sockets the child may connect to; every other host socket is covered.
     unix_sockets: tuple[str, ...] = ()
+    # The most processes the sandbox may hold (0 or None: no bound).
+    max_processes: int | None = None
 
     def writable_roots(self) -> list[str]:
         return [g.path for g in self.grants if Access.WRITE in g.access and not g.is_file]

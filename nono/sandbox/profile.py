@@ -62,7 +62,7 @@ def load_file(path: Path) -> Profile:
 # Parsed profiles, keyed by file and content hash: YAML parsing and PyYAML's import cost more
 # than the rest of `nono run`'s startup. The cache lives in nono's
 # private state directory, which no sandbox can ever be granted (see paths.cache_dir).
-_CACHE_VERSION = 3
+_CACHE_VERSION = 4
 _CACHE_FILE = "profiles.json"
 
 
@@ -87,6 +87,7 @@ def _profile_from_json(data: dict[str, Any]) -> Profile:
         env_set=tuples(data["env_set"]),
         env_pass=tuple(data.get("env_pass", ())),
         rollback_exclude=tuple(data.get("rollback_exclude", ())),
+        max_processes=data.get("max_processes"),
         chain=tuple(data["chain"]),
     )
 
@@ -197,6 +198,7 @@ def merge(base: Profile, child: Profile) -> Profile:
         env_deny=_union(base.env_deny, child.env_deny),
         env_set=tuple({**dict(base.env_set), **dict(child.env_set)}.items()),
         env_pass=_union(base.env_pass, child.env_pass),
+        max_processes=base.max_processes if child.max_processes is None else child.max_processes,
         chain=_union(base.chain, child.chain),
         rollback_exclude=_union(base.rollback_exclude, child.rollback_exclude),
     )

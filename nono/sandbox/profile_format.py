@@ -36,6 +36,8 @@ class Profile:
     env_deny: tuple[str, ...] = ()
     env_set: tuple[tuple[str, str], ...] = ()
     env_pass: tuple[str, ...] = ()  # credentials handed over by name
+    # limits.processes: the most processes (threads count) the sandbox may hold; 0 = no bound.
+    max_processes: int | None = None
     # gitignore-style patterns left out of rollback snapshots.
     rollback_exclude: tuple[str, ...] = ()
     # Set by resolve(): every profile merged into this one, bases first.
@@ -64,6 +66,7 @@ class Profile:
                 "pass": list(self.env_pass),
             },
             "rollback": {"exclude": list(self.rollback_exclude)},
+            "limits": {"processes": self.max_processes},
         }
 
 
@@ -259,7 +262,7 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 _TOP_KEYS = (
     "meta", "extends", "security", "filesystem", "policy", "network", "workdir", "env",
-    "$schema", "interactive", "hooks", "rollback", "undo",
+    "$schema", "interactive", "hooks", "rollback", "undo", "limits",
 )  # fmt: skip
 
 
@@ -379,6 +382,14 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
         key, message = problem
         c.fail(env, key, message)
 
+    limits = c.section(doc, "limits")
+    c.keys(limits, ("processes",))
+    max_processes = limits.get("processes")
+    if max_processes is not None and (
+        not isinstance(max_processes, int) or isinstance(max_processes, bool) or max_processes < 0
+    ):
+        c.fail(limits, "processes", "expected a whole number of processes (0: no bound)")
+
     rollback_exclude: list[str] = []
     for key in ("rollback", "undo"):  # nono's JSON profiles call it either
         section = c.section(doc, key)
@@ -403,4 +414,5 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
         env_set=tuple(env_set),
         env_pass=env_pass,
         rollback_exclude=tuple(rollback_exclude),
+        max_processes=max_processes,
     )

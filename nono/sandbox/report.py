@@ -50,7 +50,8 @@ def describe(
         "view": None
         if view is None
         else {
-            "summary": view.describe()[:3],
+            "summary": view.describe()[:3]
+            + ([view.processes.describe()] if view.processes else ["processes: no bound"]),
             "binds": [
                 {"path": b.path, "access": "rw" if b.writable else "ro", "reason": b.reason}
                 for b in view.binds

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from nono.errors import NonoError
 from nono.sandbox import mounts as m
+from nono.sandbox.limits import ProcessBound, plan_bound
 from nono.sandbox.policy import Access, Policy, contains
 
 # Replaced by fresh, private instances; host grants of them are meaningless inside.
@@ -70,6 +71,7 @@ class View:
     gid: int
     runtime_dir: str | None = None
     empty_workdir: str | None = None
+    processes: ProcessBound | None = None
 
     def describe(self) -> list[str]:
         lines = [
@@ -82,6 +84,8 @@ class View:
         for s in self.sockets:
             lines.append(f"unix socket {s}  (allowed)")
         lines.append("every other host Unix socket: covered")
+        if self.processes:
+            lines.append(self.processes.describe())
         return lines
 
 
@@ -138,7 +142,8 @@ def plan_view(policy: Policy, environ: Mapping[str, str], nono_code: tuple[str, 
     unique = [b for b in binds if not (b.path in seen or seen.add(b.path))]
     # Parents before children: a read-only bind lands on top of the writable one around it.
     unique.sort(key=lambda b: b.path.count("/"))
-    return View(tuple(unique), sockets, os.getuid(), os.getgid(), runtime_dir, empty_workdir)
+    bound = plan_bound(policy.max_processes)
+    return View(tuple(unique), sockets, os.getuid(), os.getgid(), runtime_dir, empty_workdir, bound)
 
 
 def _inside_which(path: str) -> str:
