@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import os
 import shutil
 import signal
+import socket
+import struct
 import sys
+import termios
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -112,6 +116,36 @@ def resolve_program(name: str, path: str, workdir: str) -> str:
     return os.path.realpath(found)
 
 
+@dataclass(frozen=True)
+class Terminal:
+    """A PTY made inside the sandbox's own devpts: its master goes back over `channel`."""
+
+    cols: int
+    rows: int
+    channel: int
+
+
+def _new_pty(terminal: Terminal) -> str:
+    """In the sandbox's init: a PTY of the sandbox's devpts (so the agent's terminal has a
+    name that resolves inside, and no other terminal is in reach); the master is sent to the
+    supervisor. Returns the slave's path."""
+    master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
+        number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, b"\0" * 4))[0]
+        size = struct.pack("HHHH", terminal.rows, terminal.cols, 0, 0)
+        fcntl.ioctl(master, termios.TIOCSWINSZ, size)
+        with socket.socket(fileno=os.dup(terminal.channel)) as channel:
+            socket.send_fds(channel, [b"m"], [master])
+    finally:
+        os.close(master)
+    return f"/dev/pts/{number}"
+
+
+TIOCSPTLCK = 0x40045431
+TIOCGPTN = 0x80045430
+
+
 def _report(errfd: int, code: int, message: str) -> NoReturn:
     try:
         os.write(errfd, f"{code}\0{message}".encode())
@@ -144,7 +178,7 @@ def _die_with_parent() -> None:
 def _child(
     prepared: Prepared,
     errfd: int,
-    before: Callable[[], None] | None,
+    terminal: Terminal | None,
     maps: tuple[int, int] | None,
 ) -> NoReturn:
     """The child's first process: enters the namespaces, then relays signals to the sandbox's
@@ -156,7 +190,8 @@ def _child(
         for sig in (*FORWARDED, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
         os.setpgid(0, 0)  # the supervisor signals the group it knows
-        close_all_but({errfd, *(maps or ()), prepared.ruleset.fileno()})
+        keep = {errfd, *(maps or ()), prepared.ruleset.fileno()}
+        close_all_but(keep | ({terminal.channel} if terminal else set()))
         bound = prepared.view.processes
         cgroup = None
         if bound and bound.cgroup_parent:
@@ -166,8 +201,10 @@ def _child(
         enter_namespaces(prepared.view, maps)
         init = os.fork()
         if init == 0:
-            _init(prepared, errfd, before)
+            _init(prepared, errfd, terminal)
         os.close(errfd)
+        if terminal:
+            os.close(terminal.channel)
     except BaseException as exc:  # anything here must be reported, not raised
         _report(errfd, *_failure(stage, exc))
     _relay_until_exit(init, lambda sig: os.kill(init, sig), cgroup)
@@ -200,20 +237,24 @@ def _relay_until_exit(
     os._exit(exit_code(status))
 
 
-def _init(prepared: Prepared, errfd: int, before: Callable[[], None] | None) -> NoReturn:
+def _init(prepared: Prepared, errfd: int, terminal: Terminal | None) -> NoReturn:
     """PID 1 of the sandbox: builds the view, starts the agent, reaps orphans. When it exits
     the kernel kills every process left in the namespace: nothing outlives the session."""
     stage = "view"
     try:
         _die_with_parent()
-        rules = build_view(prepared.view, terminal=before is not None)
+        rules = build_view(prepared.view)
+        slave = None
+        if terminal is not None:
+            stage = "terminal"
+            slave = _new_pty(terminal)
         bound = prepared.view.processes
         if bound and not bound.cgroup_parent:
             stage = "process bound"
             set_rlimit(bound)
         agent = os.fork()
         if agent == 0:
-            _agent(prepared, errfd, before, rules)
+            _agent(prepared, errfd, slave, rules)
         os.close(errfd)
     except BaseException as exc:
         _report(errfd, *_failure(stage, exc))
@@ -226,20 +267,22 @@ def _init(prepared: Prepared, errfd: int, before: Callable[[], None] | None) -> 
     _relay_until_exit(agent, forward)
 
 
-def _agent(
-    prepared: Prepared, errfd: int, before: Callable[[], None] | None, rules: list
-) -> NoReturn:
+def _agent(prepared: Prepared, errfd: int, slave: str | None, rules: list) -> NoReturn:
     """The agent's process: its own session (and terminal), then Landlock, seccomp, exec."""
     stage = "setup"
     try:
         _die_with_parent()
         for sig in FORWARDED:
             signal.signal(sig, signal.SIG_DFL)
-        if before is not None:
-            before()
-        else:
-            # Never the person's controlling terminal: TIOCSTI and job control stay out of reach.
-            os.setsid()
+        # Its own session, never the person's: TIOCSTI and job control stay out of reach.
+        os.setsid()
+        if slave is not None:
+            stage = "terminal"
+            fd = os.open(slave, os.O_RDWR)
+            fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
+            for target in (0, 1, 2):
+                os.dup2(fd, target)
+            os.close(fd)
         stage = "capabilities"
         drop_bounding()
         stage = "chdir"
@@ -265,6 +308,7 @@ def _agent(
 @dataclass(frozen=True)
 class Started:
     pid: int
+    master: int | None = None  # the PTY's master, when spawn() was asked for a terminal
 
 
 class ChildSetupFailed(NonoError):
@@ -279,10 +323,14 @@ def spawn(
     stdin: int | None = None,
     stdout: int | None = None,
     stderr: int | None = None,
-    before: Callable[[], None] | None = None,
+    terminal: tuple[int, int] | None = None,
 ) -> Started:
-    """Fork the confined child. Returns once it has exec'd; raises if it could not."""
+    """Fork the confined child. Returns once it has exec'd; raises if it could not.
+
+    With `terminal` (cols, rows) the child gets a new PTY, made inside its sandbox, as its
+    controlling terminal and standard streams; Started.master is the PTY's master."""
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) if terminal else None
     # Root's namespace maps are written from here (see view.enter_namespaces).
     asked = os.pipe2(os.O_CLOEXEC) if prepared.view.uid == 0 else None
     answer = os.pipe2(os.O_CLOEXEC) if prepared.view.uid == 0 else None
@@ -303,7 +351,11 @@ def spawn(
         except OSError as exc:
             os.write(write_end, f"1\0cannot set up standard streams: {exc}".encode())
             os._exit(1)
-        _child(prepared, write_end, before, maps)
+        pty_request = None
+        if pair and terminal:
+            pair[0].close()
+            pty_request = Terminal(terminal[0], terminal[1], pair[1].detach())
+        _child(prepared, write_end, pty_request, maps)
     os.close(write_end)
     if asked and answer:
         os.close(asked[1])
@@ -318,15 +370,25 @@ def spawn(
         finally:
             os.close(asked[0])
             os.close(answer[1])
+    master = None
+    if pair:
+        pair[1].close()
+        with pair[0]:
+            _, fds, _, _ = socket.recv_fds(pair[0], 16, 1)
+        master = fds[0] if fds else None
     chunks = []
     while chunk := os.read(read_end, 4096):
         chunks.append(chunk)
     os.close(read_end)
     if chunks:
+        if master is not None:
+            os.close(master)
         code_text, _, message = b"".join(chunks).decode(errors="replace").partition("\0")
         os.waitpid(pid, 0)
         raise ChildSetupFailed(message, int(code_text or 1))
-    return Started(pid)
+    if master is not None:
+        os.set_inheritable(master, False)
+    return Started(pid, master)
 
 
 def exit_code(status: int) -> int:

@@ -314,18 +314,13 @@ def _write(path: str, text: str) -> None:
         os.close(fd)
 
 
-def build(view: View, terminal: bool) -> list[Rule]:
+def build(view: View) -> list[Rule]:
     """In the sandbox's init (inside every namespace): make the mounts. Returns the Landlock
     rules for what exists only in the view."""
     m.mount(None, "/", None, m.MS_REC | m.MS_PRIVATE)
     # Copies of host trees are taken before anything hides them.
     clones = [(b, m.clone_tree(b.path)) for b in view.binds]
     allowed = [(s, m.clone_tree(s)) for s in view.sockets if _inside(s, PRIVATE_DIRS)]
-    console = None
-    if terminal and os.path.exists("/dev/console"):
-        # The agent's own PTY under a name that resolves inside, where ttyname() finds it.
-        # By its name: an fd opened before unshare belongs to the old mount namespace.
-        console = m.clone_tree(os.ttyname(0))
 
     m.set_tree_attrs("/", m.MOUNT_ATTR_RDONLY | m.MOUNT_ATTR_NOSUID)
     private = m.MS_NOSUID | m.MS_NODEV
@@ -354,9 +349,6 @@ def build(view: View, terminal: bool) -> list[Rule]:
         m.attach(fd, path)
     if view.empty_workdir and not os.path.lexists(view.empty_workdir):
         os.makedirs(view.empty_workdir, 0o755)
-    if console is not None:
-        m.attach(console, "/dev/console")
-        rules.append(Rule("/dev/console", Access.READWRITE, is_file=True, ioctl=True))
     _cover_sockets(set(view.sockets))
     return rules
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import gc
 import json
 import os
@@ -12,7 +11,6 @@ import secrets
 import signal
 import socket
 import sys
-import termios
 import time
 from typing import Any
 
@@ -88,7 +86,7 @@ def _supervisor_main(
     prepared: Prepared, session_id: str, name: str, cols: int, rows: int, detached: bool,
     status_fd: int, rollback_id: str | None = None, extra: dict[str, Any] | None = None,
 ) -> int:  # fmt: skip
-    from nono.session.supervisor import Supervisor, set_winsize
+    from nono.session.supervisor import Supervisor
 
     # Own session, no terminal: closing the user's terminal must not hang the agent up.
     os.setsid()
@@ -105,26 +103,21 @@ def _supervisor_main(
             os.write(status_fd, json.dumps(status).encode())
             os.close(status_fd)
 
-    master, slave = os.openpty()
-    set_winsize(master, cols, rows)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     abstract = socket_name()
     listener.bind("\0" + abstract)
     listener.listen(16)
 
-    def controlling_terminal() -> None:
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
     try:
-        started = spawn(prepared, stdin=slave, stdout=slave, stderr=slave,
-                        before=controlling_terminal)  # fmt: skip
+        # The PTY is made inside the sandbox, in its own devpts (see launcher.spawn).
+        started = spawn(prepared, terminal=(cols, rows))
     except ChildSetupFailed as exc:
         report({"error": exc.message, "exit_code": exc.exit_code})
         return 1
     finally:
-        os.close(slave)
         prepared.close()
+    assert started.master is not None
+    master = started.master
 
     policy = prepared.policy
     record = Record(
