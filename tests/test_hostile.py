@@ -485,3 +485,18 @@ def test_an_ordinary_user_is_bounded_without_touching_their_other_processes(nono
         pytest.skip("an ordinary user's bound (root's is a cgroup)")
     r = nono("run", "--max-processes", "40", "--", "python3", "-c", FORK_BOMB.replace("200", "20"))
     assert r.stdout.split()[:2] == ["forked", "20"], r.stdout + r.stderr
+
+
+def test_nonos_builtin_profiles_cannot_be_weakened_from_inside(nono):
+    # In a checkout (pip install -e), profiles/ lies beside the package, not in it.
+    from nono.sandbox.profile import builtin_dir
+
+    profiles = builtin_dir().resolve()
+    if not os.access(profiles, os.W_OK):
+        pytest.skip(f"{profiles} is not writable by this user anyway")
+    before = (profiles / "default.yaml").read_bytes()
+    r = nono("run", "--allow", str(profiles.parent), "--", "sh", "-c",
+             f"echo 'filesystem: {{allow: [~]}}' >> {profiles}/default.yaml")  # fmt: skip
+    assert r.returncode != 0
+    assert "Read-only file system" in r.stderr
+    assert (profiles / "default.yaml").read_bytes() == before

@@ -98,13 +98,21 @@ def prepare(
 
 
 def nono_code() -> tuple[str, ...]:
-    """What runs when the person next types `nono`: its package, and the Python environment
-    it is installed in (an agent that could patch either would run code outside)."""
+    """What runs, or is read as policy, when the person next types `nono`: its package, its
+    built-in profiles and keymaps (shipped beside it, not inside it, in a checkout), and the
+    Python environment it is installed in. An agent that could change any of them would run
+    code outside, or weaken its own next sandbox."""
+    import importlib.util
+
     package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
     out = [package]
+    for data in ("nono.profiles", "nono.keymaps"):
+        spec = importlib.util.find_spec(data)
+        if spec and spec.submodule_search_locations:
+            out += [os.path.realpath(p) for p in spec.submodule_search_locations]
     if sys.prefix not in ("/", "/usr", "/usr/local"):
         out.append(os.path.realpath(sys.prefix))
-    return tuple(out)
+    return tuple(dict.fromkeys(out))
 
 
 def resolve_program(name: str, path: str, workdir: str) -> str:
