@@ -44,20 +44,26 @@ class Dirs:
         if cached is not None:
             return cached
         root, parts = split_under(dirpath, self.roots)
-        if len(self._fds) >= MAX_CACHED:
-            for key in list(self._fds)[: MAX_CACHED // 2]:  # the oldest half
-                os.close(self._fds.pop(key))
-        if not parts:
+        # Down from the nearest open ancestor, one component at a time: a loop, not recursion,
+        # since an agent's tree can be deeper than Python's recursion limit.
+        prefixes = [root] + [
+            f"{root.rstrip('/')}/{'/'.join(parts[: i + 1])}" for i in range(len(parts))
+        ]
+        depth = len(parts)
+        while depth > 0 and prefixes[depth] not in self._fds:
+            depth -= 1
+        fd = self._fds.get(root) if depth == 0 else self._fds[prefixes[depth]]
+        if fd is None:
             try:
                 fd = os.open(root, DIR_FLAGS)
             except OSError as exc:
                 raise RollbackError(
                     f"cannot {self.verb} {root}: {exc.strerror} (it must be a real directory)"
                 ) from None
-        else:
-            parent = self.fd(os.path.dirname(dirpath))
+            self._keep(root, fd)
+        for i in range(depth, len(parts)):
             try:
-                fd = os.open(parts[-1], DIR_FLAGS, dir_fd=parent)
+                fd = os.open(parts[i], DIR_FLAGS, dir_fd=fd)
             except OSError as exc:
                 if exc.errno in (errno.ELOOP, errno.ENOTDIR):
                     raise RollbackError(
@@ -66,8 +72,15 @@ class Dirs:
                         "inspect it, then try again",
                     ) from None
                 raise
-        self._fds[dirpath] = fd
+            self._keep(prefixes[i + 1], fd)
         return fd
+
+    def _keep(self, path: str, fd: int) -> None:
+        """Cache a new fd; when full, close the oldest half (never `fd`: it is not in yet)."""
+        if len(self._fds) >= MAX_CACHED:
+            for key in list(self._fds)[: MAX_CACHED // 2]:
+                os.close(self._fds.pop(key))
+        self._fds[path] = fd
 
     def forget(self, path: str) -> None:
         """Drop cached fds of a directory that was removed, and of everything below it."""
