@@ -35,6 +35,8 @@ class Manifest:
     bytes: int = 0
     new_objects: int = 0
     merkle_root: str = ""
+    # Paths a rule left out (their contents unseen): they existed, so no restore removes them.
+    ignored: tuple[str, ...] = ()
     _by_path: dict[str, Row] | None = field(default=None, repr=False)
 
     @property
@@ -68,6 +70,7 @@ class Manifest:
             "notices": list(self.notices),
             "git": self.git,
             "merkle_root": self.merkle_root,
+            "ignored": list(self.ignored),
             "count": len(self.rows),
             "fields": list(FIELDS),
         }
@@ -104,10 +107,13 @@ def _leaf_lines(rows: list[Row]) -> list[bytes]:
     return [row_line(row) for row in rows]
 
 
-def merkle_root(lines: list[bytes], git: dict[str, Any]) -> str:
-    """Leaves: each row's serialised bytes, then the git refs; pairs hashed up to one root."""
+def merkle_root(lines: list[bytes], git: dict[str, Any], ignored: tuple[str, ...] = ()) -> str:
+    """Leaves: each row's serialised bytes, then the git refs, then (when any) the ignored
+    paths; pairs hashed up to one root."""
     level = [hashlib.sha256(b"entry\0" + line).digest() for line in lines]
     level.append(hashlib.sha256(b"git\0" + json.dumps(git, sort_keys=True).encode()).digest())
+    if ignored:  # absent from older manifests, whose roots must still verify
+        level.append(hashlib.sha256(b"ignored\0" + json.dumps(list(ignored)).encode()).digest())
     while len(level) > 1:
         pairs = [
             hashlib.sha256(b"node\0" + level[i] + level[i + 1]).digest()
@@ -135,11 +141,11 @@ def info_path(snapdir: Path, index: int) -> Path:
 def write_manifest(snapdir: Path, manifest: Manifest) -> None:
     """Seal the manifest (Merkle root) and write it, then its small info file, durably."""
     lines = _leaf_lines(manifest.rows)
-    manifest.merkle_root = merkle_root(lines, manifest.git)
+    manifest.merkle_root = merkle_root(lines, manifest.git, manifest.ignored)
     head = manifest.header()
     data = b"\n".join([_encode(head).encode(), *lines]) + b"\n"
     write_durable(manifest_path(snapdir, manifest.index), data)
-    info = {k: v for k, v in head.items() if k not in ("fields", "roots")}
+    info = {k: v for k, v in head.items() if k not in ("fields", "roots", "ignored")}
     write_durable(info_path(snapdir, manifest.index), _encode(info).encode())
 
 
@@ -205,9 +211,10 @@ def read_manifest(snapdir: Path, index: int, *, check: bool = False) -> Manifest
         bytes=head["bytes"],
         new_objects=head["new_objects"],
         merkle_root=head["merkle_root"],
+        ignored=tuple(head.get("ignored", ())),
     )
     if check:
-        actual = merkle_root(body, manifest.git)
+        actual = merkle_root(body, manifest.git, manifest.ignored)
         if actual != manifest.merkle_root:
             raise RollbackError(
                 f"manifest of snapshot {index} does not match its Merkle root "

@@ -144,6 +144,7 @@ class RestorePlan:
     actions: tuple[Action, ...]
     conflicts: tuple[str, ...]
     force: bool = False  # planned with force: restore() may overwrite the conflicts
+    kept: tuple[str, ...] = ()  # not removed: they existed (ignored) before the session
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -151,6 +152,7 @@ class RestorePlan:
             "to": self.to,
             "force": self.force,
             "conflicts": list(self.conflicts),
+            "kept": list(self.kept),
             "actions": [a.to_json() for a in self.actions],
         }
 
@@ -162,6 +164,7 @@ class RestorePlan:
             actions=tuple(Action.from_json(a) for a in data["actions"]),
             conflicts=tuple(data["conflicts"]),
             force=bool(data.get("force")),
+            kept=tuple(data.get("kept", ())),
         )
 
 

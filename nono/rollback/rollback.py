@@ -42,6 +42,7 @@ from nono.rollback.model import (
 )
 from nono.rollback.snapshot import scan, take
 from nono.rollback.store import Store
+from nono.rollback.walk import GITIGNORE, Spec, parse_gitignore
 
 META = "rollback.json"
 JOURNAL = "restore.journal"
@@ -84,6 +85,7 @@ class Rollback:
         )
         self.store = Store(path)
         self._manifests: dict[int, Manifest] = {}
+        self._rules: dict[str, Spec] | None = None
 
     def __repr__(self) -> str:
         return f"Rollback({self.id!r}, roots={self.roots!r})"
@@ -222,7 +224,9 @@ class Rollback:
             index = previous.index + 1
             self.store.clear_tmp()  # what a killed snapshot left behind
             try:
-                manifest = take(self.store, self.roots, self.options, index, previous, progress)
+                manifest = take(
+                    self.store, self.roots, self.options, index, previous, progress, self.rules()
+                )
                 write_manifest(self._snapdir, manifest)
             except OSError as exc:
                 why = "not enough space for" if exc.errno in NO_SPACE else "cannot take"
@@ -232,6 +236,25 @@ class Rollback:
                 ) from None
             self._manifests[index] = manifest
             return manifest.info()
+
+    def rules(self) -> dict[str, Spec]:
+        """The ignore rules every snapshot and restore of this rollback applies: the
+        .gitignore files of the baseline, read from its copies in the store. Rules written
+        during or after the session change nothing: exclusions stay the baseline's."""
+        if self._rules is None:
+            rules = {}
+            for row in self.manifest(0).rows:
+                path = row[PATH]
+                if row[TYPE] == FILE and row[HASH] and path.endswith("/" + GITIGNORE):
+                    try:
+                        rules[os.path.dirname(path)] = parse_gitignore(self.store.read(row[HASH]))
+                    except OSError as exc:
+                        raise RollbackError(
+                            f"cannot read the baseline's copy of {path}: {exc.strerror}",
+                            "run: nono rollback verify",
+                        ) from None
+            self._rules = rules
+        return self._rules
 
     def snapshots(self) -> list[SnapshotInfo]:
         return [read_info(self._snapdir, i) for i in self._indexes()]
@@ -292,15 +315,18 @@ class Rollback:
             pending = self.pending_restore()
             resumed = self.manifest(pending.to).by_path if pending is not None else None
             extra = tuple(target.by_path.keys() | reference.by_path.keys())
-            now = scan(self.roots, self.options, reference, None, extra=extra)
+            now = scan(self.roots, self.options, reference, None, extra=extra, rules=self.rules())
             current = restoring.index_paths(now.rows)
             actions = restoring.build_actions(current, target.by_path, now.git, target.git)
+            existed = {*self.manifest(0).ignored, *target.ignored}
+            actions, kept = restoring.spare_existing(actions, existed, self.roots)
             plan = RestorePlan(
                 rollback_id=self.id,
                 to=target.index,
                 actions=tuple(actions),
                 conflicts=tuple(restoring.conflicts(current, reference.by_path, resumed)),
                 force=force,
+                kept=tuple(kept),
             )
         restoring.check_plan(plan, self.roots, self.store)
         return plan

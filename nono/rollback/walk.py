@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pathspec
@@ -19,6 +20,7 @@ HEAVY_DIRS = frozenset(
     }
 )
 GITIGNORE_MAX = 1 << 20
+GITIGNORE = ".gitignore"
 
 Spec = pathspec.GitIgnoreSpec
 # The .gitignore files in force: (their directory relative to the root, rules), outermost first.
@@ -31,26 +33,31 @@ class Walked:
     dir_xattrs: dict[str, dict[str, str]] = field(default_factory=dict)
     repos: list[str] = field(default_factory=list)  # directories holding a .git directory
     notices: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # left out by a rule (not descended)
 
 
 def user_spec(options: Options) -> Spec | None:
     return Spec.from_lines(options.excludes) if options.excludes else None
 
 
+def parse_gitignore(data: bytes) -> Spec:
+    return Spec.from_lines(data[:GITIGNORE_MAX].decode("utf-8", "replace").splitlines())
+
+
 def _load_gitignore(dfd: int, dirpath: str, notices: list[str]) -> Spec | None:
-    path = f"{dirpath}/.gitignore"
+    path = f"{dirpath}/{GITIGNORE}"
     try:
         fd = os.open(
-            ".gitignore", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dfd
+            GITIGNORE, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dfd
         )
         try:
-            text = os.read(fd, GITIGNORE_MAX).decode("utf-8", "replace")
+            data = os.read(fd, GITIGNORE_MAX)
         finally:
             os.close(fd)
     except OSError as exc:
         notices.append(f"cannot read {path} ({exc.strerror}); its rules were not applied")
         return None
-    return Spec.from_lines(text.splitlines())
+    return parse_gitignore(data)
 
 
 def excluded(rel: str, name: str, is_dir: bool, scope: Scope, user: Spec | None) -> bool:
@@ -71,9 +78,19 @@ def excluded(rel: str, name: str, is_dir: bool, scope: Scope, user: Spec | None)
 
 
 def walk(
-    roots: tuple[str, ...], options: Options, dirs: Dirs, progress: Progress | None = None
+    roots: tuple[str, ...],
+    options: Options,
+    dirs: Dirs,
+    progress: Progress | None = None,
+    rules: Mapping[str, Spec] | None = None,
 ) -> Walked:
     """Every directory, regular file and symlink under the roots that is not excluded.
+
+    With `rules` ({directory: its .gitignore's rules}, as the baseline found them) those
+    decide, and the .gitignore files on disk now are not read: an agent that rewrites them
+    cannot make files from before the session look new (and be deleted by a restore), nor
+    hide its own. .gitignore files themselves are always snapshotted, so the baseline
+    records the rules it applied.
 
     Directories are listed through fds opened with O_NOFOLLOW, so symlinks are recorded and
     never followed, even one swapped in during the walk. Over the budget the walk fails."""
@@ -103,11 +120,14 @@ def walk(
                     f"cannot list {path} ({why}); its contents are not in this snapshot"
                 )
                 continue
-            for e in entries:
-                if e.name == ".gitignore" and e.is_file(follow_symlinks=False):
-                    spec = _load_gitignore(dfd, path, out.notices)
-                    if spec is not None:
-                        scope = (*scope, (rel, spec))
+            if rules is not None:
+                spec = rules.get(path)
+            elif any(e.name == GITIGNORE and e.is_file(follow_symlinks=False) for e in entries):
+                spec = _load_gitignore(dfd, path, out.notices)
+            else:
+                spec = None
+            if spec is not None:
+                scope = (*scope, (rel, spec))
             files = 0
             for e in entries:
                 try:
@@ -121,7 +141,8 @@ def walk(
                         out.repos.append(path)
                     continue
                 crel = f"{rel}/{e.name}" if rel else e.name
-                if excluded(crel, e.name, is_dir, scope, user):
+                if excluded(crel, e.name, is_dir, scope, user) and e.name != GITIGNORE:
+                    out.ignored.append(epath)
                     continue
                 seen += 1
                 if seen > options.walk_budget:
