@@ -9,6 +9,7 @@ from typing import Any
 
 from nono.errors import NonoError
 from nono.progress import Progress
+from nono.rollback.printable import name, text
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -80,8 +81,12 @@ def _list(args: argparse.Namespace) -> int:
     for r in rows:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created"]))
         print(f"{r['id']:<14}{when:<18}{r['snapshots']:>6}{r['changes']:>9}"
-              f"{_size(r['bytes']):>9}  {', '.join(r['roots'])}")  # fmt: skip
+              f"{_size(r['bytes']):>9}  {_roots(r['roots'])}")  # fmt: skip
     return 0
+
+
+def _roots(roots: Any) -> str:
+    return ", ".join(name(root) for root in roots)
 
 
 def change_rows(changes: list[Any]) -> list[dict[str, Any]]:
@@ -103,7 +108,7 @@ def print_changes(changes: list[Any]) -> None:
              "type": "!"}  # fmt: skip
     for row in change_rows(changes):
         detail = f"  ({row['detail']})" if row.get("detail") else ""
-        print(f"  {marks.get(row['kind'], '?')} {row['kind']:<9} {row['path']}{detail}")
+        print(f"  {marks.get(row['kind'], '?')} {row['kind']:<9} {name(row['path'])}{detail}")
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -129,14 +134,18 @@ def _show(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(f"rollback {rb.id}: {len(changes)} change(s) in {', '.join(rb.roots)}")
+    print(f"rollback {rb.id}: {len(changes)} change(s) in {_roots(rb.roots)}")
     print_changes(changes)
     if args.diff:
-        for change in changes:
-            text = rb.diff(change)
-            if text:
-                print(text if text != "binary" else f"Binary file {change.path} differs")
+        print_diffs(rb, changes)
     return 0
+
+
+def print_diffs(rb: Any, changes: list[Any]) -> None:
+    for change in changes:
+        diff = rb.diff(change)
+        if diff:
+            print(text(diff) if diff != "binary" else f"Binary file {name(change.path)} differs")
 
 
 def _restore(args: argparse.Namespace) -> int:
@@ -145,21 +154,28 @@ def _restore(args: argparse.Namespace) -> int:
     rb = Rollback.open(args.id)
     plan = rb.plan_restore(args.snapshot, force=args.force)
     if plan.conflicts and not args.force:
-        listed = ", ".join(plan.conflicts[:5]) + (" ..." if len(plan.conflicts) > 5 else "")
+        listed = _roots(plan.conflicts[:5]) + (" ..." if len(plan.conflicts) > 5 else "")
         raise NonoError(f"changed since the session ended: {listed}",
                         "rerun with --force to overwrite them")  # fmt: skip
     if args.dry_run:
         print(f"would restore {len(plan.actions)} action(s) to snapshot {plan.to}:")
         for action in plan.actions:
-            print(f"  {action.op:<8} {action.path}")
+            print(f"  {action.op:<8} {name(action.path)}")
+        _print_kept(plan)
         return 0
     with Progress("Restoring") as progress:
         result = rb.restore(plan, progress=progress)
     print(f"restored {result.restored}, removed {result.removed} (rollback {rb.id}, "
           f"snapshot {plan.to})")  # fmt: skip
-    for path in result.skipped:
-        print(f"  skipped {path}")
+    for why in result.skipped:
+        print(f"  skipped {text(why)}")
+    _print_kept(plan)
     return 0
+
+
+def _print_kept(plan: Any) -> None:
+    for path in plan.kept:
+        print(f"  kept {name(path)}: it was there before the session (ignored), so never removed")
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -171,7 +187,7 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"rollback {rb.id}: sound ({len(rb.snapshots())} snapshot(s))")
         return 0
     for problem in problems:
-        print(f"nono: {problem}")
+        print(f"nono: {text(problem)}")
     return 1
 
 
@@ -181,7 +197,7 @@ def _cleanup(args: argparse.Namespace) -> int:
     removed = cleanup(keep=args.keep, older_than_days=args.older_than, dry_run=args.dry_run)
     verb = "would remove" if args.dry_run else "removed"
     for rb in removed:
-        print(f"{verb} {rb.id} ({', '.join(rb.roots)})")
+        print(f"{verb} {rb.id} ({_roots(rb.roots)})")
     if not removed:
         print("nothing to clean up")
     return 0
@@ -223,10 +239,7 @@ def review(rb: Any) -> None:
             print(f"kept; undo later with: nono rollback restore {rb.id}")
             return
         if answer == "d":
-            for change in changes:
-                text = rb.diff(change)
-                if text:
-                    print(text if text != "binary" else f"Binary file {change.path} differs")
+            print_diffs(rb, changes)
             continue
         if answer == "r":
             result = rb.restore(rb.plan_restore(0, force=True))
@@ -235,7 +248,7 @@ def review(rb: Any) -> None:
         if answer == "s":
             from prompt_toolkit.shortcuts import checkboxlist_dialog
 
-            values = [(c.path, f"{c.kind:<9} {c.path}") for c in changes]
+            values = [(c.path, f"{c.kind:<9} {name(c.path)}") for c in changes]
             chosen = checkboxlist_dialog(title=f"Restore from rollback {rb.id}",
                                          text="Space selects, Enter confirms.",
                                          values=values).run()  # fmt: skip

@@ -9,10 +9,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nono.errors import NonoError
+from nono.rollback import printable
 
 
 class RollbackError(NonoError):
-    """A rollback that cannot be taken, read, verified or restored."""
+    """A rollback that cannot be taken, read, verified or restored. Its messages name the
+    agent's files, so their control characters are escaped before anyone prints them."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(printable.text(message), printable.text(hint) if hint else hint)
 
 
 # (done, total, label); total is 0 while it is not known yet.

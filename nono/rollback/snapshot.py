@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from nono.rollback import gitrefs
+from nono.rollback import gitrefs, printable
 from nono.rollback.fsops import Dirs, user_xattrs
 from nono.rollback.manifest import Manifest, paused_gc
 from nono.rollback.model import (
@@ -215,7 +215,7 @@ def take(
         roots=roots,
         rows=result.rows,
         git=result.git,
-        notices=tuple(result.notices),
+        notices=tuple(printable.text(n) for n in result.notices),  # they name agent files
         files=len(files),
         bytes=sum(row[SIZE] for row in files),
         new_objects=result.new_objects,
