@@ -9,6 +9,7 @@ from typing import Any
 
 from nono.errors import NonoError
 from nono.progress import Progress
+from nono.rollback.changes import git_area, runs_outside_first
 from nono.rollback.printable import name, text
 
 
@@ -93,6 +94,9 @@ def change_rows(changes: list[Any]) -> list[dict[str, Any]]:
     rows = []
     for c in changes:
         row: dict[str, Any] = {"path": c.path, "kind": c.kind}
+        area = git_area(c.path)
+        if area is not None:
+            row["runs_outside"] = area  # "hook" | "git config"
         if c.kind == "mode" and c.old and c.new:
             row["detail"] = f"{c.old.mode & 0o7777:o} -> {c.new.mode & 0o7777:o}"
         elif c.kind == "modified" and c.old and c.new:
@@ -106,16 +110,23 @@ def change_rows(changes: list[Any]) -> list[dict[str, Any]]:
 def print_changes(changes: list[Any]) -> None:
     marks = {"created": "+", "deleted": "-", "modified": "~", "mode": "m", "xattr": "x",
              "type": "!"}  # fmt: skip
-    for row in change_rows(changes):
+    rows = change_rows(changes)
+    outside = sum(1 for row in rows if "runs_outside" in row)
+    if outside:
+        print(f"  {outside} change(s) to git hooks or config: git runs these outside the "
+              "sandbox, on your next git command")  # fmt: skip
+    for row in rows:
         detail = f"  ({row['detail']})" if row.get("detail") else ""
-        print(f"  {marks.get(row['kind'], '?')} {row['kind']:<9} {name(row['path'])}{detail}")
+        area = f"[{row['runs_outside']}] " if "runs_outside" in row else ""
+        mark = marks.get(row["kind"], "?")
+        print(f"  {mark} {row['kind']:<9} {area}{name(row['path'])}{detail}")
 
 
 def _show(args: argparse.Namespace) -> int:
     from nono.rollback import Rollback
 
     rb = Rollback.open(args.id)
-    changes = rb.changes()
+    changes = runs_outside_first(rb.changes())
     if args.json:
         rows = change_rows(changes)
         if args.diff:
@@ -222,7 +233,7 @@ def restore_some(rb: Any, paths: list[str]) -> Any:
 
 def review(rb: Any) -> None:
     """After an interactive run: what changed, and keep it, undo it all, or undo some."""
-    changes = rb.changes()
+    changes = runs_outside_first(rb.changes())
     if not changes:
         return
     print(f"\nnono: the session changed {len(changes)} path(s) (rollback {rb.id}):")

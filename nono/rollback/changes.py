@@ -59,6 +59,25 @@ def kind(old: Row | None, new: Row | None) -> str | None:
     return None
 
 
+def git_area(path: str) -> str | None:
+    """ "hook" or "git config" for a path git runs code from, None for ordinary files. Only
+    these are snapshotted inside a .git directory (see walk.GIT_RUNS)."""
+    at = path.rfind("/.git/")
+    if at < 0:
+        return None
+    rest = path[at + 6 :]
+    if rest == "hooks" or rest.startswith("hooks/"):
+        return "hook"
+    if rest in ("config", "config.worktree"):
+        return "git config"
+    return None
+
+
+def runs_outside_first(changes: list[Change]) -> list[Change]:
+    """Changes to git hooks and config lead: git runs them outside the sandbox."""
+    return sorted(changes, key=lambda c: git_area(c.path) is None)
+
+
 def compare(old: dict[str, Row], new: dict[str, Row]) -> list[Change]:
     changes = []
     for path in sorted(old.keys() | new.keys()):

@@ -21,6 +21,12 @@ HEAVY_DIRS = frozenset(
 )
 GITIGNORE_MAX = 1 << 20
 GITIGNORE = ".gitignore"
+# What git reads from .git to decide what to run (hooks; core.fsmonitor, core.hooksPath,
+# aliases, filters in config): snapshotted, whatever any rule says, because a change there
+# runs code outside the sandbox on the person's next git command. The rest of .git is the
+# object database and refs (see gitrefs).
+GIT_RUNS = frozenset({"config", "config.worktree", "hooks"})
+TREE, GITDIR, RAW = 0, 1, 2  # how a directory's entries are chosen
 
 Spec = pathspec.GitIgnoreSpec
 # The .gitignore files in force: (their directory relative to the root, rules), outermost first.
@@ -90,7 +96,8 @@ def walk(
     decide, and the .gitignore files on disk now are not read: an agent that rewrites them
     cannot make files from before the session look new (and be deleted by a restore), nor
     hide its own. .gitignore files themselves are always snapshotted, so the baseline
-    records the rules it applied.
+    records the rules it applied. In a .git directory only what git runs code from
+    (GIT_RUNS) is walked.
 
     Directories are listed through fds opened with O_NOFOLLOW, so symlinks are recorded and
     never followed, even one swapped in during the walk. Over the budget the walk fails."""
@@ -106,9 +113,9 @@ def walk(
         if not stat.S_ISDIR(st.st_mode):
             raise RollbackError(f"cannot snapshot {root}: not a directory")
         out.items.append((root, st))
-        stack: list[tuple[str, str, Scope]] = [(root, "", ())]
+        stack: list[tuple[str, str, Scope, int]] = [(root, "", (), TREE)]
         while stack:
-            path, rel, scope = stack.pop()
+            path, rel, scope, how = stack.pop()
             try:
                 dfd = dirs.fd(path)
                 with os.scandir(dfd) as it:
@@ -120,7 +127,12 @@ def walk(
                     f"cannot list {path} ({why}); its contents are not in this snapshot"
                 )
                 continue
-            if rules is not None:
+            if how == GITDIR:
+                entries = [e for e in entries if e.name in GIT_RUNS]
+                spec = None
+            elif how == RAW:
+                spec = None
+            elif rules is not None:
                 spec = rules.get(path)
             elif any(e.name == GITIGNORE and e.is_file(follow_symlinks=False) for e in entries):
                 spec = _load_gitignore(dfd, path, out.notices)
@@ -136,12 +148,16 @@ def walk(
                     continue  # gone between the listing and the stat
                 epath = f"{path}/{e.name}" if path != "/" else f"/{e.name}"
                 is_dir = stat.S_ISDIR(st.st_mode)
-                if e.name == ".git":
+                crel = f"{rel}/{e.name}" if rel else e.name
+                if how == TREE and e.name == ".git":
                     if is_dir:
                         out.repos.append(path)
+                        # Not a row itself: a restore never makes a .git without objects.
+                        stack.append((epath, "", (), GITDIR))
                     continue
-                crel = f"{rel}/{e.name}" if rel else e.name
-                if excluded(crel, e.name, is_dir, scope, user) and e.name != GITIGNORE:
+                # No rule leaves out .git's config and hooks (how != TREE).
+                leave_out = how == TREE and e.name != GITIGNORE
+                if leave_out and excluded(crel, e.name, is_dir, scope, user):
                     out.ignored.append(epath)
                     continue
                 seen += 1
@@ -153,7 +169,7 @@ def walk(
                     )
                 if is_dir:
                     out.items.append((epath, st))
-                    stack.append((epath, crel, scope))
+                    stack.append((epath, crel, scope, TREE if how == TREE else RAW))
                 elif stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
                     out.items.append((epath, st))
                     files += 1
