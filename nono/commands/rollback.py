@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from typing import Any
 
@@ -66,11 +67,16 @@ def _list(args: argparse.Namespace) -> int:
 
     rows: list[dict[str, Any]] = []
     for rb in list_rollbacks(path=args.path, recent=args.recent):
+        try:
+            note = settle(rb)
+        except NonoError as exc:  # one rollback that cannot be settled hides no other
+            note = f"no final snapshot: {exc.one_line()}"
         snaps = rb.snapshots()
         rows.append({
             "id": rb.id, "created": rb.created, "session": rb.session_id,
             "command": list(rb.command), "roots": list(rb.roots), "snapshots": len(snaps),
             "changes": len(rb.changes()) if len(snaps) > 1 else 0, "bytes": rb.size_bytes(),
+            "final_snapshot": final_json(rb), "note": note,
         })  # fmt: skip
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -83,7 +89,49 @@ def _list(args: argparse.Namespace) -> int:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created"]))
         print(f"{r['id']:<14}{when:<18}{r['snapshots']:>6}{r['changes']:>9}"
               f"{_size(r['bytes']):>9}  {_roots(r['roots'])}")  # fmt: skip
+        if r["note"]:
+            print(f"{'':<14}{text(r['note'])}")
     return 0
+
+
+def settle(rb: Any) -> str | None:
+    """Take the final snapshot of a session that ended without one (its supervisor killed,
+    the disk full) now that it is needed; without it the agent's changes would show as none,
+    then be taken for the person's own. Returns the note to show with the changes."""
+    if rb.final_missing() and not _session_running(rb):
+        rb.snapshot(late=True)
+    return final_note(rb)
+
+
+def _session_running(rb: Any) -> bool:
+    if rb.session_id is None:
+        return rb.owner_alive()  # a direct run takes its own final snapshot
+    from nono.session import registry
+
+    try:
+        record = registry.read_record(rb.session_id)
+    except NonoError:
+        return rb.owner_alive()  # the session is still being started
+    return record.status != registry.EXITED and registry.supervisor_alive(record)
+
+
+def final_note(rb: Any) -> str | None:
+    final = rb.final()
+    if final is None:
+        return ("the session is still running: no final snapshot yet, so its changes are "
+                "not listed")  # fmt: skip
+    if final.late:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(final.created))
+        return (f"final snapshot taken late, at {when} (the session ended without one): "
+                "changes made after the session ended may be included")  # fmt: skip
+    return None
+
+
+def final_json(rb: Any) -> dict[str, Any] | None:
+    final = rb.final()
+    if final is None:
+        return None
+    return {"index": final.index, "created": final.created, "late": final.late}
 
 
 def _roots(roots: Any) -> str:
@@ -126,6 +174,7 @@ def _show(args: argparse.Namespace) -> int:
     from nono.rollback import Rollback
 
     rb = Rollback.open(args.id)
+    note = settle(rb)
     changes = runs_outside_first(rb.changes())
     if args.json:
         rows = change_rows(changes)
@@ -139,6 +188,8 @@ def _show(args: argparse.Namespace) -> int:
                     "roots": list(rb.roots),
                     "session": rb.session_id,
                     "snapshots": len(rb.snapshots()),
+                    "final_snapshot": final_json(rb),
+                    "note": note,
                     "changes": rows,
                 },
                 indent=2,
@@ -146,6 +197,8 @@ def _show(args: argparse.Namespace) -> int:
         )
         return 0
     print(f"rollback {rb.id}: {len(changes)} change(s) in {_roots(rb.roots)}")
+    if note:
+        print(f"  note: {note}")
     print_changes(changes)
     if args.diff:
         print_diffs(rb, changes)
@@ -163,6 +216,12 @@ def _restore(args: argparse.Namespace) -> int:
     from nono.rollback import Rollback
 
     rb = Rollback.open(args.id)
+    note = settle(rb)
+    if rb.final_missing() and not args.force:
+        raise NonoError(f"rollback {rb.id}: {note}",
+                        "stop the session first, or rerun with --force")  # fmt: skip
+    if note:
+        print(f"nono: rollback {rb.id}: {note}", file=sys.stderr)
     plan = rb.plan_restore(args.snapshot, force=args.force)
     if plan.conflicts and not args.force:
         listed = _roots(plan.conflicts[:5]) + (" ..." if len(plan.conflicts) > 5 else "")
@@ -233,10 +292,18 @@ def restore_some(rb: Any, paths: list[str]) -> Any:
 
 def review(rb: Any) -> None:
     """After an interactive run: what changed, and keep it, undo it all, or undo some."""
+    try:
+        note = settle(rb)
+    except NonoError as exc:
+        print(f"nono: rollback {rb.id}: no final snapshot ({exc.one_line()}); the baseline is "
+              f"kept: nono rollback restore {rb.id}", file=sys.stderr)  # fmt: skip
+        return
     changes = runs_outside_first(rb.changes())
     if not changes:
         return
     print(f"\nnono: the session changed {len(changes)} path(s) (rollback {rb.id}):")
+    if note:
+        print(f"  note: {note}")
     print_changes(changes[:40])
     if len(changes) > 40:
         print(f"  ... and {len(changes) - 40} more (nono rollback show {rb.id})")

@@ -37,6 +37,7 @@ class Manifest:
     merkle_root: str = ""
     # Paths a rule left out (their contents unseen): they existed, so no restore removes them.
     ignored: tuple[str, ...] = ()
+    late: bool = False  # see SnapshotInfo.late
     _by_path: dict[str, Row] | None = field(default=None, repr=False)
 
     @property
@@ -55,6 +56,7 @@ class Manifest:
             self.merkle_root,
             self.notices,
             self.git,
+            self.late,
         )
 
     def header(self) -> dict[str, Any]:
@@ -71,6 +73,7 @@ class Manifest:
             "git": self.git,
             "merkle_root": self.merkle_root,
             "ignored": list(self.ignored),
+            "late": self.late,
             "count": len(self.rows),
             "fields": list(FIELDS),
         }
@@ -161,6 +164,7 @@ def read_info(snapdir: Path, index: int) -> SnapshotInfo:
             data["merkle_root"],
             tuple(data["notices"]),
             data["git"],
+            bool(data.get("late")),
         )
     except FileNotFoundError:
         return read_manifest(snapdir, index).info()
@@ -212,6 +216,7 @@ def read_manifest(snapdir: Path, index: int, *, check: bool = False) -> Manifest
         new_objects=head["new_objects"],
         merkle_root=head["merkle_root"],
         ignored=tuple(head.get("ignored", ())),
+        late=bool(head.get("late")),
     )
     if check:
         actual = merkle_root(body, manifest.git, manifest.ignored)

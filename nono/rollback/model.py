@@ -115,6 +115,9 @@ class SnapshotInfo:
     merkle_root: str
     notices: tuple[str, ...]
     git: dict[str, Any] = field(default_factory=dict)
+    # A final snapshot taken when first needed, after the session ended without one (its
+    # supervisor killed, the disk full): it may hold changes made after the session.
+    late: bool = False
 
 
 @dataclass(frozen=True)

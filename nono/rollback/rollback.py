@@ -50,6 +50,19 @@ RESTORES = "restores.log"
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
+def process_token(pid: int) -> str | None:
+    """What tells a live process from a later one given its pid: its start time in clock
+    ticks since boot (/proc/PID/stat field 22). None if there is no such live process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] in (b"Z", b"X"):
+        return None
+    return fields[19].decode()
+
+
 def normalise_roots(roots: Sequence[str]) -> tuple[str, ...]:
     """Real, absolute, deduplicated roots; a root inside another is covered by it."""
     real = sorted({os.path.realpath(os.path.abspath(os.path.expanduser(r))) for r in roots})
@@ -77,6 +90,9 @@ class Rollback:
         self.created: float = meta["created"]
         self.session_id: str | None = meta.get("session_id")
         self.command: tuple[str, ...] = tuple(meta.get("command", ()))
+        # The process that made the baseline and takes the final snapshot itself (a direct
+        # run), or starts the session whose supervisor takes it.
+        self.owner: dict[str, Any] = meta.get("owner") or {}
         opts = meta.get("options", {})
         self.options = Options(
             tuple(opts.get("excludes", ())),
@@ -120,6 +136,7 @@ class Rollback:
             "created": time.time(),
             "session_id": session_id,
             "command": list(command),
+            "owner": {"pid": os.getpid(), "start": process_token(os.getpid())},
             "options": {
                 "excludes": list(options.excludes),
                 "walk_budget": options.walk_budget,
@@ -217,15 +234,44 @@ class Rollback:
             self._manifests[index] = read_manifest(self._snapdir, index)
         return self._manifests[index]
 
-    def snapshot(self, progress: Progress | None = None) -> SnapshotInfo:
-        """The next snapshot, incremental against the latest one."""
+    def owner_alive(self) -> bool:
+        """Whether the process that made the baseline still runs (and is not this one)."""
+        pid = self.owner.get("pid")
+        if not isinstance(pid, int) or pid == os.getpid():
+            return False
+        token = process_token(pid)
+        return token is not None and token == self.owner.get("start")
+
+    def final_missing(self) -> bool:
+        """Only the baseline exists: the session has not ended, or it ended without its final
+        snapshot (supervisor killed, disk full). Without one every change the agent made
+        would look like the person's own, made after the session."""
+        return self._indexes()[-1] == 0
+
+    def final(self) -> SnapshotInfo | None:
+        """The latest snapshot after the baseline, or None."""
+        indexes = self._indexes()
+        return read_info(self._snapdir, indexes[-1]) if indexes[-1] != 0 else None
+
+    def snapshot(self, progress: Progress | None = None, *, late: bool = False) -> SnapshotInfo:
+        """The next snapshot, incremental against the latest one; `late` marks a final
+        snapshot taken after the session ended without one."""
         with self._locked():
+            if late and not self.final_missing():
+                return self.manifest(-1).info()  # another process took it meanwhile
             previous = self.manifest(-1)
             index = previous.index + 1
             self.store.clear_tmp()  # what a killed snapshot left behind
             try:
                 manifest = take(
-                    self.store, self.roots, self.options, index, previous, progress, self.rules()
+                    self.store,
+                    self.roots,
+                    self.options,
+                    index,
+                    previous,
+                    progress,
+                    self.rules(),
+                    late=late,
                 )
                 write_manifest(self._snapdir, manifest)
             except OSError as exc:

@@ -202,6 +202,7 @@ def take(
     previous: Manifest | None,
     progress: Progress | None = None,
     rules: Mapping[str, Spec] | None = None,
+    late: bool = False,
 ) -> Manifest:
     """Snapshot `index`: objects copied and flushed; the caller writes the manifest."""
     started_ns = time.time_ns()
@@ -220,4 +221,5 @@ def take(
         bytes=sum(row[SIZE] for row in files),
         new_objects=result.new_objects,
         ignored=tuple(sorted(result.ignored)),
+        late=late,
     )
