@@ -74,3 +74,26 @@ def test_a_session_that_leaves_git_alone_shows_no_git_changes(nono, workspace):
     assert nono("stop", session_id).returncode == 0
     shown = json.loads(nono("rollback", "show", rid, "--json").stdout)
     assert shown["changes"] == []
+
+
+def test_a_hooks_path_that_ignores_itself_is_still_snapshotted(nono, workspace):
+    # husky's layout: core.hooksPath = .husky/_, a directory whose .gitignore says "*".
+    runner = workspace / ".husky" / "_" / "h"
+    runner.parent.mkdir(parents=True)
+    (runner.parent / ".gitignore").write_text("*\n")
+    runner.write_text('#!/bin/sh\nexec "$0.real" "$@"\n')
+    git_repo(workspace)
+    git(workspace, "config", "core.hooksPath", ".husky/_")
+    session_id, rid = session_with_rollback(nono)
+    try:
+        runner.write_text(HOOK)
+        (runner.parent / "pre-commit").write_text(HOOK)
+    finally:
+        assert nono("stop", session_id).returncode == 0
+    shown = json.loads(nono("rollback", "show", rid, "--json").stdout)
+    kinds = {Path(c["path"]).relative_to(workspace).as_posix(): (c["kind"], c.get("runs_outside"))
+             for c in shown["changes"]}  # fmt: skip
+    assert kinds == {".husky/_/h": ("modified", "hook"), ".husky/_/pre-commit": ("created", "hook")}
+    assert nono("rollback", "restore", rid).returncode == 0
+    assert runner.read_text() == '#!/bin/sh\nexec "$0.real" "$@"\n'
+    assert not (runner.parent / "pre-commit").exists()

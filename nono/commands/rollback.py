@@ -138,11 +138,11 @@ def _roots(roots: Any) -> str:
     return ", ".join(name(root) for root in roots)
 
 
-def change_rows(changes: list[Any]) -> list[dict[str, Any]]:
+def change_rows(changes: list[Any], runs: dict[str, str] | None = None) -> list[dict[str, Any]]:
     rows = []
     for c in changes:
         row: dict[str, Any] = {"path": c.path, "kind": c.kind}
-        area = git_area(c.path)
+        area = git_area(c.path, runs)
         if area is not None:
             row["runs_outside"] = area  # "hook" | "git config"
         if c.kind == "mode" and c.old and c.new:
@@ -155,10 +155,10 @@ def change_rows(changes: list[Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def print_changes(changes: list[Any]) -> None:
+def print_changes(changes: list[Any], runs: dict[str, str] | None = None) -> None:
     marks = {"created": "+", "deleted": "-", "modified": "~", "mode": "m", "xattr": "x",
              "type": "!"}  # fmt: skip
-    rows = change_rows(changes)
+    rows = change_rows(changes, runs)
     outside = sum(1 for row in rows if "runs_outside" in row)
     if outside:
         print(f"  {outside} change(s) to git hooks or config: git runs these outside the "
@@ -175,9 +175,9 @@ def _show(args: argparse.Namespace) -> int:
 
     rb = Rollback.open(args.id)
     note = settle(rb)
-    changes = runs_outside_first(rb.changes())
+    changes = runs_outside_first(rb.changes(), rb.runs_outside())
     if args.json:
-        rows = change_rows(changes)
+        rows = change_rows(changes, rb.runs_outside())
         if args.diff:
             for row, change in zip(rows, changes, strict=True):
                 row["diff"] = rb.diff(change)
@@ -199,7 +199,7 @@ def _show(args: argparse.Namespace) -> int:
     print(f"rollback {rb.id}: {len(changes)} change(s) in {_roots(rb.roots)}")
     if note:
         print(f"  note: {note}")
-    print_changes(changes)
+    print_changes(changes, rb.runs_outside())
     if args.diff:
         print_diffs(rb, changes)
     return 0
@@ -298,13 +298,13 @@ def review(rb: Any) -> None:
         print(f"nono: rollback {rb.id}: no final snapshot ({exc.one_line()}); the baseline is "
               f"kept: nono rollback restore {rb.id}", file=sys.stderr)  # fmt: skip
         return
-    changes = runs_outside_first(rb.changes())
+    changes = runs_outside_first(rb.changes(), rb.runs_outside())
     if not changes:
         return
     print(f"\nnono: the session changed {len(changes)} path(s) (rollback {rb.id}):")
     if note:
         print(f"  note: {note}")
-    print_changes(changes[:40])
+    print_changes(changes[:40], rb.runs_outside())
     if len(changes) > 40:
         print(f"  ... and {len(changes) - 40} more (nono rollback show {rb.id})")
     while True:

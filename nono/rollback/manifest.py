@@ -38,6 +38,8 @@ class Manifest:
     # Paths a rule left out (their contents unseen): they existed, so no restore removes them.
     ignored: tuple[str, ...] = ()
     late: bool = False  # see SnapshotInfo.late
+    # Work-tree paths .git/config points git at (core.hooksPath, includes): "hook" | "git config"
+    runs: dict[str, str] = field(default_factory=dict)
     _by_path: dict[str, Row] | None = field(default=None, repr=False)
 
     @property
@@ -74,6 +76,7 @@ class Manifest:
             "merkle_root": self.merkle_root,
             "ignored": list(self.ignored),
             "late": self.late,
+            "runs": self.runs,
             "count": len(self.rows),
             "fields": list(FIELDS),
         }
@@ -148,7 +151,7 @@ def write_manifest(snapdir: Path, manifest: Manifest) -> None:
     head = manifest.header()
     data = b"\n".join([_encode(head).encode(), *lines]) + b"\n"
     write_durable(manifest_path(snapdir, manifest.index), data)
-    info = {k: v for k, v in head.items() if k not in ("fields", "roots", "ignored")}
+    info = {k: v for k, v in head.items() if k not in ("fields", "roots", "ignored", "runs")}
     write_durable(info_path(snapdir, manifest.index), _encode(info).encode())
 
 
@@ -217,6 +220,7 @@ def read_manifest(snapdir: Path, index: int, *, check: bool = False) -> Manifest
         merkle_root=head["merkle_root"],
         ignored=tuple(head.get("ignored", ())),
         late=bool(head.get("late")),
+        runs=dict(head.get("runs", {})),
     )
     if check:
         actual = merkle_root(body, manifest.git, manifest.ignored)

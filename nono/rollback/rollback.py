@@ -310,6 +310,10 @@ class Rollback:
         new = self.manifest(-1 if until is None else until)
         return compare(old.by_path, new.by_path)
 
+    def runs_outside(self) -> dict[str, str]:
+        """Work-tree paths git was pointed at (core.hooksPath, includes) before or after."""
+        return {**self.manifest(0).runs, **self.manifest(-1).runs}
+
     def diff(self, change: Change) -> str:
         label = change.path
         for root in self.roots:

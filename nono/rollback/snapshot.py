@@ -46,6 +46,7 @@ class Scan:
     new_objects: int = 0
     git: dict = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
+    runs: dict[str, str] = field(default_factory=dict)
 
 
 def racy(row: Row, started_ns: int) -> bool:
@@ -134,6 +135,7 @@ def scan(
         walked = walk(roots, options, dirs, progress, rules)
         out.notices.extend(walked.notices)
         out.ignored = walked.ignored
+        out.runs = walked.runs
         items = walked.items
         seen = {path for path, _ in items}
         for path in extra:
@@ -222,4 +224,5 @@ def take(
         new_objects=result.new_objects,
         ignored=tuple(sorted(result.ignored)),
         late=late,
+        runs=result.runs,
     )

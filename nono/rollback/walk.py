@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pathspec
 
 from nono.rollback.fsops import Dirs, user_xattrs
+from nono.rollback.gitconfig import forced_paths
 from nono.rollback.model import Options, Progress, RollbackError
 
 # Build output and dependency caches: big, regenerable, and never what a person wants back.
@@ -40,6 +41,7 @@ class Walked:
     repos: list[str] = field(default_factory=list)  # directories holding a .git directory
     notices: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # left out by a rule (not descended)
+    runs: dict[str, str] = field(default_factory=dict)  # hooksPath, includes: their label
 
 
 def user_spec(options: Options) -> Spec | None:
@@ -105,6 +107,10 @@ def walk(
     user = user_spec(options)
     seen = 0
     direct: dict[str, int] = {}
+    # Paths .git/config points git at (hooksPath, includes), and the directories down to
+    # them: never left out by a rule, and walked whole.
+    forced: set[str] = set()
+    through: set[str] = set()
     for root in roots:
         try:
             st = os.lstat(root)
@@ -140,6 +146,14 @@ def walk(
                 spec = None
             if spec is not None:
                 scope = (*scope, (rel, spec))
+            if how == TREE and any(e.name == ".git" for e in entries):
+                for target, label in forced_paths(dfd, path):
+                    out.runs[target] = label
+                    forced.add(target)
+                    parent = os.path.dirname(target)
+                    while parent != path and parent not in through:
+                        through.add(parent)
+                        parent = os.path.dirname(parent)
             files = 0
             for e in entries:
                 try:
@@ -157,6 +171,8 @@ def walk(
                     continue
                 # No rule leaves out .git's config and hooks (how != TREE).
                 leave_out = how == TREE and e.name != GITIGNORE
+                if leave_out and (epath in forced or epath in through):
+                    leave_out = False
                 if leave_out and excluded(crel, e.name, is_dir, scope, user):
                     out.ignored.append(epath)
                     continue
@@ -169,7 +185,8 @@ def walk(
                     )
                 if is_dir:
                     out.items.append((epath, st))
-                    stack.append((epath, crel, scope, TREE if how == TREE else RAW))
+                    whole = how != TREE or epath in forced
+                    stack.append((epath, crel, scope, RAW if whole else TREE))
                 elif stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
                     out.items.append((epath, st))
                     files += 1
