@@ -133,20 +133,24 @@ def walk(
                     f"cannot list {path} ({why}); its contents are not in this snapshot"
                 )
                 continue
+            spec = None
+            repo = False
             if how == GITDIR:
                 entries = [e for e in entries if e.name in GIT_RUNS]
-                spec = None
-            elif how == RAW:
-                spec = None
-            elif rules is not None:
-                spec = rules.get(path)
-            elif any(e.name == GITIGNORE and e.is_file(follow_symlinks=False) for e in entries):
-                spec = _load_gitignore(dfd, path, out.notices)
-            else:
-                spec = None
+            elif how == TREE:
+                ignore_file = None
+                for e in entries:  # a plain loop: this runs for every directory
+                    if e.name == GITIGNORE:
+                        ignore_file = e
+                    elif e.name == ".git":
+                        repo = True
+                if rules is not None:
+                    spec = rules.get(path)
+                elif ignore_file is not None and ignore_file.is_file(follow_symlinks=False):
+                    spec = _load_gitignore(dfd, path, out.notices)
             if spec is not None:
                 scope = (*scope, (rel, spec))
-            if how == TREE and any(e.name == ".git" for e in entries):
+            if repo:
                 for target, label in forced_paths(dfd, path):
                     out.runs[target] = label
                     forced.add(target)
@@ -171,7 +175,7 @@ def walk(
                     continue
                 # No rule leaves out .git's config and hooks (how != TREE).
                 leave_out = how == TREE and e.name != GITIGNORE
-                if leave_out and (epath in forced or epath in through):
+                if leave_out and forced and (epath in forced or epath in through):
                     leave_out = False
                 if leave_out and excluded(crel, e.name, is_dir, scope, user):
                     out.ignored.append(epath)
