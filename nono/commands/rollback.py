@@ -320,8 +320,10 @@ def review(rb: Any) -> None:
             print_diffs(rb, changes)
             continue
         if answer == "r":
-            result = rb.restore(rb.plan_restore(0, force=True))
+            plan = rb.plan_restore(0, force=True)
+            result = rb.restore(plan)
             print(f"restored {result.restored}, removed {result.removed}")
+            _print_kept(plan)
             return
         if answer == "s":
             from prompt_toolkit.shortcuts import checkboxlist_dialog
