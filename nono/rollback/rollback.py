@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from nono import paths
+from nono.rollback import integrity
 from nono.rollback import restore as restoring
 from nono.rollback.changes import compare, diff_text
-from nono.rollback.location import rollback_ids, rollbacks_dir
+from nono.rollback.location import normalise_roots, rollback_ids, rollbacks_dir
 from nono.rollback.manifest import (
     Manifest,
     paused_gc,
@@ -28,10 +29,6 @@ from nono.rollback.manifest import (
     write_manifest,
 )
 from nono.rollback.model import (
-    FILE,
-    HASH,
-    PATH,
-    TYPE,
     Change,
     Options,
     Progress,
@@ -42,7 +39,7 @@ from nono.rollback.model import (
 )
 from nono.rollback.snapshot import scan, take
 from nono.rollback.store import Store
-from nono.rollback.walk import GITIGNORE, Spec, parse_gitignore
+from nono.rollback.walk import Spec, baseline_rules
 
 META = "rollback.json"
 JOURNAL = "restore.journal"
@@ -61,23 +58,6 @@ def process_token(pid: int) -> str | None:
     if fields[0] in (b"Z", b"X"):
         return None
     return fields[19].decode()
-
-
-def normalise_roots(roots: Sequence[str]) -> tuple[str, ...]:
-    """Real, absolute, deduplicated roots; a root inside another is covered by it."""
-    real = sorted({os.path.realpath(os.path.abspath(os.path.expanduser(r))) for r in roots})
-    kept: list[str] = []
-    for root in real:
-        if not any(root == k or root.startswith(k.rstrip("/") + "/") for k in kept):
-            kept.append(root)
-    if not kept:
-        raise RollbackError("a rollback needs at least one directory to track")
-    state = os.path.realpath(paths.state_dir())
-    for root in kept:
-        if state == root or state.startswith(root.rstrip("/") + "/"):
-            # The store would snapshot itself, and an agent could write nono's own state.
-            raise RollbackError(f"cannot track {root}: it holds nono's state ({state})")
-    return tuple(kept)
 
 
 class Rollback:
@@ -288,18 +268,7 @@ class Rollback:
         .gitignore files of the baseline, read from its copies in the store. Rules written
         during or after the session change nothing: exclusions stay the baseline's."""
         if self._rules is None:
-            rules = {}
-            for row in self.manifest(0).rows:
-                path = row[PATH]
-                if row[TYPE] == FILE and row[HASH] and path.endswith("/" + GITIGNORE):
-                    try:
-                        rules[os.path.dirname(path)] = parse_gitignore(self.store.read(row[HASH]))
-                    except OSError as exc:
-                        raise RollbackError(
-                            f"cannot read the baseline's copy of {path}: {exc.strerror}",
-                            "run: nono rollback verify",
-                        ) from None
-            self._rules = rules
+            self._rules = baseline_rules(self.manifest(0).rows, self.store.read)
         return self._rules
 
     def snapshots(self) -> list[SnapshotInfo]:
@@ -413,30 +382,7 @@ class Rollback:
     def verify(self) -> list[str]:
         """Every problem found: manifests against their Merkle roots, objects against their
         names. Each names the snapshot or object and the files that use it."""
-        problems: list[str] = []
-        users: dict[str, list[str]] = {}
-        for index in self._indexes():
-            try:
-                manifest = read_manifest(self._snapdir, index, check=True)
-            except RollbackError as exc:
-                problems.append(exc.message)
-                continue
-            for row in manifest.rows:
-                if row[TYPE] == FILE and row[HASH] is not None:
-                    users.setdefault(row[HASH], []).append(f"{row[PATH]} (snapshot {index})")
-            for repo, record in manifest.git.items():
-                for name in ("index", "packed-refs"):
-                    if record.get(name):
-                        users.setdefault(record[name], []).append(
-                            f"{repo}/.git/{name} (snapshot {index})"
-                        )
-        for digest in sorted(set(self.store.all_objects()) | users.keys()):
-            problem = self.store.check(digest)
-            if problem is not None:
-                used = users.get(digest, [])
-                by = ", ".join(used[:5]) + (f" and {len(used) - 5} more" if len(used) > 5 else "")
-                problems.append(f"object {digest} is {problem}; used by {by or 'no snapshot'}")
-        return problems
+        return integrity.problems(self._snapdir, self._indexes(), self.store)
 
     def size_bytes(self) -> int:
         """Disk space used (allocated blocks, so reflinked copies count as little as they use)."""

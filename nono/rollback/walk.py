@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import pathspec
 
 from nono.rollback.fsops import Dirs, user_xattrs
 from nono.rollback.gitconfig import forced_paths
-from nono.rollback.model import Options, Progress, RollbackError
+from nono.rollback.model import FILE, HASH, PATH, TYPE, Options, Progress, RollbackError, Row
 
 # Build output and dependency caches: big, regenerable, and never what a person wants back.
 HEAVY_DIRS = frozenset(
@@ -50,6 +50,23 @@ def user_spec(options: Options) -> Spec | None:
 
 def parse_gitignore(data: bytes) -> Spec:
     return Spec.from_lines(data[:GITIGNORE_MAX].decode("utf-8", "replace").splitlines())
+
+
+def baseline_rules(rows: list[Row], read: Callable[[str], bytes]) -> dict[str, Spec]:
+    """{directory: its rules} from the .gitignore files a baseline's rows hold (`read` gets
+    an object's bytes): what every later snapshot and restore of the rollback applies."""
+    rules = {}
+    for row in rows:
+        path = row[PATH]
+        if row[TYPE] == FILE and row[HASH] and path.endswith("/" + GITIGNORE):
+            try:
+                rules[os.path.dirname(path)] = parse_gitignore(read(row[HASH]))
+            except OSError as exc:
+                raise RollbackError(
+                    f"cannot read the baseline's copy of {path}: {exc.strerror}",
+                    "run: nono rollback verify",
+                ) from None
+    return rules
 
 
 def _load_gitignore(dfd: int, dirpath: str, notices: list[str]) -> Spec | None:
