@@ -86,6 +86,10 @@ def test_a_1200_deep_tree_snapshots_shows_and_restores(nono, workspace):
         assert any(p.endswith("/d/bottom.txt") for p in paths)
         assert len([p for p in paths if p.startswith(str(workspace / "deep"))]) == 1 + DEPTH + 1
 
+        for args in (("show", rid), ("show", rid, "--diff"), ("restore", rid, "--dry-run")):
+            r = nono("rollback", *args)
+            assert r.returncode == 0 and "bottom.txt" in r.stdout, (args, r.stderr)
+
         r = nono("rollback", "restore", rid)
         assert r.returncode == 0, r.stderr
         assert "RecursionError" not in r.stderr
