@@ -43,16 +43,15 @@ class Dirs:
         cached = self._fds.get(dirpath)
         if cached is not None:
             return cached
-        root, parts = split_under(dirpath, self.roots)
-        # Down from the nearest open ancestor, one component at a time: a loop, not recursion,
-        # since an agent's tree can be deeper than Python's recursion limit.
-        prefixes = [root] + [
-            f"{root.rstrip('/')}/{'/'.join(parts[: i + 1])}" for i in range(len(parts))
-        ]
-        depth = len(parts)
-        while depth > 0 and prefixes[depth] not in self._fds:
-            depth -= 1
-        fd = self._fds.get(root) if depth == 0 else self._fds[prefixes[depth]]
+        root, _parts = split_under(dirpath, self.roots)
+        # Up to the nearest open ancestor, then down one component at a time: loops, not
+        # recursion, since an agent's tree can be deeper than Python's recursion limit.
+        missing = []
+        path = dirpath
+        while path != root and path not in self._fds:
+            missing.append(path)
+            path = path[: path.rfind("/")] or "/"
+        fd = self._fds.get(path)
         if fd is None:
             try:
                 fd = os.open(root, DIR_FLAGS)
@@ -61,9 +60,9 @@ class Dirs:
                     f"cannot {self.verb} {root}: {exc.strerror} (it must be a real directory)"
                 ) from None
             self._keep(root, fd)
-        for i in range(depth, len(parts)):
+        for sub in reversed(missing):
             try:
-                fd = os.open(parts[i], DIR_FLAGS, dir_fd=fd)
+                fd = os.open(sub[sub.rfind("/") + 1 :], DIR_FLAGS, dir_fd=fd)
             except OSError as exc:
                 if exc.errno in (errno.ELOOP, errno.ENOTDIR):
                     raise RollbackError(
@@ -72,7 +71,7 @@ class Dirs:
                         "inspect it, then try again",
                     ) from None
                 raise
-            self._keep(prefixes[i + 1], fd)
+            self._keep(sub, fd)
         return fd
 
     def _keep(self, path: str, fd: int) -> None:
