@@ -36,6 +36,9 @@ def test_killed_supervisor_final_snapshot_is_taken_late_and_labelled(nono, works
     assert running.returncode == 0, running.stderr
     assert "still running" in running.stdout
     assert json.loads(nono("rollback", "list", "--json").stdout)[0]["snapshots"] == 1
+    refused = nono("rollback", "restore", rid)
+    assert refused.returncode == 1 and "still running" in refused.stderr
+    assert (workspace / "from-agent.txt").exists()
 
     info = json.loads(nono("inspect", session_id, "--json").stdout)
     os.kill(info["supervisor_pid"], signal.SIGKILL)
