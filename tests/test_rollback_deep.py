@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from rollback_helpers import git, git_repo
 
 DEPTH = 1200
@@ -99,3 +100,23 @@ def test_a_1200_deep_tree_snapshots_shows_and_restores(nono, workspace):
     finally:
         remove_deep(workspace / "deep")
         remove_deep(workspace / ".git" / "refs" / "heads")
+
+
+def test_a_tree_too_deep_to_hold_in_memory_is_refused_with_a_message(home, workspace):
+    from nono.rollback import Options, Rollback, RollbackError, rollbacks_dir
+
+    fd = os.open(workspace, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(400):  # 400 paths averaging ~450 bytes: ~180 KB of names
+        os.mkdir("d", dir_fd=fd)
+        nxt = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = nxt
+    os.close(fd)
+    try:
+        with pytest.raises(RollbackError, match=r"path names .*nested too deep") as err:
+            Rollback.create([str(workspace)], Options(path_budget=100_000))
+        assert "--rollback-exclude" in (err.value.hint or "")
+        assert os.listdir(rollbacks_dir()) == []
+        Rollback.create([str(workspace)])  # the default budget holds it
+    finally:
+        remove_deep(workspace)

@@ -69,6 +69,10 @@ class Options:
     excludes: tuple[str, ...] = ()  # gitignore-style, relative to each root
     walk_budget: int = 500_000
     big_dir_notice: int = 10_000
+    # Bytes of path names: a chain nested N deep holds N paths of up to N components, so
+    # its names grow with N squared (100,000 levels would be 10 GB) long before the count
+    # of entries reaches walk_budget.
+    path_budget: int = 256 << 20
 
 
 @dataclass(frozen=True)

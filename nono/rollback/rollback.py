@@ -78,6 +78,7 @@ class Rollback:
             tuple(opts.get("excludes", ())),
             opts.get("walk_budget", Options.walk_budget),
             opts.get("big_dir_notice", Options.big_dir_notice),
+            opts.get("path_budget", Options.path_budget),
         )
         self.store = Store(path)
         self._manifests: dict[int, Manifest] = {}
@@ -121,6 +122,7 @@ class Rollback:
                 "excludes": list(options.excludes),
                 "walk_budget": options.walk_budget,
                 "big_dir_notice": options.big_dir_notice,
+                "path_budget": options.path_budget,
             },
         }
         what = ", ".join(tracked)

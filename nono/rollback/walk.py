@@ -123,6 +123,7 @@ def walk(
     out = Walked()
     user = user_spec(options)
     seen = 0
+    names = 0  # bytes of path names, against options.path_budget
     direct: dict[str, int] = {}
     # Paths .git/config points git at (hooksPath, includes), and the directories down to
     # them: never left out by a rule, and walked whole.
@@ -198,6 +199,13 @@ def walk(
                     out.ignored.append(epath)
                     continue
                 seen += 1
+                names += len(epath)
+                if names > options.path_budget:
+                    raise RollbackError(
+                        f"{root} holds more than {options.path_budget:,} bytes of path names "
+                        f"to snapshot (directories nested too deep, such as {path[:200]}...)",
+                        "exclude the directory with --rollback-exclude PATTERN",
+                    )
                 if seen > options.walk_budget:
                     raise RollbackError(
                         f"{root} has more than {options.walk_budget:,} entries to snapshot",
