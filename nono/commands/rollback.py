@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from typing import Any
 
 from nono.errors import NonoError
 from nono.progress import Progress
+from nono.rollback.changes import git_area, runs_outside_first
+from nono.rollback.printable import name, text
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -64,11 +67,16 @@ def _list(args: argparse.Namespace) -> int:
 
     rows: list[dict[str, Any]] = []
     for rb in list_rollbacks(path=args.path, recent=args.recent):
+        try:
+            note = settle(rb)
+        except NonoError as exc:  # one rollback that cannot be settled hides no other
+            note = f"no final snapshot: {exc.one_line()}"
         snaps = rb.snapshots()
         rows.append({
             "id": rb.id, "created": rb.created, "session": rb.session_id,
             "command": list(rb.command), "roots": list(rb.roots), "snapshots": len(snaps),
             "changes": len(rb.changes()) if len(snaps) > 1 else 0, "bytes": rb.size_bytes(),
+            "final_snapshot": final_json(rb), "note": note,
         })  # fmt: skip
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -80,14 +88,63 @@ def _list(args: argparse.Namespace) -> int:
     for r in rows:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created"]))
         print(f"{r['id']:<14}{when:<18}{r['snapshots']:>6}{r['changes']:>9}"
-              f"{_size(r['bytes']):>9}  {', '.join(r['roots'])}")  # fmt: skip
+              f"{_size(r['bytes']):>9}  {_roots(r['roots'])}")  # fmt: skip
+        if r["note"]:
+            print(f"{'':<14}{text(r['note'])}")
     return 0
 
 
-def change_rows(changes: list[Any]) -> list[dict[str, Any]]:
+def settle(rb: Any) -> str | None:
+    """Take the final snapshot of a session that ended without one (its supervisor killed,
+    the disk full) now that it is needed; without it the agent's changes would show as none,
+    then be taken for the person's own. Returns the note to show with the changes."""
+    if rb.final_missing() and not _session_running(rb):
+        rb.snapshot(late=True)
+    return final_note(rb)
+
+
+def _session_running(rb: Any) -> bool:
+    if rb.session_id is None:
+        return rb.owner_alive()  # a direct run takes its own final snapshot
+    from nono.session import registry
+
+    try:
+        record = registry.read_record(rb.session_id)
+    except NonoError:
+        return rb.owner_alive()  # the session is still being started
+    return record.status != registry.EXITED and registry.supervisor_alive(record)
+
+
+def final_note(rb: Any) -> str | None:
+    final = rb.final()
+    if final is None:
+        return ("the session is still running: no final snapshot yet, so its changes are "
+                "not listed")  # fmt: skip
+    if final.late:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(final.created))
+        return (f"final snapshot taken late, at {when} (the session ended without one): "
+                "changes made after the session ended may be included")  # fmt: skip
+    return None
+
+
+def final_json(rb: Any) -> dict[str, Any] | None:
+    final = rb.final()
+    if final is None:
+        return None
+    return {"index": final.index, "created": final.created, "late": final.late}
+
+
+def _roots(roots: Any) -> str:
+    return ", ".join(name(root) for root in roots)
+
+
+def change_rows(changes: list[Any], runs: dict[str, str] | None = None) -> list[dict[str, Any]]:
     rows = []
     for c in changes:
         row: dict[str, Any] = {"path": c.path, "kind": c.kind}
+        area = git_area(c.path, runs)
+        if area is not None:
+            row["runs_outside"] = area  # "hook" | "git config"
         if c.kind == "mode" and c.old and c.new:
             row["detail"] = f"{c.old.mode & 0o7777:o} -> {c.new.mode & 0o7777:o}"
         elif c.kind == "modified" and c.old and c.new:
@@ -98,21 +155,29 @@ def change_rows(changes: list[Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def print_changes(changes: list[Any]) -> None:
+def print_changes(changes: list[Any], runs: dict[str, str] | None = None) -> None:
     marks = {"created": "+", "deleted": "-", "modified": "~", "mode": "m", "xattr": "x",
              "type": "!"}  # fmt: skip
-    for row in change_rows(changes):
+    rows = change_rows(changes, runs)
+    outside = sum(1 for row in rows if "runs_outside" in row)
+    if outside:
+        print(f"  {outside} change(s) to git hooks or config: git runs these outside the "
+              "sandbox, on your next git command")  # fmt: skip
+    for row in rows:
         detail = f"  ({row['detail']})" if row.get("detail") else ""
-        print(f"  {marks.get(row['kind'], '?')} {row['kind']:<9} {row['path']}{detail}")
+        area = f"[{row['runs_outside']}] " if "runs_outside" in row else ""
+        mark = marks.get(row["kind"], "?")
+        print(f"  {mark} {row['kind']:<9} {area}{name(row['path'])}{detail}")
 
 
 def _show(args: argparse.Namespace) -> int:
     from nono.rollback import Rollback
 
     rb = Rollback.open(args.id)
-    changes = rb.changes()
+    note = settle(rb)
+    changes = runs_outside_first(rb.changes(), rb.runs_outside())
     if args.json:
-        rows = change_rows(changes)
+        rows = change_rows(changes, rb.runs_outside())
         if args.diff:
             for row, change in zip(rows, changes, strict=True):
                 row["diff"] = rb.diff(change)
@@ -123,43 +188,64 @@ def _show(args: argparse.Namespace) -> int:
                     "roots": list(rb.roots),
                     "session": rb.session_id,
                     "snapshots": len(rb.snapshots()),
+                    "final_snapshot": final_json(rb),
+                    "note": note,
                     "changes": rows,
                 },
                 indent=2,
             )
         )
         return 0
-    print(f"rollback {rb.id}: {len(changes)} change(s) in {', '.join(rb.roots)}")
-    print_changes(changes)
+    print(f"rollback {rb.id}: {len(changes)} change(s) in {_roots(rb.roots)}")
+    if note:
+        print(f"  note: {note}")
+    print_changes(changes, rb.runs_outside())
     if args.diff:
-        for change in changes:
-            text = rb.diff(change)
-            if text:
-                print(text if text != "binary" else f"Binary file {change.path} differs")
+        print_diffs(rb, changes)
     return 0
+
+
+def print_diffs(rb: Any, changes: list[Any]) -> None:
+    for change in changes:
+        diff = rb.diff(change)
+        if diff:
+            print(text(diff) if diff != "binary" else f"Binary file {name(change.path)} differs")
 
 
 def _restore(args: argparse.Namespace) -> int:
     from nono.rollback import Rollback
 
     rb = Rollback.open(args.id)
+    note = settle(rb)
+    if rb.final_missing() and not args.force:
+        raise NonoError(f"rollback {rb.id}: {note}",
+                        "stop the session first, or rerun with --force")  # fmt: skip
+    if note:
+        print(f"nono: rollback {rb.id}: {note}", file=sys.stderr)
     plan = rb.plan_restore(args.snapshot, force=args.force)
     if plan.conflicts and not args.force:
-        listed = ", ".join(plan.conflicts[:5]) + (" ..." if len(plan.conflicts) > 5 else "")
+        listed = _roots(plan.conflicts[:5]) + (" ..." if len(plan.conflicts) > 5 else "")
         raise NonoError(f"changed since the session ended: {listed}",
                         "rerun with --force to overwrite them")  # fmt: skip
     if args.dry_run:
         print(f"would restore {len(plan.actions)} action(s) to snapshot {plan.to}:")
         for action in plan.actions:
-            print(f"  {action.op:<8} {action.path}")
+            print(f"  {action.op:<8} {name(action.path)}")
+        _print_kept(plan)
         return 0
     with Progress("Restoring") as progress:
         result = rb.restore(plan, progress=progress)
     print(f"restored {result.restored}, removed {result.removed} (rollback {rb.id}, "
           f"snapshot {plan.to})")  # fmt: skip
-    for path in result.skipped:
-        print(f"  skipped {path}")
+    for why in result.skipped:
+        print(f"  skipped {text(why)}")
+    _print_kept(plan)
     return 0
+
+
+def _print_kept(plan: Any) -> None:
+    for path in plan.kept:
+        print(f"  kept {name(path)}: it was there before the session (ignored), so never removed")
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -171,7 +257,7 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"rollback {rb.id}: sound ({len(rb.snapshots())} snapshot(s))")
         return 0
     for problem in problems:
-        print(f"nono: {problem}")
+        print(f"nono: {text(problem)}")
     return 1
 
 
@@ -181,7 +267,7 @@ def _cleanup(args: argparse.Namespace) -> int:
     removed = cleanup(keep=args.keep, older_than_days=args.older_than, dry_run=args.dry_run)
     verb = "would remove" if args.dry_run else "removed"
     for rb in removed:
-        print(f"{verb} {rb.id} ({', '.join(rb.roots)})")
+        print(f"{verb} {rb.id} ({_roots(rb.roots)})")
     if not removed:
         print("nothing to clean up")
     return 0
@@ -206,11 +292,19 @@ def restore_some(rb: Any, paths: list[str]) -> Any:
 
 def review(rb: Any) -> None:
     """After an interactive run: what changed, and keep it, undo it all, or undo some."""
-    changes = rb.changes()
+    try:
+        note = settle(rb)
+    except NonoError as exc:
+        print(f"nono: rollback {rb.id}: no final snapshot ({exc.one_line()}); the baseline is "
+              f"kept: nono rollback restore {rb.id}", file=sys.stderr)  # fmt: skip
+        return
+    changes = runs_outside_first(rb.changes(), rb.runs_outside())
     if not changes:
         return
     print(f"\nnono: the session changed {len(changes)} path(s) (rollback {rb.id}):")
-    print_changes(changes[:40])
+    if note:
+        print(f"  note: {note}")
+    print_changes(changes[:40], rb.runs_outside())
     if len(changes) > 40:
         print(f"  ... and {len(changes) - 40} more (nono rollback show {rb.id})")
     while True:
@@ -223,19 +317,18 @@ def review(rb: Any) -> None:
             print(f"kept; undo later with: nono rollback restore {rb.id}")
             return
         if answer == "d":
-            for change in changes:
-                text = rb.diff(change)
-                if text:
-                    print(text if text != "binary" else f"Binary file {change.path} differs")
+            print_diffs(rb, changes)
             continue
         if answer == "r":
-            result = rb.restore(rb.plan_restore(0, force=True))
+            plan = rb.plan_restore(0, force=True)
+            result = rb.restore(plan)
             print(f"restored {result.restored}, removed {result.removed}")
+            _print_kept(plan)
             return
         if answer == "s":
             from prompt_toolkit.shortcuts import checkboxlist_dialog
 
-            values = [(c.path, f"{c.kind:<9} {c.path}") for c in changes]
+            values = [(c.path, f"{c.kind:<9} {name(c.path)}") for c in changes]
             chosen = checkboxlist_dialog(title=f"Restore from rollback {rb.id}",
                                          text="Space selects, Enter confirms.",
                                          values=values).run()  # fmt: skip

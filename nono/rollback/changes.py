@@ -59,6 +59,29 @@ def kind(old: Row | None, new: Row | None) -> str | None:
     return None
 
 
+def git_area(path: str, runs: dict[str, str] | None = None) -> str | None:
+    """The label ("hook", "git config") of a path git runs code from, None for ordinary
+    files: in a .git directory (only these are snapshotted there, see walk.GIT_RUNS), or
+    below a path its config points at (`runs`: core.hooksPath, included files)."""
+    for target, label in (runs or {}).items():
+        if path == target or path.startswith(target + "/"):
+            return label
+    at = path.rfind("/.git/")
+    if at < 0:
+        return None
+    rest = path[at + 6 :]
+    if rest == "hooks" or rest.startswith("hooks/"):
+        return "hook"
+    if rest in ("config", "config.worktree"):
+        return "git config"
+    return None
+
+
+def runs_outside_first(changes: list[Change], runs: dict[str, str] | None = None) -> list[Change]:
+    """Changes to git hooks and config lead: git runs them outside the sandbox."""
+    return sorted(changes, key=lambda c: git_area(c.path, runs) is None)
+
+
 def compare(old: dict[str, Row], new: dict[str, Row]) -> list[Change]:
     changes = []
     for path in sorted(old.keys() | new.keys()):

@@ -43,21 +43,26 @@ class Dirs:
         cached = self._fds.get(dirpath)
         if cached is not None:
             return cached
-        root, parts = split_under(dirpath, self.roots)
-        if len(self._fds) >= MAX_CACHED:
-            for key in list(self._fds)[: MAX_CACHED // 2]:  # the oldest half
-                os.close(self._fds.pop(key))
-        if not parts:
+        root, _parts = split_under(dirpath, self.roots)
+        # Up to the nearest open ancestor, then down one component at a time: loops, not
+        # recursion, since an agent's tree can be deeper than Python's recursion limit.
+        missing = []
+        path = dirpath
+        while path != root and path not in self._fds:
+            missing.append(path)
+            path = path[: path.rfind("/")] or "/"
+        fd = self._fds.get(path)
+        if fd is None:
             try:
                 fd = os.open(root, DIR_FLAGS)
             except OSError as exc:
                 raise RollbackError(
                     f"cannot {self.verb} {root}: {exc.strerror} (it must be a real directory)"
                 ) from None
-        else:
-            parent = self.fd(os.path.dirname(dirpath))
+            self._keep(root, fd)
+        for sub in reversed(missing):
             try:
-                fd = os.open(parts[-1], DIR_FLAGS, dir_fd=parent)
+                fd = os.open(sub[sub.rfind("/") + 1 :], DIR_FLAGS, dir_fd=fd)
             except OSError as exc:
                 if exc.errno in (errno.ELOOP, errno.ENOTDIR):
                     raise RollbackError(
@@ -66,8 +71,15 @@ class Dirs:
                         "inspect it, then try again",
                     ) from None
                 raise
-        self._fds[dirpath] = fd
+            self._keep(sub, fd)
         return fd
+
+    def _keep(self, path: str, fd: int) -> None:
+        """Cache a new fd; when full, close the oldest half (never `fd`: it is not in yet)."""
+        if len(self._fds) >= MAX_CACHED:
+            for key in list(self._fds)[: MAX_CACHED // 2]:
+                os.close(self._fds.pop(key))
+        self._fds[path] = fd
 
     def forget(self, path: str) -> None:
         """Drop cached fds of a directory that was removed, and of everything below it."""

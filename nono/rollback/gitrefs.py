@@ -27,24 +27,29 @@ def _read_text(dfd: int, name: str, limit: int = MAX_REF) -> str | None:
         os.close(fd)
 
 
-def _read_refs(dfd: int, prefix: str = "refs") -> dict[str, str]:
-    """Loose refs below `prefix` as {"refs/heads/main": "<sha>\\n"}; lock files are not refs."""
+def _read_refs(gfd: int) -> dict[str, str]:
+    """Loose refs as {"refs/heads/main": "<sha>\\n"}; lock files are not refs. Walked with an
+    explicit stack: an agent can nest refs deeper than Python's recursion limit."""
     found: dict[str, str] = {}
     try:
-        sub = os.open(prefix.rsplit("/", 1)[-1], DIR_FLAGS, dir_fd=dfd)
+        top = os.open("refs", DIR_FLAGS, dir_fd=gfd)
     except (FileNotFoundError, NotADirectoryError):
         return found
-    try:
-        for entry in os.scandir(sub):
-            name = f"{prefix}/{entry.name}"
-            if entry.is_dir(follow_symlinks=False):
-                found.update(_read_refs(sub, name))
-            elif entry.is_file(follow_symlinks=False) and not entry.name.endswith(".lock"):
-                text = _read_text(sub, entry.name)
-                if text is not None:
-                    found[name] = text
-    finally:
-        os.close(sub)
+    stack = [(top, "refs")]
+    while stack:
+        dfd, prefix = stack.pop()
+        try:
+            for entry in os.scandir(dfd):
+                name = f"{prefix}/{entry.name}"
+                if entry.is_dir(follow_symlinks=False):
+                    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                        stack.append((os.open(entry.name, DIR_FLAGS, dir_fd=dfd), name))
+                elif entry.is_file(follow_symlinks=False) and not entry.name.endswith(".lock"):
+                    text = _read_text(dfd, entry.name)
+                    if text is not None:
+                        found[name] = text
+        finally:
+            os.close(dfd)
     return found
 
 
@@ -116,6 +121,24 @@ def _ref_dir(gfd: int, ref: str) -> int:
     return fd
 
 
+def _prune_empty(dfd: int, ref: str) -> None:
+    """Remove the directories a deleted ref left empty, as git does, up to refs/<kind>/.
+    Climbs through ".." so two fds suffice however deep the agent nested them; takes
+    ownership of `dfd`."""
+    names = ref.split("/")[2:-1]  # refs/heads/a/b/x: a and b may go, never refs or heads
+    try:
+        for name in reversed(names):
+            parent = os.open("..", DIR_FLAGS, dir_fd=dfd)
+            os.close(dfd)
+            dfd = parent
+            try:
+                os.rmdir(name, dir_fd=dfd)
+            except OSError:
+                return  # not empty (other refs live there), or not ours to remove
+    finally:
+        os.close(dfd)
+
+
 def restore_repo(wfd: int, workdir: str, record: dict[str, Any], store: Store) -> str | None:
     """Make HEAD, refs, packed-refs and the index of the repository at `wfd` equal `record`;
     the reason when it cannot (the repository itself is gone: its objects were never copied)."""
@@ -138,8 +161,10 @@ def restore_repo(wfd: int, workdir: str, record: dict[str, Any], store: Store) -
             dfd = _ref_dir(gfd, ref)
             try:
                 os.unlink(ref.rsplit("/", 1)[-1], dir_fd=dfd)
-            finally:
+            except BaseException:
                 os.close(dfd)
+                raise
+            _prune_empty(dfd, ref)
         for ref, text in sorted(wanted.items()):
             if current.get(ref) != text:
                 dfd = _ref_dir(gfd, ref)

@@ -35,6 +35,11 @@ class Manifest:
     bytes: int = 0
     new_objects: int = 0
     merkle_root: str = ""
+    # Paths a rule left out (their contents unseen): they existed, so no restore removes them.
+    ignored: tuple[str, ...] = ()
+    late: bool = False  # see SnapshotInfo.late
+    # Work-tree paths .git/config points git at (core.hooksPath, includes): "hook" | "git config"
+    runs: dict[str, str] = field(default_factory=dict)
     _by_path: dict[str, Row] | None = field(default=None, repr=False)
 
     @property
@@ -53,6 +58,7 @@ class Manifest:
             self.merkle_root,
             self.notices,
             self.git,
+            self.late,
         )
 
     def header(self) -> dict[str, Any]:
@@ -68,6 +74,9 @@ class Manifest:
             "notices": list(self.notices),
             "git": self.git,
             "merkle_root": self.merkle_root,
+            "ignored": list(self.ignored),
+            "late": self.late,
+            "runs": self.runs,
             "count": len(self.rows),
             "fields": list(FIELDS),
         }
@@ -104,10 +113,13 @@ def _leaf_lines(rows: list[Row]) -> list[bytes]:
     return [row_line(row) for row in rows]
 
 
-def merkle_root(lines: list[bytes], git: dict[str, Any]) -> str:
-    """Leaves: each row's serialised bytes, then the git refs; pairs hashed up to one root."""
+def merkle_root(lines: list[bytes], git: dict[str, Any], ignored: tuple[str, ...] = ()) -> str:
+    """Leaves: each row's serialised bytes, then the git refs, then (when any) the ignored
+    paths; pairs hashed up to one root."""
     level = [hashlib.sha256(b"entry\0" + line).digest() for line in lines]
     level.append(hashlib.sha256(b"git\0" + json.dumps(git, sort_keys=True).encode()).digest())
+    if ignored:  # absent from older manifests, whose roots must still verify
+        level.append(hashlib.sha256(b"ignored\0" + json.dumps(list(ignored)).encode()).digest())
     while len(level) > 1:
         pairs = [
             hashlib.sha256(b"node\0" + level[i] + level[i + 1]).digest()
@@ -135,11 +147,11 @@ def info_path(snapdir: Path, index: int) -> Path:
 def write_manifest(snapdir: Path, manifest: Manifest) -> None:
     """Seal the manifest (Merkle root) and write it, then its small info file, durably."""
     lines = _leaf_lines(manifest.rows)
-    manifest.merkle_root = merkle_root(lines, manifest.git)
+    manifest.merkle_root = merkle_root(lines, manifest.git, manifest.ignored)
     head = manifest.header()
     data = b"\n".join([_encode(head).encode(), *lines]) + b"\n"
     write_durable(manifest_path(snapdir, manifest.index), data)
-    info = {k: v for k, v in head.items() if k not in ("fields", "roots")}
+    info = {k: v for k, v in head.items() if k not in ("fields", "roots", "ignored", "runs")}
     write_durable(info_path(snapdir, manifest.index), _encode(info).encode())
 
 
@@ -155,6 +167,7 @@ def read_info(snapdir: Path, index: int) -> SnapshotInfo:
             data["merkle_root"],
             tuple(data["notices"]),
             data["git"],
+            bool(data.get("late")),
         )
     except FileNotFoundError:
         return read_manifest(snapdir, index).info()
@@ -205,9 +218,12 @@ def read_manifest(snapdir: Path, index: int, *, check: bool = False) -> Manifest
         bytes=head["bytes"],
         new_objects=head["new_objects"],
         merkle_root=head["merkle_root"],
+        ignored=tuple(head.get("ignored", ())),
+        late=bool(head.get("late")),
+        runs=dict(head.get("runs", {})),
     )
     if check:
-        actual = merkle_root(body, manifest.git)
+        actual = merkle_root(body, manifest.git, manifest.ignored)
         if actual != manifest.merkle_root:
             raise RollbackError(
                 f"manifest of snapshot {index} does not match its Merkle root "

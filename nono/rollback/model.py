@@ -9,10 +9,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nono.errors import NonoError
+from nono.rollback import printable
 
 
 class RollbackError(NonoError):
-    """A rollback that cannot be taken, read, verified or restored."""
+    """A rollback that cannot be taken, read, verified or restored. Its messages name the
+    agent's files, so their control characters are escaped before anyone prints them."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(printable.text(message), printable.text(hint) if hint else hint)
 
 
 # (done, total, label); total is 0 while it is not known yet.
@@ -64,6 +69,10 @@ class Options:
     excludes: tuple[str, ...] = ()  # gitignore-style, relative to each root
     walk_budget: int = 500_000
     big_dir_notice: int = 10_000
+    # Bytes of path names: a chain nested N deep holds N paths of up to N components, so
+    # its names grow with N squared (100,000 levels would be 10 GB) long before the count
+    # of entries reaches walk_budget.
+    path_budget: int = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,9 @@ class SnapshotInfo:
     merkle_root: str
     notices: tuple[str, ...]
     git: dict[str, Any] = field(default_factory=dict)
+    # A final snapshot taken when first needed, after the session ended without one (its
+    # supervisor killed, the disk full): it may hold changes made after the session.
+    late: bool = False
 
 
 @dataclass(frozen=True)
@@ -144,6 +156,7 @@ class RestorePlan:
     actions: tuple[Action, ...]
     conflicts: tuple[str, ...]
     force: bool = False  # planned with force: restore() may overwrite the conflicts
+    kept: tuple[str, ...] = ()  # not removed: they existed (ignored) before the session
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -151,6 +164,7 @@ class RestorePlan:
             "to": self.to,
             "force": self.force,
             "conflicts": list(self.conflicts),
+            "kept": list(self.kept),
             "actions": [a.to_json() for a in self.actions],
         }
 
@@ -162,6 +176,7 @@ class RestorePlan:
             actions=tuple(Action.from_json(a) for a in data["actions"]),
             conflicts=tuple(data["conflicts"]),
             force=bool(data.get("force")),
+            kept=tuple(data.get("kept", ())),
         )
 
 

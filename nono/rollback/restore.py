@@ -113,6 +113,32 @@ def build_actions(
     return removals + creations + gits + attrs + utimes + dir_utimes
 
 
+def spare_existing(
+    actions: list[Action], existed: set[str], roots: tuple[str, ...]
+) -> tuple[list[Action], list[str]]:
+    """The actions without any removal of a path that existed, ignored, when the baseline or
+    the target was taken (or of anything below one), and the paths so spared. Whatever
+    the ignore rules say now, a restore never deletes what was there before."""
+    if not existed:
+        return actions, []
+    kept, spared = [], []
+    for action in actions:
+        if action.op in REMOVALS and _within(action.path, existed, roots):
+            spared.append(action.path)
+        else:
+            kept.append(action)
+    return kept, sorted(spared)
+
+
+def _within(path: str, paths: set[str], roots: tuple[str, ...]) -> bool:
+    while True:
+        if path in paths:
+            return True
+        if path in roots or path == "/":
+            return False
+        path = os.path.dirname(path)
+
+
 def _partway(want: Row | None, now: Row | None) -> bool:
     """Where an interrupted restore may have left a path: removed (a type change removes
     before it creates), or the target's type and content with its mode, xattrs and mtime

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from nono import paths
+from nono.rollback import integrity
 from nono.rollback import restore as restoring
 from nono.rollback.changes import compare, diff_text
-from nono.rollback.location import rollback_ids, rollbacks_dir
+from nono.rollback.location import normalise_roots, rollback_ids, rollbacks_dir
 from nono.rollback.manifest import (
     Manifest,
     paused_gc,
@@ -28,10 +29,6 @@ from nono.rollback.manifest import (
     write_manifest,
 )
 from nono.rollback.model import (
-    FILE,
-    HASH,
-    PATH,
-    TYPE,
     Change,
     Options,
     Progress,
@@ -42,6 +39,7 @@ from nono.rollback.model import (
 )
 from nono.rollback.snapshot import scan, take
 from nono.rollback.store import Store
+from nono.rollback.walk import Spec, baseline_rules
 
 META = "rollback.json"
 JOURNAL = "restore.journal"
@@ -49,21 +47,17 @@ RESTORES = "restores.log"
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
-def normalise_roots(roots: Sequence[str]) -> tuple[str, ...]:
-    """Real, absolute, deduplicated roots; a root inside another is covered by it."""
-    real = sorted({os.path.realpath(os.path.abspath(os.path.expanduser(r))) for r in roots})
-    kept: list[str] = []
-    for root in real:
-        if not any(root == k or root.startswith(k.rstrip("/") + "/") for k in kept):
-            kept.append(root)
-    if not kept:
-        raise RollbackError("a rollback needs at least one directory to track")
-    state = os.path.realpath(paths.state_dir())
-    for root in kept:
-        if state == root or state.startswith(root.rstrip("/") + "/"):
-            # The store would snapshot itself, and an agent could write nono's own state.
-            raise RollbackError(f"cannot track {root}: it holds nono's state ({state})")
-    return tuple(kept)
+def process_token(pid: int) -> str | None:
+    """What tells a live process from a later one given its pid: its start time in clock
+    ticks since boot (/proc/PID/stat field 22). None if there is no such live process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] in (b"Z", b"X"):
+        return None
+    return fields[19].decode()
 
 
 class Rollback:
@@ -76,14 +70,19 @@ class Rollback:
         self.created: float = meta["created"]
         self.session_id: str | None = meta.get("session_id")
         self.command: tuple[str, ...] = tuple(meta.get("command", ()))
+        # The process that made the baseline and takes the final snapshot itself (a direct
+        # run), or starts the session whose supervisor takes it.
+        self.owner: dict[str, Any] = meta.get("owner") or {}
         opts = meta.get("options", {})
         self.options = Options(
             tuple(opts.get("excludes", ())),
             opts.get("walk_budget", Options.walk_budget),
             opts.get("big_dir_notice", Options.big_dir_notice),
+            opts.get("path_budget", Options.path_budget),
         )
         self.store = Store(path)
         self._manifests: dict[int, Manifest] = {}
+        self._rules: dict[str, Spec] | None = None
 
     def __repr__(self) -> str:
         return f"Rollback({self.id!r}, roots={self.roots!r})"
@@ -118,10 +117,12 @@ class Rollback:
             "created": time.time(),
             "session_id": session_id,
             "command": list(command),
+            "owner": {"pid": os.getpid(), "start": process_token(os.getpid())},
             "options": {
                 "excludes": list(options.excludes),
                 "walk_budget": options.walk_budget,
                 "big_dir_notice": options.big_dir_notice,
+                "path_budget": options.path_budget,
             },
         }
         what = ", ".join(tracked)
@@ -215,14 +216,45 @@ class Rollback:
             self._manifests[index] = read_manifest(self._snapdir, index)
         return self._manifests[index]
 
-    def snapshot(self, progress: Progress | None = None) -> SnapshotInfo:
-        """The next snapshot, incremental against the latest one."""
+    def owner_alive(self) -> bool:
+        """Whether the process that made the baseline still runs (and is not this one)."""
+        pid = self.owner.get("pid")
+        if not isinstance(pid, int) or pid == os.getpid():
+            return False
+        token = process_token(pid)
+        return token is not None and token == self.owner.get("start")
+
+    def final_missing(self) -> bool:
+        """Only the baseline exists: the session has not ended, or it ended without its final
+        snapshot (supervisor killed, disk full). Without one every change the agent made
+        would look like the person's own, made after the session."""
+        return self._indexes()[-1] == 0
+
+    def final(self) -> SnapshotInfo | None:
+        """The latest snapshot after the baseline, or None."""
+        indexes = self._indexes()
+        return read_info(self._snapdir, indexes[-1]) if indexes[-1] != 0 else None
+
+    def snapshot(self, progress: Progress | None = None, *, late: bool = False) -> SnapshotInfo:
+        """The next snapshot, incremental against the latest one; `late` marks a final
+        snapshot taken after the session ended without one."""
         with self._locked():
+            if late and not self.final_missing():
+                return self.manifest(-1).info()  # another process took it meanwhile
             previous = self.manifest(-1)
             index = previous.index + 1
             self.store.clear_tmp()  # what a killed snapshot left behind
             try:
-                manifest = take(self.store, self.roots, self.options, index, previous, progress)
+                manifest = take(
+                    self.store,
+                    self.roots,
+                    self.options,
+                    index,
+                    previous,
+                    progress,
+                    self.rules(),
+                    late=late,
+                )
                 write_manifest(self._snapdir, manifest)
             except OSError as exc:
                 why = "not enough space for" if exc.errno in NO_SPACE else "cannot take"
@@ -233,6 +265,14 @@ class Rollback:
             self._manifests[index] = manifest
             return manifest.info()
 
+    def rules(self) -> dict[str, Spec]:
+        """The ignore rules every snapshot and restore of this rollback applies: the
+        .gitignore files of the baseline, read from its copies in the store. Rules written
+        during or after the session change nothing: exclusions stay the baseline's."""
+        if self._rules is None:
+            self._rules = baseline_rules(self.manifest(0).rows, self.store.read)
+        return self._rules
+
     def snapshots(self) -> list[SnapshotInfo]:
         return [read_info(self._snapdir, i) for i in self._indexes()]
 
@@ -240,6 +280,10 @@ class Rollback:
         old = self.manifest(since)
         new = self.manifest(-1 if until is None else until)
         return compare(old.by_path, new.by_path)
+
+    def runs_outside(self) -> dict[str, str]:
+        """Work-tree paths git was pointed at (core.hooksPath, includes) before or after."""
+        return {**self.manifest(0).runs, **self.manifest(-1).runs}
 
     def diff(self, change: Change) -> str:
         label = change.path
@@ -292,15 +336,18 @@ class Rollback:
             pending = self.pending_restore()
             resumed = self.manifest(pending.to).by_path if pending is not None else None
             extra = tuple(target.by_path.keys() | reference.by_path.keys())
-            now = scan(self.roots, self.options, reference, None, extra=extra)
+            now = scan(self.roots, self.options, reference, None, extra=extra, rules=self.rules())
             current = restoring.index_paths(now.rows)
             actions = restoring.build_actions(current, target.by_path, now.git, target.git)
+            existed = {*self.manifest(0).ignored, *target.ignored}
+            actions, kept = restoring.spare_existing(actions, existed, self.roots)
             plan = RestorePlan(
                 rollback_id=self.id,
                 to=target.index,
                 actions=tuple(actions),
                 conflicts=tuple(restoring.conflicts(current, reference.by_path, resumed)),
                 force=force,
+                kept=tuple(kept),
             )
         restoring.check_plan(plan, self.roots, self.store)
         return plan
@@ -337,30 +384,7 @@ class Rollback:
     def verify(self) -> list[str]:
         """Every problem found: manifests against their Merkle roots, objects against their
         names. Each names the snapshot or object and the files that use it."""
-        problems: list[str] = []
-        users: dict[str, list[str]] = {}
-        for index in self._indexes():
-            try:
-                manifest = read_manifest(self._snapdir, index, check=True)
-            except RollbackError as exc:
-                problems.append(exc.message)
-                continue
-            for row in manifest.rows:
-                if row[TYPE] == FILE and row[HASH] is not None:
-                    users.setdefault(row[HASH], []).append(f"{row[PATH]} (snapshot {index})")
-            for repo, record in manifest.git.items():
-                for name in ("index", "packed-refs"):
-                    if record.get(name):
-                        users.setdefault(record[name], []).append(
-                            f"{repo}/.git/{name} (snapshot {index})"
-                        )
-        for digest in sorted(set(self.store.all_objects()) | users.keys()):
-            problem = self.store.check(digest)
-            if problem is not None:
-                used = users.get(digest, [])
-                by = ", ".join(used[:5]) + (f" and {len(used) - 5} more" if len(used) > 5 else "")
-                problems.append(f"object {digest} is {problem}; used by {by or 'no snapshot'}")
-        return problems
+        return integrity.problems(self._snapdir, self._indexes(), self.store)
 
     def size_bytes(self) -> int:
         """Disk space used (allocated blocks, so reflinked copies count as little as they use)."""

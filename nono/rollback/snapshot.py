@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import stat
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from nono.rollback import gitrefs
+from nono.rollback import gitrefs, printable
 from nono.rollback.fsops import Dirs, user_xattrs
 from nono.rollback.manifest import Manifest, paused_gc
 from nono.rollback.model import (
@@ -28,7 +29,7 @@ from nono.rollback.model import (
     make_row,
 )
 from nono.rollback.store import READ_FLAGS, Store, hash_fd
-from nono.rollback.walk import walk
+from nono.rollback.walk import Spec, walk
 
 # The kernel stamps files from a coarse clock (a jiffy, up to 10 ms); filesystems that keep
 # whole seconds (FAT, some network mounts) can round by up to 2 s.
@@ -44,6 +45,8 @@ class Scan:
     notices: list[str] = field(default_factory=list)
     new_objects: int = 0
     git: dict = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+    runs: dict[str, str] = field(default_factory=dict)
 
 
 def racy(row: Row, started_ns: int) -> bool:
@@ -117,18 +120,22 @@ def scan(
     store: Store | None,
     progress: Progress | None = None,
     extra: tuple[str, ...] = (),
+    rules: Mapping[str, Spec] | None = None,
 ) -> Scan:
     """Rows for every tracked path (sorted), reusing `previous` where the stat is unchanged.
 
     With a store, new content is copied into it (a snapshot); without, it is only hashed (the
     current state, for planning a restore). `extra` paths are looked up even if the walk
-    skipped them (paths a manifest knows that are excluded now)."""
+    skipped them (paths a manifest knows that are excluded now). `rules`: the baseline's
+    ignore rules (see walk); None reads them from disk (the baseline itself)."""
     out = Scan()
     prev = previous.by_path if previous is not None else {}
     started = previous.started_ns if previous is not None else 0
     with paused_gc(), Dirs(roots, "snapshot") as dirs:
-        walked = walk(roots, options, dirs, progress)
+        walked = walk(roots, options, dirs, progress, rules)
         out.notices.extend(walked.notices)
+        out.ignored = walked.ignored
+        out.runs = walked.runs
         items = walked.items
         seen = {path for path, _ in items}
         for path in extra:
@@ -196,10 +203,12 @@ def take(
     index: int,
     previous: Manifest | None,
     progress: Progress | None = None,
+    rules: Mapping[str, Spec] | None = None,
+    late: bool = False,
 ) -> Manifest:
     """Snapshot `index`: objects copied and flushed; the caller writes the manifest."""
     started_ns = time.time_ns()
-    result = scan(roots, options, previous, store, progress)
+    result = scan(roots, options, previous, store, progress, rules=rules)
     store.sync()  # every object (and its directory entry) is on disk before a manifest names it
     files = [row for row in result.rows if row[TYPE] == FILE]
     return Manifest(
@@ -209,8 +218,11 @@ def take(
         roots=roots,
         rows=result.rows,
         git=result.git,
-        notices=tuple(result.notices),
+        notices=tuple(printable.text(n) for n in result.notices),  # they name agent files
         files=len(files),
         bytes=sum(row[SIZE] for row in files),
         new_objects=result.new_objects,
+        ignored=tuple(sorted(result.ignored)),
+        late=late,
+        runs=result.runs,
     )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import pathspec
 
 from nono.rollback.fsops import Dirs, user_xattrs
-from nono.rollback.model import Options, Progress, RollbackError
+from nono.rollback.gitconfig import forced_paths
+from nono.rollback.model import FILE, HASH, PATH, TYPE, Options, Progress, RollbackError, Row
 
 # Build output and dependency caches: big, regenerable, and never what a person wants back.
 HEAVY_DIRS = frozenset(
@@ -19,6 +21,13 @@ HEAVY_DIRS = frozenset(
     }
 )
 GITIGNORE_MAX = 1 << 20
+GITIGNORE = ".gitignore"
+# What git reads from .git to decide what to run (hooks; core.fsmonitor, core.hooksPath,
+# aliases, filters in config): snapshotted, whatever any rule says, because a change there
+# runs code outside the sandbox on the person's next git command. The rest of .git is the
+# object database and refs (see gitrefs).
+GIT_RUNS = frozenset({"config", "config.worktree", "hooks"})
+TREE, GITDIR, RAW = 0, 1, 2  # how a directory's entries are chosen
 
 Spec = pathspec.GitIgnoreSpec
 # The .gitignore files in force: (their directory relative to the root, rules), outermost first.
@@ -31,26 +40,49 @@ class Walked:
     dir_xattrs: dict[str, dict[str, str]] = field(default_factory=dict)
     repos: list[str] = field(default_factory=list)  # directories holding a .git directory
     notices: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # left out by a rule (not descended)
+    runs: dict[str, str] = field(default_factory=dict)  # hooksPath, includes: their label
 
 
 def user_spec(options: Options) -> Spec | None:
     return Spec.from_lines(options.excludes) if options.excludes else None
 
 
+def parse_gitignore(data: bytes) -> Spec:
+    return Spec.from_lines(data[:GITIGNORE_MAX].decode("utf-8", "replace").splitlines())
+
+
+def baseline_rules(rows: list[Row], read: Callable[[str], bytes]) -> dict[str, Spec]:
+    """{directory: its rules} from the .gitignore files a baseline's rows hold (`read` gets
+    an object's bytes): what every later snapshot and restore of the rollback applies."""
+    rules = {}
+    for row in rows:
+        path = row[PATH]
+        if row[TYPE] == FILE and row[HASH] and path.endswith("/" + GITIGNORE):
+            try:
+                rules[os.path.dirname(path)] = parse_gitignore(read(row[HASH]))
+            except OSError as exc:
+                raise RollbackError(
+                    f"cannot read the baseline's copy of {path}: {exc.strerror}",
+                    "run: nono rollback verify",
+                ) from None
+    return rules
+
+
 def _load_gitignore(dfd: int, dirpath: str, notices: list[str]) -> Spec | None:
-    path = f"{dirpath}/.gitignore"
+    path = f"{dirpath}/{GITIGNORE}"
     try:
         fd = os.open(
-            ".gitignore", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dfd
+            GITIGNORE, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dfd
         )
         try:
-            text = os.read(fd, GITIGNORE_MAX).decode("utf-8", "replace")
+            data = os.read(fd, GITIGNORE_MAX)
         finally:
             os.close(fd)
     except OSError as exc:
         notices.append(f"cannot read {path} ({exc.strerror}); its rules were not applied")
         return None
-    return Spec.from_lines(text.splitlines())
+    return parse_gitignore(data)
 
 
 def excluded(rel: str, name: str, is_dir: bool, scope: Scope, user: Spec | None) -> bool:
@@ -71,16 +103,32 @@ def excluded(rel: str, name: str, is_dir: bool, scope: Scope, user: Spec | None)
 
 
 def walk(
-    roots: tuple[str, ...], options: Options, dirs: Dirs, progress: Progress | None = None
+    roots: tuple[str, ...],
+    options: Options,
+    dirs: Dirs,
+    progress: Progress | None = None,
+    rules: Mapping[str, Spec] | None = None,
 ) -> Walked:
     """Every directory, regular file and symlink under the roots that is not excluded.
+
+    With `rules` ({directory: its .gitignore's rules}, as the baseline found them) those
+    decide, and the .gitignore files on disk now are not read: an agent that rewrites them
+    cannot make files from before the session look new (and be deleted by a restore), nor
+    hide its own. .gitignore files themselves are always snapshotted, so the baseline
+    records the rules it applied. In a .git directory only what git runs code from
+    (GIT_RUNS) is walked.
 
     Directories are listed through fds opened with O_NOFOLLOW, so symlinks are recorded and
     never followed, even one swapped in during the walk. Over the budget the walk fails."""
     out = Walked()
     user = user_spec(options)
     seen = 0
+    names = 0  # bytes of path names, against options.path_budget
     direct: dict[str, int] = {}
+    # Paths .git/config points git at (hooksPath, includes), and the directories down to
+    # them: never left out by a rule, and walked whole.
+    forced: set[str] = set()
+    through: set[str] = set()
     for root in roots:
         try:
             st = os.lstat(root)
@@ -89,9 +137,9 @@ def walk(
         if not stat.S_ISDIR(st.st_mode):
             raise RollbackError(f"cannot snapshot {root}: not a directory")
         out.items.append((root, st))
-        stack: list[tuple[str, str, Scope]] = [(root, "", ())]
+        stack: list[tuple[str, str, Scope, int]] = [(root, "", (), TREE)]
         while stack:
-            path, rel, scope = stack.pop()
+            path, rel, scope, how = stack.pop()
             try:
                 dfd = dirs.fd(path)
                 with os.scandir(dfd) as it:
@@ -103,11 +151,31 @@ def walk(
                     f"cannot list {path} ({why}); its contents are not in this snapshot"
                 )
                 continue
-            for e in entries:
-                if e.name == ".gitignore" and e.is_file(follow_symlinks=False):
+            spec = None
+            repo = False
+            if how == GITDIR:
+                entries = [e for e in entries if e.name in GIT_RUNS]
+            elif how == TREE:
+                ignore_file = None
+                for e in entries:  # a plain loop: this runs for every directory
+                    if e.name == GITIGNORE:
+                        ignore_file = e
+                    elif e.name == ".git":
+                        repo = True
+                if rules is not None:
+                    spec = rules.get(path)
+                elif ignore_file is not None and ignore_file.is_file(follow_symlinks=False):
                     spec = _load_gitignore(dfd, path, out.notices)
-                    if spec is not None:
-                        scope = (*scope, (rel, spec))
+            if spec is not None:
+                scope = (*scope, (rel, spec))
+            if repo:
+                for target, label in forced_paths(dfd, path):
+                    out.runs[target] = label
+                    forced.add(target)
+                    parent = os.path.dirname(target)
+                    while parent != path and parent not in through:
+                        through.add(parent)
+                        parent = os.path.dirname(parent)
             files = 0
             for e in entries:
                 try:
@@ -116,14 +184,28 @@ def walk(
                     continue  # gone between the listing and the stat
                 epath = f"{path}/{e.name}" if path != "/" else f"/{e.name}"
                 is_dir = stat.S_ISDIR(st.st_mode)
-                if e.name == ".git":
+                crel = f"{rel}/{e.name}" if rel else e.name
+                if how == TREE and e.name == ".git":
                     if is_dir:
                         out.repos.append(path)
+                        # Not a row itself: a restore never makes a .git without objects.
+                        stack.append((epath, "", (), GITDIR))
                     continue
-                crel = f"{rel}/{e.name}" if rel else e.name
-                if excluded(crel, e.name, is_dir, scope, user):
+                # No rule leaves out .git's config and hooks (how != TREE).
+                leave_out = how == TREE and e.name != GITIGNORE
+                if leave_out and forced and (epath in forced or epath in through):
+                    leave_out = False
+                if leave_out and excluded(crel, e.name, is_dir, scope, user):
+                    out.ignored.append(epath)
                     continue
                 seen += 1
+                names += len(epath)
+                if names > options.path_budget:
+                    raise RollbackError(
+                        f"{root} holds more than {options.path_budget:,} bytes of path names "
+                        f"to snapshot (directories nested too deep, such as {path[:200]}...)",
+                        "exclude the directory with --rollback-exclude PATTERN",
+                    )
                 if seen > options.walk_budget:
                     raise RollbackError(
                         f"{root} has more than {options.walk_budget:,} entries to snapshot",
@@ -132,7 +214,8 @@ def walk(
                     )
                 if is_dir:
                     out.items.append((epath, st))
-                    stack.append((epath, crel, scope))
+                    whole = how != TREE or epath in forced
+                    stack.append((epath, crel, scope, RAW if whole else TREE))
                 elif stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
                     out.items.append((epath, st))
                     files += 1
