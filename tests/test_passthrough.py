@@ -290,6 +290,9 @@ def test_detach_puts_the_terminals_modes_back(detached, workspace):
         term.finish()
         _assert_modes_restored(term.screen)
         assert "[detached from session" in "\n".join(term.screen.display)
+        # The user's title was saved before the agent's output and is taken back after it.
+        assert term.raw.index(b"\x1b[22;0t") < term.raw.index(b"MARK")
+        assert term.raw.rindex(b"\x1b[23;0t") > term.raw.rindex(b"MARK")
     finally:
         term.close()
 
@@ -302,3 +305,17 @@ def test_an_attached_run_that_ends_puts_the_terminals_modes_back(workspace):
         _assert_modes_restored(term.screen)
     finally:
         term.close()
+
+
+def test_leaving_gives_back_the_users_title_and_keyboard():
+    f = Passthrough()
+    assert f.enter() == b"\x1b[22;0t"  # the user's title, saved before the agent's first byte
+    f.feed(b"\x1b]2;agent title\x07\x1b[22;0t\x1b]2;another\x07\x1b[>1u\x1b[>4;2m")
+    leave = f.restore()
+    # One pop for the agent's push, one for the client's own: the user's title is back.
+    assert leave.endswith(b"\x1b[23;0t\x1b[23;0t")
+    assert b"\x1b[<1u" in leave and b"\x1b[>4m" in leave
+    # Keyboard modes pushed on the alternate screen go with it: nothing to pop then.
+    f = Passthrough()
+    f.feed(b"\x1b[?1049h\x1b[>1u")
+    assert b"\x1b[<" not in f.restore() and b"\x1b[?1049l" in f.restore()

@@ -170,6 +170,7 @@ def attach(
     result = AttachResult("hung-up", reason="the supervisor went away")
     screen = Passthrough(clipboard_write=clipboard == "write")
     try:
+        _write_all(stdout, screen.enter())
         for frame in link.queued:
             done = _on_frame(frame, stdout, screen)
             if done:

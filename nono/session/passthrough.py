@@ -131,7 +131,9 @@ class Passthrough:
         self.alternate = False  # the agent's last alternate-screen toggle was on
         self.confined = False  # a scroll region or origin mode was set (see restore())
         self.keys_pushed = 0  # kitty keyboard modes pushed on the main screen, not popped
-        self.keys_changed = False  # kitty keyboard flags set in place, or xterm's modifyOtherKeys
+        self.keys_set = False  # kitty keyboard flags set in place on the main screen
+        self.modify_keys = False  # xterm's modifyOtherKeys (and the like) set
+        self.titles_pushed = 0  # titles the agent pushed on the title stack, not popped
 
     def feed(self, data: bytes) -> bytes:
         if self.carry:
@@ -224,7 +226,11 @@ class Passthrough:
         private = params[:1] in (b"?", b"<", b"=", b">")
         numbers = params[1:] if private else params
         if final == 0x74:  # t: window operations; only the title stack is harmless
-            return not private and not between and numbers.split(b";")[0] in (b"22", b"23")
+            op = numbers.split(b";")[0]
+            if private or between or op not in (b"22", b"23"):
+                return False
+            self.titles_pushed = max(self.titles_pushed + (1 if op == b"22" else -1), 0)
+            return True
         if final in b"iy":
             return False
         if final == 0x70:  # p: DECSCL changes the conformance level; DECRQM, DECSTR pass
@@ -238,9 +244,9 @@ class Passthrough:
                 count = int(modes[0]) if modes[0].isdigit() else 1
                 self.keys_pushed = max(self.keys_pushed - count, 0)
             elif params[:1] == b"=":
-                self.keys_changed = True
+                self.keys_set = True
         if final == 0x6D and params[:1] == b">":  # m: xterm's modifyOtherKeys and the like
-            self.keys_changed = True
+            self.modify_keys = True
         if final == 0x72:  # r: DECSTBM, or (private) XTRESTORE of saved modes
             if (private and b"6" in modes) or (not private and numbers and not between):
                 self.confined = True
@@ -294,10 +300,15 @@ class Passthrough:
 
     # ------------------------------------------------------------ leaving
 
+    def enter(self) -> bytes:
+        """What a client writes before the agent's first byte: the user's title saved on the
+        terminal's title stack, for `restore` to take back."""
+        return ENTER
+
     def restore(self) -> bytes:
         """What puts the user's terminal back when the client leaves: the modes an agent can
         set and a shell does not expect (insert mode, no autowrap, charsets, mouse, keys, ...),
-        and the agent's alternate screen left."""
+        the agent's alternate screen left, and the user's title back."""
         out = [RESTORE]
         if self.confined:
             # Resetting the scroll region and origin mode moves the cursor home. Done on the
@@ -311,11 +322,15 @@ class Passthrough:
         # Keys the way the agent asked for them would reach the shell as escape sequences.
         if self.keys_pushed:
             out.append(b"\x1b[<%du" % self.keys_pushed)
-        if self.keys_changed:
-            out.append(b"\x1b[=0u\x1b[>4m\x1b[0m")
+        if self.keys_set:
+            out.append(b"\x1b[=0u")
+        if self.modify_keys:
+            out.append(b"\x1b[>4m\x1b[0m")  # (a terminal reading it as SGR 4 is reset too)
+        out.append(b"\x1b[23;0t" * (self.titles_pushed + 1))
         return b"".join(out)
 
 
+ENTER = b"\x1b[22;0t"
 RESTORE = (
     b"\x1b[?2004l\x1b[?1l\x1b>\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1005l"
     b"\x1b[?1015l\x1b[?1004l\x1b[?69l\x1b[4l\x1b[?7h\x1b(B\x1b)B\x0f\x1b[?25h\x1b[0m\x1b[ q"
