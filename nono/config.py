@@ -26,6 +26,9 @@ class UIConfig:
     detach_sequence: str = "ctrl-] d"
     prefix: str = "ctrl-]"
     keymap: str = "default"
+    # OSC 52 clipboard writes from an attached agent: "write" lets them reach the terminal,
+    # "off" drops them. Reads of the clipboard are never let through.
+    clipboard: str = "write"
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class Config:
         return parse_key(self.ui.prefix)
 
 
+CLIPBOARD_CHOICES = ("write", "off")
 _SECTIONS: dict[str, type] = {"ui": UIConfig, "rollback": RollbackConfig}
 
 
@@ -174,6 +178,13 @@ def _check_keys(config: Config, src: _Source) -> None:
     if len(prefix) != 1:
         raise src.error(
             "ui", "prefix", f"must be one key, got {ui.prefix!r}", 'e.g. prefix = "ctrl-]"'
+        )
+    if ui.clipboard not in CLIPBOARD_CHOICES:
+        raise src.error(
+            "ui",
+            "clipboard",
+            f'must be "write" or "off", got {ui.clipboard!r}',
+            'e.g. clipboard = "off" to keep agents out of the clipboard',
         )
     if not ui.keymap.strip():
         raise src.error("ui", "keymap", "must not be empty", 'e.g. keymap = "default"')

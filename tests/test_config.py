@@ -192,7 +192,8 @@ def test_unknown_key_suggests_the_close_one(home):
 def test_unknown_key_unlike_any_lists_the_known_ones(home):
     path, error = load_error('[ui]\ncolour = "red"\n')
     assert str(error) == (
-        f"{path}:2: ui.colour: unknown key (known: ui.detach_sequence, ui.prefix, ui.keymap)"
+        f"{path}:2: ui.colour: unknown key "
+        "(known: ui.detach_sequence, ui.prefix, ui.keymap, ui.clipboard)"
     )
 
 
@@ -201,7 +202,7 @@ def test_unknown_subtable_is_an_unknown_key_on_its_header(home):
     assert str(error) == f"{path}:3: ui.colours: unknown key (known: {_KNOWN_UI})"
 
 
-_KNOWN_UI = "ui.detach_sequence, ui.prefix, ui.keymap"
+_KNOWN_UI = "ui.detach_sequence, ui.prefix, ui.keymap, ui.clipboard"
 
 
 def test_setting_outside_its_section_says_where_it_belongs(home):
@@ -327,3 +328,15 @@ def test_rollback_retention_settings_load_and_bad_values_name_the_line(home):
         ConfigError, match=r"config.toml:3: rollback.max_total_mb: must be a non-negative int"
     ):
         load_config()
+
+
+def test_clipboard_defaults_to_write_and_can_be_turned_off(home):
+    assert load_config().ui.clipboard == "write"
+    write_config('[ui]\nclipboard = "off"\n')
+    assert load_config().ui.clipboard == "off"
+
+
+def test_clipboard_other_than_write_or_off_names_file_and_line(home):
+    path, error = load_error('[ui]\nprefix = "ctrl-b"\nclipboard = "read"\n')
+    assert str(error).startswith(f'{path}:3: ui.clipboard: must be "write" or "off", got \'read\'')
+    assert error.hint and "off" in error.hint

@@ -35,7 +35,7 @@ def execute(args: argparse.Namespace) -> int:
     if not os.isatty(0) or not os.isatty(1):
         raise NonoError("nono attach needs a terminal", "use nono capture or send-keys instead")
     result = attach(record, detach_keys=config.detach_keys, read_only=args.read_only,
-                    steal=args.steal)  # fmt: skip
+                    steal=args.steal, clipboard=config.ui.clipboard)  # fmt: skip
     print(attach_message(record, result), file=sys.stderr)
     if result.how == "exited":
         return result.exit_code if result.exit_code is not None else 1

@@ -196,7 +196,7 @@ def run_session(prepared: Prepared, args: argparse.Namespace, excludes=()) -> in
     if args.detached:
         print(f"{record.id} {record.name}" + (f" rollback {rb.id}" if rb else ""))
         return 0
-    result = attach(record, detach_keys=config.detach_keys)
+    result = attach(record, detach_keys=config.detach_keys, clipboard=config.ui.clipboard)
     if not args.silent and result.how != "exited":  # an exit speaks through its exit code
         print(attach_message(record, result), file=sys.stderr)
     if result.how == "exited":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import selectors
 import signal
 import socket
@@ -23,11 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-# What a detaching client leaves behind: the terminal as it was before the agent set modes.
-RESET_TERMINAL = (
-    b"\x1b[?2004l\x1b[?1l\x1b>\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1004l"
-    b"\x1b[?25h\x1b[0m\x1b[ q"
-)
+    from nono.session.passthrough import Passthrough
 
 
 class Link:
@@ -143,9 +138,12 @@ def attach(
     steal: bool = False,
     stdin: int = 0,
     stdout: int = 1,
+    clipboard: str = "write",
 ) -> AttachResult:
-    """Raw attach: replay the screen, then pass bytes both ways until detach or exit."""
+    """Raw attach: replay the screen, then pass bytes both ways until detach or exit. The
+    agent's output goes through the passthrough filter; `clipboard` is [ui] clipboard."""
     from nono.keys import SequenceMatcher
+    from nono.session.passthrough import Passthrough
 
     cols, rows = terminal_size(stdout)
     link, _ = connect(record, {"mode": "raw", "cols": cols, "rows": rows,
@@ -170,8 +168,9 @@ def attach(
     sel.register(stdin, selectors.EVENT_READ, "stdin")
     sel.register(wake_r, selectors.EVENT_READ, "signal")
     result = AttachResult("hung-up", reason="the supervisor went away")
-    screen = _Screen()
+    screen = Passthrough(clipboard_write=clipboard == "write")
     try:
+        _write_all(stdout, screen.enter())
         for frame in link.queued:
             done = _on_frame(frame, stdout, screen)
             if done:
@@ -225,7 +224,7 @@ def attach(
             sock.close()
         if saved is not None:
             termios.tcsetattr(stdin, termios.TCSAFLUSH, saved)
-        leave = RESET_TERMINAL + (b"\x1b[?1049l" if screen.alternate else b"")
+        leave = screen.restore()
         with contextlib.suppress(OSError):
             # A detach leaves the agent's screen mid-way: start a fresh line for the message.
             _write_all(stdout, leave + (b"" if result.how == "exited" else b"\r\n"))
@@ -237,21 +236,11 @@ class _Killed(Exception):
         self.signum = signum
 
 
-_ALT = re.compile(rb"\x1b\[\?(?:1049|1047|47)([hl])")
-
-
-class _Screen:
-    """What a detaching client must undo: whether the agent left its alternate screen on."""
-
-    alternate = False
-
-
-def _on_frame(frame: Frame, stdout: int, screen: _Screen) -> AttachResult | None:
+def _on_frame(frame: Frame, stdout: int, screen: Passthrough) -> AttachResult | None:
     if frame.kind == Kind.OUTPUT:
-        _write_all(stdout, frame.payload)
-        toggles = _ALT.findall(frame.payload)
-        if toggles:
-            screen.alternate = toggles[-1] == b"h"
+        shown = screen.feed(frame.payload)
+        if shown:
+            _write_all(stdout, shown)
         return None
     if frame.kind == Kind.EXIT:
         return AttachResult("exited", frame.json().get("code"))

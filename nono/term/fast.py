@@ -131,6 +131,9 @@ class FastParser(Parser):
         if self._held:
             text, self._held = self._held + text, ""
         self._feed_text(text)
+        history = self.screen.history
+        if history.unsized:
+            history.settle(self.screen.columns)
 
     def _feed_text(self, text: str) -> None:
         # The common cases of _set_pen, _draw_narrow, _claim and _moves are written out here: a
@@ -429,7 +432,11 @@ class FastParser(Parser):
         gone = rows.pop(top)
         history = screen.history
         if history.maxlen and not screen.alternate:
-            history.append(compact(gone))
+            if gone.drawn is None:  # the slow path drew on it too: charged exactly, now
+                history.add(gone)
+            else:  # charged after the feed, from its runs (History.settle)
+                history.lines.append(compact(gone))
+                history.unsized += 1
         # The row that left comes back blank, without cells (see Row): cheaper than a new row.
         pen = screen.cursor.attrs.style
         gone.reset(DEFAULT if pen.bg is None else blank(pen).style)

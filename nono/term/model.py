@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import islice
 
 from .fast import FastParser
+from .history import HISTORY_BYTES
 from .lines import runs
 from .modes import Modes
 from .parser import Parser
@@ -21,13 +22,19 @@ class TerminalModel:
     """
 
     def __init__(
-        self, cols: int = 80, rows: int = 24, history: int = 10_000, fast: bool = True
+        self,
+        cols: int = 80,
+        rows: int = 24,
+        history: int = 10_000,
+        fast: bool = True,
+        history_bytes: int = HISTORY_BYTES,
     ) -> None:
         """`fast=False` leaves out the bulk paths (nono/term/fast.py): only the differential
-        test needs that, to hold them to the slow path's results."""
+        test needs that, to hold them to the slow path's results. The history keeps at most
+        `history` lines and what `history_bytes` of memory holds (nono/term/history.py)."""
         if cols < 1 or rows < 1:
             raise ValueError(f"terminal size must be at least 1x1, not {cols}x{rows}")
-        self._screen = VTScreen(cols, rows, history)
+        self._screen = VTScreen(cols, rows, history, history_bytes)
         self._parser = FastParser(self._screen) if fast else Parser(self._screen)
 
     def feed(self, data: bytes) -> None:
@@ -108,6 +115,13 @@ class TerminalModel:
         dropped), oldest first, for clients that draw cells (copy mode)."""
         history = self._screen.history
         return list(islice(history, max(len(history) - n, 0), None))
+
+    @property
+    def history_bytes(self) -> int:
+        """What the history's lines are charged (at least what they hold in memory)."""
+        history = self._screen.history
+        history.settle(self._screen.columns)
+        return history.bytes
 
     @property
     def history_size(self) -> int:

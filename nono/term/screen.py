@@ -3,7 +3,6 @@ to behave like tmux, the reference the corpus tests compare against."""
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 import pyte
@@ -11,7 +10,8 @@ from pyte import charsets as cs
 from pyte import modes as mo
 from pyte.screens import Margins
 
-from .lines import Line, Row, clear_wide_halves, compact, expand
+from .history import HISTORY_BYTES, History
+from .lines import Row, clear_wide_halves, expand
 from .modes import ModeState
 from .style import BLANK, Cell, Params, apply_sgr, blank, char_width
 
@@ -27,9 +27,11 @@ class VTScreen(ModeState, pyte.Screen):
 
     buffer: Buffer  # type: ignore[assignment]
 
-    def __init__(self, cols: int, rows: int, history: int) -> None:
+    def __init__(
+        self, cols: int, rows: int, history: int, history_bytes: int = HISTORY_BYTES
+    ) -> None:
         # pyte.Screen.__init__ calls reset(), which needs these.
-        self.history: deque[Line] = deque(maxlen=max(history, 0))
+        self.history = History(history, history_bytes)
         self.replies: list[str] = []
         self.bells = 0  # BEL characters seen, for clients that mark a pane needing attention
         super().__init__(cols, rows)
@@ -137,7 +139,7 @@ class VTScreen(ModeState, pyte.Screen):
         buf = self.buffer
         if history and not self.alternate and self.history.maxlen:
             for y in range(top, top + count):
-                self.history.append(compact(buf[y]))
+                self.history.add(buf[y])
         buf[top : bottom + 1] = buf[top + count : bottom + 1] + [
             self.cleared_row() for _ in range(count)
         ]
@@ -239,7 +241,7 @@ class VTScreen(ModeState, pyte.Screen):
         if not self.alternate and self.history.maxlen:
             used = [y for y, row in enumerate(self.buffer) if row.in_use()]
             for y in range(max(used, default=-1) + 1):
-                self.history.append(compact(self.buffer[y]))
+                self.history.add(self.buffer[y])
         for y in range(self.lines):
             self._fill(y)
         self.dirty.update(range(self.lines))
@@ -333,6 +335,7 @@ class VTScreen(ModeState, pyte.Screen):
         rows, cols = lines or self.lines, columns or self.columns
         if (rows, cols) == (self.lines, self.columns):
             return
+        self.history.settle(self.columns)  # the bulk lines, charged at the width they had
         old = self.lines
         if self.alternate:
             self.buffer, self.cursor.y = self._fit(self.buffer, self.cursor.y, old, rows, False)
@@ -365,7 +368,7 @@ class VTScreen(ModeState, pyte.Screen):
             shift = -(old - new - drop)
             if history and not self.alternate_for(buffer) and self.history.maxlen:
                 for y in range(-shift):
-                    self.history.append(compact(buffer[y]))
+                    self.history.add(buffer[y])
             fitted = buffer[-shift:]
         else:
             if history:
