@@ -500,3 +500,23 @@ def test_nonos_builtin_profiles_cannot_be_weakened_from_inside(nono):
     assert r.returncode != 0
     assert "Read-only file system" in r.stderr
     assert (profiles / "default.yaml").read_bytes() == before
+
+
+def test_a_profile_names_the_sockets_its_agent_needs(nono, workspace, listener):
+    server = listener(workspace / "agent-ipc.sock")
+    profiles = Path(os.environ["XDG_CONFIG_HOME"]) / "nono" / "profiles"
+    profiles.mkdir(parents=True)
+    (profiles / "with-socket.yaml").write_text(
+        "extends: default\nfilesystem:\n  unix_sockets: [$WORKDIR/agent-ipc.sock]\n"
+    )
+    r = nono("run", "--profile", "with-socket", "--allow-cwd", "--", "python3", "-c", CONNECT,
+             str(server.path))  # fmt: skip
+    assert r.stdout.strip() == "connected", r.stderr
+    dry = nono("run", "--profile", "with-socket", "--dry-run", "--", "true")
+    assert f"unix socket allowed: {server.path}" in dry.stdout
+
+
+def test_allow_unix_socket_refuses_what_is_not_a_socket(nono, workspace):
+    r = nono("run", "--allow-unix-socket", "README.md", "--", "true")
+    assert r.returncode == 1
+    assert "not a Unix socket" in r.stderr
