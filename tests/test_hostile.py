@@ -520,3 +520,22 @@ def test_allow_unix_socket_refuses_what_is_not_a_socket(nono, workspace):
     r = nono("run", "--allow-unix-socket", "README.md", "--", "true")
     assert r.returncode == 1
     assert "not a Unix socket" in r.stderr
+
+
+def test_ctrl_c_reaches_a_direct_run_in_its_own_session(workspace, home):
+    """The child is never in the person's terminal session, so nono passes ^C on itself."""
+    import pexpect
+
+    # stdout to a file: a direct run; ^C goes to the terminal's foreground group, nono's.
+    script = "trap 'echo got-int; exit 3' INT; echo ready >&2; sleep 30 & wait"
+    command = f'{sys.executable} -m nono run -- sh -c "{script}" > out.txt; echo rc=$?'
+    child = pexpect.spawn("bash", ["--norc", "--noprofile", "-c", command], cwd=str(workspace),
+                          env={**os.environ, "TERM": "xterm"}, timeout=20)  # fmt: skip
+    try:
+        child.expect("ready")
+        child.sendintr()
+        child.expect(r"rc=(\d+)")
+        assert child.match.group(1) == b"3"
+    finally:
+        child.close(force=True)
+    assert (workspace / "out.txt").read_text() == "got-int\n"

@@ -255,7 +255,8 @@ def run_foreground(prepared: Prepared, *, silent: bool) -> int:
     read_end = write_end = None
     if capture:
         read_end, write_end = os.pipe2(os.O_CLOEXEC)
-    # Like system(3): the terminal's ^C and ^\ belong to the child; nono only waits.
+    # Like system(3): the terminal's ^C and ^\ belong to the child; nono only waits. The child
+    # is in a session of its own (never the person's terminal), so nono passes them on.
     previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGQUIT)}
     try:
         try:
@@ -273,8 +274,8 @@ def run_foreground(prepared: Prepared, *, silent: bool) -> int:
         def forward(signum: int, _frame: object) -> None:
             os.kill(pid, signum)
 
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            previous[sig] = signal.signal(sig, forward)
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT):
+            previous.setdefault(sig, signal.signal(sig, forward))
         seen: list[str] = []
         if read_end is not None:
             _tee(read_end, pid, seen)
