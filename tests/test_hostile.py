@@ -539,3 +539,14 @@ def test_ctrl_c_reaches_a_direct_run_in_its_own_session(workspace, home):
     finally:
         child.close(force=True)
     assert (workspace / "out.txt").read_text() == "got-int\n"
+
+
+def test_git_hooks_are_writable_only_when_asked_for(nono, repo):
+    hook = ".git/hooks/pre-commit"
+    r = nono(
+        "run", "--allow-cwd", "--allow-git-hooks", "--", "sh", "-c", f"echo '#!/bin/sh' > {hook}"
+    )
+    assert r.returncode == 0, r.stderr
+    assert (repo / hook).read_text() == "#!/bin/sh\n"
+    dry = nono("run", "--allow-cwd", "--dry-run", "--", "true")
+    assert f"ro {repo}/.git/hooks  (git hooks)" in dry.stdout

@@ -104,6 +104,11 @@ def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
         help="let the child connect to this Unix socket (every other host socket is hidden)",
     )
     g.add_argument(
+        "--allow-git-hooks",
+        action="store_true",
+        help="let the child change git hooks and config in writable grants (run outside later!)",
+    )
+    g.add_argument(
         "--max-processes",
         type=int,
         default=None,
@@ -136,4 +141,5 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         unscoped=args.unscoped,
         allow_unix_socket=tuple(getattr(args, "allow_unix_socket", ())),
         max_processes=getattr(args, "max_processes", None),
+        allow_git_hooks=getattr(args, "allow_git_hooks", False),
     )

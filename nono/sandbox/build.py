@@ -66,6 +66,7 @@ class RunOptions:
     unscoped: bool = False
     allow_unix_socket: tuple[str, ...] = ()
     max_processes: int | None = None
+    allow_git_hooks: bool = False
 
 
 def protected_paths(home: str) -> tuple[Protected, ...]:
@@ -210,6 +211,7 @@ def build_policy(
         isolate_ipc=not options.unscoped,
         skipped=tuple(skipped),
         unix_sockets=tuple(dict.fromkeys(sockets)),
+        git_hooks_writable=options.allow_git_hooks or bool(profile.allow_git_hooks),
         max_processes=(
             options.max_processes if options.max_processes is not None else profile.max_processes
         ),

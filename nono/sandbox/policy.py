@@ -92,6 +92,8 @@ class Policy:
     unix_sockets: tuple[str, ...] = ()
     # The most processes the sandbox may hold (0 or None: no bound).
     max_processes: int | None = None
+    # Repositories' hooks and config writable inside writable grants (off: read-only there).
+    git_hooks_writable: bool = False
 
     def writable_roots(self) -> list[str]:
         return [g.path for g in self.grants if Access.WRITE in g.access and not g.is_file]

@@ -62,7 +62,7 @@ def load_file(path: Path) -> Profile:
 # Parsed profiles, keyed by file and content hash: YAML parsing and PyYAML's import cost more
 # than the rest of `nono run`'s startup. The cache lives in nono's
 # private state directory, which no sandbox can ever be granted (see paths.cache_dir).
-_CACHE_VERSION = 4
+_CACHE_VERSION = 5
 _CACHE_FILE = "profiles.json"
 
 
@@ -88,6 +88,7 @@ def _profile_from_json(data: dict[str, Any]) -> Profile:
         env_pass=tuple(data.get("env_pass", ())),
         rollback_exclude=tuple(data.get("rollback_exclude", ())),
         max_processes=data.get("max_processes"),
+        allow_git_hooks=data.get("allow_git_hooks"),
         chain=tuple(data["chain"]),
     )
 
@@ -199,6 +200,9 @@ def merge(base: Profile, child: Profile) -> Profile:
         env_set=tuple({**dict(base.env_set), **dict(child.env_set)}.items()),
         env_pass=_union(base.env_pass, child.env_pass),
         max_processes=base.max_processes if child.max_processes is None else child.max_processes,
+        allow_git_hooks=(
+            base.allow_git_hooks if child.allow_git_hooks is None else child.allow_git_hooks
+        ),
         chain=_union(base.chain, child.chain),
         rollback_exclude=_union(base.rollback_exclude, child.rollback_exclude),
     )

@@ -38,6 +38,8 @@ class Profile:
     env_pass: tuple[str, ...] = ()  # credentials handed over by name
     # limits.processes: the most processes (threads count) the sandbox may hold; 0 = no bound.
     max_processes: int | None = None
+    # security.allow_git_hooks: repositories' hooks and config writable inside writable grants.
+    allow_git_hooks: bool | None = None
     # gitignore-style patterns left out of rollback snapshots.
     rollback_exclude: tuple[str, ...] = ()
     # Set by resolve(): every profile merged into this one, bases first.
@@ -67,6 +69,7 @@ class Profile:
             },
             "rollback": {"exclude": list(self.rollback_exclude)},
             "limits": {"processes": self.max_processes},
+            "security": {"allow_git_hooks": bool(self.allow_git_hooks)},
         }
 
 
@@ -292,8 +295,9 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
     security = c.section(doc, "security")
     c.keys(
         security,
-        ("groups", "signal_mode", "allowed_commands"),
+        ("groups", "signal_mode", "allowed_commands", "allow_git_hooks"),
     )
+    allow_git_hooks = c.flag(security, "allow_git_hooks")
     groups = c.strings(security, "groups")
     for i, group in enumerate(groups):
         if group not in GROUPS:
@@ -415,4 +419,5 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
         env_pass=env_pass,
         rollback_exclude=tuple(rollback_exclude),
         max_processes=max_processes,
+        allow_git_hooks=allow_git_hooks,
     )

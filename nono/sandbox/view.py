@@ -129,8 +129,9 @@ def plan_view(policy: Policy, environ: Mapping[str, str], nono_code: tuple[str, 
         # under the private /tmp's grant.
         empty_workdir = workdir
 
-    for root in writable_dirs:
-        binds.extend(git_protections(root))
+    if not policy.git_hooks_writable:
+        for root in writable_dirs:
+            binds.extend(git_protections(root))
     for path in nono_code:
         if any(contains(w, path) for w in writable_dirs):
             binds.append(Bind(path, False, "nono's own code"))
