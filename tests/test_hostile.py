@@ -550,3 +550,10 @@ def test_git_hooks_are_writable_only_when_asked_for(nono, repo):
     assert (repo / hook).read_text() == "#!/bin/sh\n"
     dry = nono("run", "--allow-cwd", "--dry-run", "--", "true")
     assert f"ro {repo}/.git/hooks  (git hooks)" in dry.stdout
+
+
+def test_why_says_git_hooks_are_read_only_and_how_to_allow_them(nono, repo):
+    r = nono("why", "--allow-cwd", "--path", ".git/hooks/pre-commit", "--op", "write")
+    assert r.returncode == 1
+    assert "read-only in the sandbox's view: git hooks" in r.stdout
+    assert "--allow-git-hooks" in r.stdout

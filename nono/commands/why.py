@@ -46,6 +46,26 @@ def execute(args: argparse.Namespace) -> int:
 
 def _path(policy: Policy, args: argparse.Namespace) -> dict:
     d = evaluate(policy, args.path, args.op, cwd=os.getcwd())
+    if d.allowed and d.op == "write":
+        # Granted, but mounted read-only inside the sandbox's view (git hooks, nono's code).
+        from nono.sandbox.launcher import nono_code
+        from nono.sandbox.policy import contains
+        from nono.sandbox.view import plan_view
+
+        view = plan_view(policy, os.environ, nono_code())
+        kept = [b for b in view.binds if not b.writable and contains(b.path, d.path)]
+        if kept:
+            hint = "--allow-git-hooks" if kept[-1].reason.startswith("git") else None
+            return {
+                "subject": f"{d.op} {d.path}",
+                "kind": "path",
+                "path": d.path,
+                "op": d.op,
+                "allowed": False,
+                "reason": f"read-only in the sandbox's view: {kept[-1].reason}",
+                "grants": [],
+                "suggestion": hint,
+            }
     return {
         "subject": f"{d.op} {d.path}",
         "kind": "path",
