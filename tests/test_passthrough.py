@@ -319,3 +319,11 @@ def test_leaving_gives_back_the_users_title_and_keyboard():
     f = Passthrough()
     f.feed(b"\x1b[?1049h\x1b[>1u")
     assert b"\x1b[<" not in f.restore() and b"\x1b[?1049l" in f.restore()
+
+
+def test_an_osc_ended_by_the_next_sequence_is_closed_and_both_pass():
+    # ESC ends a string whatever follows it; the title goes out closed with ST.
+    whole = through(b"\x1b]2;title\x1b[1mX")
+    assert whole == b"\x1b]2;title\x1b\\\x1b[1mX"
+    f = Passthrough()
+    assert f.feed(b"\x1b]2;title") + f.feed(b"\x1b[1mX") == whole

@@ -148,7 +148,7 @@ class Passthrough:
         while pos >= 0:
             found = stop.search(data, pos)
             if found is None:
-                if pos == 0:
+                if pos == 0 and not out:
                     return data  # the fast path: nothing to look at, nothing copied
                 out.append(data[pos:])
                 break
