@@ -148,21 +148,36 @@ class Passthrough:
         while pos >= 0:
             found = stop.search(data, pos)
             if found is None:
-                if pos == 0 and not out:
+                end = len(data)
+                if data[-1] >= 0x80:  # a character the next chunk finishes waits for it
+                    end = _whole_characters(data, pos, end)
+                    self.carry = data[end:]
+                if pos == 0 and end == len(data) and not out:
                     return data  # the fast path: nothing to look at, nothing copied
-                out.append(data[pos:])
+                out.append(data[pos:end])
                 break
             start = found.start()
-            if start > pos:
-                out.append(data[pos:start])
+            # A character cut short by what stops here goes (or is carried) with it: left in
+            # front of a sequence that is dropped, it would join the bytes after it (see
+            # _whole_characters).
+            cut = _whole_characters(data, pos, start) if start > pos else start
+            if cut > pos:
+                out.append(data[pos:cut])
             if data[start] != 0x1B:  # a C1 control or overlong form, or a chunk ending in one
                 if found.end() == len(data) and found.end() - start == 1:
-                    self.carry = data[start:]
+                    self.carry = data[cut:]
                     break
                 pos = found.end()
                 continue
+            mark = len(out)
             pos = self._escape(data, start, out)
-            if pos >= 0 and (self.osc is not None or self.skipping):
+            if pos < 0:
+                if self.carry:
+                    self.carry = data[cut:start] + self.carry
+                break
+            if len(out) > mark and cut < start:
+                out.insert(mark, data[cut:start])  # the sequence went out, and so does it
+            if self.osc is not None or self.skipping:
                 pos = self._string(data, pos, out)
         return b"".join(out)
 
@@ -335,3 +350,25 @@ RESTORE = (
     b"\x1b[?2004l\x1b[?1l\x1b>\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1005l"
     b"\x1b[?1015l\x1b[?1004l\x1b[?69l\x1b[4l\x1b[?7h\x1b(B\x1b)B\x0f\x1b[?25h\x1b[0m\x1b[ q"
 )
+
+
+def _whole_characters(data: bytes, pos: int, end: int) -> int:
+    """Where data[pos:end] stops holding whole UTF-8 characters. A character cut short by an
+    escape sequence shows as U+FFFD (the ESC interrupts it); left in front of a sequence the
+    filter drops, it would join the bytes after it: 0xC2, ESC [ 21 t, 0x9D would reach the
+    terminal as U+009D, a C1 OSC. Every cut-short character at the end is left out (0xC2 0xE0
+    is two of them)."""
+    while end > pos and data[end - 1] >= 0x80:
+        for i in range(end - 1, max(end - 4, pos - 1), -1):
+            byte = data[i]
+            if byte >= 0xC0:
+                length = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+                if i + length > end:
+                    end = i  # cut short: left out, and look again before it
+                    break
+                return end
+            if byte < 0x80:
+                return end
+        else:
+            return end  # continuation bytes with no lead near: not a character to finish
+    return end
