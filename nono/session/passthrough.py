@@ -43,12 +43,22 @@ can be made to do, and what this filter decides:
 
 A sequence with a control or a non-ASCII byte inside it (a VT parser executes the first and
 may map the second onto ASCII, and still finishes the sequence) is dropped whole, as is a CSI
-longer than SEQUENCE_LIMIT. What a chunk ends inside of is carried to the next one, bounded:
-an OSC is kept until it ends up to OSC_LIMIT (then dropped, and the rest of it skipped); a
-dropped string is skipped without being kept.
+longer than SEQUENCE_LIMIT. A UTF-8 character cut short by a sequence goes with it, so the
+bytes on either side of a dropped sequence cannot meet as a C1 control. What a chunk ends
+inside of is carried to the next one, bounded: a sequence up to SEQUENCE_LIMIT, a character
+up to 3 bytes, an OSC until it ends up to OSC_LIMIT (then dropped, and the rest of it
+skipped); a dropped string is skipped without being kept.
 
-The fast path: one regex search over the chunk finds the next sequence that needs a look;
-text and ordinary CSI (SGR, cursor movement, erasing) between them are copied as one slice.
+Leaving (`restore`): the modes a shell does not expect are reset (insert mode, autowrap,
+origin mode and the scroll region when the agent set them, charsets, mouse, bracketed paste,
+keypad, focus events, left/right margins, cursor, SGR), the alternate screen is left, kitty
+keyboard modes and modifyOtherKeys the agent set are undone, and the user's title, saved on
+the title stack before the agent's first byte (`enter`), is taken back.
+
+The fast path: plain ASCII without ESC is returned as it came (two scans in C); otherwise one
+regex search finds the next sequence that needs a look, and text and ordinary CSI (SGR, cursor
+movement, erasing) between them are copied as one slice: ~900 MB/s on bench/mixed.py's
+output, ~580 MB/s on its dense workload.
 """
 
 from __future__ import annotations
