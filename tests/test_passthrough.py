@@ -5,6 +5,8 @@ real PTY (the bytes `nono attach` / `nono run` wrote, read back through pyte).""
 from __future__ import annotations
 
 import os
+import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -319,3 +321,45 @@ def test_leaving_gives_back_the_users_title_and_keyboard():
     f = Passthrough()
     f.feed(b"\x1b[?1049h\x1b[>1u")
     assert b"\x1b[<" not in f.restore() and b"\x1b[?1049l" in f.restore()
+
+
+def test_an_osc_ended_by_the_next_sequence_is_closed_and_both_pass():
+    # ESC ends a string whatever follows it; the title goes out closed with ST.
+    whole = through(b"\x1b]2;title\x1b[1mX")
+    assert whole == b"\x1b]2;title\x1b\\\x1b[1mX"
+    f = Passthrough()
+    assert f.feed(b"\x1b]2;title") + f.feed(b"\x1b[1mX") == whole
+
+
+def test_a_dropped_sequence_cannot_join_a_c1_control_out_of_the_bytes_around_it():
+    # 0xC2, then a sequence the filter drops, then 0x9D: passed as they are, the two ends
+    # would meet as U+009D, an OSC that reads the clipboard.
+    for middle in (b"\x1b[21t", b"\x1bPx\x1b\\", b"\x1b\x80", b"\xc2\x90", b"\xe0\x1b%@"):
+        data = b"a\xc2" + middle + b"\x9d52;c;?\x07b"
+        assert b"\xc2\x9d" not in through(data), middle
+        assert b"\xc2\x9d" not in bytewise(data), middle
+
+
+FRAGMENTS = [
+    *(b"\x1b [ ] P _ ^ X % ? ; \\ 1 2 t q y i m * tmux; hello".split()),
+    b"52;c;", b"0;title", b"21t", b"?6h", b"\x1b[?1049h", b"\x1b\\", b"\x07", b"\x18", b"\x08",
+    b"\x7f", b"\xc2", b"\x9d", b"\x90", b"\x9c", b"\x9b", b"\xe0", b"\xc0", b"\x80", b"\xbf",
+    "漢".encode(), b" ",
+]  # fmt: skip
+NEVER_OUT = re.compile(
+    rb"\x1b[P_^X%]|\xc2[\x80-\x9f]|[\xc0\xc1][\x80-\xbf]|\xe0[\x80-\x9f]"
+    rb"|\x1b\]52;[^;\x07\x1b]*;\?|\x1b\[2[01]t|\x1b\[[0-9;]*[iy]"
+)
+
+
+def test_random_streams_never_let_a_string_a_query_or_a_c1_through():
+    rng = random.Random(11)
+    for _ in range(3000):
+        data = b"".join(rng.choice(FRAGMENTS) for _ in range(rng.randint(1, 40)))
+        whole = through(data)
+        assert not NEVER_OUT.search(whole), (data, whole)
+        cut = rng.randint(0, len(data))
+        f = Passthrough()
+        assert f.feed(data[:cut]) + f.feed(data[cut:]) == whole, (data, cut)
+        assert bytewise(data) == whole, data
+        assert through(whole) == whole, data  # what went out passes again unchanged

@@ -168,11 +168,11 @@ def attach(
     sel.register(stdin, selectors.EVENT_READ, "stdin")
     sel.register(wake_r, selectors.EVENT_READ, "signal")
     result = AttachResult("hung-up", reason="the supervisor went away")
-    screen = Passthrough(clipboard_write=clipboard == "write")
+    outgoing = Passthrough(clipboard_write=clipboard == "write")
     try:
-        _write_all(stdout, screen.enter())
+        _write_all(stdout, outgoing.enter())
         for frame in link.queued:
-            done = _on_frame(frame, stdout, screen)
+            done = _on_frame(frame, stdout, outgoing)
             if done:
                 result = done
                 return result
@@ -183,7 +183,7 @@ def attach(
                     if not data:
                         return result
                     for frame in link.decoder.feed(data):
-                        done = _on_frame(frame, stdout, screen)
+                        done = _on_frame(frame, stdout, outgoing)
                         if done:
                             result = done
                             return result
@@ -224,7 +224,7 @@ def attach(
             sock.close()
         if saved is not None:
             termios.tcsetattr(stdin, termios.TCSAFLUSH, saved)
-        leave = screen.restore()
+        leave = outgoing.restore()
         with contextlib.suppress(OSError):
             # A detach leaves the agent's screen mid-way: start a fresh line for the message.
             _write_all(stdout, leave + (b"" if result.how == "exited" else b"\r\n"))
@@ -236,9 +236,9 @@ class _Killed(Exception):
         self.signum = signum
 
 
-def _on_frame(frame: Frame, stdout: int, screen: Passthrough) -> AttachResult | None:
+def _on_frame(frame: Frame, stdout: int, outgoing: Passthrough) -> AttachResult | None:
     if frame.kind == Kind.OUTPUT:
-        shown = screen.feed(frame.payload)
+        shown = outgoing.feed(frame.payload)
         if shown:
             _write_all(stdout, shown)
         return None

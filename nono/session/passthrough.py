@@ -43,12 +43,22 @@ can be made to do, and what this filter decides:
 
 A sequence with a control or a non-ASCII byte inside it (a VT parser executes the first and
 may map the second onto ASCII, and still finishes the sequence) is dropped whole, as is a CSI
-longer than SEQUENCE_LIMIT. What a chunk ends inside of is carried to the next one, bounded:
-an OSC is kept until it ends up to OSC_LIMIT (then dropped, and the rest of it skipped); a
-dropped string is skipped without being kept.
+longer than SEQUENCE_LIMIT. A UTF-8 character cut short by a sequence goes with it, so the
+bytes on either side of a dropped sequence cannot meet as a C1 control. What a chunk ends
+inside of is carried to the next one, bounded: a sequence up to SEQUENCE_LIMIT, a character
+up to 3 bytes, an OSC until it ends up to OSC_LIMIT (then dropped, and the rest of it
+skipped); a dropped string is skipped without being kept.
 
-The fast path: one regex search over the chunk finds the next sequence that needs a look;
-text and ordinary CSI (SGR, cursor movement, erasing) between them are copied as one slice.
+Leaving (`restore`): the modes a shell does not expect are reset (insert mode, autowrap,
+origin mode and the scroll region when the agent set them, charsets, mouse, bracketed paste,
+keypad, focus events, left/right margins, cursor, SGR), the alternate screen is left, kitty
+keyboard modes and modifyOtherKeys the agent set are undone, and the user's title, saved on
+the title stack before the agent's first byte (`enter`), is taken back.
+
+The fast path: plain ASCII without ESC is returned as it came (two scans in C); otherwise one
+regex search finds the next sequence that needs a look, and text and ordinary CSI (SGR, cursor
+movement, erasing) between them are copied as one slice: ~900 MB/s on bench/mixed.py's
+output, ~580 MB/s on its dense workload.
 """
 
 from __future__ import annotations
@@ -148,21 +158,36 @@ class Passthrough:
         while pos >= 0:
             found = stop.search(data, pos)
             if found is None:
-                if pos == 0:
+                end = len(data)
+                if data[-1] >= 0x80:  # a character the next chunk finishes waits for it
+                    end = _whole_characters(data, pos, end)
+                    self.carry = data[end:]
+                if pos == 0 and end == len(data) and not out:
                     return data  # the fast path: nothing to look at, nothing copied
-                out.append(data[pos:])
+                out.append(data[pos:end])
                 break
             start = found.start()
-            if start > pos:
-                out.append(data[pos:start])
+            # A character cut short by what stops here goes (or is carried) with it: left in
+            # front of a sequence that is dropped, it would join the bytes after it (see
+            # _whole_characters).
+            cut = _whole_characters(data, pos, start) if start > pos else start
+            if cut > pos:
+                out.append(data[pos:cut])
             if data[start] != 0x1B:  # a C1 control or overlong form, or a chunk ending in one
                 if found.end() == len(data) and found.end() - start == 1:
-                    self.carry = data[start:]
+                    self.carry = data[cut:]
                     break
                 pos = found.end()
                 continue
+            mark = len(out)
             pos = self._escape(data, start, out)
-            if pos >= 0 and (self.osc is not None or self.skipping):
+            if pos < 0:
+                if self.carry:
+                    self.carry = data[cut:start] + self.carry
+                break
+            if len(out) > mark and cut < start:
+                out.insert(mark, data[cut:start])  # the sequence went out, and so does it
+            if self.osc is not None or self.skipping:
                 pos = self._string(data, pos, out)
         return b"".join(out)
 
@@ -335,3 +360,25 @@ RESTORE = (
     b"\x1b[?2004l\x1b[?1l\x1b>\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1005l"
     b"\x1b[?1015l\x1b[?1004l\x1b[?69l\x1b[4l\x1b[?7h\x1b(B\x1b)B\x0f\x1b[?25h\x1b[0m\x1b[ q"
 )
+
+
+def _whole_characters(data: bytes, pos: int, end: int) -> int:
+    """Where data[pos:end] stops holding whole UTF-8 characters. A character cut short by an
+    escape sequence shows as U+FFFD (the ESC interrupts it); left in front of a sequence the
+    filter drops, it would join the bytes after it: 0xC2, ESC [ 21 t, 0x9D would reach the
+    terminal as U+009D, a C1 OSC. Every cut-short character at the end is left out (0xC2 0xE0
+    is two of them)."""
+    while end > pos and data[end - 1] >= 0x80:
+        for i in range(end - 1, max(end - 4, pos - 1), -1):
+            byte = data[i]
+            if byte >= 0xC0:
+                length = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+                if i + length > end:
+                    end = i  # cut short: left out, and look again before it
+                    break
+                return end
+            if byte < 0x80:
+                return end
+        else:
+            return end  # continuation bytes with no lead near: not a character to finish
+    return end

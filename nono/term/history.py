@@ -9,14 +9,15 @@ Each line is charged at least what it holds and the oldest go first past the bud
 The charge is exact (what sys.getsizeof finds) for a row the slow path drew on, and an upper
 bound, costing no look at the runs, for a row only the bulk paths drew: they draw no combining
 marks, so its text is at most a code point a cell, 4 bytes at most. Measuring every run would
-cost the model ~5% of its speed on mixed output; the bound, counted from the number of runs,
-costs ~2% and overcounts ASCII text up to 4x, which the budget allows for.
+cost the model ~5% of its speed on mixed output; the bound, counted from the number of runs
+and the width, costs ~2-4% and overcounts, which the budget allows for.
 
-The budget, 64 MB: 10,000 lines of 200-column log output are charged ~13 MB and dense colour
-output at that width ~36 MB, so the line count is what binds for them and the whole history is
-kept; the bytes bind only for wide, dense or hostile output, and what they bound is real
-memory, so such a session (history, screen, the process itself) stays near 100 MB however wide
-its lines.
+The budget, 64 MB: 10,000 lines are charged ~11 MB for 200-column log output, ~16-18 MB for
+bench/mixed.py's mixed and dense workloads (2.5-4x what they hold), and ~42 MB for a
+1000-column screen of plain text, so the line count is what binds for all of them and the
+whole history is kept. The bytes bind only for wide and dense, or hostile, output; what they
+bound is real memory, so such a session (history, screen, the process itself) stays near
+120 MB (a 1000x500 flood measured ~600 MB before) however its lines are made.
 """
 
 from __future__ import annotations
