@@ -557,3 +557,41 @@ def test_why_says_git_hooks_are_read_only_and_how_to_allow_them(nono, repo):
     assert r.returncode == 1
     assert "read-only in the sandbox's view: git hooks" in r.stdout
     assert "--allow-git-hooks" in r.stdout
+
+
+def test_a_repository_without_hooks_gets_a_read_only_hooks_directory(nono, repo):
+    import shutil
+
+    shutil.rmtree(repo / ".git" / "hooks")
+    dry = nono("run", "--allow-cwd", "--dry-run", "--", "true")
+    assert not (repo / ".git" / "hooks").exists()  # a dry run changes nothing
+    assert dry.returncode == 0
+    r = nono("run", "--allow-cwd", "--", "sh", "-c", "echo evil > .git/hooks/post-checkout")
+    assert "Read-only file system" in r.stderr
+    assert list((repo / ".git" / "hooks").iterdir()) == []
+
+
+def test_protections_win_over_a_grant_of_the_same_path(nono, repo):
+    r = nono("run", "--allow-cwd", "--allow", ".git/hooks", "--", "sh", "-c",
+             "echo evil > .git/hooks/post-checkout")  # fmt: skip
+    assert "Read-only file system" in r.stderr
+    assert not (repo / ".git" / "hooks" / "post-checkout").exists()
+
+
+def test_a_grant_swapped_for_a_symlink_before_the_view_is_built_is_refused(home, workspace):
+    """Another process that can write above a grant swaps it for a symlink to /etc between
+    the policy (whose Landlock rules name the real directory) and the mounts."""
+    from nono.sandbox.build import RunOptions, build_policy
+    from nono.sandbox.launcher import ChildSetupFailed, prepare, spawn
+
+    target = workspace / "build"
+    target.mkdir()
+    policy = build_policy(RunOptions(allow=(str(target),)), dict(os.environ), str(workspace))
+    prepared = prepare(policy, ["true"], dict(os.environ))
+    target.rename(workspace / "build-real")
+    target.symlink_to("/etc")
+    try:
+        with pytest.raises(ChildSetupFailed, match="replaced"):
+            spawn(prepared)
+    finally:
+        prepared.close()

@@ -87,7 +87,7 @@ def prepare(
         raise NonoError(f"{argv[0]} ({program}) cannot be run inside the sandbox", hint)
     # The host's TMPDIR is not in the view; the private /tmp is.
     child_env["TMPDIR"] = "/tmp"
-    the_view = plan_view(policy, environ, nono_code())
+    the_view = plan_view(policy, environ, nono_code(), prepare=True)
     ruleset = build_ruleset(policy, the_plan)
     try:
         flt = build_filter(the_plan)

@@ -68,9 +68,13 @@ def mount(source: str | None, target: str, fstype: str | None, flags: int, data:
     _check(_libc.mount(enc[0], enc[1], enc[2], flags, data.encode() or None), f"mount {target}")
 
 
+_AT_SYMLINK_NOFOLLOW = 0x100
+
+
 def clone_tree(path: str) -> int:
-    """A detached copy of the mount tree at `path` (a file or a directory), as an fd."""
-    flags = _OPEN_TREE_CLONE | os.O_CLOEXEC | _AT_RECURSIVE
+    """A detached copy of the mount tree at `path` (a file or a directory), as an fd. A
+    symlink at `path` is not followed (move_mount does not follow one at its target either)."""
+    flags = _OPEN_TREE_CLONE | os.O_CLOEXEC | _AT_RECURSIVE | _AT_SYMLINK_NOFOLLOW
     fd = _libc.syscall(_SYS_OPEN_TREE, _AT_FDCWD, path.encode(), flags)
     return _check(fd, f"open_tree {path}")
 

@@ -46,11 +46,14 @@ GIT_SCAN_MAX_ENTRIES = 5000
 
 @dataclass(frozen=True)
 class Bind:
-    """A host path mounted into the view: writable or read-only, and why."""
+    """A host path mounted into the view: writable or read-only, and why. `inode` is what the
+    path was when the policy was made (and Landlock's rules were tied to): the view refuses
+    to mount anything else there, such as a symlink swapped in by another process."""
 
     path: str
     writable: bool
     reason: str
+    inode: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,16 @@ def _inside(path: str, roots: tuple[str, ...]) -> bool:
     return any(contains(r, path) for r in roots)
 
 
-def plan_view(policy: Policy, environ: Mapping[str, str], nono_code: tuple[str, ...]) -> View:
-    """What the child's view holds: mounts back, writable grants, protections inside them."""
+def plan_view(
+    policy: Policy,
+    environ: Mapping[str, str],
+    nono_code: tuple[str, ...],
+    *,
+    prepare: bool = False,
+) -> View:
+    """What the child's view holds: mounts back, writable grants, protections inside them.
+    With `prepare` (a real run, not a dry run) a repository's missing hooks directory is
+    made, so that it can be kept read-only."""
     binds: list[Bind] = []
     writable_dirs: list[str] = []
     for g in policy.grants:
@@ -131,7 +142,7 @@ def plan_view(policy: Policy, environ: Mapping[str, str], nono_code: tuple[str, 
 
     if not policy.git_hooks_writable:
         for root in writable_dirs:
-            binds.extend(git_protections(root))
+            binds.extend(git_protections(root, create_hooks=prepare))
     for path in nono_code:
         if any(contains(w, path) for w in writable_dirs):
             binds.append(Bind(path, False, "nono's own code"))
@@ -139,12 +150,24 @@ def plan_view(policy: Policy, environ: Mapping[str, str], nono_code: tuple[str, 
     runtime = environ.get("XDG_RUNTIME_DIR", "")
     runtime_dir = runtime if contains("/run", runtime) and runtime != "/run" else None
     sockets = tuple(dict.fromkeys(os.path.realpath(s) for s in policy.unix_sockets))
-    seen: set[str] = set()
-    unique = [b for b in binds if not (b.path in seen or seen.add(b.path))]
+    # One bind a path; a protection (read-only) wins over a grant of the same path.
+    by_path: dict[str, Bind] = {}
+    for b in binds:
+        if b.path not in by_path or not b.writable:
+            by_path[b.path] = b
+    unique = [_with_inode(b) for b in by_path.values()]
     # Parents before children: a read-only bind lands on top of the writable one around it.
     unique.sort(key=lambda b: b.path.count("/"))
     bound = plan_bound(policy.max_processes)
     return View(tuple(unique), sockets, os.getuid(), os.getgid(), runtime_dir, empty_workdir, bound)
+
+
+def _with_inode(bind: Bind) -> Bind:
+    try:
+        st = os.lstat(bind.path)
+    except OSError:
+        return bind
+    return Bind(bind.path, bind.writable, bind.reason, (st.st_dev, st.st_ino))
 
 
 def _inside_which(path: str) -> str:
@@ -202,7 +225,7 @@ def _gitdir(dotgit: str) -> str | None:
     return os.path.realpath(os.path.join(os.path.dirname(dotgit), target))
 
 
-def git_protections(root: str) -> list[Bind]:
+def git_protections(root: str, create_hooks: bool = False) -> list[Bind]:
     """Inside a writable `root`: what git runs from a repository, read-only.
 
     Hooks, config (core.fsmonitor, aliases, filters, core.hooksPath) and submodules' copies of
@@ -228,7 +251,7 @@ def git_protections(root: str) -> list[Bind]:
             modules = os.path.join(d, "modules")
             for base in [d, *_module_dirs(modules)]:
                 hooks = os.path.join(base, "hooks")
-                if not os.path.lexists(hooks):
+                if not os.path.lexists(hooks) and create_hooks:
                     # An absent hooks directory is one the agent could create.
                     try:
                         os.mkdir(hooks, 0o755)
@@ -320,7 +343,7 @@ def build(view: View) -> list[Rule]:
     rules for what exists only in the view."""
     m.mount(None, "/", None, m.MS_REC | m.MS_PRIVATE)
     # Copies of host trees are taken before anything hides them.
-    clones = [(b, m.clone_tree(b.path)) for b in view.binds]
+    clones = [(b, _clone_checked(b)) for b in view.binds]
     allowed = [(s, m.clone_tree(s)) for s in view.sockets if _inside(s, PRIVATE_DIRS)]
 
     m.set_tree_attrs("/", m.MOUNT_ATTR_RDONLY | m.MOUNT_ATTR_NOSUID)
@@ -352,6 +375,15 @@ def build(view: View) -> list[Rule]:
         os.makedirs(view.empty_workdir, 0o755)
     _cover_sockets(set(view.sockets))
     return rules
+
+
+def _clone_checked(bind: Bind) -> int:
+    fd = m.clone_tree(bind.path)
+    st = os.fstat(fd)
+    if bind.inode is not None and (st.st_dev, st.st_ino) != bind.inode:
+        os.close(fd)
+        raise OSError(errno.ESTALE, f"{bind.path} was replaced while the sandbox was being built")
+    return fd
 
 
 def _mountpoint(path: str, fd: int) -> None:
