@@ -463,15 +463,23 @@ else:
 """
 
 
-def test_a_fork_bomb_stops_at_the_sandboxs_bound(nono):
+def test_a_fork_bomb_stops_at_the_sandboxs_bound(workspace, home):
     # Root ignores RLIMIT_NPROC (1,500 background processes were started): root's bound is a
     # pids cgroup, an ordinary user's an RLIMIT_NPROC counted in the sandbox's namespace.
-    r = nono("run", "--max-processes", "40", "--", "python3", "-c", FORK_BOMB)
-    if "no writable pids cgroup" in r.stderr:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nono", "run", "--max-processes", "40", "--",
+         "python3", "-c", FORK_BOMB],
+        cwd=workspace, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    out, err = proc.communicate(timeout=60)
+    if "no writable pids cgroup" in err:
         pytest.skip("root without a writable pids cgroup: nono refuses (tested in test_plan)")
-    words = r.stdout.split()
-    assert words[0] == "stopped", r.stdout + r.stderr
+    words = out.split()
+    assert words[0] == "stopped", out + err
     assert int(words[1]) < 40 and words[2] == "11"  # EAGAIN
+    # The run's cgroup (named after nono's process) is gone with it.
+    assert not list(Path("/sys/fs/cgroup").glob(f"**/nono-{proc.pid}"))
 
 
 def test_the_default_profile_bounds_processes(nono):

@@ -92,6 +92,7 @@ def execute(args: argparse.Namespace) -> int:
         environ = env_mod.rendered_by_model(environ)
     options = options_from_args(args)
     profile = resolve(options.profile or "default")
+    cgroup = None if args.dry_run else _join_cgroup_early(options, profile)
     policy = build_policy(options, environ, os.getcwd(), profile)
     excludes = (*profile.rollback_exclude, *args.rollback_exclude)
     if args.dry_run:
@@ -107,10 +108,11 @@ def execute(args: argparse.Namespace) -> int:
                 "--unscoped cannot run as a session: the agent could reach session sockets",
                 "run it without a terminal (pipe its output) or on a kernel with Landlock ABI 6",
             )
-        prepared = prepare(policy, args.cmd, environ)
+        prepared = prepare(policy, args.cmd, environ, cgroup=cgroup)
         return run_session(prepared, args, excludes)
     # Pipes and scripts run directly: no PTY to turn their bytes into terminal output.
-    prepared = prepare(policy, args.cmd, environ)  # CommandNotFound exits 127, like a shell
+    # CommandNotFound exits 127, like a shell
+    prepared = prepare(policy, args.cmd, environ, cgroup=cgroup)
     rb = start_rollback(policy, args, excludes, None) if args.rollback else None
     code = run_foreground(prepared, silent=args.silent)
     if rb is not None:
@@ -121,6 +123,16 @@ def execute(args: argparse.Namespace) -> int:
             print(f"nono: rollback {rb.id}: {count} change(s); undo with: "
                   f"nono rollback restore {rb.id}", file=sys.stderr)  # fmt: skip
     return code
+
+
+def _join_cgroup_early(options, profile):
+    """Root's process bound is a cgroup whose joining waits on the kernel for ~12 ms: begun
+    here, it overlaps the policy's construction (see limits.CgroupJoin)."""
+    from nono.sandbox.limits import CgroupJoin, plan_bound
+
+    limit = options.max_processes if options.max_processes is not None else profile.max_processes
+    bound = plan_bound(limit)
+    return CgroupJoin(bound) if bound and bound.cgroup_parent else None
 
 
 def rollback_roots(policy) -> list[str]:

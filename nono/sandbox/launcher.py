@@ -8,7 +8,6 @@ import fcntl
 import os
 import shutil
 import signal
-import socket
 import struct
 import sys
 import termios
@@ -21,7 +20,14 @@ from nono.errors import NonoError
 from nono.sandbox import env as env_mod
 from nono.sandbox.caps import drop_bounding
 from nono.sandbox.kernel import Kernel, Plan, plan, probe
-from nono.sandbox.limits import enter_cgroup, leave_cgroup, set_rlimit
+from nono.sandbox.limits import (
+    CgroupExit,
+    CgroupJoin,
+    enter_cgroup,
+    leave_cgroup,
+    open_exit,
+    set_rlimit,
+)
 from nono.sandbox.mounts import cloexec_from, close_all_but
 from nono.sandbox.policy import Policy, evaluate
 from nono.sandbox.view import View, enter_namespaces, map_root, plan_view
@@ -45,6 +51,7 @@ class Prepared:
     ruleset: Any  # landlockpy.Ruleset
     filter: Any  # pyseccomp.SyscallFilter
     view: View
+    cgroup: CgroupJoin | None = None  # root's process bound, being joined (limits.CgroupJoin)
 
     def close(self) -> None:
         self.ruleset.close()
@@ -72,6 +79,7 @@ def prepare(
     argv: list[str],
     environ: Mapping[str, str],
     kernel: Kernel | None = None,
+    cgroup: CgroupJoin | None = None,
 ) -> Prepared:
     from nono.sandbox.landlock import build_ruleset
     from nono.sandbox.seccomp import build_filter
@@ -94,7 +102,9 @@ def prepare(
     except BaseException:
         ruleset.close()
         raise
-    return Prepared(policy, the_plan, list(argv), program, child_env, ruleset, flt, the_view)
+    return Prepared(
+        policy, the_plan, list(argv), program, child_env, ruleset, flt, the_view, cgroup
+    )
 
 
 def nono_code() -> tuple[str, ...]:
@@ -102,14 +112,13 @@ def nono_code() -> tuple[str, ...]:
     built-in profiles and keymaps (shipped beside it, not inside it, in a checkout), and the
     Python environment it is installed in. An agent that could change any of them would run
     code outside, or weaken its own next sandbox."""
-    import importlib.util
+    import nono.keymaps
+    import nono.profiles
 
     package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
     out = [package]
-    for data in ("nono.profiles", "nono.keymaps"):
-        spec = importlib.util.find_spec(data)
-        if spec and spec.submodule_search_locations:
-            out += [os.path.realpath(p) for p in spec.submodule_search_locations]
+    for data in (nono.profiles, nono.keymaps):  # shipped as packages of data
+        out.append(os.path.dirname(os.path.realpath(data.__file__)))
     if sys.prefix not in ("/", "/usr", "/usr/local"):
         out.append(os.path.realpath(sys.prefix))
     return tuple(dict.fromkeys(out))
@@ -143,6 +152,8 @@ def _new_pty(terminal: Terminal) -> str:
         number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, b"\0" * 4))[0]
         size = struct.pack("HHHH", terminal.rows, terminal.cols, 0, 0)
         fcntl.ioctl(master, termios.TIOCSWINSZ, size)
+        import socket  # sessions only: 2 ms of a direct run's start-up otherwise
+
         with socket.socket(fileno=os.dup(terminal.channel)) as channel:
             socket.send_fds(channel, [b"m"], [master])
     finally:
@@ -202,9 +213,11 @@ def _child(
         close_all_but(keep | ({terminal.channel} if terminal else set()))
         bound = prepared.view.processes
         cgroup = None
-        if bound and bound.cgroup_parent:
+        if prepared.cgroup is not None:
+            cgroup = open_exit(prepared.cgroup.path)  # joined before the fork (see spawn)
+        elif bound and bound.cgroup_parent:
             stage = "process bound"
-            cgroup = enter_cgroup(bound)
+            cgroup = open_exit(enter_cgroup(bound))
         stage = "namespaces"
         enter_namespaces(prepared.view, maps)
         init = os.fork()
@@ -219,7 +232,7 @@ def _child(
 
 
 def _relay_until_exit(
-    pid: int, forward: Callable[[int], None], cgroup: str | None = None
+    pid: int, forward: Callable[[int], None], cgroup: CgroupExit | None = None
 ) -> NoReturn:
     """Pass signals to `pid`; reap every child; leave with `pid`'s status once it ends."""
 
@@ -338,10 +351,16 @@ def spawn(
     With `terminal` (cols, rows) the child gets a new PTY, made inside its sandbox, as its
     controlling terminal and standard streams; Started.master is the PTY's master."""
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
-    pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) if terminal else None
+    pair = None
+    if terminal:
+        import socket
+
+        pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     # Root's namespace maps are written from here (see view.enter_namespaces).
     asked = os.pipe2(os.O_CLOEXEC) if prepared.view.uid == 0 else None
     answer = os.pipe2(os.O_CLOEXEC) if prepared.view.uid == 0 else None
+    if prepared.cgroup is not None:
+        prepared.cgroup.wait()  # the child is forked inside it
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -364,6 +383,8 @@ def spawn(
             pair[0].close()
             pty_request = Terminal(terminal[0], terminal[1], pair[1].detach())
         _child(prepared, write_end, pty_request, maps)
+    if prepared.cgroup is not None:
+        prepared.cgroup.leave()
     os.close(write_end)
     if asked and answer:
         os.close(asked[1])

@@ -40,6 +40,8 @@ def start(
     name = name or f"{os.path.basename(prepared.argv[0])}-{session_id[:4]}"
     _check_name_free(name)
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    if prepared.cgroup is not None:
+        prepared.cgroup.wait()  # no thread may be running across the fork
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -55,6 +57,8 @@ def start(
         finally:
             os._exit(code if isinstance(code, int) else 0)
     os.close(write_end)
+    if prepared.cgroup is not None:
+        prepared.cgroup.leave()  # the supervisor forks the sandbox inside, then leaves too
     chunks = []
     while chunk := os.read(read_end, 65536):
         chunks.append(chunk)
