@@ -13,7 +13,7 @@ import sys
 import termios
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from nono import __version__
 from nono.errors import NonoError
@@ -133,8 +133,7 @@ def resolve_program(name: str, path: str, workdir: str) -> str:
     return os.path.realpath(found)
 
 
-@dataclass(frozen=True)
-class Terminal:
+class Terminal(NamedTuple):  # a NamedTuple: see view.Bind
     """A PTY made inside the sandbox's own devpts: its master goes back over `channel`."""
 
     cols: int

@@ -11,15 +11,14 @@ import contextlib
 import errno
 import os
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from nono.errors import NonoError
 
 DEFAULT_MAX_PROCESSES = 4096
 
 
-@dataclass(frozen=True)
-class ProcessBound:
+class ProcessBound(NamedTuple):  # a NamedTuple: see view.Bind
     limit: int
     cgroup_parent: str | None = None  # root: where the run's pids cgroup is made
 
@@ -130,8 +129,7 @@ def enter_cgroup(bound: ProcessBound) -> str:
     return path
 
 
-@dataclass(frozen=True)
-class CgroupExit:
+class CgroupExit(NamedTuple):
     """Descriptors for leaving and removing the run's cgroup, opened before the sandbox's
     view makes /sys read-only for the process that will need them at the end."""
 

