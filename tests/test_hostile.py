@@ -261,18 +261,27 @@ def test_the_workspace_itself_stays_writable_with_git_protected(nono, repo):
     assert r.stdout.strip() == "1"
 
 
-def test_nonos_own_code_is_read_only_inside_a_writable_grant(nono):
+def _nono_file(which: str) -> Path:
     import nono as package
+    from nono.sandbox.profile import builtin_dir
 
-    code = Path(package.__file__).resolve().parent
-    if not os.access(code, os.W_OK):
-        pytest.skip(f"{code} is not writable by this user anyway")
-    before = (code / "__init__.py").read_bytes()
-    r = nono("run", "--allow", str(code.parent), "--", "sh", "-c",
-             f"echo 'import os' >> {code}/__init__.py")  # fmt: skip
+    if which == "code":
+        return Path(package.__file__).resolve()
+    # In a checkout (pip install -e), profiles/ lies beside the package, not in it.
+    return builtin_dir().resolve() / "default.yaml"
+
+
+@pytest.mark.parametrize("which", ["code", "profiles"])
+def test_nonos_own_code_and_profiles_are_read_only_inside_a_writable_grant(nono, which):
+    target = _nono_file(which)
+    if not os.access(target.parent, os.W_OK):
+        pytest.skip(f"{target.parent} is not writable by this user anyway")
+    before = target.read_bytes()
+    r = nono("run", "--allow", str(target.parent.parent), "--", "sh", "-c",
+             f"echo '# weakened' >> {target}")  # fmt: skip
     assert r.returncode != 0
     assert "Read-only file system" in r.stderr
-    assert (code / "__init__.py").read_bytes() == before
+    assert target.read_bytes() == before
 
 
 # ------------------------------------------------------------ other processes
@@ -493,21 +502,6 @@ def test_an_ordinary_user_is_bounded_without_touching_their_other_processes(nono
         pytest.skip("an ordinary user's bound (root's is a cgroup)")
     r = nono("run", "--max-processes", "40", "--", "python3", "-c", FORK_BOMB.replace("200", "20"))
     assert r.stdout.split()[:2] == ["forked", "20"], r.stdout + r.stderr
-
-
-def test_nonos_builtin_profiles_cannot_be_weakened_from_inside(nono):
-    # In a checkout (pip install -e), profiles/ lies beside the package, not in it.
-    from nono.sandbox.profile import builtin_dir
-
-    profiles = builtin_dir().resolve()
-    if not os.access(profiles, os.W_OK):
-        pytest.skip(f"{profiles} is not writable by this user anyway")
-    before = (profiles / "default.yaml").read_bytes()
-    r = nono("run", "--allow", str(profiles.parent), "--", "sh", "-c",
-             f"echo 'filesystem: {{allow: [~]}}' >> {profiles}/default.yaml")  # fmt: skip
-    assert r.returncode != 0
-    assert "Read-only file system" in r.stderr
-    assert (profiles / "default.yaml").read_bytes() == before
 
 
 def test_a_profile_names_the_sockets_its_agent_needs(nono, workspace, listener):
