@@ -57,13 +57,6 @@ class Config:
 
         return parse_sequence(self.ui.detach_sequence)
 
-    @property
-    def prefix_key(self) -> bytes:
-        """The multiplexer's prefix key as the bytes the terminal sends."""
-        from nono.keys import parse_key
-
-        return parse_key(self.ui.prefix)
-
 
 CLIPBOARD_CHOICES = ("write", "off")
 _SECTIONS: dict[str, type] = {"ui": UIConfig, "rollback": RollbackConfig}

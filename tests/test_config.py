@@ -11,6 +11,7 @@ import pytest
 
 from nono.config import Config, ConfigError, UIConfig, config_path, load_config
 from nono.errors import NonoError
+from nono.keys import parse_key
 
 
 def write_config(text: str) -> Path:
@@ -36,7 +37,7 @@ def test_missing_file_gives_the_defaults(home):
     assert config == Config()
     assert config.ui == UIConfig(detach_sequence="ctrl-] d", prefix="ctrl-]", keymap="default")
     assert config.detach_keys == (b"\x1d", b"d")
-    assert config.prefix_key == b"\x1d"
+    assert parse_key(config.ui.prefix) == b"\x1d"
 
 
 def test_config_lives_in_xdg_config_home(home, tmp_path):
@@ -56,7 +57,7 @@ def test_values_are_read_from_the_ui_section(home):
     config = load_config()
     assert config.ui == UIConfig(detach_sequence="ctrl-b  d", prefix="CTRL-B", keymap="tmux")
     assert config.detach_keys == (b"\x02", b"d")
-    assert config.prefix_key == b"\x02"
+    assert parse_key(config.ui.prefix) == b"\x02"
 
 
 def test_settings_left_out_keep_their_defaults(home):

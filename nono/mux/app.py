@@ -31,6 +31,7 @@ from nono.mux.sessions import SessionActions
 from nono.mux.watch import RegistryWatch
 from nono.session import registry
 from nono.session.registry import EXITED, Record
+from nono.term.style import DEFAULT
 
 if TYPE_CHECKING:
     from nono.mux.copymode import CopyMode  # imported on first use: a tenth of the start
@@ -427,7 +428,8 @@ class Mux(InputHandling, SessionActions):
         if old is not None and old.modes.get("focus_events"):
             self.queue(old, "\x1b[O")
         self.last_focus, self.focus = self.focus, pane_id
-        self.zoomed = False if self.zoomed else self.zoomed
+        # As in tmux, moving the focus leaves zoom: the zoomed pane is no longer focused.
+        self.zoomed = False
         self._mark_focus()
         new = self.panes.get(pane_id)
         if new is not None and new.modes.get("focus_events"):
@@ -463,7 +465,7 @@ class Mux(InputHandling, SessionActions):
         if pane.state not in ("running", "watching"):
             # The supervisor is gone: copy mode over what the pane shows.
             lines = [
-                [(c.char, _plain()) for c in row if c is not None] for row in pane.materialize()
+                [(c.char, DEFAULT) for c in row if c is not None] for row in pane.materialize()
             ]
             self._open_copy(pane, lines, cols, rows, from_wheel, scroll)
             return
@@ -537,12 +539,6 @@ class Mux(InputHandling, SessionActions):
     def close(self) -> None:
         for pane in self.panes.values():
             pane.close()
-
-
-def _plain() -> Any:
-    from nono.term.style import DEFAULT
-
-    return DEFAULT
 
 
 __all__ = ["Mux"]

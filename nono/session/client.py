@@ -7,7 +7,6 @@ import os
 import selectors
 import signal
 import socket
-import sys
 import termios
 import tty
 from dataclasses import dataclass
@@ -266,7 +265,3 @@ def attach_message(record: Record, result: AttachResult) -> str:
     if result.how == "exited":
         return f"[session {record.name} exited with code {result.exit_code}]"
     return f"[lost session {record.name}: {result.reason}]"
-
-
-def eprint(message: str) -> None:
-    print(message, file=sys.stderr)
