@@ -3,8 +3,8 @@ and the status bar on the screen as segments (render.py: one pre-rendered string
 again only when it changes), and the separators and overlays as cells.
 
 Going through prompt_toolkit's Window/UIControl path would re-fragment every cell of every pane
-on every frame (DESIGN.md measured 12-16 ms for four 200x50 panes). Rows of cells copied into
-the screen cost ~4 ms a frame with a pane flooding; segments, well under one.
+on every frame (12-16 ms for four 200x50 panes, measured; docs/design.md). Rows of cells copied
+into the screen cost ~4 ms a frame with a pane flooding; segments, well under one.
 
 Where segments cannot be used (an overlay is drawn over the panes, or this prompt_toolkit's
 renderer is not the one render.py was written for), the rows go in as cells.

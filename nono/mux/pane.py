@@ -1,9 +1,9 @@
 """A Pane: one session as the dashboard sees it, kept current by its supervisor's screen frames.
 
 The dashboard never parses the agent's output: the supervisor sends changed rows as styled runs
-(DESIGN.md, "the wire"). A pane keeps each row as it came, with a generation number that
-changes with it; the drawing renders a row once per generation (render.row_text), or as
-prompt_toolkit cells where it must (row_cells).
+(docs/design.md, "The session protocol"). A pane keeps each row as it came, with a generation
+number that changes with it; the drawing renders a row once per generation (render.row_text),
+or as prompt_toolkit cells where it must (row_cells).
 """
 
 from __future__ import annotations
