@@ -14,7 +14,16 @@ from pathlib import Path
 import pytest
 
 from nono.errors import NonoError
-from nono.keys import SequenceMatcher, key_bytes, send_keys_bytes, sequence_bytes
+from nono.keys import (
+    Key,
+    SequenceMatcher,
+    encode_key,
+    format_key,
+    key_bytes,
+    parse_key,
+    send_keys_bytes,
+    sequence_bytes,
+)
 
 CTRL_RBRACKET = b"\x1d"
 DETACH = (CTRL_RBRACKET, b"d")
@@ -592,3 +601,119 @@ def test_how_input_is_split_into_reads_never_changes_the_outcome(sequence):
             passed += matcher.flush()
         cuts = sorted(rng.sample(range(1, len(data)), min(3, len(data) - 1))) if data else []
         assert _chunked(sequence, data, cuts) == (passed, detached, rest)
+
+
+# ---------------------------------------------------------------- one grammar for every place
+
+# Spellings of one key each: tmux's, nono's, a code point, in any case.
+SPELLINGS = {
+    "C-b": ["C-b", "ctrl-b", "^B", "^b", "CTRL-B", "control-b", "c-B", "Ctrl-b", "0x2"],
+    "M-x": ["M-x", "alt-x", "meta-x", "m-x", "ALT-x", "Meta-x"],
+    "S-Up": ["S-Up", "shift-up", "s-UP", "Shift-Up", "S-up"],
+    "C-M-a": ["C-M-a", "M-C-a", "ctrl-alt-a", "alt-ctrl-A", "^M-a", "c-m-A"],
+    "Escape": ["Escape", "esc", "ESC", "escape"],
+    "Space": ["Space", "space", "SPACE", "0x20"],
+    "PageUp": ["PageUp", "PPage", "PgUp", "pageup", "ppage"],
+    "C-Space": ["C-Space", "ctrl-space", "^Space"],
+    "F5": ["F5", "f5"],
+    "%": ["%", "0x25"],
+}
+
+
+@pytest.mark.parametrize(("canonical", "spellings"), SPELLINGS.items())
+def test_every_spelling_of_a_key_is_one_value(canonical, spellings):
+    keys = {parse_key(spelling) for spelling in spellings}
+    assert keys == {parse_key(canonical)}
+    assert format_key(parse_key(canonical)) == canonical
+
+
+def test_ctrl_of_a_letter_ignores_its_case_and_a_character_keeps_it():
+    assert parse_key("C-B") == parse_key("C-b") == Key("b", ctrl=True)
+    assert parse_key("M-D") != parse_key("M-d")
+    assert parse_key("D") == Key("D") != parse_key("d")
+
+
+@pytest.mark.parametrize(("canonical", "spellings"), SPELLINGS.items())
+def test_every_spelling_means_the_same_in_config_keymap_and_send_keys(home, canonical, spellings):
+    from nono.config import config_path, load_config
+    from nono.mux.keymap import load_keymap
+
+    seen = set()
+    for spelling in spellings:
+        config = config_path()
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(f'[ui]\nprefix = "{spelling}"\ndetach_sequence = "{spelling} q"\n')
+        loaded = load_config()
+        keymap_file = config.parent / "keymap.yaml"
+        keymap_file.write_text(f"prefix: '{spelling}'\nbindings:\n  '{spelling}': send-prefix\n")
+        keymap = load_keymap("default")
+        seen.add(
+            (
+                loaded.prefix_key,
+                loaded.detach_keys,
+                keymap.prefix_key,
+                keymap.prefix,
+                load_keymap("tmux", override=False, prefix=spelling).prefix,
+                send_keys_bytes([spelling]),
+            )
+        )
+    [(prefix, detach, keymap_key, presses, config_prefix, sent)] = seen
+    assert prefix == sent == encode_key(parse_key(canonical))
+    assert detach == (sent, b"q")
+    assert keymap_key == parse_key(canonical)
+    assert presses == config_prefix
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        *(word for word in SEND_KEYS if word and " " not in word),
+        "ctrl-]", "alt-Enter", "shift-F3", "C-S-PageDown", "KPEnter", "M-KP/", "F24", "C-F13",
+        "S-Escape", "é", "M-é", "0xa0", "0x85", "0x7f", "C-M-S-Up", "Return", "Del", "BSpace",
+    ],
+)  # fmt: skip
+def test_a_key_written_as_tmux_writes_it_parses_back(token):
+    try:
+        key = parse_key(token)
+    except NonoError:
+        return  # not a key (sent as text by send-keys)
+    assert parse_key(format_key(key)) == key
+
+
+@pytest.mark.parametrize("token", [w for w in SEND_KEYS if w and " " not in w])
+def test_a_keys_bytes_do_not_depend_on_how_it_was_written(token):
+    try:
+        key = parse_key(token)
+        sent = encode_key(key)
+    except NonoError:
+        return
+    assert encode_key(parse_key(format_key(key))) == sent == send_keys_bytes([token])
+
+
+# Not every modified key: prompt_toolkit 3.0.52 swaps Up and Down under C-S-, C-M- and M-S-
+# (CSI 1;6A is c-s-down), swaps C-M-PageUp and C-M-PageDown, and reads neither the modified
+# Insert forms nor M- or C-M- with a function key (CSI 1;3P).
+ROUND_TRIP = [
+    "C-b", "C-]", "C-\\", "C-^", "C-_", "C-Space", "a", "%", "é", "M-x", "M-%", "C-M-b",
+    "Enter", "Tab", "BTab", "BSpace", "Escape", "M-Enter", "M-Escape",
+    "Up", "Down", "Left", "Right", "Home", "End", "Insert", "Delete", "PageUp", "PageDown",
+    "S-Up", "C-Left", "M-Right", "C-S-Left", "S-Home", "C-End", "C-PageUp", "S-Delete",
+    "F1", "F4", "F5", "F12", "C-F1", "C-F5", "S-PageDown",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("token", ROUND_TRIP)
+def test_a_keys_bytes_read_by_prompt_toolkit_are_the_key_a_keymap_binds(token):
+    # The two encoders of one key agree: what send-keys (or send-prefix) writes is what the
+    # dashboard, reading a terminal through prompt_toolkit, matches against the keymap.
+    from prompt_toolkit.input.vt100_parser import Vt100Parser
+
+    from nono.mux.keynames import key_label, presses
+
+    key = parse_key(token)
+    read: list[str] = []
+    parser = Vt100Parser(lambda press: read.append(getattr(press.key, "value", press.key)))
+    parser.feed(encode_key(key).decode())
+    parser.flush()
+    assert tuple(read) == presses(key)
+    assert parse_key(key_label(presses(key))) == key

@@ -56,7 +56,7 @@ def presses(key: Key) -> Keys:
     elif name in _PLAIN or name in _FUNCTION_KEYS:
         raise _refused("a terminal sends nothing different for that modifier")
     else:
-        raise _refused("prompt_toolkit does not tell the keypad from the other keys")
+        raise _refused("the dashboard cannot tell the keypad's keys from the others")
     return ("escape", press) if key.meta else (press,)
 
 
