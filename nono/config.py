@@ -148,7 +148,6 @@ def _build_section(name: str, cls: type, body: dict[str, Any], src: _Source) -> 
 
 def _check_keys(config: Config, src: _Source) -> None:
     from nono.keys import sequence_bytes
-    from nono.mux.keynames import token_presses
 
     ui = config.ui
     try:
@@ -174,8 +173,11 @@ def _check_keys(config: Config, src: _Source) -> None:
         )
     try:
         prefix = sequence_bytes(ui.prefix)
-        if len(prefix) == 1:
-            token_presses(ui.prefix)  # the dashboard must tell it from other keys too
+        if len(prefix) == 1 and "ui.prefix" in config.explicit:
+            # The dashboard must tell it from other keys too (said here, with its line).
+            from nono.mux.keynames import token_presses
+
+            token_presses(ui.prefix)
     except NonoError as exc:
         raise src.error("ui", "prefix", exc.message, exc.hint) from None
     if len(prefix) != 1:

@@ -3,8 +3,6 @@ labels of the help overlay and the status line. The grammar itself is nono/keys.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from nono.errors import NonoError
 from nono.keys import VALID_KEY_FORMS, Key, format_key, parse_key
 
@@ -82,14 +80,14 @@ _FROM_PRESS: dict[str, Key] = {
 def key_of(keys: Keys) -> Key:
     """The key that prompt_toolkit's `keys` stand for: ("escape", "up") -> M-Up."""
     if len(keys) == 2 and keys[0] == "escape":
-        return replace(key_of(keys[1:]), meta=True)
+        return key_of(keys[1:])._replace(meta=True)
     press = " ".join(keys)  # never more than one key once valid; kept whole otherwise
     if press in _FROM_PRESS or len(press) == 1:
         return _FROM_PRESS.get(press) or Key(press)
     ctrl, shift = press.startswith("c-"), press.startswith(("s-", "c-s-"))
     base = press.removeprefix("c-").removeprefix("s-")
     if base in _FROM_PRESS:
-        return replace(_FROM_PRESS[base], ctrl=ctrl, shift=shift)
+        return _FROM_PRESS[base]._replace(ctrl=ctrl, shift=shift)
     return Key(base, ctrl=ctrl, shift=shift)
 
 
