@@ -53,9 +53,9 @@ class Config:
     @property
     def detach_keys(self) -> tuple[bytes, ...]:
         """The detach sequence as the bytes of each key, for keys.SequenceMatcher."""
-        from nono.keys import parse_sequence
+        from nono.keys import sequence_bytes
 
-        return parse_sequence(self.ui.detach_sequence)
+        return sequence_bytes(self.ui.detach_sequence)
 
 
 CLIPBOARD_CHOICES = ("write", "off")
@@ -140,11 +140,11 @@ def _build_section(name: str, cls: type, body: dict[str, Any], src: _Source) -> 
 
 
 def _check_keys(config: Config, src: _Source) -> None:
-    from nono.keys import parse_sequence
+    from nono.keys import sequence_bytes
 
     ui = config.ui
     try:
-        detach = parse_sequence(ui.detach_sequence)
+        detach = sequence_bytes(ui.detach_sequence)
     except NonoError as exc:
         raise src.error("ui", "detach_sequence", exc.message, exc.hint) from None
     if len(detach) < 2:
@@ -165,7 +165,12 @@ def _check_keys(config: Config, src: _Source) -> None:
             'e.g. detach_sequence = "ctrl-] d"',
         )
     try:
-        prefix = parse_sequence(ui.prefix)
+        prefix = sequence_bytes(ui.prefix)
+        if len(prefix) == 1 and "ui.prefix" in config.explicit:
+            # The dashboard must tell it from other keys too (said here, with its line).
+            from nono.mux.keynames import token_presses
+
+            token_presses(ui.prefix)
     except NonoError as exc:
         raise src.error("ui", "prefix", exc.message, exc.hint) from None
     if len(prefix) != 1:

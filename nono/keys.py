@@ -1,104 +1,176 @@
-"""Key names and the bytes a terminal sends: config tokens, tmux send-keys names, detach."""
+"""Keys, as a person names them and as a terminal sends them: one grammar for config.toml's
+[ui] keys, keymaps and `nono send-keys` (tmux's C-b, M-x, S-Up, ^B and nono's ctrl-b, alt-x,
+shift-up), the value it names, that value's bytes, and the matcher of the detach sequence.
+
+Like tmux's key-string.c, one parser serves every place a key is written; what differs from
+place to place is only which encoding the key must have: bytes for send-keys, the detach
+sequence and send-prefix, prompt_toolkit's names for keymaps (nono/mux/keynames.py).
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from nono.errors import NonoError
 
-# ---------------------------------------------------------------- config-style tokens
+# ---------------------------------------------------------------- the grammar
 
-_CONFIG_NAMES: dict[str, bytes] = {
-    "esc": b"\x1b",
-    "space": b" ",
-    "tab": b"\t",
-    "enter": b"\r",
-    "backspace": b"\x7f",
-    "ctrl-space": b"\x00",
+
+class Key(NamedTuple):
+    """One key as pressed: `name` is one character ("b", "%", " " for Space) or a named key
+    ("Enter", "Up", "F5", "KP1"). Ctrl of a letter is lower case: C-B is C-b, as in tmux.
+
+    A NamedTuple, not a frozen dataclass: `nono attach` and every run with a config.toml
+    make this class at start-up, and a dataclass takes 0.4 ms to make (measured)."""
+
+    name: str
+    ctrl: bool = False
+    meta: bool = False
+    shift: bool = False
+
+
+_NAMED = ("Enter", "Tab", "BTab", "Escape", "BSpace", "Up", "Down", "Left", "Right", "Home")
+_NAMED += ("End", "Insert", "Delete", "PageUp", "PageDown", "KPEnter")
+_NAMES: dict[str, str] = {
+    **{name.lower(): name for name in _NAMED},
+    **{f"f{n}": f"F{n}" for n in range(1, 25)},
+    **{f"kp{c}": f"KP{c}" for c in "0123456789/*-+."},
+    # tmux's and terminfo's other spellings, and the everyday ones.
+    "return": "Enter",
+    "esc": "Escape",
+    "backspace": "BSpace",
+    "ic": "Insert",
+    "dc": "Delete",
+    "del": "Delete",
+    "ppage": "PageUp",
+    "pgup": "PageUp",
+    "npage": "PageDown",
+    "pgdn": "PageDown",
+    "space": " ",
 }
-_CONFIG_CTRL_PUNCTUATION = "@[\\]^_"
+_MODIFIERS = {
+    **dict.fromkeys(("c", "ctrl", "control"), "ctrl"),
+    **dict.fromkeys(("m", "meta", "alt"), "meta"),
+    **dict.fromkeys(("s", "shift"), "shift"),
+}
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
 VALID_KEY_FORMS = (
-    "ctrl-a..ctrl-z, ctrl-], ctrl-\\, ctrl-[, ctrl-^, ctrl-_, ctrl-@, ctrl-space, "
-    "esc, space, tab, enter, backspace, or one printable character"
+    "ctrl-a..ctrl-z, a name (Enter Tab BTab Escape/Esc Space BSpace/Backspace Up Down Left "
+    "Right Home End PageUp/PPage PageDown/NPage Insert Delete F1-F24 KP0-KP9), either after "
+    "any of ctrl-/C-/^, alt-/M-, shift-/S- (ctrl-b, C-b, M-Up, S-Left), a code point such as "
+    "0x1d, or one printable character"
 )
 
 
-def parse_key(token: str) -> bytes:
-    """The bytes a terminal sends for one config-style key token, e.g. `ctrl-]` -> b"\\x1d"."""
-    # Only names are case-insensitive: "D" and "d" are different keys, "CTRL-A" is "ctrl-a".
-    # ASCII only, so that no exotic letter (the Kelvin sign) lower-cases into a name.
-    name = token.lower() if token.isascii() else token
-    if name in _CONFIG_NAMES:
-        return _CONFIG_NAMES[name]
-    if name.startswith("ctrl-") and len(name) == 6:
-        char = name[5]
-        if "a" <= char <= "z" or char in _CONFIG_CTRL_PUNCTUATION:
-            return bytes([ord(char.upper()) & 0x1F])
-    if len(token) == 1 and token.isprintable() and not token.isspace():
-        return token.encode("utf-8")
-    raise NonoError(f"unknown key {token!r}", f"valid keys: {VALID_KEY_FORMS}")
+def _unknown(token: str) -> NonoError:
+    return NonoError(f"unknown key {token!r}", f"valid keys: {VALID_KEY_FORMS}")
 
 
-def parse_sequence(text: str) -> tuple[bytes, ...]:
-    """The keys of a whitespace-separated sequence such as "ctrl-] d", one bytes per key."""
-    tokens = text.split()
-    if not tokens:
-        raise NonoError("empty key sequence", 'write keys separated by spaces, e.g. "ctrl-] d"')
-    return tuple(parse_key(token) for token in tokens)
+def parse_key(token: str) -> Key:
+    """The key one token names, in any spelling: `C-b`, `ctrl-b`, `^B` and `0x2` are one key.
+
+    Modifiers and names are case-insensitive, a single character is not ("D" is not "d").
+    A code point (0x..) takes no modifiers, as in tmux; a control character is read as its
+    ctrl key (0x1d is C-]). Whitespace and control characters must be written by name.
+    """
+    if _HEX.fullmatch(token):
+        point = int(token, 16)
+        if point > 0x10FFFF or 0xD800 <= point <= 0xDFFF:
+            raise _unknown(token)
+        if point == 0x7F:
+            return Key("BSpace")
+        if point < 0x20:
+            return Key(chr(point + 0x40).lower(), ctrl=True)
+        return Key(chr(point))
+    mods: set[str] = set()
+    rest = token
+    if rest.startswith("^") and len(rest) > 1:  # tmux's ^b
+        mods.add("ctrl")
+        rest = rest[1:]
+    while True:
+        head, dash, tail = rest.partition("-")
+        # ASCII only, so that no exotic letter lower-cases into a modifier or a name.
+        modifier = _MODIFIERS.get(head.lower()) if head.isascii() else None
+        if not dash or not tail or modifier is None:
+            break
+        mods.add(modifier)
+        rest = tail
+    if len(rest) == 1 and rest.isprintable() and not rest.isspace():
+        name = rest
+    elif rest.isascii() and rest.lower() in _NAMES:
+        name = _NAMES[rest.lower()]
+    else:
+        raise _unknown(token)
+    ctrl = "ctrl" in mods
+    if ctrl and len(name) == 1 and "A" <= name <= "Z":
+        name = name.lower()
+    return Key(name, ctrl, "meta" in mods, "shift" in mods)
 
 
-# ---------------------------------------------------------------- tmux send-keys names
+def format_key(key: Key) -> str:
+    """How tmux writes a key ("C-b", "M-Up", "C-Space"); parse_key reads it back."""
+    name = key.name
+    if name == " ":
+        name = "Space"
+    elif len(name) == 1 and (not name.isprintable() or name.isspace()):
+        name = f"0x{ord(name):x}"  # only parse_key's code points come here, and take no mods
+    mods = ("C-" if key.ctrl else "") + ("M-" if key.meta else "") + ("S-" if key.shift else "")
+    return mods + name
+
+
+# ---------------------------------------------------------------- a key's bytes
 
 _CSI = "\x1b["
 
 # Keys that have an xterm modifier form: (unmodified bytes, CSI number, final character).
 # A modified key is CSI number ; 1+modifiers final, e.g. S-Up = CSI 1;2A, C-F5 = CSI 15;5~.
 _XTERM_KEYS: dict[str, tuple[str, str, str]] = {
-    "up": (_CSI + "A", "1", "A"),
-    "down": (_CSI + "B", "1", "B"),
-    "right": (_CSI + "C", "1", "C"),
-    "left": (_CSI + "D", "1", "D"),
+    "Up": (_CSI + "A", "1", "A"),
+    "Down": (_CSI + "B", "1", "B"),
+    "Right": (_CSI + "C", "1", "C"),
+    "Left": (_CSI + "D", "1", "D"),
     # tmux sends the VT220 forms for Home/End, as its default input-keys table does.
-    "home": (_CSI + "1~", "1", "H"),
-    "end": (_CSI + "4~", "1", "F"),
-    "ic": (_CSI + "2~", "2", "~"),
-    "insert": (_CSI + "2~", "2", "~"),
-    "dc": (_CSI + "3~", "3", "~"),
-    "delete": (_CSI + "3~", "3", "~"),
-    "ppage": (_CSI + "5~", "5", "~"),
-    "pageup": (_CSI + "5~", "5", "~"),
-    "pgup": (_CSI + "5~", "5", "~"),
-    "npage": (_CSI + "6~", "6", "~"),
-    "pagedown": (_CSI + "6~", "6", "~"),
-    "pgdn": (_CSI + "6~", "6", "~"),
-    "f1": ("\x1bOP", "1", "P"),
-    "f2": ("\x1bOQ", "1", "Q"),
-    "f3": ("\x1bOR", "1", "R"),
-    "f4": ("\x1bOS", "1", "S"),
+    "Home": (_CSI + "1~", "1", "H"),
+    "End": (_CSI + "4~", "1", "F"),
+    "Insert": (_CSI + "2~", "2", "~"),
+    "Delete": (_CSI + "3~", "3", "~"),
+    "PageUp": (_CSI + "5~", "5", "~"),
+    "PageDown": (_CSI + "6~", "6", "~"),
+    "F1": ("\x1bOP", "1", "P"),
+    "F2": ("\x1bOQ", "1", "Q"),
+    "F3": ("\x1bOR", "1", "R"),
+    "F4": ("\x1bOS", "1", "S"),
     **{
-        f"f{n}": (f"{_CSI}{code}~", str(code), "~")
+        f"F{n}": (f"{_CSI}{code}~", str(code), "~")
         for n, code in zip(range(5, 13), (15, 17, 18, 19, 20, 21, 23, 24), strict=True)
     },
 }
-_APP_CURSOR = {"up": "\x1bOA", "down": "\x1bOB", "right": "\x1bOC", "left": "\x1bOD"}
+_APP_CURSOR = {"Up": "\x1bOA", "Down": "\x1bOB", "Right": "\x1bOC", "Left": "\x1bOD"}
 
-# Keys with one fixed encoding: meta adds ESC, ctrl has no code, shift makes the name unknown.
+# Keys with one fixed encoding: meta adds ESC, ctrl has no code, shift has no form.
 _FIXED_KEYS: dict[str, str] = {
-    "enter": "\r",
-    "tab": "\t",
-    "btab": _CSI + "Z",
-    "bspace": "\x7f",
-    "escape": "\x1b",
+    "Enter": "\r",
+    "Tab": "\t",
+    "BTab": _CSI + "Z",
+    "BSpace": "\x7f",
+    "Escape": "\x1b",
     # The numeric keypad outside application keypad mode sends plain characters.
-    **{f"kp{c}": c for c in "0123456789/*-+."},
-    "kpenter": "\n",
+    **{f"KP{c}": c for c in "0123456789/*-+."},
+    "KPEnter": "\n",
 }
 
 # Ctrl of these characters has a code beyond the @..._ and a..z rows (as in tmux and xterm).
 _CTRL_EXTRA = {" ": 0x00, "2": 0x00, "6": 0x1E, "-": 0x1F, "/": 0x1F, "?": 0x7F}
-_HEX = re.compile(r"0x[0-9a-fA-F]+")
-_CTRL, _META, _SHIFT = "C", "M", "S"
+
+
+class KeyCodeError(NonoError):
+    """A key a terminal has no bytes for: S-a, S-Tab, F13 (tmux sends such a word as text)."""
+
+
+class NoControlCode(KeyCodeError):
+    """Ctrl of a key without a control code (C-Enter, C-1): a typo, never sent as text."""
 
 
 def _ctrl_code(char: str) -> str | None:
@@ -109,65 +181,52 @@ def _ctrl_code(char: str) -> str | None:
     return None
 
 
-def _split_modifiers(word: str) -> tuple[set[str], str] | None:
-    """tmux's grammar: an optional leading ^ (ctrl), then any run of C-, M-, S- prefixes."""
-    mods: set[str] = set()
-    if word.startswith("^") and len(word) > 1:
-        mods.add(_CTRL)
-        word = word[1:]
-    while len(word) >= 2 and word[1] == "-":
-        mod = word[0].upper()
-        if mod not in (_CTRL, _META, _SHIFT):
-            return None
-        mods.add(mod)
-        word = word[2:]
-    return (mods, word) if word else None
-
-
-def _no_code(word: str, why: str) -> NonoError:
-    return NonoError(
-        f"cannot send {word!r}: {why}",
-        "C- takes a letter or one of @ [ \\ ] ^ _ ? Space 2 6 - /; send text as is with -l",
-    )
-
-
-def _send_key(word: str, app_cursor: bool) -> str | None:
-    """The characters for one tmux key name, or None when the word is not a key name."""
-    if _HEX.fullmatch(word):
-        # Like tmux, a hexadecimal word is a code point and takes no modifiers.
-        point = int(word, 16)
-        if point > 0x10FFFF or 0xD800 <= point <= 0xDFFF:
-            return None
-        return chr(point)
-    split = _split_modifiers(word)
-    if split is None:
-        return None
-    mods, name = split
-    key = name.lower() if name.isascii() else name
-    if key in _XTERM_KEYS:
-        plain, number, final = _XTERM_KEYS[key]
-        if not mods:
-            return _APP_CURSOR[key] if app_cursor and key in _APP_CURSOR else plain
-        param = 1 + (_SHIFT in mods) + 2 * (_META in mods) + 4 * (_CTRL in mods)
-        return f"{_CSI}{number};{param}{final}"
+def encode_key(key: Key, *, app_cursor: bool = False) -> bytes:
+    """The bytes a terminal (xterm, as tmux sends them) writes for `key`, e.g. C-] -> 0x1d,
+    M-x -> ESC x, S-Up -> ESC [1;2A. With `app_cursor` (the pane asked for application cursor
+    keys) plain arrows are ESC O A. Raises KeyCodeError for a key no terminal sends."""
+    name = key.name
+    if name in _XTERM_KEYS:
+        plain, number, final = _XTERM_KEYS[name]
+        if not (key.ctrl or key.meta or key.shift):
+            chars = _APP_CURSOR[name] if app_cursor and name in _APP_CURSOR else plain
+            return chars.encode()
+        param = 1 + key.shift + 2 * key.meta + 4 * key.ctrl
+        return f"{_CSI}{number};{param}{final}".encode()
     # Shift only exists in the xterm forms; tmux treats e.g. S-a or S-Tab as an unknown word.
-    if _SHIFT in mods:
-        return None
-    meta = "\x1b" if _META in mods else ""
-    if key in _FIXED_KEYS:
-        if _CTRL in mods:
-            raise _no_code(word, f"a terminal has no control code for {name}")
-        return meta + _FIXED_KEYS[key]
-    if key == "space":
-        name = " "
-    elif len(name) != 1 or ord(name) < 0x20:
-        return None
-    if _CTRL in mods:
+    if key.shift:
+        raise KeyCodeError(f"a terminal has no key {format_key(key)}")
+    meta = "\x1b" if key.meta else ""
+    if name in _FIXED_KEYS:
+        if key.ctrl:
+            raise NoControlCode(f"a terminal has no control code for {name}")
+        return (meta + _FIXED_KEYS[name]).encode()
+    if len(name) != 1:
+        raise KeyCodeError(f"a terminal has no key {name}")  # F13-F24: xterm has no own bytes
+    if key.ctrl:
         code = _ctrl_code(name)
         if code is None:
-            raise _no_code(word, f"a terminal has no control code for {name!r}")
-        return meta + code
-    return meta + name
+            shown = "Space" if name == " " else repr(name)
+            raise NoControlCode(f"a terminal has no control code for {shown}")
+        return (meta + code).encode()
+    return (meta + name).encode()
+
+
+def key_bytes(token: str) -> bytes:
+    """The bytes of one key as written in config.toml (`ctrl-]`, `C-]`, `^]` -> b"\\x1d"),
+    where a key must be one a terminal can type."""
+    try:
+        return encode_key(parse_key(token))
+    except KeyCodeError:
+        raise _unknown(token) from None
+
+
+def sequence_bytes(text: str) -> tuple[bytes, ...]:
+    """The keys of a whitespace-separated sequence ("ctrl-] d"), one bytes per key."""
+    tokens = text.split()
+    if not tokens:
+        raise NonoError("empty key sequence", 'write keys separated by spaces, e.g. "ctrl-] d"')
+    return tuple(key_bytes(token) for token in tokens)
 
 
 def send_keys_bytes(
@@ -175,22 +234,30 @@ def send_keys_bytes(
 ) -> bytes:
     """The bytes tmux's `send-keys` would write for these arguments.
 
-    Key names follow tmux: Enter, Tab, BTab, Space, BSpace, Escape, Up/Down/Left/Right, Home,
-    End, PageUp/PPage/PgUp, PageDown/NPage/PgDn, Insert/IC, Delete/DC, F1-F12, KP0-KP9 and
-    the other keypad keys, one character, or 0xHH (a code point), each optionally prefixed by
-    C- (ctrl), M- (meta: ESC first), S- (shift) or ^ (ctrl), case-insensitively. Modified
-    cursor, editing and function keys use xterm's form (S-Up = ESC [1;2A). With
-    `app_cursor` (the pane asked for application cursor keys) plain arrows use ESC O A.
-    A word that is not a key name is sent as its characters, as tmux does; with `literal`
+    Each word is a key in parse_key's grammar (Enter, C-c, M-x, S-Up, ctrl-c, 0x1b, one
+    character, ...) or text. Modified cursor, editing and function keys use xterm's form
+    (S-Up = ESC [1;2A); with `app_cursor` plain arrows use ESC O A. A word that is not a key
+    a terminal has (hello, S-a, F13) is sent as its characters, as tmux does; with `literal`
     every word is. Ctrl of a key that has no control code (C-Enter, C-Tab, C-1, C-{, ...)
     raises NonoError, where tmux 3.3 sends nothing or the word itself: a typo never vanishes.
     """
-    out: list[str] = []
+    out: list[bytes] = []
     for word in keys:
-        chars = None if literal else _send_key(word, app_cursor)
-        out.append(word if chars is None else chars)
-    # surrogateescape lets a word that came from undecodable argv bytes go out unchanged.
-    return "".join(out).encode("utf-8", "surrogateescape")
+        if not literal:
+            try:
+                out.append(encode_key(parse_key(word), app_cursor=app_cursor))
+                continue
+            except NoControlCode as exc:
+                raise NonoError(
+                    f"cannot send {word!r}: {exc.message}",
+                    "C- takes a letter or one of @ [ \\ ] ^ _ ? Space 2 6 - /; "
+                    "send text as is with -l",
+                ) from None
+            except NonoError:
+                pass  # not a key: text, as tmux sends it
+        # surrogateescape lets a word from undecodable argv bytes go out unchanged.
+        out.append(word.encode("utf-8", "surrogateescape"))
+    return b"".join(out)
 
 
 # ---------------------------------------------------------------- the detach sequence

@@ -306,6 +306,18 @@ def test_invalid_prefix_key(home):
     assert str(error).startswith(f"{path}:2: ui.prefix: unknown key 'ctrl-1' (valid keys: ")
 
 
+def test_prefix_and_detach_sequence_take_tmux_spellings(home):
+    write_config('[ui]\nprefix = "C-b"\ndetach_sequence = "^B M-d"\n')
+    config = load_config()
+    assert config.prefix_key == b"\x02"
+    assert config.detach_keys == (b"\x02", b"\x1bd")
+
+
+def test_prefix_the_dashboard_cannot_tell_apart_names_its_line(home):
+    path, error = load_error('[ui]\n\nprefix = "KP1"\n')
+    assert str(error).startswith(f"{path}:3: ui.prefix: unknown key 'KP1': the dashboard ")
+
+
 def test_prefix_must_be_one_key(home):
     path, error = load_error('[ui]\nprefix = "ctrl-b d"\n')
     assert str(error) == (

@@ -14,12 +14,21 @@ from pathlib import Path
 import pytest
 
 from nono.errors import NonoError
-from nono.keys import SequenceMatcher, parse_key, parse_sequence, send_keys_bytes
+from nono.keys import (
+    Key,
+    SequenceMatcher,
+    encode_key,
+    format_key,
+    key_bytes,
+    parse_key,
+    send_keys_bytes,
+    sequence_bytes,
+)
 
 CTRL_RBRACKET = b"\x1d"
 DETACH = (CTRL_RBRACKET, b"d")
 
-# ---------------------------------------------------------------- parse_key / parse_sequence
+# ---------------------------------------------------------------- config.toml's keys
 
 
 @pytest.mark.parametrize(
@@ -49,25 +58,25 @@ DETACH = (CTRL_RBRACKET, b"d")
     ],
 )
 def test_config_token_is_the_bytes_a_terminal_sends(token, expected):
-    assert parse_key(token) == expected
+    assert key_bytes(token) == expected
 
 
 @pytest.mark.parametrize("token", ["CTRL-A", "Ctrl-a", "ctrl-A", "ESC", "Space", "TAB", "Enter"])
 def test_config_key_names_ignore_case(token):
-    assert parse_key(token) == parse_key(token.lower())
+    assert key_bytes(token) == key_bytes(token.lower())
 
 
 def test_every_ctrl_letter_is_its_control_code():
     for offset, letter in enumerate("abcdefghijklmnopqrstuvwxyz", start=1):
-        assert parse_key(f"ctrl-{letter}") == bytes([offset])
+        assert key_bytes(f"ctrl-{letter}") == bytes([offset])
 
 
 @pytest.mark.parametrize(
-    "token", ["ctrl-1", "ctrl-", "ctrl-ab", "escape", "dd", "", " ", "\t", "\x01", "f1", "C-a"]
+    "token", ["ctrl-1", "ctrl-", "ctrl-ab", "dd", "", " ", "\t", "\x01", "f13", "S-a", "C-Enter"]
 )
 def test_unknown_config_token_is_named_with_the_valid_forms(token):
     with pytest.raises(NonoError) as info:
-        parse_key(token)
+        key_bytes(token)
     assert info.value.message == f"unknown key {token!r}"
     assert "ctrl-a..ctrl-z" in info.value.hint
     assert "one printable character" in info.value.hint
@@ -76,23 +85,23 @@ def test_unknown_config_token_is_named_with_the_valid_forms(token):
 def test_exotic_letter_does_not_lowercase_into_a_name():
     # The Kelvin sign lower-cases to "k"; it must not become ctrl-k.
     with pytest.raises(NonoError):
-        parse_key("ctrl-\u212a")
+        key_bytes("ctrl-\u212a")
 
 
 def test_sequence_splits_on_any_whitespace():
-    assert parse_sequence("ctrl-] d") == DETACH
-    assert parse_sequence("  ctrl-]\t d \n") == DETACH
-    assert parse_sequence("esc ctrl-a space x") == (b"\x1b", b"\x01", b" ", b"x")
+    assert sequence_bytes("ctrl-] d") == DETACH
+    assert sequence_bytes("  ctrl-]\t d \n") == DETACH
+    assert sequence_bytes("esc ctrl-a space x") == (b"\x1b", b"\x01", b" ", b"x")
 
 
 def test_empty_sequence_is_an_error():
     with pytest.raises(NonoError, match="empty key sequence"):
-        parse_sequence("   ")
+        sequence_bytes("   ")
 
 
 def test_bad_token_in_a_sequence_names_that_token():
     with pytest.raises(NonoError, match="unknown key 'ctrl-1'"):
-        parse_sequence("ctrl-] ctrl-1")
+        sequence_bytes("ctrl-] ctrl-1")
 
 
 # ---------------------------------------------------------------- send_keys_bytes
@@ -592,3 +601,119 @@ def test_how_input_is_split_into_reads_never_changes_the_outcome(sequence):
             passed += matcher.flush()
         cuts = sorted(rng.sample(range(1, len(data)), min(3, len(data) - 1))) if data else []
         assert _chunked(sequence, data, cuts) == (passed, detached, rest)
+
+
+# ---------------------------------------------------------------- one grammar for every place
+
+# Spellings of one key each: tmux's, nono's, a code point, in any case.
+SPELLINGS = {
+    "C-b": ["C-b", "ctrl-b", "^B", "^b", "CTRL-B", "control-b", "c-B", "Ctrl-b", "0x2"],
+    "M-x": ["M-x", "alt-x", "meta-x", "m-x", "ALT-x", "Meta-x"],
+    "S-Up": ["S-Up", "shift-up", "s-UP", "Shift-Up", "S-up"],
+    "C-M-a": ["C-M-a", "M-C-a", "ctrl-alt-a", "alt-ctrl-A", "^M-a", "c-m-A"],
+    "Escape": ["Escape", "esc", "ESC", "escape"],
+    "Space": ["Space", "space", "SPACE", "0x20"],
+    "PageUp": ["PageUp", "PPage", "PgUp", "pageup", "ppage"],
+    "C-Space": ["C-Space", "ctrl-space", "^Space"],
+    "F5": ["F5", "f5"],
+    "%": ["%", "0x25"],
+}
+
+
+@pytest.mark.parametrize(("canonical", "spellings"), SPELLINGS.items())
+def test_every_spelling_of_a_key_is_one_value(canonical, spellings):
+    keys = {parse_key(spelling) for spelling in spellings}
+    assert keys == {parse_key(canonical)}
+    assert format_key(parse_key(canonical)) == canonical
+
+
+def test_ctrl_of_a_letter_ignores_its_case_and_a_character_keeps_it():
+    assert parse_key("C-B") == parse_key("C-b") == Key("b", ctrl=True)
+    assert parse_key("M-D") != parse_key("M-d")
+    assert parse_key("D") == Key("D") != parse_key("d")
+
+
+@pytest.mark.parametrize(("canonical", "spellings"), SPELLINGS.items())
+def test_every_spelling_means_the_same_in_config_keymap_and_send_keys(home, canonical, spellings):
+    from nono.config import config_path, load_config
+    from nono.mux.keymap import load_keymap
+
+    seen = set()
+    for spelling in spellings:
+        config = config_path()
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(f'[ui]\nprefix = "{spelling}"\ndetach_sequence = "{spelling} q"\n')
+        loaded = load_config()
+        keymap_file = config.parent / "keymap.yaml"
+        keymap_file.write_text(f"prefix: '{spelling}'\nbindings:\n  '{spelling}': send-prefix\n")
+        keymap = load_keymap("default")
+        seen.add(
+            (
+                loaded.prefix_key,
+                loaded.detach_keys,
+                keymap.prefix_key,
+                keymap.prefix,
+                load_keymap("tmux", override=False, prefix=spelling).prefix,
+                send_keys_bytes([spelling]),
+            )
+        )
+    [(prefix, detach, keymap_key, presses, config_prefix, sent)] = seen
+    assert prefix == sent == encode_key(parse_key(canonical))
+    assert detach == (sent, b"q")
+    assert keymap_key == parse_key(canonical)
+    assert presses == config_prefix
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        *(word for word in SEND_KEYS if word and " " not in word),
+        "ctrl-]", "alt-Enter", "shift-F3", "C-S-PageDown", "KPEnter", "M-KP/", "F24", "C-F13",
+        "S-Escape", "é", "M-é", "0xa0", "0x85", "0x7f", "C-M-S-Up", "Return", "Del", "BSpace",
+    ],
+)  # fmt: skip
+def test_a_key_written_as_tmux_writes_it_parses_back(token):
+    try:
+        key = parse_key(token)
+    except NonoError:
+        return  # not a key (sent as text by send-keys)
+    assert parse_key(format_key(key)) == key
+
+
+@pytest.mark.parametrize("token", [w for w in SEND_KEYS if w and " " not in w])
+def test_a_keys_bytes_do_not_depend_on_how_it_was_written(token):
+    try:
+        key = parse_key(token)
+        sent = encode_key(key)
+    except NonoError:
+        return
+    assert encode_key(parse_key(format_key(key))) == sent == send_keys_bytes([token])
+
+
+# Not every modified key: prompt_toolkit 3.0.52 swaps Up and Down under C-S-, C-M- and M-S-
+# (CSI 1;6A is c-s-down), swaps C-M-PageUp and C-M-PageDown, and reads neither the modified
+# Insert forms nor M- or C-M- with a function key (CSI 1;3P).
+ROUND_TRIP = [
+    "C-b", "C-]", "C-\\", "C-^", "C-_", "C-Space", "a", "%", "é", "M-x", "M-%", "C-M-b",
+    "Enter", "Tab", "BTab", "BSpace", "Escape", "M-Enter", "M-Escape",
+    "Up", "Down", "Left", "Right", "Home", "End", "Insert", "Delete", "PageUp", "PageDown",
+    "S-Up", "C-Left", "M-Right", "C-S-Left", "S-Home", "C-End", "C-PageUp", "S-Delete",
+    "F1", "F4", "F5", "F12", "C-F1", "C-F5", "S-PageDown",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("token", ROUND_TRIP)
+def test_a_keys_bytes_read_by_prompt_toolkit_are_the_key_a_keymap_binds(token):
+    # The two encoders of one key agree: what send-keys (or send-prefix) writes is what the
+    # dashboard, reading a terminal through prompt_toolkit, matches against the keymap.
+    from prompt_toolkit.input.vt100_parser import Vt100Parser
+
+    from nono.mux.keynames import key_label, presses
+
+    key = parse_key(token)
+    read: list[str] = []
+    parser = Vt100Parser(lambda press: read.append(getattr(press.key, "value", press.key)))
+    parser.feed(encode_key(key).decode())
+    parser.flush()
+    assert tuple(read) == presses(key)
+    assert parse_key(key_label(presses(key))) == key

@@ -253,6 +253,35 @@ def test_keymap_tmux_uses_ctrl_b_and_passes_ctrl_bracket_through(sessions, dashb
     assert "split-right" in dash.text()
 
 
+def test_config_prefix_in_tmux_spelling_is_the_dashboards_prefix(sessions, dashboard, home):
+    # [ui] prefix takes every spelling a keymap takes: C-b here, as in keymaps/tmux.yaml.
+    config = home.parent / "config" / "nono"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.toml").write_text('[ui]\nprefix = "C-b"\n')
+    sessions("alpha", "python3", "-c", _KEY_ECHO)
+    dash = dashboard()
+    dash.wait("KEYS-READY")
+    dash.send("\x1d")  # the default keymap's own prefix is an ordinary key now
+    dash.wait("got '\\x1d'")
+    dash.send("\x02\x02")  # the prefix twice sends it to the agent
+    dash.wait("got '\\x02'")
+    dash.send("\x02?")  # C-b ? : help
+    dash.wait("keys (default)")
+    assert "split-right" in dash.text()
+
+
+def test_send_prefix_sends_the_bytes_of_a_prefix_that_is_no_control_key(sessions, dashboard, home):
+    # send-prefix encodes the prefix as send-keys does: F5 is ESC [15~, not nothing.
+    config = home.parent / "config" / "nono"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "keymap.yaml").write_text("prefix: F5\n")
+    sessions("alpha", "python3", "-c", _KEY_ECHO)
+    dash = dashboard()
+    dash.wait("KEYS-READY")
+    dash.send("\x1b[15~\x1b[15~")
+    dash.wait("got '\\x1b[15~'")
+
+
 def test_prefix_twice_sends_the_prefix_and_modified_keys_arrive_exactly(sessions, dashboard):
     sessions("alpha", "python3", "-c", _KEY_ECHO)
     dash = dashboard()

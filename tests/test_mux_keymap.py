@@ -9,15 +9,8 @@ import pytest
 from prompt_toolkit.keys import ALL_KEYS
 
 from nono.errors import NonoError
-from nono.mux.keymap import (
-    ACTIONS,
-    COPY_ACTIONS,
-    KeymapError,
-    builtin_keymaps,
-    key_label,
-    load_keymap,
-    parse_key,
-)
+from nono.mux.keymap import ACTIONS, COPY_ACTIONS, KeymapError, builtin_keymaps, load_keymap
+from nono.mux.keynames import key_label, token_presses
 
 
 @pytest.fixture(autouse=True)
@@ -82,20 +75,20 @@ def error_of(path: Path, text: str, name: str = "default") -> str:
     ],
 )
 def test_key_tokens_become_prompt_toolkit_keys(token: str, keys: tuple[str, ...]) -> None:
-    assert parse_key(token) == keys
+    assert token_presses(token) == keys
 
 
 def test_names_ignore_case_but_characters_do_not() -> None:
-    assert parse_key("UP") == parse_key("up") == ("up",)
-    assert parse_key("D") == ("D",)
-    assert parse_key("d") == ("d",)
-    assert parse_key("M-D") == ("escape", "D")
+    assert token_presses("UP") == token_presses("up") == ("up",)
+    assert token_presses("D") == ("D",)
+    assert token_presses("d") == ("d",)
+    assert token_presses("M-D") == ("escape", "D")
 
 
 @pytest.mark.parametrize("token", ["Ctl-b", "S-a", "C-Enter", "S-F1", "C-?", "foo", "a b", ""])
 def test_unknown_key_token_is_refused_with_the_valid_forms(token: str) -> None:
     with pytest.raises(NonoError) as caught:
-        parse_key(token)
+        token_presses(token)
     assert "unknown key" in caught.value.message
     assert "ctrl-b, C-b, M-Up" in (caught.value.hint or "")
 
@@ -115,7 +108,7 @@ def test_unknown_key_token_is_refused_with_the_valid_forms(token: str) -> None:
 )
 def test_key_label_reads_like_tmux_and_parses_back(keys: tuple[str, ...], label: str) -> None:
     assert key_label(keys) == label
-    assert parse_key(label) == keys
+    assert token_presses(label) == keys
 
 
 # ---------------------------------------------------------------- the built-in keymaps

@@ -191,6 +191,12 @@ def test_send_keys_and_capture(nono, sessions):
     wait_until(lambda: "literal Enter\n" in nono("capture", sid).stdout + "\n")
 
 
+def test_send_keys_takes_the_spellings_config_and_keymaps_take(nono, sessions):
+    sid = sessions("bash", "--norc", "--noprofile", "-i")
+    nono("send-keys", sid, "echo", "space", "spelled-out", "ctrl-m")
+    wait_until(lambda: "\nspelled-out" in nono("capture", sid).stdout)
+
+
 def test_capture_with_history_and_ansi(nono, sessions):
     sid = sessions("sh", "-c", "seq 1 100; printf '\\033[31mred\\033[0m\\n'; sleep 60")
     wait_until(lambda: "red" in nono("capture", sid).stdout)

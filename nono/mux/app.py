@@ -19,10 +19,11 @@ from prompt_toolkit.keys import Keys
 from prompt_toolkit.layout import Layout, Window
 from prompt_toolkit.output.color_depth import ColorDepth
 
+from nono.keys import KeyCodeError, encode_key
 from nono.mux import layout, presets
 from nono.mux import state as saved_state
 from nono.mux.draw import STATUS, STATUS_ALERT, STATUS_FOCUS, Dashboard
-from nono.mux.input import PENDING_WAIT, InputHandling, key_data
+from nono.mux.input import PENDING_WAIT, InputHandling
 from nono.mux.keymap import COPY_ACTIONS, Keymap
 from nono.mux.pane import BACKGROUND_FPS, Pane, decode_history
 from nono.mux.prompts import Overlay, Prompt
@@ -370,7 +371,12 @@ class Mux(InputHandling, SessionActions):
         self.app.exit()
 
     def do_send_prefix(self) -> None:
-        self.type_text("".join(key_data(k) for k in self.keymap.prefix))
+        try:
+            data = encode_key(self.keymap.prefix_key)
+        except KeyCodeError as exc:
+            self.say(f"the prefix cannot be sent: {exc.message}", alert=True)
+            return
+        self.type_text(data.decode())
 
     def do_redraw(self) -> None:
         self.app.renderer.clear()

@@ -273,13 +273,3 @@ def mouse_report(event: MouseEvent, x: int, y: int, modes: dict[str, Any]) -> st
     if x > 222 or y > 222:
         return None  # X10 cannot say it
     return f"\x1b[M{chr(32 + code)}{chr(33 + x)}{chr(33 + y)}"
-
-
-def key_data(key: str) -> str:
-    """The byte a single prompt_toolkit key name stands for (the prefix sent through)."""
-    if key.startswith("c-") and len(key) == 3:
-        char = key[2]
-        return chr(ord(char.upper()) & 0x1F) if char.isalpha() or char in "@[\\]^_" else ""
-    if key == "escape":
-        return "\x1b"
-    return key if len(key) == 1 else ""

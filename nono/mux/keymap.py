@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 from nono import __version__
 from nono.errors import FileError, NonoError
-from nono.mux.keynames import Keys, key_label, parse_key
+from nono.keys import Key, format_key, parse_key
+from nono.mux.keynames import Keys, key_label, presses, token_presses
 from nono.paths import config_dir, read_cache, write_cache
 
 ACTIONS: dict[str, str] = {
@@ -102,6 +103,7 @@ class Keymap:
     """A resolved keymap: every table complete, the prefix pressed twice sends the prefix."""
 
     name: str  # "default", "tmux", "screen", a user keymap's name or a path
+    prefix_key: Key  # as written: send-prefix sends its bytes (C-h is not BSpace there)
     prefix: Keys
     prefix_label: str
     bindings: Mapping[Keys, str]  # after the prefix
@@ -138,7 +140,7 @@ class _Layer:
 
     file: str
     builtin: bool
-    prefix: Keys | None
+    prefix: Key | None
     extends: str | None
     extends_line: int | None
     tables: dict[str, dict[Keys, _Entry]]
@@ -230,17 +232,18 @@ def _did_you_mean(word: str, choices: list[str]) -> str:
 
 
 def _key_error(exc: NonoError, file: str, line: int | None, token: str) -> KeymapError:
-    # parse_key's message repeats the token, which the error already names.
+    # token_presses's message repeats the token, which the error already names.
     why = exc.message.removeprefix(f"unknown key {token!r}")
     return KeymapError(file, f"unknown key{why}", line=line, key=token, hint=exc.hint)
 
 
-def _parse_prefix(value: Any, file: str, line: int | None) -> Keys:
+def _parse_prefix(value: Any, file: str, line: int | None) -> Key:
     hint = "e.g. prefix: ctrl-]"
     if not isinstance(value, str) or len(value.split()) > 1:
         shown = f", got {value!r}" if isinstance(value, str) else ""
         raise KeymapError(file, f"must be one key{shown}", line=line, key="prefix", hint=hint)
     try:
+        token_presses(value)  # the prefix must be a key the dashboard can tell
         return parse_key(value)
     except NonoError as exc:
         raise KeymapError(file, exc.message, line=line, key="prefix", hint=exc.hint) from None
@@ -263,7 +266,7 @@ def _parse_table(doc: _Doc, table: str, file: str) -> dict[Keys, _Entry]:
     for token, action in written.items():
         line = written.lines[token]
         try:
-            keys = parse_key(token)
+            keys = token_presses(token)
         except NonoError as exc:
             raise _key_error(exc, file, line, token) from None
         if not isinstance(action, str):
@@ -470,9 +473,11 @@ def _load(
 
     tables: dict[str, dict[Keys, str]] = {table: {} for table in TABLES}
     current: Keys | None = None
+    prefix_key: Key | None = None
     for layer in layers:
         if layer.prefix is not None:
-            current = _move_prefix(tables["bindings"], current, layer.prefix)
+            prefix_key = layer.prefix
+            current = _move_prefix(tables["bindings"], current, presses(prefix_key))
         assert current is not None  # _chain starts with a layer that has a prefix
         for table, entries in layer.tables.items():
             for keys, entry in entries.items():
@@ -482,24 +487,26 @@ def _load(
                     tables[table][keys] = entry.action
         _check_prefix(layer, current)
         tables["bindings"][current] = "send-prefix"
-    assert current is not None
+    assert current is not None and prefix_key is not None
     why = ""
     if prefix is not None:
-        wanted = _parse_prefix(prefix, str(config_dir() / "config.toml"), None)
-        current = _move_prefix(tables["bindings"], current, wanted)
+        prefix_key = _parse_prefix(prefix, str(config_dir() / "config.toml"), None)
+        current = _move_prefix(tables["bindings"], current, presses(prefix_key))
         why = f"[ui] prefix in config.toml makes {key_label(current)} the prefix; "
     for layer in layers:
         if not layer.builtin:  # a built-in binding of the final prefix just gives way
             _check_prefix(layer, current, why)
     tables["bindings"][current] = "send-prefix"
-    return _keymap(name, current, tables, [layer.file for layer in layers])
+    return _keymap(name, prefix_key, tables, [layer.file for layer in layers])
 
 
-def _keymap(name: str, prefix: Keys, tables: dict[str, dict[Keys, str]], sources: Any) -> Keymap:
+def _keymap(name: str, prefix: Key, tables: dict[str, dict[Keys, str]], sources: Any) -> Keymap:
+    keys = presses(prefix)
     return Keymap(
         name=name,
-        prefix=prefix,
-        prefix_label=key_label(prefix),
+        prefix_key=prefix,
+        prefix=keys,
+        prefix_label=key_label(keys),
         bindings=MappingProxyType(tables["bindings"]),
         root=MappingProxyType(tables["root"]),
         copy_mode=MappingProxyType(tables["copy-mode"]),
@@ -513,7 +520,7 @@ def _keymap(name: str, prefix: Keys, tables: dict[str, dict[Keys, str]], sources
 # An entry is only ever a keymap that loaded without error, and it holds while every file the
 # load looked at (read, or looked for and not found) is as it was. In nono's private state
 # directory: a keymap from a file a sandbox could write would skip every check.
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: the prefix as written (C-b), not prompt_toolkit's keys
 _CACHE_ENTRIES = 8
 _CACHE_FILE = "keymaps.json"
 
@@ -586,7 +593,7 @@ def _to_json(keymap: Keymap) -> dict[str, Any]:
     tables = {"bindings": keymap.bindings, "root": keymap.root, "copy-mode": keymap.copy_mode}
     return {
         "name": keymap.name,
-        "prefix": list(keymap.prefix),
+        "prefix": format_key(keymap.prefix_key),
         "sources": list(keymap.sources),
         **{
             table: [[list(k), action] for k, action in keys.items()]
@@ -613,4 +620,12 @@ def _from_json(data: dict[str, Any]) -> Keymap:
     name, sources = data["name"], data["sources"]
     if not isinstance(name, str) or not all(isinstance(source, str) for source in sources):
         raise ValueError(name)
-    return _keymap(name, keys_of(data["prefix"]), tables, sources)
+    prefix = data["prefix"]
+    if not isinstance(prefix, str):
+        raise ValueError(prefix)
+    try:
+        prefix_key = parse_key(prefix)
+        presses(prefix_key)
+    except NonoError:
+        raise ValueError(prefix) from None
+    return _keymap(name, prefix_key, tables, sources)
