@@ -11,7 +11,7 @@ import pytest
 
 from nono.config import Config, ConfigError, UIConfig, config_path, load_config
 from nono.errors import NonoError
-from nono.keys import parse_key
+from nono.keys import key_bytes
 
 
 def write_config(text: str) -> Path:
@@ -37,7 +37,7 @@ def test_missing_file_gives_the_defaults(home):
     assert config == Config()
     assert config.ui == UIConfig(detach_sequence="ctrl-] d", prefix="ctrl-]", keymap="default")
     assert config.detach_keys == (b"\x1d", b"d")
-    assert parse_key(config.ui.prefix) == b"\x1d"
+    assert key_bytes(config.ui.prefix) == b"\x1d"
 
 
 def test_config_lives_in_xdg_config_home(home, tmp_path):
@@ -57,7 +57,7 @@ def test_values_are_read_from_the_ui_section(home):
     config = load_config()
     assert config.ui == UIConfig(detach_sequence="ctrl-b  d", prefix="CTRL-B", keymap="tmux")
     assert config.detach_keys == (b"\x02", b"d")
-    assert parse_key(config.ui.prefix) == b"\x02"
+    assert key_bytes(config.ui.prefix) == b"\x02"
 
 
 def test_settings_left_out_keep_their_defaults(home):
@@ -309,7 +309,7 @@ def test_invalid_prefix_key(home):
 def test_prefix_and_detach_sequence_take_tmux_spellings(home):
     write_config('[ui]\nprefix = "C-b"\ndetach_sequence = "^B M-d"\n')
     config = load_config()
-    assert config.prefix_key == b"\x02"
+    assert key_bytes(config.ui.prefix) == b"\x02"
     assert config.detach_keys == (b"\x02", b"\x1bd")
 
 

@@ -649,7 +649,7 @@ def test_every_spelling_means_the_same_in_config_keymap_and_send_keys(home, cano
         keymap = load_keymap("default")
         seen.add(
             (
-                loaded.prefix_key,
+                key_bytes(loaded.ui.prefix),
                 loaded.detach_keys,
                 keymap.prefix_key,
                 keymap.prefix,
