@@ -11,6 +11,7 @@ from nono.session.protocol import (
     Detached,
     Exit,
     Hello,
+    History,
     Kind,
     ProtocolError,
     Reason,
@@ -152,3 +153,17 @@ def test_a_hello_of_another_version_is_refused_naming_both_versions():
     assert f"version {VERSION + 1}" in refusal.text and f"version {VERSION}" in refusal.text
     assert refuse_hello(Hello("raw")) is None
     assert refuse_hello(Hello("telepathy")).reason is Reason.UNSUPPORTED
+
+
+def test_a_history_answer_round_trips_through_a_response():
+    history = History([[["old", 0]]], [[["now", 1]]], [{"fg": 1}, {"bold": True}], (3, 0), True)
+    frame = one_frame(Response(True, history.fields()).encode())
+    assert History.from_fields(Response.decode(frame).fields) == history
+
+
+def test_a_history_too_big_for_one_frame_loses_its_oldest_lines_first():
+    lines = [[[f"{n:08d}" + "x" * 1000, 0]] for n in range(10_000)]  # ~10 MB
+    fields = History(lines, [[["screen", 0]]], [{}], (0, 0), False).fields()
+    kept = fields["history"]
+    assert 0 < len(kept) < len(lines) and kept[-1] == lines[-1] and kept[0] != lines[0]
+    assert len(Response(True, fields).encode()) <= MAX_PAYLOAD

@@ -25,6 +25,7 @@ from nono.session.protocol import (
     Exit,
     Frame,
     Hello,
+    History,
     Kind,
     ProtocolError,
     Reason,
@@ -476,11 +477,12 @@ def _why(exc: BaseException) -> str:
 def decode_history(response: dict[str, Any]) -> tuple[list[list[tuple[str, Style]]], int]:
     """A history response as lines of (text, Style) runs (history then screen), and how many
     of them are history."""
-    styles = [Style(**s) for s in response.get("styles", ())]
+    answer = History.from_fields(response)
+    styles = [Style(**s) for s in answer.styles]
 
     def line(runs: list[Any]) -> list[tuple[str, Style]]:
         return [(text, styles[index]) for text, index in runs]
 
-    history = [line(r) for r in response.get("history", ())]
-    screen = [line(r) for r in response.get("screen", ())]
+    history = [line(r) for r in answer.history]
+    screen = [line(r) for r in answer.screen]
     return history + screen, len(history)

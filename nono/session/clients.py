@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import re
 import socket
@@ -13,12 +12,12 @@ from dataclasses import asdict
 
 from nono.session import registry
 from nono.session.protocol import (
-    MAX_PAYLOAD,
     Decoder,
     Detached,
     Exit,
     Frame,
     Hello,
+    History,
     Kind,
     ProtocolError,
     Reason,
@@ -343,16 +342,6 @@ class ClientHandling:
 
         history = [encode_line(line) for line in self.model.history_runs(lines)]
         screen = [encode_line(self.model.row_runs(y)) for y in range(self.model.rows)]
-        response = {
-            "ok": True,
-            "history": history,
-            "screen": screen,
-            "cursor": list(self.model.cursor),
-            "alternate": self.model.alternate,
-        }
-        while True:
-            response["styles"] = [asdict(style) for style in styles]
-            size = len(json.dumps(response, separators=(",", ":")))
-            if size < MAX_PAYLOAD - 1024 or not history:
-                return response
-            del history[: max(1, len(history) // 4)]
+        m = self.model
+        return History(history, screen, [asdict(style) for style in styles], m.cursor,
+                       m.alternate).fields()  # fmt: skip

@@ -325,6 +325,36 @@ class Screen(
                    int(f("history", 0)))  # fmt: skip
 
 
+class History(namedtuple("History", "history screen styles cursor alternate")):
+    """A `history` request's answer (its Response fields): lines of [text, style index] runs,
+    the history's then the screen's rows, and their style table."""
+
+    __slots__ = ()
+
+    history: list[list[Any]]
+    screen: list[list[Any]]
+    styles: list[dict[str, Any]]
+    cursor: tuple[int, int]
+    alternate: bool
+
+    def fields(self) -> dict[str, Any]:
+        """As Response fields, with the oldest history dropped until the answer fits a frame."""
+        history = self.history
+        body = {"ok": True, "history": history, "screen": self.screen,
+                "cursor": list(self.cursor), "alternate": self.alternate,
+                "styles": self.styles}  # fmt: skip
+        while len(json.dumps(body, separators=_COMPACT)) >= MAX_PAYLOAD - 1024 and history:
+            history = history[max(1, len(history) // 4) :]
+            body["history"] = history
+        return body
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> History:
+        return cls(fields.get("history", []), fields.get("screen", []),
+                   fields.get("styles", []), tuple(fields.get("cursor", (0, 0))),
+                   bool(fields.get("alternate")))  # fmt: skip
+
+
 # ------------------------------------------------------------------ the handshake
 
 
