@@ -18,26 +18,9 @@ from typing import Any
 from prompt_toolkit.layout.screen import _CHAR_CACHE, Char
 
 from nono.errors import NonoError
+from nono.session import protocol as wire
 from nono.session import registry
-from nono.session.protocol import (
-    Decoder,
-    Detached,
-    Exit,
-    Frame,
-    Hello,
-    History,
-    Kind,
-    ProtocolError,
-    Reason,
-    Refusal,
-    Refused,
-    Request,
-    Resize,
-    Response,
-    Screen,
-    encode_input,
-    read_welcome,
-)
+from nono.session.protocol import Frame, Kind, ProtocolError, Reason
 from nono.session.registry import EXITED, Record
 from nono.term.style import Style, char_width
 
@@ -195,7 +178,7 @@ class Pane:
             return
         try:
             await self._open(read_only=False)
-        except Refusal as exc:
+        except wire.Refusal as exc:
             if exc.reason is not Reason.ATTACHED_ELSEWHERE:
                 self._fail("refused", exc.message)
                 return
@@ -212,8 +195,8 @@ class Pane:
         reader, writer = await asyncio.wait_for(
             asyncio.open_unix_connection("\0" + self.record.socket), 5
         )
-        writer.write(Hello("screen", cols, rows, read_only=read_only).encode())
-        decoder = Decoder()
+        writer.write(wire.Hello("screen", cols, rows, read_only=read_only).encode())
+        decoder = wire.Decoder()
         frames: list[Frame] = []
         while not frames:
             data = await asyncio.wait_for(reader.read(65536), 5)
@@ -222,7 +205,7 @@ class Pane:
                 raise OSError("the supervisor hung up")
             frames = decoder.feed(data)
         try:
-            welcome = read_welcome(frames.pop(0))
+            welcome = wire.read_welcome(frames.pop(0))
         except NonoError:
             writer.close()
             raise
@@ -240,7 +223,7 @@ class Pane:
         self._task = asyncio.get_running_loop().create_task(self._read(reader, decoder))
         self._changed()
 
-    async def _read(self, reader: asyncio.StreamReader, decoder: Decoder) -> None:
+    async def _read(self, reader: asyncio.StreamReader, decoder: wire.Decoder) -> None:
         try:
             while True:
                 data = await reader.read(1 << 18)
@@ -256,13 +239,13 @@ class Pane:
 
     def _handle(self, frame: Frame) -> None:
         if frame.kind == Kind.SCREEN:
-            self.apply(Screen.decode(frame, self.cols, self.rows))
+            self.apply(wire.Screen.decode(frame, self.cols, self.rows))
         elif frame.kind == Kind.EXIT:
-            self.exit_code = Exit.decode(frame).code
+            self.exit_code = wire.Exit.decode(frame).code
             self.state = "exited"
             self._changed()
         elif frame.kind == Kind.DETACHED:
-            detached = Detached.decode(frame)
+            detached = wire.Detached.decode(frame)
             self.problem = detached.text
             self._taken_over = detached.reason is Reason.TAKEN_OVER
             if self._taken_over:
@@ -348,7 +331,7 @@ class Pane:
 
     # ------------------------------------------------------------ frames
 
-    def apply(self, frame: Screen) -> None:
+    def apply(self, frame: wire.Screen) -> None:
         cols, rows = frame.size
         if (cols, rows) != (self.cols, self.rows):
             self.cols, self.rows = cols, rows
@@ -426,13 +409,13 @@ class Pane:
         """Type into the agent; False when this pane cannot (exited, read-only)."""
         if self._writer is None or self.read_only or self.state != "running" or not data:
             return False
-        self._writer.write(encode_input(data))
+        self._writer.write(wire.encode_input(data))
         return True
 
     def frame_rate(self, fps: int) -> None:
         """How many frames a second this pane wants while its agent floods."""
         if self._writer is not None:
-            self._writer.write(Request("rate", {"fps": fps}).encode())
+            self._writer.write(wire.Request("rate", {"fps": fps}).encode())
 
     def resize(self, cols: int, rows: int) -> None:
         cols, rows = max(2, cols), max(2, rows)
@@ -440,7 +423,7 @@ class Pane:
         if self._writer is None or self.read_only or (cols, rows) == (self.cols, self.rows):
             return
         self.quiet_until = time.monotonic() + QUIET_AFTER_RESIZE
-        self._writer.write(Resize(cols, rows).encode())
+        self._writer.write(wire.Resize(cols, rows).encode())
 
     async def request(self, op: str, timeout: float = 30, **args: Any) -> dict[str, Any]:
         """A control request (history, stop) on a connection of its own."""
@@ -448,8 +431,8 @@ class Pane:
             asyncio.open_unix_connection("\0" + self.record.socket), 5
         )
         try:
-            writer.write(Hello("control").encode() + Request(op, args).encode())
-            decoder = Decoder()
+            writer.write(wire.Hello("control").encode() + wire.Request(op, args).encode())
+            decoder = wire.Decoder()
             deadline = asyncio.get_running_loop().time() + timeout
             while True:
                 left = deadline - asyncio.get_running_loop().time()
@@ -458,9 +441,9 @@ class Pane:
                     raise OSError("the supervisor hung up")
                 for frame in decoder.feed(data):
                     if frame.kind == Kind.REFUSED:
-                        raise OSError(Refused.decode(frame).text)
+                        raise OSError(wire.Refused.decode(frame).text)
                     if frame.kind == Kind.RESPONSE:
-                        response = Response.decode(frame)
+                        response = wire.Response.decode(frame)
                         if not response.ok:
                             raise OSError(response.error(op))
                         return response.fields
@@ -477,7 +460,7 @@ def _why(exc: BaseException) -> str:
 def decode_history(response: dict[str, Any]) -> tuple[list[list[tuple[str, Style]]], int]:
     """A history response as lines of (text, Style) runs (history then screen), and how many
     of them are history."""
-    answer = History.from_fields(response)
+    answer = wire.History.from_fields(response)
     styles = [Style(**s) for s in answer.styles]
 
     def line(runs: list[Any]) -> list[tuple[str, Style]]:
