@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from nono.errors import NonoError
 from nono.session.protocol import (
     MAX_PAYLOAD,
     VERSION,
@@ -25,6 +26,7 @@ from nono.session.protocol import (
     encode,
     encode_input,
     encode_output,
+    read_response,
     read_welcome,
     refuse_hello,
 )
@@ -167,3 +169,17 @@ def test_a_history_too_big_for_one_frame_loses_its_oldest_lines_first():
     kept = fields["history"]
     assert 0 < len(kept) < len(lines) and kept[-1] == lines[-1] and kept[0] != lines[0]
     assert len(Response(True, fields).encode()) <= MAX_PAYLOAD
+
+
+def test_a_control_answer_is_read_past_other_frames_and_its_failure_raised():
+    assert read_response(one_frame(Welcome({}).encode()), "status") is None
+    assert read_response(one_frame(Exit(0).encode()), "status") is None
+    answer = read_response(one_frame(Response(True, {"ok": True, "text": "x"}).encode()), "capture")
+    assert answer == {"ok": True, "text": "x"}
+    with pytest.raises(NonoError, match="the session has exited"):
+        failed = Response(False, {"error": "the session has exited"})
+        read_response(one_frame(failed.encode()), "send")
+    with pytest.raises(NonoError, match="stop failed"):
+        read_response(one_frame(Response(False, {}).encode()), "stop")
+    with pytest.raises(Refusal):
+        read_response(one_frame(Refused(Reason.BROKEN, "garbled").encode()), "status")

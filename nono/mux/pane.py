@@ -440,13 +440,12 @@ class Pane:
                 if not data:
                     raise OSError("the supervisor hung up")
                 for frame in decoder.feed(data):
-                    if frame.kind == Kind.REFUSED:
-                        raise OSError(wire.Refused.decode(frame).text)
-                    if frame.kind == Kind.RESPONSE:
-                        response = wire.Response.decode(frame)
-                        if not response.ok:
-                            raise OSError(response.error(op))
-                        return response.fields
+                    try:
+                        response = wire.read_response(frame, op)
+                    except NonoError as exc:  # callers handle a failed request as an OSError
+                        raise OSError(exc.message) from None
+                    if response is not None:
+                        return response
         finally:
             with contextlib.suppress(Exception):
                 writer.close()

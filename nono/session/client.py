@@ -24,9 +24,9 @@ from nono.session.protocol import (
     ProtocolError,
     Request,
     Resize,
-    Response,
     Welcome,
     encode_input,
+    read_response,
     read_welcome,
 )
 from nono.session.registry import EXITED, Record
@@ -115,12 +115,9 @@ class Control:
             frame = self.link.read(wait)
             if frame is None:
                 raise NonoError(f"session {self.record.name} hung up during {op}")
-            if frame.kind == Kind.RESPONSE:
-                response = Response.decode(frame)
-                if not response.ok:
-                    raise NonoError(response.error(op))
-                return response.fields
-            # EXIT and others can arrive in between; they are not answers.
+            response = read_response(frame, op)
+            if response is not None:
+                return response
 
     def close(self) -> None:
         self.link.close()

@@ -368,6 +368,20 @@ def read_welcome(frame: Frame | None) -> Welcome:
     return Welcome.decode(frame)
 
 
+def read_response(frame: Frame, op: str) -> dict[str, Any] | None:
+    """A control connection's frame, read for the answer to `op`: the answer's fields, or None
+    for a frame that is not it (WELCOME, an EXIT in between). A refusal raises Refusal, a
+    failed request NonoError with the supervisor's words."""
+    if frame.kind == Kind.REFUSED:
+        raise Refused.decode(frame).error()
+    if frame.kind != Kind.RESPONSE:
+        return None
+    response = Response.decode(frame)
+    if not response.ok:
+        raise NonoError(response.error(op))
+    return response.fields
+
+
 def refuse_hello(hello: Hello) -> Refused | None:
     """Why a supervisor cannot serve this Hello, or None."""
     if hello.version != VERSION:
