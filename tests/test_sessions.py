@@ -630,3 +630,32 @@ def test_backlog_hands_the_model_every_byte_in_order() -> None:
         taken += piece
         assert backlog.peek() == data[len(taken) :]
     assert taken == data and len(backlog) == 0 and backlog.peek() == b""
+
+
+def test_a_client_of_another_protocol_version_is_refused_naming_both(nono, sessions):
+    from nono.session.protocol import VERSION, Decoder, Hello, Kind, Reason, Refused
+
+    sid = sessions("sleep", "60")
+    name = record_of(nono, sid)["socket"]
+
+    def first_answer(hello: Hello):
+        client = socket.socket(socket.AF_UNIX)
+        client.connect("\0" + name)
+        client.settimeout(10)
+        try:
+            client.sendall(hello.encode())
+            decoder = Decoder()
+            while True:
+                frames = decoder.feed(client.recv(65536))
+                if frames:
+                    return frames[0]
+        finally:
+            client.close()
+
+    answer = first_answer(Hello("control", version=VERSION + 1))
+    refused = Refused.decode(answer)
+    assert refused.reason is Reason.VERSION
+    assert f"client speaks session protocol version {VERSION + 1}" in refused.text
+    assert f"supervisor speaks version {VERSION}" in refused.text
+    # The same hello in this version is welcome.
+    assert first_answer(Hello("control")).kind == Kind.WELCOME

@@ -17,8 +17,10 @@ from typing import Any
 
 from prompt_toolkit.layout.screen import _CHAR_CACHE, Char
 
+from nono.errors import NonoError
+from nono.session import protocol as wire
 from nono.session import registry
-from nono.session.protocol import VERSION, Decoder, Frame, Kind, ProtocolError, encode
+from nono.session.protocol import Frame, Kind, ProtocolError, Reason
 from nono.session.registry import EXITED, Record
 from nono.term.style import Style, char_width
 
@@ -145,6 +147,8 @@ class Pane:
         self._idle_timer: asyncio.TimerHandle | None = None
         self._title_timer: asyncio.TimerHandle | None = None
         self._want_size: tuple[int, int] | None = None
+        # Detached because another client took the session over: watch it instead.
+        self._taken_over = False
 
     @property
     def id(self) -> str:
@@ -174,14 +178,14 @@ class Pane:
             return
         try:
             await self._open(read_only=False)
-        except _Refused as exc:
-            if "already attached" not in exc.args[0]:
-                self._fail("refused", exc.args[0])
+        except wire.Refusal as exc:
+            if exc.reason is not Reason.ATTACHED_ELSEWHERE:
+                self._fail("refused", exc.message)
                 return
             try:
                 await self._open(read_only=True)
-            except (_Refused, OSError, ProtocolError) as again:
-                self._fail("refused", str(again))
+            except (NonoError, OSError) as again:
+                self._fail("refused", _why(again))
                 return
         except (OSError, ProtocolError, TimeoutError) as exc:
             self._lost(f"cannot reach the supervisor: {exc}")
@@ -191,10 +195,8 @@ class Pane:
         reader, writer = await asyncio.wait_for(
             asyncio.open_unix_connection("\0" + self.record.socket), 5
         )
-        hello = {"v": VERSION, "mode": "screen", "cols": cols, "rows": rows,
-                 "read_only": read_only}  # fmt: skip
-        writer.write(encode(Kind.HELLO, hello))
-        decoder = Decoder()
+        writer.write(wire.Hello("screen", cols, rows, read_only=read_only).encode())
+        decoder = wire.Decoder()
         frames: list[Frame] = []
         while not frames:
             data = await asyncio.wait_for(reader.read(65536), 5)
@@ -202,15 +204,14 @@ class Pane:
                 writer.close()
                 raise OSError("the supervisor hung up")
             frames = decoder.feed(data)
-        first = frames.pop(0)
-        if first.kind == Kind.REFUSED:
+        try:
+            welcome = wire.read_welcome(frames.pop(0))
+        except NonoError:
             writer.close()
-            raise _Refused(first.json().get("error", "refused"))
-        if first.kind != Kind.WELCOME:
-            writer.close()
-            raise ProtocolError(f"expected WELCOME, got {first.kind.name}")
-        self.record = Record.from_json(first.json())
+            raise
+        self.record = Record.from_json(welcome.record)
         self._writer = writer
+        self._taken_over = False
         self.quiet_until = time.monotonic() + QUIET_AFTER_RESIZE
         self.read_only = read_only
         self.state = "watching" if read_only else "running"
@@ -222,7 +223,7 @@ class Pane:
         self._task = asyncio.get_running_loop().create_task(self._read(reader, decoder))
         self._changed()
 
-    async def _read(self, reader: asyncio.StreamReader, decoder: Decoder) -> None:
+    async def _read(self, reader: asyncio.StreamReader, decoder: wire.Decoder) -> None:
         try:
             while True:
                 data = await reader.read(1 << 18)
@@ -232,20 +233,22 @@ class Pane:
                     self._handle(frame)
         except (OSError, ProtocolError) as exc:
             self.problem = f"connection lost: {exc}"
+            self._taken_over = False
         finally:
             self._closed()
 
     def _handle(self, frame: Frame) -> None:
         if frame.kind == Kind.SCREEN:
-            self.apply(frame.json())
+            self.apply(wire.Screen.decode(frame, self.cols, self.rows))
         elif frame.kind == Kind.EXIT:
-            self.exit_code = frame.json().get("code")
+            self.exit_code = wire.Exit.decode(frame).code
             self.state = "exited"
             self._changed()
         elif frame.kind == Kind.DETACHED:
-            reason = frame.json().get("reason", "detached")
-            self.problem = reason
-            if "taken over" in reason:
+            detached = wire.Detached.decode(frame)
+            self.problem = detached.text
+            self._taken_over = detached.reason is Reason.TAKEN_OVER
+            if self._taken_over:
                 self.state = "watching"
         # WELCOME/RESPONSE and the rest are not for a screen client; ignoring them is safe.
 
@@ -256,7 +259,7 @@ class Pane:
                 writer.close()
         if self.state == "exited":
             return
-        if self.state == "watching" and "taken over" in self.problem:
+        if self.state == "watching" and self._taken_over:
             # Another terminal took the session: keep showing it, read-only.
             asyncio.get_running_loop().create_task(self._rewatch())
             return
@@ -267,7 +270,7 @@ class Pane:
             self.state = "exited"
             if current.note:
                 self.problem = current.note
-                self.state = "lost" if "died" in current.note else "exited"
+                self.state = "lost" if registry.supervisor_died(current) else "exited"
         elif self.state != "closed":
             self._lost(self.problem or "the supervisor hung up")
         self._changed()
@@ -276,15 +279,18 @@ class Pane:
         try:
             await self._open(read_only=True)
             self.problem = "taken over by another client: watching"
-        except (_Refused, OSError, ProtocolError, TimeoutError) as exc:
-            self._lost(str(exc))
+            self._taken_over = True
+        except (NonoError, OSError, TimeoutError) as exc:
+            self._lost(_why(exc))
 
     def _lost(self, why: str) -> None:
+        self._taken_over = False
         self.state = "lost"
         self.problem = why
         self._changed()
 
     def _fail(self, state: str, why: str) -> None:
+        self._taken_over = False
         self.state = state
         self.problem = why
         self._changed()
@@ -325,14 +331,14 @@ class Pane:
 
     # ------------------------------------------------------------ frames
 
-    def apply(self, frame: dict[str, Any]) -> None:
-        cols, rows = frame.get("size", (self.cols, self.rows))
+    def apply(self, frame: wire.Screen) -> None:
+        cols, rows = frame.size
         if (cols, rows) != (self.cols, self.rows):
             self.cols, self.rows = cols, rows
             self.lines = [BLANK_LINE] * rows
             self._all_rows_new(rows)
-        styles = [style_string(s) for s in frame.get("styles", ())]
-        changed = frame.get("rows", {})
+        styles = [style_string(s) for s in frame.styles]
+        changed = frame.rows
         for key, runs in changed.items():
             y = int(key)
             if 0 <= y < rows:
@@ -340,16 +346,16 @@ class Pane:
                 # drawn 20 times a second, 30 frames) is rendered once, when drawn.
                 self.lines[y] = (runs, styles)
                 self.row_gen[y] = next(_GENERATIONS)
-        x, y = frame.get("cursor", (0, 0))
+        x, y = frame.cursor
         self.cursor = (x, y)
-        self.cursor_visible = bool(frame.get("cursor_visible", True))
-        self.modes = frame.get("modes", {})
-        self.alternate = bool(frame.get("alternate"))
-        bells = int(frame.get("bells", 0))
+        self.cursor_visible = frame.cursor_visible
+        self.modes = frame.modes
+        self.alternate = frame.alternate
+        bells = frame.bells
         if self.bells >= 0 and bells > self.bells and not self.focused:
             self.bell = True
         self.bells = bells
-        title = str(frame.get("title", ""))
+        title = frame.title
         now = time.monotonic()
         if title != self.title:
             self.title = title
@@ -359,12 +365,12 @@ class Pane:
                 # Churning titles are shown once a second, the last one winning: no flicker.
                 wait = self.title_at + TITLE_EVERY - now
                 self._title_timer = asyncio.get_running_loop().call_later(wait, self._late_title)
-        if changed and not frame.get("full"):
+        if changed and not frame.full:
             self.last_output = now
             if not self.focused and now >= self.quiet_until:
                 self.activity = True
             self._arm_idle()
-        elif frame.get("full") and not self.last_output:
+        elif frame.full and not self.last_output:
             self.last_output = now
             self._arm_idle()
         self._changed()
@@ -403,13 +409,13 @@ class Pane:
         """Type into the agent; False when this pane cannot (exited, read-only)."""
         if self._writer is None or self.read_only or self.state != "running" or not data:
             return False
-        self._writer.write(encode(Kind.INPUT, data))
+        self._writer.write(wire.encode_input(data))
         return True
 
     def frame_rate(self, fps: int) -> None:
         """How many frames a second this pane wants while its agent floods."""
         if self._writer is not None:
-            self._writer.write(encode(Kind.REQUEST, {"op": "rate", "fps": fps}))
+            self._writer.write(wire.Request("rate", {"fps": fps}).encode())
 
     def resize(self, cols: int, rows: int) -> None:
         cols, rows = max(2, cols), max(2, rows)
@@ -417,7 +423,7 @@ class Pane:
         if self._writer is None or self.read_only or (cols, rows) == (self.cols, self.rows):
             return
         self.quiet_until = time.monotonic() + QUIET_AFTER_RESIZE
-        self._writer.write(encode(Kind.RESIZE, {"cols": cols, "rows": rows}))
+        self._writer.write(wire.Resize(cols, rows).encode())
 
     async def request(self, op: str, timeout: float = 30, **args: Any) -> dict[str, Any]:
         """A control request (history, stop) on a connection of its own."""
@@ -425,9 +431,8 @@ class Pane:
             asyncio.open_unix_connection("\0" + self.record.socket), 5
         )
         try:
-            writer.write(encode(Kind.HELLO, {"v": VERSION, "mode": "control"}))
-            writer.write(encode(Kind.REQUEST, {"op": op, **args}))
-            decoder = Decoder()
+            writer.write(wire.Hello("control").encode() + wire.Request(op, args).encode())
+            decoder = wire.Decoder()
             deadline = asyncio.get_running_loop().time() + timeout
             while True:
                 left = deadline - asyncio.get_running_loop().time()
@@ -435,30 +440,31 @@ class Pane:
                 if not data:
                     raise OSError("the supervisor hung up")
                 for frame in decoder.feed(data):
-                    if frame.kind == Kind.REFUSED:
-                        raise OSError(frame.json().get("error", "refused"))
-                    if frame.kind == Kind.RESPONSE:
-                        response = frame.json()
-                        if not response.get("ok"):
-                            raise OSError(response.get("error", f"{op} failed"))
+                    try:
+                        response = wire.read_response(frame, op)
+                    except NonoError as exc:  # callers handle a failed request as an OSError
+                        raise OSError(exc.message) from None
+                    if response is not None:
                         return response
         finally:
             with contextlib.suppress(Exception):
                 writer.close()
 
 
-class _Refused(Exception):
-    """The supervisor said no (attached elsewhere, unsupported client)."""
+def _why(exc: BaseException) -> str:
+    """What to show for a failure: a NonoError's message without its hint, as before."""
+    return exc.message if isinstance(exc, NonoError) else str(exc)
 
 
 def decode_history(response: dict[str, Any]) -> tuple[list[list[tuple[str, Style]]], int]:
     """A history response as lines of (text, Style) runs (history then screen), and how many
     of them are history."""
-    styles = [Style(**s) for s in response.get("styles", ())]
+    answer = wire.History.from_fields(response)
+    styles = [Style(**s) for s in answer.styles]
 
     def line(runs: list[Any]) -> list[tuple[str, Style]]:
         return [(text, styles[index]) for text, index in runs]
 
-    history = [line(r) for r in response.get("history", ())]
-    screen = [line(r) for r in response.get("screen", ())]
+    history = [line(r) for r in answer.history]
+    screen = [line(r) for r in answer.screen]
     return history + screen, len(history)

@@ -13,7 +13,21 @@ from dataclasses import dataclass
 
 from nono.errors import NonoError
 from nono.session import registry
-from nono.session.protocol import VERSION, Decoder, Frame, Kind, ProtocolError, encode
+from nono.session.protocol import (
+    Decoder,
+    Detached,
+    Exit,
+    Frame,
+    Hello,
+    Kind,
+    ProtocolError,
+    Request,
+    Resize,
+    Welcome,
+    encode_input,
+    read_response,
+    read_welcome,
+)
 from nono.session.registry import EXITED, Record
 
 # typing costs `nono attach` ~5 ms to import; annotations here are never evaluated.
@@ -56,8 +70,9 @@ class Link:
             self.sock.close()
 
 
-def connect(record: Record, hello: dict[str, Any]) -> tuple[Link, Frame]:
-    """Connect and introduce ourselves; returns the link and the supervisor's WELCOME."""
+def connect(record: Record, hello: Hello) -> tuple[Link, Welcome]:
+    """Connect and introduce ourselves; returns the link and the supervisor's Welcome. A
+    refusal is raised as protocol.Refusal, a NonoError carrying the supervisor's reason code."""
     if record.status == EXITED:
         raise NonoError(f"session {record.name} ({record.id}) has exited ({record.state})")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
@@ -70,17 +85,19 @@ def connect(record: Record, hello: dict[str, Any]) -> tuple[Link, Frame]:
             why = current.note or current.state
             raise NonoError(f"session {record.name} ({record.id}) is not running: {why}") from None
         raise NonoError(f"cannot reach session {record.name}: {exc.strerror}") from None
-    sock.sendall(encode(Kind.HELLO, {"v": VERSION, **hello}))
+    sock.sendall(hello.encode())
     link = Link(sock)
     frame = link.read()
     if frame is None:
         raise NonoError(f"session {record.name} hung up")
-    if frame.kind == Kind.REFUSED:
-        info = frame.json()
-        raise NonoError(info.get("error", "refused"), info.get("hint"))
-    if frame.kind != Kind.WELCOME:
-        raise NonoError(f"session {record.name} answered with {frame.kind.name}")
-    return link, frame
+    try:
+        return link, read_welcome(frame)
+    except ProtocolError as exc:
+        link.close()
+        raise NonoError(f"session {record.name} answered badly: {exc.message}") from None
+    except NonoError:
+        link.close()
+        raise
 
 
 class Control:
@@ -88,21 +105,18 @@ class Control:
 
     def __init__(self, record: Record) -> None:
         self.record = record
-        self.link, welcome = connect(record, {"mode": "control"})
-        self.welcome = welcome.json()
+        self.link, welcome = connect(record, Hello("control"))
+        self.welcome = welcome.record
 
     def request(self, op: str, wait: float | None = 30, **args: Any) -> dict[str, Any]:
-        self.link.sock.sendall(encode(Kind.REQUEST, {"op": op, **args}))
+        self.link.sock.sendall(Request(op, args).encode())
         while True:
             frame = self.link.read(wait)
             if frame is None:
                 raise NonoError(f"session {self.record.name} hung up during {op}")
-            if frame.kind == Kind.RESPONSE:
-                response = frame.json()
-                if not response.get("ok"):
-                    raise NonoError(response.get("error", f"{op} failed"))
+            response = read_response(frame, op)
+            if response is not None:
                 return response
-            # EXIT and others can arrive in between; they are not answers.
 
     def close(self) -> None:
         self.link.close()
@@ -145,8 +159,7 @@ def attach(
     from nono.session.passthrough import Passthrough
 
     cols, rows = terminal_size(stdout)
-    link, _ = connect(record, {"mode": "raw", "cols": cols, "rows": rows,
-                                        "steal": steal, "read_only": read_only})  # fmt: skip
+    link, _ = connect(record, Hello("raw", cols, rows, steal, read_only))
     sock = link.sock
     matcher = SequenceMatcher(detach_keys)
     saved = None
@@ -193,7 +206,7 @@ def attach(
                         continue
                     passthrough, detached = matcher.feed(data)
                     if passthrough and not read_only:
-                        sock.sendall(encode(Kind.INPUT, passthrough))
+                        sock.sendall(encode_input(passthrough))
                     if detached:
                         result = AttachResult("detached", reason="detached")
                         return result
@@ -203,7 +216,7 @@ def attach(
                     new = terminal_size(stdout)
                     if new != (cols, rows) and not read_only:
                         cols, rows = new
-                        sock.sendall(encode(Kind.RESIZE, {"cols": cols, "rows": rows}))
+                        sock.sendall(Resize(cols, rows).encode())
     except _Killed as killed:
         result = AttachResult("detached", reason=f"killed by signal {killed.signum}")
         return result
@@ -242,9 +255,9 @@ def _on_frame(frame: Frame, stdout: int, outgoing: Passthrough) -> AttachResult 
             _write_all(stdout, shown)
         return None
     if frame.kind == Kind.EXIT:
-        return AttachResult("exited", frame.json().get("code"))
+        return AttachResult("exited", Exit.decode(frame).code)
     if frame.kind == Kind.DETACHED:
-        return AttachResult("detached", reason=frame.json().get("reason", "detached"))
+        return AttachResult("detached", reason=Detached.decode(frame).text)
     return None
 
 

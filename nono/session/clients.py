@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import re
 import socket
@@ -13,13 +12,23 @@ from dataclasses import asdict
 
 from nono.session import registry
 from nono.session.protocol import (
-    MAX_PAYLOAD,
     Decoder,
+    Detached,
+    Exit,
     Frame,
+    Hello,
+    History,
     Kind,
     ProtocolError,
-    encode,
+    Reason,
+    Refused,
+    Request,
+    Resize,
+    Response,
+    Screen,
+    Welcome,
     encode_output,
+    refuse_hello,
 )
 
 TYPE_CHECKING = False
@@ -87,9 +96,7 @@ class ClientHandling:
             if hello is None:
                 return
             frame, rest = hello
-            if frame.kind != Kind.HELLO:
-                raise ProtocolError("expected HELLO")
-            client = self.admit(frame.json(), writer)
+            client = self.admit(Hello.decode(frame), writer)
             if client is None:
                 return
             sender = asyncio.create_task(self.send_loop(client))
@@ -105,7 +112,7 @@ class ClientHandling:
             registry.log_event(self.record.id, "client-error", error=str(exc))
             if client is None:
                 with contextlib.suppress(Exception):
-                    writer.write(encode(Kind.REFUSED, {"error": str(exc)}))
+                    writer.write(Refused(Reason.BROKEN, str(exc)).encode())
         finally:
             if client is not None:
                 self.drop(client)
@@ -126,37 +133,32 @@ class ClientHandling:
             if frames:
                 return frames[0], frames[1:]
 
-    def admit(self, hello: dict[str, Any], writer: asyncio.StreamWriter) -> Client | None:
-        mode = hello.get("mode")
-        if hello.get("v") != 1 or mode not in ("raw", "screen", "control"):
-            writer.write(encode(Kind.REFUSED, {"error": f"unsupported client {hello!r}"}))
+    def admit(self, hello: Hello, writer: asyncio.StreamWriter) -> Client | None:
+        mode = hello.mode
+        refusal = refuse_hello(hello)
+        if refusal is not None:
+            writer.write(refusal.encode())
             return None
-        interactive = mode != "control" and not hello.get("read_only")
+        interactive = mode != "control" and not hello.read_only
         if interactive:
             holders = [c for c in self.clients if c.interactive]
-            if holders and not hello.get("steal"):
-                writer.write(encode(Kind.REFUSED, {
-                    "error": f"session {self.record.name} is already attached elsewhere",
-                    "hint": "use --steal to take it over, or --read-only to watch",
-                }))  # fmt: skip
+            if holders and not hello.steal:
+                writer.write(Refused(Reason.ATTACHED_ELSEWHERE,
+                    f"session {self.record.name} is already attached elsewhere",
+                    "use --steal to take it over, or --read-only to watch",
+                ).encode())  # fmt: skip
                 return None
+            taken = Detached(Reason.TAKEN_OVER, "taken over by another client",
+                             self.model.alternate).encode()  # fmt: skip
             for holder in holders:
-                holder.queue(
-                    encode(
-                        Kind.DETACHED,
-                        {
-                            "reason": "taken over by another client",
-                            "alternate": self.model.alternate,
-                        },
-                    )
-                )
+                holder.queue(taken)
                 holder.interactive = False
                 holder.closed_after_flush = True
         client = Client(writer, mode, interactive)
         self.clients.append(client)
-        writer.write(encode(Kind.WELCOME, self.record.to_json()))
-        if interactive and hello.get("cols") and hello.get("rows"):
-            self.resize(int(hello["cols"]), int(hello["rows"]))
+        writer.write(Welcome(self.record.to_json()).encode())
+        if interactive and hello.cols and hello.rows:
+            self.resize(hello.cols, hello.rows)
         if mode == "raw":
             if not self.first_client.is_set() and self.received <= TAIL_BYTES:
                 # The terminal that started an attached run sees the output as it came, from
@@ -175,9 +177,7 @@ class ClientHandling:
             self.update(attached=sum(1 for c in self.clients if c.mode != "control"))
             registry.log_event(self.record.id, "attached", mode=mode, interactive=interactive)
         if self.exited.is_set():
-            client.queue(
-                encode(Kind.EXIT, {"code": self.exit_code, "alternate": self.model.alternate})
-            )
+            client.queue(Exit(self.exit_code, self.model.alternate).encode())
         if mode != "control":
             self.first_client.set()
         return client
@@ -220,21 +220,20 @@ class ClientHandling:
                 self.write_input(frame.payload)
         elif frame.kind == Kind.RESIZE:
             if client.interactive:
-                size = frame.json()
-                self.resize(int(size["cols"]), int(size["rows"]))
+                self.resize(*Resize.decode(frame))
         elif frame.kind == Kind.REQUEST:
-            req = frame.json()
-            if req.get("op") == "rate":  # this connection's frame rate in a flood
-                client.frame_interval = 1 / min(max(float(req.get("fps", 30)), 1.0), 60.0)
-                client.queue(encode(Kind.RESPONSE, {"ok": True}))
+            req = Request.decode(frame)
+            if req.op == "rate":  # this connection's frame rate in a flood
+                client.frame_interval = 1 / min(max(float(req.args.get("fps", 30)), 1.0), 60.0)
+                client.queue(Response(True, {}).encode())
                 return
             response = await self.request(req)
-            client.queue(encode(Kind.RESPONSE, response))
+            client.queue(Response(bool(response.get("ok")), response).encode())
         else:
             raise ProtocolError(f"unexpected {frame.kind.name} frame from a client")
 
-    async def request(self, req: dict[str, Any]) -> dict[str, Any]:
-        op = req.get("op")
+    async def request(self, request: Request) -> dict[str, Any]:
+        op, req = request.op, request.args
         if op == "status":
             await self.caught_up()
             return {"ok": True, "record": self.record.to_json(), "title": self.model.title,
@@ -257,17 +256,11 @@ class ClientHandling:
             return {"ok": True}
         if op == "detach":
             count = 0
+            bye = Detached(Reason.DETACH_REQUEST, "detached by nono detach",
+                           self.model.alternate).encode()  # fmt: skip
             for c in self.clients:
                 if c.mode != "control":
-                    c.queue(
-                        encode(
-                            Kind.DETACHED,
-                            {
-                                "reason": "detached by nono detach",
-                                "alternate": self.model.alternate,
-                            },
-                        )
-                    )
+                    c.queue(bye)
                     c.closed_after_flush = True
                     count += 1
             return {"ok": True, "detached": count}
@@ -293,21 +286,10 @@ class ClientHandling:
             if y < self.model.rows:
                 out[str(y)] = [[text, styles.setdefault(style, len(styles))]
                                for text, style in self.model.row_runs(y)]  # fmt: skip
-        x, y = self.model.cursor
-        payload = {
-            "rows": out,
-            "styles": [asdict(style) for style in styles],
-            "full": full,
-            "cursor": [x, y],
-            "cursor_visible": self.model.cursor_visible,
-            "size": [self.model.cols, self.model.rows],
-            "title": self.model.title,
-            "alternate": self.model.alternate,
-            "modes": asdict(self.model.modes),
-            "bells": self.model.bells,
-            "history": self.model.history_size,
-        }
-        return encode(Kind.SCREEN, json.dumps(payload, separators=(",", ":")).encode())
+        m = self.model
+        return Screen(out, [asdict(style) for style in styles], full, m.cursor, m.cursor_visible,
+                      (m.cols, m.rows), m.title, m.alternate, asdict(m.modes), m.bells,
+                      m.history_size).encode()  # fmt: skip
 
     def collect_dirty(self) -> None:
         """Hand the rows changed since the last look to every screen client's own set."""
@@ -360,16 +342,6 @@ class ClientHandling:
 
         history = [encode_line(line) for line in self.model.history_runs(lines)]
         screen = [encode_line(self.model.row_runs(y)) for y in range(self.model.rows)]
-        response = {
-            "ok": True,
-            "history": history,
-            "screen": screen,
-            "cursor": list(self.model.cursor),
-            "alternate": self.model.alternate,
-        }
-        while True:
-            response["styles"] = [asdict(style) for style in styles]
-            size = len(json.dumps(response, separators=(",", ":")))
-            if size < MAX_PAYLOAD - 1024 or not history:
-                return response
-            del history[: max(1, len(history) // 4)]
+        m = self.model
+        return History(history, screen, [asdict(style) for style in styles], m.cursor,
+                       m.alternate).fields()  # fmt: skip

@@ -1,10 +1,16 @@
-"""The supervisor's wire format: length-prefixed, typed, versioned frames over a Unix socket."""
+"""The supervisor's wire format: length-prefixed, typed, versioned frames over a Unix socket.
+
+Each message is one NamedTuple below with its encoding and decoding beside it, so a reader (or a
+future relay) finds every field in one place, as tmux's tmux-protocol.h has one struct per
+message. Clients decide on `Reason` codes; the human text travels only to be shown.
+"""
 
 from __future__ import annotations
 
 import enum
 import json
 import struct
+from collections import namedtuple
 from dataclasses import dataclass
 
 from nono.errors import NonoError
@@ -17,28 +23,52 @@ if TYPE_CHECKING:
 VERSION = 1
 HEADER = struct.Struct(">IB")  # payload length, frame type
 MAX_PAYLOAD = 4 * 1024 * 1024
+_COMPACT = (",", ":")
 
 
 class Kind(enum.IntEnum):
-    HELLO = 1  # client -> supervisor, JSON: {v, mode, cols, rows, steal, read_only}
-    WELCOME = 2  # supervisor -> client, JSON: the session record
-    REFUSED = 3  # supervisor -> client, JSON: {error}
-    INPUT = 4  # client -> supervisor: bytes for the agent
-    OUTPUT = 5  # supervisor -> client: bytes from the agent (or a replay)
-    RESIZE = 6  # client -> supervisor, JSON: {cols, rows}
-    DETACHED = 7  # supervisor -> client, JSON: {reason}
-    EXIT = 8  # supervisor -> client, JSON: {code}
-    REQUEST = 9  # client -> supervisor, JSON: {op, ...}
-    RESPONSE = 10  # supervisor -> client, JSON: {ok, ...} or {error}
-    SCREEN = 11  # supervisor -> screen-mode client, JSON: changed rows as styled runs, cursor
+    HELLO = 1  # client -> supervisor: Hello
+    WELCOME = 2  # supervisor -> client: Welcome
+    REFUSED = 3  # supervisor -> client: Refused
+    INPUT = 4  # client -> supervisor: bytes for the agent (raw payload)
+    OUTPUT = 5  # supervisor -> client: bytes from the agent or a replay (raw payload)
+    RESIZE = 6  # client -> supervisor: Resize
+    DETACHED = 7  # supervisor -> client: Detached
+    EXIT = 8  # supervisor -> client: Exit
+    REQUEST = 9  # client -> supervisor: Request
+    RESPONSE = 10  # supervisor -> client: Response
+    SCREEN = 11  # supervisor -> screen-mode client: Screen
 
 
-JSON_KINDS = {Kind.HELLO, Kind.WELCOME, Kind.REFUSED, Kind.RESIZE, Kind.DETACHED, Kind.EXIT,
-              Kind.REQUEST, Kind.RESPONSE, Kind.SCREEN}  # fmt: skip
+class Reason(enum.StrEnum):
+    """Why a supervisor refused or detached a client: what clients decide on."""
+
+    ATTACHED_ELSEWHERE = "attached-elsewhere"  # refused: another interactive client holds it
+    VERSION = "version"  # refused: the client speaks another protocol version
+    UNSUPPORTED = "unsupported"  # refused: a hello this supervisor cannot serve
+    BROKEN = "broken"  # refused: the hello itself could not be read
+    TAKEN_OVER = "taken-over"  # detached: another client stole the session
+    DETACH_REQUEST = "detach-request"  # detached: `nono detach`
+    UNKNOWN = "unknown"  # a code from a newer peer, or none (a peer from before codes)
+
+    @classmethod
+    def read(cls, value: object) -> Reason:
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.UNKNOWN
 
 
 class ProtocolError(NonoError):
     """A frame that cannot be understood: the connection it came on is closed."""
+
+
+class Refusal(NonoError):
+    """The supervisor said no; `reason` is what a client acts on, the message what it shows."""
+
+    def __init__(self, reason: Reason, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -58,10 +88,14 @@ class Frame:
 
 def encode(kind: Kind, payload: bytes | dict[str, Any] = b"") -> bytes:
     if isinstance(payload, dict):
-        payload = json.dumps(payload, separators=(",", ":")).encode()
+        payload = json.dumps(payload, separators=_COMPACT).encode()
     if len(payload) > MAX_PAYLOAD:
         raise ProtocolError(f"frame too large ({len(payload)} bytes)")
     return HEADER.pack(len(payload), kind) + payload
+
+
+def encode_input(data: bytes) -> bytes:
+    return encode(Kind.INPUT, data)
 
 
 def encode_output(data: bytes) -> bytes:
@@ -70,6 +104,295 @@ def encode_output(data: bytes) -> bytes:
         return HEADER.pack(len(data), Kind.OUTPUT) + data
     parts = [data[i : i + MAX_PAYLOAD] for i in range(0, len(data), MAX_PAYLOAD)]
     return b"".join(HEADER.pack(len(p), Kind.OUTPUT) + p for p in parts)
+
+
+def _expect(frame: Frame, kind: Kind) -> dict[str, Any]:
+    if frame.kind != kind:
+        raise ProtocolError(f"expected {kind.name}, got {frame.kind.name}")
+    return frame.json()
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# ------------------------------------------------------------------ the messages
+# collections.namedtuple, not typing.NamedTuple: importing typing costs `nono attach` ~2 ms.
+
+
+class Hello(
+    namedtuple(
+        "Hello",
+        "mode cols rows steal read_only version",
+        defaults=(None, None, False, False, VERSION),
+    )
+):
+    """The client's first frame: how it wants to be served."""
+
+    __slots__ = ()
+
+    mode: str  # "raw" (nono attach), "screen" (the dashboard) or "control" (requests only)
+    cols: int | None
+    rows: int | None
+    steal: bool
+    read_only: bool
+    version: int
+
+    def encode(self) -> bytes:
+        body: dict[str, Any] = {"v": self.version, "mode": self.mode}
+        if self.cols and self.rows:
+            body["cols"], body["rows"] = self.cols, self.rows
+        if self.steal:
+            body["steal"] = True
+        if self.read_only:
+            body["read_only"] = True
+        return encode(Kind.HELLO, body)
+
+    @classmethod
+    def decode(cls, frame: Frame) -> Hello:
+        body = _expect(frame, Kind.HELLO)
+        return cls(str(body.get("mode")), _int_or_none(body.get("cols")),
+                   _int_or_none(body.get("rows")), bool(body.get("steal")),
+                   bool(body.get("read_only")), body.get("v"))  # fmt: skip
+
+
+class Welcome(namedtuple("Welcome", "record")):
+    """The supervisor's yes: the session record as it stands."""
+
+    __slots__ = ()
+
+    record: dict[str, Any]
+
+    def encode(self) -> bytes:
+        return encode(Kind.WELCOME, self.record)
+
+    @classmethod
+    def decode(cls, frame: Frame) -> Welcome:
+        return cls(_expect(frame, Kind.WELCOME))
+
+
+class Refused(namedtuple("Refused", "reason text hint", defaults=(None,))):
+    """The supervisor's no. Wire: {error, hint?, code}."""
+
+    __slots__ = ()
+
+    reason: Reason
+    text: str
+    hint: str | None
+
+    def encode(self) -> bytes:
+        body: dict[str, Any] = {"error": self.text, "code": self.reason.value}
+        if self.hint:
+            body["hint"] = self.hint
+        return encode(Kind.REFUSED, body)
+
+    @classmethod
+    def decode(cls, frame: Frame) -> Refused:
+        body = _expect(frame, Kind.REFUSED)
+        return cls(Reason.read(body.get("code")), str(body.get("error", "refused")),
+                   body.get("hint"))  # fmt: skip
+
+    def error(self) -> Refusal:
+        return Refusal(self.reason, self.text, self.hint)
+
+
+class Detached(namedtuple("Detached", "reason text alternate", defaults=(False,))):
+    """The supervisor let this client go. Wire: {reason (text), code, alternate}."""
+
+    __slots__ = ()
+
+    reason: Reason
+    text: str
+    alternate: bool
+
+    def encode(self) -> bytes:
+        body = {"reason": self.text, "code": self.reason.value, "alternate": self.alternate}
+        return encode(Kind.DETACHED, body)
+
+    @classmethod
+    def decode(cls, frame: Frame) -> Detached:
+        body = _expect(frame, Kind.DETACHED)
+        return cls(Reason.read(body.get("code")), str(body.get("reason", "detached")),
+                   bool(body.get("alternate")))  # fmt: skip
+
+
+class Exit(namedtuple("Exit", "code alternate", defaults=(False,))):
+    """The agent exited with `code` (None when killed by a signal or unknown)."""
+
+    __slots__ = ()
+
+    code: int | None
+    alternate: bool
+
+    def encode(self) -> bytes:
+        return encode(Kind.EXIT, {"code": self.code, "alternate": self.alternate})
+
+    @classmethod
+    def decode(cls, frame: Frame) -> Exit:
+        body = _expect(frame, Kind.EXIT)
+        return cls(_int_or_none(body.get("code")), bool(body.get("alternate")))
+
+
+class Resize(namedtuple("Resize", "cols rows")):
+    __slots__ = ()
+
+    cols: int
+    rows: int
+
+    def encode(self) -> bytes:
+        return encode(Kind.RESIZE, {"cols": self.cols, "rows": self.rows})
+
+    @classmethod
+    def decode(cls, frame: Frame) -> Resize:
+        body = _expect(frame, Kind.RESIZE)
+        try:
+            return cls(int(body["cols"]), int(body["rows"]))
+        except (KeyError, TypeError, ValueError):
+            raise ProtocolError(f"garbled RESIZE frame: {body!r}") from None
+
+
+class Request(namedtuple("Request", "op args")):
+    """A control request: status, capture, history, send, detach, stop, rate."""
+
+    __slots__ = ()
+
+    op: str
+    args: dict[str, Any]
+
+    def encode(self) -> bytes:
+        return encode(Kind.REQUEST, {"op": self.op, **self.args})
+
+    @classmethod
+    def decode(cls, frame: Frame) -> Request:
+        body = _expect(frame, Kind.REQUEST)
+        return cls(str(body.pop("op", "")), body)
+
+
+class Response(namedtuple("Response", "ok fields")):
+    """A request's answer: ok and its fields (the whole answer, "ok" included, as callers read
+    it), or not ok and an error to show."""
+
+    __slots__ = ()
+
+    ok: bool
+    fields: dict[str, Any]
+
+    def encode(self) -> bytes:
+        return encode(Kind.RESPONSE, {**self.fields, "ok": self.ok})
+
+    @classmethod
+    def decode(cls, frame: Frame) -> Response:
+        body = _expect(frame, Kind.RESPONSE)
+        return cls(bool(body.get("ok")), body)
+
+    def error(self, op: str) -> str:
+        return str(self.fields.get("error", f"{op} failed"))
+
+
+class Screen(
+    namedtuple(
+        "Screen", "rows styles full cursor cursor_visible size title alternate modes bells history"
+    )
+):
+    """Changed rows as runs of [text, style index], the style table, and what a client needs to
+    act like the program's terminal. Hot: one per tick per screen client, so built and read with
+    one dict and no per-field checks beyond the defaults."""
+
+    __slots__ = ()
+
+    rows: dict[str, list[Any]]  # row number (a string: JSON keys) -> runs
+    styles: list[dict[str, Any]]
+    full: bool
+    cursor: tuple[int, int]
+    cursor_visible: bool
+    size: tuple[int, int]
+    title: str
+    alternate: bool
+    modes: dict[str, Any]
+    bells: int
+    history: int
+
+    def encode(self) -> bytes:
+        return encode(Kind.SCREEN, json.dumps(self._asdict(), separators=_COMPACT).encode())
+
+    @classmethod
+    def decode(cls, frame: Frame, cols: int, rows: int) -> Screen:
+        """`cols`/`rows`: the size to assume if the frame names none."""
+        f = frame.json().get
+        return cls(f("rows", {}), f("styles", ()), bool(f("full")), tuple(f("cursor", (0, 0))),
+                   bool(f("cursor_visible", True)), tuple(f("size", (cols, rows))),
+                   str(f("title", "")), bool(f("alternate")), f("modes", {}), int(f("bells", 0)),
+                   int(f("history", 0)))  # fmt: skip
+
+
+class History(namedtuple("History", "history screen styles cursor alternate")):
+    """A `history` request's answer (its Response fields): lines of [text, style index] runs,
+    the history's then the screen's rows, and their style table."""
+
+    __slots__ = ()
+
+    history: list[list[Any]]
+    screen: list[list[Any]]
+    styles: list[dict[str, Any]]
+    cursor: tuple[int, int]
+    alternate: bool
+
+    def fields(self) -> dict[str, Any]:
+        """As Response fields, with the oldest history dropped until the answer fits a frame."""
+        history = self.history
+        body = {"ok": True, "history": history, "screen": self.screen,
+                "cursor": list(self.cursor), "alternate": self.alternate,
+                "styles": self.styles}  # fmt: skip
+        while len(json.dumps(body, separators=_COMPACT)) >= MAX_PAYLOAD - 1024 and history:
+            history = history[max(1, len(history) // 4) :]
+            body["history"] = history
+        return body
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> History:
+        return cls(fields.get("history", []), fields.get("screen", []),
+                   fields.get("styles", []), tuple(fields.get("cursor", (0, 0))),
+                   bool(fields.get("alternate")))  # fmt: skip
+
+
+# ------------------------------------------------------------------ the handshake
+
+
+def read_welcome(frame: Frame | None) -> Welcome:
+    """The supervisor's answer to a Hello, for the sync and the async client alike: a Welcome,
+    or Refusal (carrying the reason code), or ProtocolError."""
+    if frame is None:
+        raise ProtocolError("the supervisor hung up")
+    if frame.kind == Kind.REFUSED:
+        raise Refused.decode(frame).error()
+    return Welcome.decode(frame)
+
+
+def read_response(frame: Frame, op: str) -> dict[str, Any] | None:
+    """A control connection's frame, read for the answer to `op`: the answer's fields, or None
+    for a frame that is not it (WELCOME, an EXIT in between). A refusal raises Refusal, a
+    failed request NonoError with the supervisor's words."""
+    if frame.kind == Kind.REFUSED:
+        raise Refused.decode(frame).error()
+    if frame.kind != Kind.RESPONSE:
+        return None
+    response = Response.decode(frame)
+    if not response.ok:
+        raise NonoError(response.error(op))
+    return response.fields
+
+
+def refuse_hello(hello: Hello) -> Refused | None:
+    """Why a supervisor cannot serve this Hello, or None."""
+    if hello.version != VERSION:
+        return Refused(Reason.VERSION,
+                       f"this client speaks session protocol version {hello.version}, "
+                       f"the supervisor speaks version {VERSION}",
+                       "use the same nono for both (a session started by another nono "
+                       "install needs that install's client)")  # fmt: skip
+    if hello.mode not in ("raw", "screen", "control"):
+        return Refused(Reason.UNSUPPORTED, f"unsupported client mode {hello.mode!r}")
+    return None
 
 
 class Decoder:

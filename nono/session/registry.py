@@ -152,12 +152,20 @@ def supervisor_alive(record: Record) -> bool:
     return started is not None and abs(started - record.supervisor_start) < 1.0
 
 
+SUPERVISOR_DIED = "the supervisor died"  # the note reconcile() leaves; only it writes notes
+
+
+def supervisor_died(record: Record) -> bool:
+    """Ended because its supervisor vanished, not because the agent exited."""
+    return record.note == SUPERVISOR_DIED
+
+
 def reconcile(record: Record) -> Record:
     """A record whose supervisor is gone is exited, whatever it last said."""
     if record.status == EXITED or supervisor_alive(record):
         return record
     updated = replace(record, status=EXITED, ended=record.ended or time.time(), attached=0,
-                      note=record.note or "the supervisor died")  # fmt: skip
+                      note=record.note or SUPERVISOR_DIED)  # fmt: skip
     with contextlib.suppress(NonoError):
         write_record(updated)
         log_event(record.id, "supervisor-lost")

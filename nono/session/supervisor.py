@@ -21,7 +21,7 @@ from typing import Any
 
 from nono.session import registry
 from nono.session.clients import READ_CHUNK, TAIL_BYTES, Client, ClientHandling
-from nono.session.protocol import Kind, encode, encode_output
+from nono.session.protocol import Exit, encode_output
 from nono.session.registry import EXITED, Record
 from nono.term import TerminalModel
 
@@ -310,7 +310,7 @@ class Supervisor(ClientHandling):
         self.update(status=EXITED, exit_code=self.exit_code, ended=time.time(), attached=0)
         registry.log_event(self.record.id, "exited", code=self.exit_code)
         for client in list(self.clients):
-            client.queue(encode(Kind.EXIT, {"code": self.exit_code}))
+            client.queue(Exit(self.exit_code).encode())
         await self.caught_up()
         final = {
             "exit_code": self.exit_code,
