@@ -239,13 +239,19 @@ def test_copy_mode_finds_a_line_5000_lines_back_while_the_pane_keeps_printing(
     dash.wait(lambda t: re.search(r"\[\d+/\d+\]", t) is None)
 
 
-def test_keymap_tmux_uses_ctrl_b_and_passes_ctrl_bracket_through(sessions, dashboard, home, nono):
+def _key_echo_dashboard(sessions, dashboard, home, file: str, text: str):
+    """A dashboard over one key-echoing session, with one of the person's files written."""
     config = home.parent / "config" / "nono"
     config.mkdir(parents=True, exist_ok=True)
-    (config / "config.toml").write_text('[ui]\nkeymap = "tmux"\n')
+    (config / file).write_text(text)
     sessions("alpha", "python3", "-c", _KEY_ECHO)
     dash = dashboard()
     dash.wait("KEYS-READY")
+    return dash
+
+
+def test_keymap_tmux_uses_ctrl_b_and_passes_ctrl_bracket_through(sessions, dashboard, home, nono):
+    dash = _key_echo_dashboard(sessions, dashboard, home, "config.toml", '[ui]\nkeymap = "tmux"\n')
     dash.send("\x1d")  # not the prefix in this keymap: the agent gets it
     dash.wait("got '\\x1d'")
     dash.send("\x02?")  # C-b ? : help
@@ -255,12 +261,7 @@ def test_keymap_tmux_uses_ctrl_b_and_passes_ctrl_bracket_through(sessions, dashb
 
 def test_config_prefix_in_tmux_spelling_is_the_dashboards_prefix(sessions, dashboard, home):
     # [ui] prefix takes every spelling a keymap takes: C-b here, as in keymaps/tmux.yaml.
-    config = home.parent / "config" / "nono"
-    config.mkdir(parents=True, exist_ok=True)
-    (config / "config.toml").write_text('[ui]\nprefix = "C-b"\n')
-    sessions("alpha", "python3", "-c", _KEY_ECHO)
-    dash = dashboard()
-    dash.wait("KEYS-READY")
+    dash = _key_echo_dashboard(sessions, dashboard, home, "config.toml", '[ui]\nprefix = "C-b"\n')
     dash.send("\x1d")  # the default keymap's own prefix is an ordinary key now
     dash.wait("got '\\x1d'")
     dash.send("\x02\x02")  # the prefix twice sends it to the agent
@@ -272,12 +273,7 @@ def test_config_prefix_in_tmux_spelling_is_the_dashboards_prefix(sessions, dashb
 
 def test_send_prefix_sends_the_bytes_of_a_prefix_that_is_no_control_key(sessions, dashboard, home):
     # send-prefix encodes the prefix as send-keys does: F5 is ESC [15~, not nothing.
-    config = home.parent / "config" / "nono"
-    config.mkdir(parents=True, exist_ok=True)
-    (config / "keymap.yaml").write_text("prefix: F5\n")
-    sessions("alpha", "python3", "-c", _KEY_ECHO)
-    dash = dashboard()
-    dash.wait("KEYS-READY")
+    dash = _key_echo_dashboard(sessions, dashboard, home, "keymap.yaml", "prefix: F5\n")
     dash.send("\x1b[15~\x1b[15~")
     dash.wait("got '\\x1b[15~'")
 

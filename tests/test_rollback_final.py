@@ -11,8 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 WAIT = 20
 
 
@@ -96,13 +94,9 @@ def test_a_final_snapshot_taken_on_time_is_not_labelled_late(nono, workspace):
 
 
 def test_full_disk_at_the_end_is_an_error_then_a_late_snapshot(nono, workspace, tmp_path):
-    state = tmp_path / "state"
-    state.mkdir(exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(state)],
-                             capture_output=True)  # fmt: skip
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+    from conftest import small_tmpfs
+
+    with small_tmpfs(tmp_path / "state", "256k") as state:
         r = nono("run", "--rollback", "--allow-cwd", "--", "sh", "-c",
                  "head -c 400000 /dev/urandom > big.bin")  # fmt: skip
         assert "space" in r.stderr.lower(), r.stderr
@@ -114,5 +108,3 @@ def test_full_disk_at_the_end_is_an_error_then_a_late_snapshot(nono, workspace, 
         shown = json.loads(nono("rollback", "show", rid, "--json").stdout)
         assert [Path(c["path"]).name for c in shown["changes"]] == ["big.bin"]
         assert shown["final_snapshot"]["late"] is True
-    finally:
-        subprocess.run(["umount", "-l", str(state)], capture_output=True)

@@ -452,33 +452,25 @@ def test_a_client_that_never_reads_does_not_slow_the_agent(nono, sessions, works
 
 
 def test_full_disk_during_start_is_a_clear_error(nono, tmp_path):
-    import subprocess
+    from conftest import kill_supervisors, small_tmpfs
 
-    state = tmp_path / "state"
-    state.mkdir(exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12k", "tmpfs", str(state)],
-                             capture_output=True)  # fmt: skip
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
-        os.makedirs(state / "nono" / "sessions", mode=0o700)
-        os.chmod(state / "nono", 0o700)
+    with small_tmpfs(tmp_path / "state", "12k") as state:
         try:
-            with open(state / "filler", "wb") as f:
-                while True:
-                    f.write(b"\0" * 1024)
-                    f.flush()
-        except OSError:
-            pass  # full, which is the point
-        r = nono("run", "--detached", "--", "sleep", "60")
-        assert r.returncode == 1
-        assert "disk full" in r.stderr or "No space left" in r.stderr
-        assert "Traceback" not in r.stderr
-    finally:
-        from conftest import kill_supervisors
-
-        kill_supervisors(state)
-        subprocess.run(["umount", "-l", str(state)], capture_output=True)
+            os.makedirs(state / "nono" / "sessions", mode=0o700)
+            os.chmod(state / "nono", 0o700)
+            try:
+                with open(state / "filler", "wb") as f:
+                    while True:
+                        f.write(b"\0" * 1024)
+                        f.flush()
+            except OSError:
+                pass  # full, which is the point
+            r = nono("run", "--detached", "--", "sleep", "60")
+            assert r.returncode == 1
+            assert "disk full" in r.stderr or "No space left" in r.stderr
+            assert "Traceback" not in r.stderr
+        finally:
+            kill_supervisors(state)
 
 
 def test_attached_run_names_denied_paths_after_a_failure(workspace, home):

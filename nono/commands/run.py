@@ -251,7 +251,6 @@ def _dry_run(policy, args: argparse.Namespace, environ: dict[str, str]) -> int:
 
     the_plan = plan(policy, probe())
     child_env = env_mod.sanitize(environ, policy.env, nono_vars(policy, the_plan))
-    child_env["TMPDIR"] = "/tmp"
     view = plan_view(policy, environ, nono_code())
     info = describe(policy, the_plan, args.cmd, child_env, environ, view)
     if args.json:

@@ -23,7 +23,6 @@ from nono.sandbox.kernel import Kernel, Plan, plan, probe
 from nono.sandbox.limits import (
     CgroupExit,
     CgroupJoin,
-    enter_cgroup,
     leave_cgroup,
     open_exit,
     set_rlimit,
@@ -55,6 +54,8 @@ class Prepared:
 
     def close(self) -> None:
         self.ruleset.close()
+        if self.cgroup is not None:
+            self.cgroup.leave()  # a no-op once spawn() left it; else the caller stays bounded
 
 
 class CommandNotFound(NonoError):
@@ -71,6 +72,7 @@ def nono_vars(policy: Policy, plan: Plan) -> dict[str, str]:
         "NONO_WORKDIR": policy.workdir,
         "NONO_WRITABLE": os.pathsep.join(policy.writable_roots()),
         "NONO_LANDLOCK_ABI": str(plan.abi),
+        "TMPDIR": "/tmp",  # the host's TMPDIR is not in the view; the private /tmp is
     }
 
 
@@ -81,6 +83,8 @@ def prepare(
     kernel: Kernel | None = None,
     cgroup: CgroupJoin | None = None,
 ) -> Prepared:
+    """Everything the child needs, checked before fork. `cgroup`: root's process bound, begun
+    early by the caller to overlap its wait; started here when the caller did not."""
     from nono.sandbox.landlock import build_ruleset
     from nono.sandbox.seccomp import build_filter
 
@@ -93,8 +97,6 @@ def prepare(
     if not decision.allowed:
         hint = f"grant it with {decision.suggestion}" if decision.suggestion else decision.reason
         raise NonoError(f"{argv[0]} ({program}) cannot be run inside the sandbox", hint)
-    # The host's TMPDIR is not in the view; the private /tmp is.
-    child_env["TMPDIR"] = "/tmp"
     the_view = plan_view(policy, environ, nono_code(), prepare=True)
     ruleset = build_ruleset(policy, the_plan)
     try:
@@ -102,6 +104,9 @@ def prepare(
     except BaseException:
         ruleset.close()
         raise
+    bound = the_view.processes
+    if cgroup is None and bound and bound.cgroup_parent:
+        cgroup = CgroupJoin(bound)
     return Prepared(
         policy, the_plan, list(argv), program, child_env, ruleset, flt, the_view, cgroup
     )
@@ -210,13 +215,8 @@ def _child(
         os.setpgid(0, 0)  # the supervisor signals the group it knows
         keep = {errfd, *(maps or ()), prepared.ruleset.fileno()}
         close_all_but(keep | ({terminal.channel} if terminal else set()))
-        bound = prepared.view.processes
-        cgroup = None
-        if prepared.cgroup is not None:
-            cgroup = open_exit(prepared.cgroup.path)  # joined before the fork (see spawn)
-        elif bound and bound.cgroup_parent:
-            stage = "process bound"
-            cgroup = open_exit(enter_cgroup(bound))
+        # Root's cgroup was joined before the fork (see spawn); this process removes it at the end.
+        cgroup = open_exit(prepared.cgroup.path) if prepared.cgroup else None
         stage = "namespaces"
         enter_namespaces(prepared.view, maps)
         init = os.fork()

@@ -108,6 +108,7 @@ class CgroupJoin:
 
     def leave(self) -> None:
         """This process (not the child forked inside) back in the parent cgroup."""
+        self.thread.join()
         with contextlib.suppress(OSError):
             _write(os.path.join(self.parent, "cgroup.procs"), str(os.getpid()))
 
@@ -115,18 +116,6 @@ class CgroupJoin:
 def _write(path: str, value: str) -> None:
     with open(path, "w") as f:
         f.write(value)
-
-
-def enter_cgroup(bound: ProcessBound) -> str:
-    """In the child's first process, before it forks the sandbox: a cgroup of its own."""
-    assert bound.cgroup_parent is not None
-    _sweep(bound.cgroup_parent)
-    path = os.path.join(bound.cgroup_parent, f"nono-{os.getpid()}")
-    os.mkdir(path, 0o755)
-    for name, value in (("pids.max", str(bound.limit)), ("cgroup.procs", "0")):
-        with open(os.path.join(path, name), "w") as f:
-            f.write(value)
-    return path
 
 
 class CgroupExit(NamedTuple):
