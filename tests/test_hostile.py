@@ -597,3 +597,57 @@ def test_a_grant_swapped_for_a_symlink_before_the_view_is_built_is_refused(home,
             spawn(prepared)
     finally:
         prepared.close()
+
+
+# ------------------------------------------------------------ the view's own grants, attacked
+
+
+def test_a_read_grant_beneath_the_private_tmp_stays_read_only(nono):
+    # Landlock grants add up along a path: under the private /tmp (read+write) only the
+    # read-only mount keeps a host directory granted read-only from being changed.
+    host = Path("/tmp") / f"nono-ro-{os.getpid()}"
+    host.mkdir()
+    (host / "f").write_text("host\n")
+    try:
+        f = host / "f"
+        r = nono("run", "--read", str(host), "--", "sh", "-c",
+                 f"cat {f}; echo x > {f}; chmod 777 {f}; touch {host}/new")  # fmt: skip
+        assert r.stdout == "host\n"
+        assert r.stderr.count("Read-only file system") == 3, r.stderr
+        assert (host / "f").read_text() == "host\n" and not (host / "new").exists()
+        assert stat.S_IMODE((host / "f").stat().st_mode) != 0o777
+    finally:
+        for p in host.iterdir():
+            p.unlink()
+        host.rmdir()
+
+
+def test_an_ungranted_working_directory_in_tmp_shows_nothing_of_the_host(nono):
+    host = Path("/tmp") / f"nono-cwd-{os.getpid()}"
+    host.mkdir()
+    (host / "secret.txt").write_text("host\n")
+    try:
+        r = nono("run", "--", "sh", "-c", "ls -A; cat secret.txt", cwd=host)
+        assert r.stdout == ""
+        assert "No such file" in r.stderr
+    finally:
+        (host / "secret.txt").unlink()
+        host.rmdir()
+
+
+def test_a_nested_user_namespace_cannot_unmount_a_protection(nono, repo):
+    # The agent may make namespaces of its own (agents' own sandboxes do), where it holds every
+    # capability; Landlock and seccomp still refuse every mount and unmount.
+    # (-Um without -r: Landlock also refuses writing the new namespace's uid_map.)
+    r = nono("run", "--allow-cwd", "--", "unshare", "-Um", "sh", "-c",
+             "umount -l .git/hooks || umount .git/hooks; "
+             "mount -t tmpfs none .git/hooks; echo evil > .git/hooks/post-checkout")  # fmt: skip
+    assert r.returncode != 0
+    assert not (repo / ".git" / "hooks" / "post-checkout").exists()
+    assert "Operation not permitted" in r.stderr or "Read-only" in r.stderr, r.stderr
+
+
+def test_the_fresh_proc_is_read_only_to_the_child_even_as_root(nono):
+    r = nono("run", "--", "sh", "-c", "echo 1 > /proc/sys/vm/drop_caches")
+    assert r.returncode != 0
+    assert "Permission denied" in r.stderr or "Read-only" in r.stderr, r.stderr
