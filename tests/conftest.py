@@ -1,7 +1,10 @@
-"""Shared fixtures: every test gets its own HOME and XDG dirs, outside /tmp.
+"""Shared fixtures: every test gets its own HOME and XDG dirs, outside the temp directories.
 
-nono's baseline makes /tmp writable and refuses any grant that would expose $HOME's secrets
-or nono's state, so a HOME under /tmp would (rightly) be refused. Test dirs live in /var/tmp.
+Inside the sandbox /tmp, /var/tmp and /dev/shm are private (fresh, empty), so a test HOME there
+would simply be absent, not present-and-refused, and the tests that assert what the kernel
+refuses would test the wrong wall. Test dirs live under the invoking user's cache directory
+(the one writable place every user has outside them), or $NONO_TEST_TMPDIR; the real HOME only
+holds them: every test still gets a HOME of its own.
 """
 
 from __future__ import annotations
@@ -22,8 +25,17 @@ _OWN_BASETEMP: Path | None = None
 def pytest_configure(config: pytest.Config) -> None:
     global _OWN_BASETEMP
     if not config.option.basetemp:
-        _OWN_BASETEMP = Path("/var/tmp") / f"nono-pytest-{os.getuid()}-{os.getpid()}"
+        root = os.environ.get("NONO_TEST_TMPDIR") or _user_cache() / "nono-pytest"
+        root = Path(root)
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _OWN_BASETEMP = root / f"{os.getuid()}-{os.getpid()}"
         config.option.basetemp = str(_OWN_BASETEMP)
+
+
+def _user_cache() -> Path:
+    import pwd
+
+    return Path(pwd.getpwuid(os.getuid()).pw_dir) / ".cache"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

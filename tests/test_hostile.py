@@ -137,13 +137,17 @@ print("ok")
     assert r.stdout.strip() == "ok", r.stderr
 
 
-def test_the_host_tmp_is_not_the_sandbox_tmp(nono, tmp_path):
-    marker = Path("/tmp") / f"nono-host-{os.getpid()}"
+@pytest.mark.parametrize("temp", ["/tmp", "/var/tmp"])
+def test_the_host_tmp_is_not_the_sandbox_tmp(nono, temp):
+    marker = Path(temp) / f"nono-host-{os.getpid()}"
     marker.write_text("host\n")
     try:
-        mine = Path("/tmp") / f"nono-agent-{os.getpid()}"
-        r = nono("run", "--", "sh", "-c", f"ls {marker}; rm -f {marker}; echo x > {mine}")
+        mine = Path(temp) / f"nono-agent-{os.getpid()}"
+        r = nono(
+            "run", "--", "sh", "-c", f"ls {marker}; rm -f {marker}; echo x > {mine} && cat {mine}"
+        )
         assert "No such file" in r.stderr
+        assert r.stdout == "x\n"  # a writable temp directory of its own
         assert marker.read_text() == "host\n"  # the agent could neither see nor delete it
         assert not mine.exists()
     finally:

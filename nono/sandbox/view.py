@@ -7,8 +7,8 @@ and seccomp, the child enters new user, mount, PID and IPC namespaces where:
 
 - the whole tree is read-only and nosuid; only writable grants are mounted writable again
   (a chmod/utime/setxattr anywhere else is EROFS, root included);
-- /tmp, /dev/shm and /run are private (fresh tmpfs); grants beneath them are mounted back
-  from the host;
+- /tmp, /var/tmp, /dev/shm and /run are private (fresh tmpfs; TMPDIR is /tmp); grants
+  beneath them are mounted back from the host;
 - /dev/pts is a fresh devpts instance: the child has its own terminal and the PTYs it makes;
 - /proc shows only the sandbox's processes, whose init ends them all when the agent exits;
 - every pathname socket the host has bound is covered, except those the policy names;
@@ -35,7 +35,11 @@ from nono.sandbox.limits import ProcessBound, plan_bound
 from nono.sandbox.policy import Access, Policy, contains
 
 # Replaced by fresh, private instances; host grants of them are meaningless inside.
-PRIVATE_DIRS = ("/tmp", "/dev/shm", "/run")
+# /var/tmp is one too: programs that outlive TMPDIR's advice use it (SQLite's temp files, which
+# Codex's first run needs), and the host's holds other users' files.
+PRIVATE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run")
+# Those that are writable temp directories inside (mode 1777, read+write to the child).
+TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 REPLACED = (*PRIVATE_DIRS, "/dev/pts", "/proc")
 
 # How far below a writable grant nono looks for repositories to protect: a grant of ~/src
@@ -81,7 +85,7 @@ class View(NamedTuple):
         lines = [
             "namespaces: user, mount, PID, IPC (the child sees only its own processes)",
             "everything outside writable grants: read-only, nosuid",
-            "private: /tmp, /dev/shm, /run, /dev/pts, /proc",
+            "private: /tmp, /var/tmp, /dev/shm, /run, /dev/pts, /proc",
         ]
         for b in self.binds:
             lines.append(f"{'rw' if b.writable else 'ro'} {b.path}  ({b.reason})")
@@ -125,7 +129,8 @@ def plan_view(
                 # a write-only grant would be readable too. Refuse rather than weaken it.
                 raise NonoError(
                     f"cannot enforce {g.source} {g.requested or g.path} as write-only: "
-                    "it lies inside the sandbox's private /tmp, which the child may read",
+                    f"it lies inside the sandbox's private {_inside_which(g.path)}, "
+                    "which the child may read",
                     f"grant it read+write, or use a directory outside {_inside_which(g.path)}",
                 )
             binds.append(Bind(g.path, writable, f"{g.source}, from the host"))
@@ -349,13 +354,12 @@ def build(view: View) -> list[Rule]:
 
     m.set_tree_attrs("/", m.MOUNT_ATTR_RDONLY | m.MOUNT_ATTR_NOSUID)
     private = m.MS_NOSUID | m.MS_NODEV
-    m.mount("tmpfs", "/tmp", "tmpfs", private, "mode=1777")
-    if os.path.isdir("/dev/shm"):
-        m.mount("tmpfs", "/dev/shm", "tmpfs", private, "mode=1777")
+    rules = []
+    for temp in TEMP_DIRS:
+        if temp == "/tmp" or os.path.isdir(temp):
+            m.mount("tmpfs", temp, "tmpfs", private, "mode=1777")
+            rules.append(Rule(temp, Access.READWRITE))
     m.mount("tmpfs", "/run", "tmpfs", private, "mode=755")
-    rules = [Rule("/tmp", Access.READWRITE)]
-    if os.path.isdir("/dev/shm"):
-        rules.append(Rule("/dev/shm", Access.READWRITE))
     if view.runtime_dir:
         os.makedirs(view.runtime_dir, 0o700, exist_ok=True)
         rules.append(Rule(view.runtime_dir, Access.READWRITE))
