@@ -22,8 +22,15 @@ import pytest
 _OWN_BASETEMP: Path | None = None
 
 
+# What a person's shell exports must not reach the tests' shells and terminals: an activated
+# venv exports PS1 (tests wait for bash's own prompt), a tmux pane exports TMUX.
+_CALLERS_SHELL = ("PS1", "PROMPT_COMMAND", "TMUX", "TMUX_PANE", "NONO_PS1", "NONO_SANDBOXED")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     global _OWN_BASETEMP
+    for name in _CALLERS_SHELL:
+        os.environ.pop(name, None)
     if not config.option.basetemp:
         root = os.environ.get("NONO_TEST_TMPDIR") or _user_cache() / "nono-pytest"
         root = Path(root)
