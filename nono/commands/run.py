@@ -208,6 +208,8 @@ def run_session(prepared: Prepared, args: argparse.Namespace, excludes=()) -> in
     if args.detached:
         print(f"{record.id} {record.name}" + (f" rollback {rb.id}" if rb else ""))
         return 0
+    if not args.silent:
+        print(banner(prepared.policy, config.ui.detach_sequence), file=sys.stderr)
     result = attach(record, detach_keys=config.detach_keys, clipboard=config.ui.clipboard)
     if not args.silent and result.how != "exited":  # an exit speaks through its exit code
         print(attach_message(record, result), file=sys.stderr)
@@ -227,6 +229,24 @@ def run_session(prepared: Prepared, args: argparse.Namespace, excludes=()) -> in
                 review(rb)
         return code
     return 0 if result.how == "detached" else 1
+
+
+def banner(policy, detach_sequence: str) -> str:
+    """The one line that says an interactive run is in the sandbox, and how to get out."""
+    home = os.path.expanduser("~")
+
+    def short(path: str) -> str:
+        return (
+            "~" + path[len(home) :] if home != "/" and (path + "/").startswith(home + "/") else path
+        )
+
+    writable = [short(g.path) for g in policy.grants
+                if Access.WRITE in g.access and not g.source.startswith("group ")]  # fmt: skip
+    shown = ", ".join(writable[:3]) + (f" (+{len(writable) - 3})" if len(writable) > 3 else "")
+    return (
+        f"nono: sandboxed ({policy.profile or 'default'}), network {policy.network.mode}, "
+        f"detach {detach_sequence}; writable: {shown or 'nothing of yours'}"
+    )
 
 
 def _summarize_from_screen(prepared: Prepared, record) -> None:

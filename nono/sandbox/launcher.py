@@ -73,6 +73,8 @@ def nono_vars(policy: Policy, plan: Plan) -> dict[str, str]:
         "NONO_WRITABLE": os.pathsep.join(policy.writable_roots()),
         "NONO_LANDLOCK_ABI": str(plan.abi),
         "TMPDIR": "/tmp",  # the host's TMPDIR is not in the view; the private /tmp is
+        # A prompt marker for shells: PS1='$NONO_PS1'"$PS1" in a shell's rc file.
+        "NONO_PS1": f"[nono:{policy.profile or 'default'}] ",
     }
 
 

@@ -138,9 +138,10 @@ class AttachResult:
 def terminal_size(fd: int) -> tuple[int, int]:
     try:
         size = os.get_terminal_size(fd)
-        return size.columns, size.lines
     except OSError:
         return 80, 24
+    # A terminal that never set its size (script(1) under a pipe, a serial line) says 0x0.
+    return size.columns or 80, size.lines or 24
 
 
 def attach(
