@@ -168,18 +168,26 @@ def parse_yaml(
 ) -> Any:
     """The document as Map, List and scalars (None for an empty file). With `as_text`, every
     scalar stays the text written (a keymap's `0`, `no` and `~` are keys, `1` is no number)."""
+    node = compose_yaml(text, source, invalid=invalid)
+    return None if node is None else yaml_tree(node, source, as_text=as_text)
+
+
+def compose_yaml(text: str, source: Source, *, invalid: str = "invalid YAML") -> Any:
+    """PyYAML's node graph of the text, which keeps positions; a syntax error names its line."""
     import yaml  # only when a file is really parsed: most runs read caches instead
 
     try:
-        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise source.error(f"{invalid}: {exc.problem or exc.context or exc}", line=line) from None
     except yaml.YAMLError as exc:
         raise source.error(f"{invalid}: {exc}") from None
-    if node is None:
-        return None
+
+
+def yaml_tree(node: Any, source: Source, *, as_text: bool = False) -> Any:
+    """A composed document as Map, List and scalars, refusing duplicate keys."""
     return _YamlTree(source, as_text).convert(node, ())
 
 

@@ -14,10 +14,10 @@ from nono.sandbox.profile_format import (
     SUFFIXES,
     WORKDIR_ACCESS,
     Profile,
-    _Map,
     parse_profile,
     read_document,
 )
+from nono.userfile import Map
 
 __all__ = [
     "FS_KINDS",
@@ -170,7 +170,7 @@ def _resolve(path: Path, stack: tuple[Path, ...]) -> Profile:
 
 def _extends_line(path: Path) -> int | None:
     doc = read_document(path)
-    return doc.key_lines.get("extends") if isinstance(doc, _Map) else None
+    return doc.key_lines.get("extends") if isinstance(doc, Map) else None
 
 
 def _union(a: tuple, b: tuple) -> tuple:
