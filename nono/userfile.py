@@ -38,7 +38,7 @@ class Map(dict):
     @property
     def prefix(self) -> str:
         """The dotted path of this mapping, ready to put before one of its keys."""
-        return "".join(f"{name}." for name in self.path)
+        return "".join(f"{name}." for name in self.path) if self.source.dotted else ""
 
     def line_of(self, key: str) -> int | None:
         """The line that sets `key` here; the mapping's own line for a key it does not have."""
@@ -79,9 +79,12 @@ class Source:
     """One file being read: its name, the error type its problems raise, and how to find the
     line of a key the reading did not record (TOML's)."""
 
-    def __init__(self, file: str, error: type[FileError]) -> None:
+    def __init__(self, file: str, error: type[FileError], *, dotted: bool = True) -> None:
         self.file = file
         self.error_type = error
+        # Whether a problem names a key with the keys above it (network.block) or alone (a
+        # keymap's key tokens, whose table the message already says).
+        self.dotted = dotted
 
     def error(
         self,
@@ -122,16 +125,23 @@ def type_name(value: Any, *, toml: bool = False) -> str:
     return names[toml]
 
 
-def did_you_mean(word: str, choices: Iterable[str], prefix: str = "", known: str = "known") -> str:
-    """The hint for a name that is not one of `choices`: the closest one, compared without
-    case ([UI] and Prefix are typos too), or else every choice, each after `prefix`."""
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice `word` is most likely a typo of, compared without case ([UI] and Prefix
+    are typos too), or None."""
     import difflib
 
-    choices = [str(c) for c in choices]
-    lowered = {c.lower(): c for c in reversed(choices)}
+    lowered = {c.lower(): c for c in reversed([str(c) for c in choices])}
     close = difflib.get_close_matches(word.lower(), list(lowered), n=1)
-    if close:
-        return f"did you mean {prefix}{lowered[close[0]]}?"
+    return lowered[close[0]] if close else None
+
+
+def did_you_mean(word: str, choices: Iterable[str], prefix: str = "", known: str = "known") -> str:
+    """The hint for a name that is not one of `choices`: the closest one, or else every
+    choice, each after `prefix`."""
+    choices = [str(c) for c in choices]
+    close = closest(word, choices)
+    if close is not None:
+        return f"did you mean {prefix}{close}?"
     return f"{known}: " + ", ".join(prefix + c for c in choices)
 
 
@@ -207,7 +217,10 @@ class _YamlTree:
             out = Map(self.source, path, line)
             for key_node, value_node in node.value:
                 key_line = key_node.start_mark.line + 1
-                key = self.convert(key_node, path) if isinstance(key_node, yaml.ScalarNode) else 0
+                key: Any = None
+                if isinstance(key_node, yaml.ScalarNode):
+                    # A key is the text written when scalars stay text: `~` is a key too.
+                    key = str(key_node.value) if self.as_text else self.convert(key_node, path)
                 if not isinstance(key, str):
                     raise self.source.error("keys must be plain text", line=key_line)
                 if key in out:
