@@ -10,41 +10,62 @@ from typing import Any
 
 from nono import userfile
 from nono.errors import ProfileError
+from nono.pathkinds import PATH_KINDS
 from nono.sandbox.groups import BASELINE, GROUPS
 from nono.userfile import Map, type_name
 
-# unix_sockets: pathname sockets the child may connect to (every other host socket is covered).
-FS_KINDS = ("allow", "read", "write", "allow_file", "read_file", "write_file", "unix_sockets")
+# The path kinds, plus unix_sockets: pathname sockets the child may connect to (every other
+# host socket is covered).
+FS_KINDS = (*(kind.name for kind in PATH_KINDS), "unix_sockets")
+# policy.add_allow_<access>: nono's JSON profiles' spelling of the directory kinds, read in
+# this order (read, write, readwrite) as they always were.
+_POLICY_ADDS = {
+    f"add_allow_{k.access}": k.name
+    for k in sorted(PATH_KINDS, key=lambda k: ("read", "write", "readwrite").index(k.access))
+    if not k.is_file
+}
 WORKDIR_ACCESS = ("none", "read", "write", "readwrite")
 SUFFIXES = (".yaml", ".yml", ".json")
 
 
+def _rule(how: str, default: Any = ()) -> Any:
+    """A field whose value, when a profile extends another, is `how` the two combine (see
+    profile.merge): "child" (the extending profile's), "given" (the child's unless it left it
+    out), "text" (the child's unless empty), "union" (both, base first), "union-or-all" (both,
+    unless neither gave one: None means no restriction), "by-name" (both, the child's value
+    winning for a name both set)."""
+    return field(default=default, metadata={"merge": how})
+
+
 @dataclass(frozen=True)
 class Profile:
-    name: str
-    file: str
-    description: str = ""
-    extends: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
-    exclude_groups: tuple[str, ...] = ()
+    """One profile as written, or (after resolve) merged with every profile it extends. Each
+    field says how it merges; the cache stores and restores every field as it is."""
+
+    name: str = field(metadata={"merge": "child"})
+    file: str = field(metadata={"merge": "child"})
+    description: str = _rule("text", "")
+    extends: tuple[str, ...] = _rule("child")
+    groups: tuple[str, ...] = _rule("union")
+    exclude_groups: tuple[str, ...] = _rule("union")
     # (kind, path as written, profile that wrote it) with kind one of FS_KINDS.
-    paths: tuple[tuple[str, str, str], ...] = ()
-    network_block: bool | None = None
-    open_ports: tuple[int, ...] = ()
-    connect_ports: tuple[int, ...] = ()
-    workdir_access: str | None = None
-    env_allow: tuple[str, ...] | None = None
-    env_deny: tuple[str, ...] = ()
-    env_set: tuple[tuple[str, str], ...] = ()
-    env_pass: tuple[str, ...] = ()  # credentials handed over by name
+    paths: tuple[tuple[str, str, str], ...] = _rule("union")
+    network_block: bool | None = _rule("given", None)
+    open_ports: tuple[int, ...] = _rule("union")
+    connect_ports: tuple[int, ...] = _rule("union")
+    workdir_access: str | None = _rule("text", None)
+    env_allow: tuple[str, ...] | None = _rule("union-or-all", None)
+    env_deny: tuple[str, ...] = _rule("union")
+    env_set: tuple[tuple[str, str], ...] = _rule("by-name")
+    env_pass: tuple[str, ...] = _rule("union")  # credentials handed over by name
     # limits.processes: the most processes (threads count) the sandbox may hold; 0 = no bound.
-    max_processes: int | None = None
+    max_processes: int | None = _rule("given", None)
     # security.allow_git_hooks: repositories' hooks and config writable inside writable grants.
-    allow_git_hooks: bool | None = None
+    allow_git_hooks: bool | None = _rule("given", None)
     # gitignore-style patterns left out of rollback snapshots.
-    rollback_exclude: tuple[str, ...] = ()
+    rollback_exclude: tuple[str, ...] = _rule("union")
     # Set by resolve(): every profile merged into this one, bases first.
-    chain: tuple[str, ...] = field(default=())
+    chain: tuple[str, ...] = _rule("union")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -241,7 +262,7 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
     patch = _section(doc, "policy")
     _keys(
         patch,
-        ("exclude_groups", "add_allow_read", "add_allow_write", "add_allow_readwrite"),
+        ("exclude_groups", *_POLICY_ADDS),
         add_deny_access="Landlock can only allow; deny rules cannot be enforced",
         override_deny="protected paths can never be granted",
     )
@@ -249,9 +270,7 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
     for group in exclude:
         if group in BASELINE:
             patch.fail("exclude_groups", f"the {group!r} group is always part of the baseline")
-    paths += [("read", p) for p in _strings(patch, "add_allow_read")]
-    paths += [("write", p) for p in _strings(patch, "add_allow_write")]
-    paths += [("allow", p) for p in _strings(patch, "add_allow_readwrite")]
+    paths += [(kind, p) for key, kind in _POLICY_ADDS.items() for p in _strings(patch, key)]
 
     net = _section(doc, "network")
     _keys(
