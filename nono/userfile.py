@@ -5,8 +5,8 @@ YAML is walked once here, node by node, with PyYAML's composer (which keeps posi
 would otherwise keep the last of two equal keys without a word). TOML is parsed by tomllib,
 which refuses duplicate keys itself but keeps no positions: the line of a key is asked of
 tomllib too, by finding the shortest prefix of the file that already defines it (see
-_TomlLines). tomlkit keeps comments and spacing but no positions either, and costs 28 ms to
-import against tomllib's 5, on every `nono attach`."""
+_TomlLines). tomlkit keeps comments and spacing but no positions either (0.15 checked), and
+takes ~28 ms to import against tomllib's ~5, each time a config file is read."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from pathlib import Path
-    from typing import Any
+    from typing import Any, NoReturn
 
 # ---------------------------------------------------------------- positioned documents
 
@@ -50,7 +50,7 @@ class Map(dict):
     def error(self, key: str, message: str, hint: str | None = None) -> FileError:
         return self.source.error(message, line=self.line_of(key), key=self.prefix + key, hint=hint)
 
-    def fail(self, key: str, message: str, hint: str | None = None) -> None:
+    def fail(self, key: str, message: str, hint: str | None = None) -> NoReturn:
         raise self.error(key, message, hint)
 
     def child(self, key: str) -> Map:
