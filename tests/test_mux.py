@@ -336,6 +336,25 @@ def test_malformed_keymap_is_refused_naming_file_line_and_key(dashboard, home, s
     forced.wait("keymap.yaml:3")
 
 
+def test_default_keys_are_nonos_own_when_the_persons_default_keymap_is_broken(
+    dashboard, home, sessions
+):
+    # The person's keymaps/default.yaml is the default keymap; --default-keys must still reach
+    # nono's own, or a broken file of theirs would leave no way in.
+    keymaps = home.parent / "config" / "nono" / "keymaps"
+    keymaps.mkdir(parents=True)
+    (keymaps / "default.yaml").write_text("prefix: C-a\nbindings:\n  q: explode\n")
+    sessions("alpha")
+    refused = dashboard()
+    refused.exit()
+    assert "default.yaml:3" in refused.raw.decode(errors="replace")
+    forced = dashboard("--default-keys")
+    forced.wait("READY-alpha")
+    forced.wait("default.yaml:3")
+    forced.send(PREFIX + "?")  # ctrl-] ? : nono's own default keys
+    forced.wait("keys (default)")
+
+
 def test_a_saved_layout_that_is_corrupt_is_kept_aside_and_said(sessions, dashboard, home):
     sessions("alpha")
     state = home.parent / "state" / "nono"

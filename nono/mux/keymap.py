@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -402,6 +402,13 @@ def load_keymap(
         keymap = _load(name, override, prefix, files)
         _write_cache(cache, key, {"files": files.seen, "keymap": _to_json(keymap)})
     return keymap
+
+
+def builtin_default() -> Keymap:
+    """nono's own default keymap, whatever the person's files say: the way in when theirs are
+    broken (`nono mux --default-keys`), a keymaps/default.yaml of theirs included."""
+    keymap = _load(str(_builtin_dir() / "default.yaml"), False, None, _Files())
+    return replace(keymap, name="default")
 
 
 def _load(
