@@ -389,10 +389,9 @@ def load_keymap(
     override: Path | Literal[False] | None = None,
     prefix: str | None = None,
 ) -> Keymap:
-    """The keymap `name` (built in, in $XDG_CONFIG_HOME/nono/keymaps/, or a path), changed
-    binding by binding by `override` (by default $XDG_CONFIG_HOME/nono/keymap.yaml if there is
-    one; False for none, e.g. to fall back to the built-in keys when the user's file is
-    broken), with `prefix` (config.toml's [ui] prefix, when the user set it) winning over both.
+    """The keymap `name` (the person's in $XDG_CONFIG_HOME/nono/keymaps/, else the built-in
+    one, or a path), changed binding by binding by `override` (by default
+    $XDG_CONFIG_HOME/nono/keymap.yaml if there is one; False for none), with `prefix` (config.toml's [ui] prefix, when the user set it) winning over both.
     From the cache when no file it read has changed since; errors always come from the files."""
     key = _cache_key(name, override, prefix)
     cache = read_cache(_CACHE_FILE)
