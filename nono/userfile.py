@@ -315,11 +315,23 @@ class _TomlLines(Source):
         return start
 
     def locate(self, path: tuple[str, ...]) -> int | None:
-        for n in range(1, len(self.lines) + 1):
-            doc = self.prefix(n)
-            if doc is not None and _has(doc, path):
-                return self.statement_start(n)
-        return None
+        # Prefixes that parse only grow, so "the last one that parses, up to line n, defines
+        # the key" is false and then true as n grows: a bisection finds the line.
+        def defined_by(n: int) -> bool:
+            last = self.statement_start(n + 1) - 1  # the last prefix up to n that parses
+            doc = self.prefix(last)
+            return doc is not None and _has(doc, path)
+
+        low, high = 1, len(self.lines)
+        if not defined_by(high):
+            return None
+        while low < high:
+            middle = (low + high) // 2
+            if defined_by(middle):
+                high = middle
+            else:
+                low = middle + 1
+        return self.statement_start(low)
 
     def last_line(self) -> int:
         """Where "at end of document" points: the last line that has anything on it."""

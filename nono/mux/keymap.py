@@ -391,7 +391,8 @@ def load_keymap(
 ) -> Keymap:
     """The keymap `name` (the person's in $XDG_CONFIG_HOME/nono/keymaps/, else the built-in
     one, or a path), changed binding by binding by `override` (by default
-    $XDG_CONFIG_HOME/nono/keymap.yaml if there is one; False for none), with `prefix` (config.toml's [ui] prefix, when the user set it) winning over both.
+    $XDG_CONFIG_HOME/nono/keymap.yaml if there is one; False for none), with `prefix`
+    (config.toml's [ui] prefix, when the user set it) winning over both.
     From the cache when no file it read has changed since; errors always come from the files."""
     key = _cache_key(name, override, prefix)
     cache = read_cache(_CACHE_FILE)
