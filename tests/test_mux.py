@@ -259,6 +259,20 @@ def test_keymap_tmux_uses_ctrl_b_and_passes_ctrl_bracket_through(sessions, dashb
     assert "split-right" in dash.text()
 
 
+def test_a_user_keymap_named_like_a_builtin_one_is_the_one_nono_mux_uses(sessions, dashboard, home):
+    # The person's file wins, as with profiles: keymaps/tmux.yaml is "tmux", and its
+    # `extends: tmux` reaches the built-in one beneath it.
+    keymaps = home.parent / "config" / "nono" / "keymaps"
+    keymaps.mkdir(parents=True)
+    (keymaps / "tmux.yaml").write_text("extends: tmux\nprefix: C-a\n")
+    dash = _key_echo_dashboard(sessions, dashboard, home, "config.toml", '[ui]\nkeymap = "tmux"\n')
+    dash.send("\x02")  # the built-in tmux's prefix is an ordinary key in the person's tmux
+    dash.wait("got '\\x02'")
+    dash.send("\x01?")  # C-a ? : help, with the built-in tmux's bindings
+    dash.wait("keys (tmux)")
+    assert "split-right" in dash.text()
+
+
 def test_config_prefix_in_tmux_spelling_is_the_dashboards_prefix(sessions, dashboard, home):
     # [ui] prefix takes every spelling a keymap takes: C-b here, as in keymaps/tmux.yaml.
     dash = _key_echo_dashboard(sessions, dashboard, home, "config.toml", '[ui]\nprefix = "C-b"\n')
@@ -320,6 +334,25 @@ def test_malformed_keymap_is_refused_naming_file_line_and_key(dashboard, home, s
     forced = dashboard("--default-keys")
     forced.wait("READY-alpha")
     forced.wait("keymap.yaml:3")
+
+
+def test_default_keys_are_nonos_own_when_the_persons_default_keymap_is_broken(
+    dashboard, home, sessions
+):
+    # The person's keymaps/default.yaml is the default keymap; --default-keys must still reach
+    # nono's own, or a broken file of theirs would leave no way in.
+    keymaps = home.parent / "config" / "nono" / "keymaps"
+    keymaps.mkdir(parents=True)
+    (keymaps / "default.yaml").write_text("prefix: C-a\nbindings:\n  q: explode\n")
+    sessions("alpha")
+    refused = dashboard()
+    refused.exit()
+    assert "default.yaml:3" in refused.raw.decode(errors="replace")
+    forced = dashboard("--default-keys")
+    forced.wait("READY-alpha")
+    forced.wait("default.yaml:3")
+    forced.send(PREFIX + "?")  # ctrl-] ? : nono's own default keys
+    forced.wait("keys (default)")
 
 
 def test_a_saved_layout_that_is_corrupt_is_kept_aside_and_said(sessions, dashboard, home):

@@ -33,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from nono.config import load_config
-    from nono.mux.keymap import KeymapError, load_keymap
+    from nono.mux.keymap import KeymapError, builtin_default, load_keymap
     from nono.session import registry
 
     registry.refuse_inside_sandbox()
@@ -51,7 +51,7 @@ def execute(args: argparse.Namespace) -> int:
             raise NonoError(
                 exc.message, f"{hint}start anyway with: nono mux --default-keys"
             ) from None
-        keymap = load_keymap("default", override=False)
+        keymap = builtin_default()
         problems.append(f"{exc.message}: using the default keys")
 
     focus = None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from nono.pathkinds import PATH_KINDS
+
 # nono.sandbox.build is imported when the options are used, not to build the parser:
 # `nono mux` (which only parses them) starts 40 ms sooner.
 TYPE_CHECKING = False
@@ -26,51 +28,16 @@ def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--profile", "-p", metavar="NAME", help="profile name or file (default: default)"
     )
-    g.add_argument(
-        "--allow",
-        "-a",
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="read+write access to DIR, recursively",
-    )
-    g.add_argument(
-        "--read",
-        "-r",
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="read-only access to DIR, recursively",
-    )
-    g.add_argument(
-        "--write",
-        "-w",
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="write-only access to DIR, recursively",
-    )
-    g.add_argument(
-        "--allow-file",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="read+write access to one file",
-    )
-    g.add_argument(
-        "--read-file",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="read-only access to one file",
-    )
-    g.add_argument(
-        "--write-file",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="write-only access to one file",
-    )
+    for kind in PATH_KINDS:
+        names = (kind.flag, kind.short) if kind.short else (kind.flag,)
+        g.add_argument(
+            *names,
+            dest=kind.name,
+            action="append",
+            default=[],
+            metavar=kind.metavar,
+            help=kind.help,
+        )
     g.add_argument(
         "--allow-cwd",
         action="store_true",
@@ -127,12 +94,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
 
     return RunOptions(
         profile=args.profile,
-        allow=tuple(args.allow),
-        read=tuple(args.read),
-        write=tuple(args.write),
-        allow_file=tuple(args.allow_file),
-        read_file=tuple(args.read_file),
-        write_file=tuple(args.write_file),
+        **{kind.name: tuple(getattr(args, kind.name)) for kind in PATH_KINDS},
         allow_cwd=args.allow_cwd,
         workdir=args.workdir,
         block_net=args.block_net,

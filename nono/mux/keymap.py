@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -16,6 +16,7 @@ from nono.errors import FileError, NonoError
 from nono.keys import Key, format_key, parse_key
 from nono.mux.keynames import Keys, key_label, presses, token_presses
 from nono.paths import config_dir, read_cache, write_cache
+from nono.userfile import Map, closest, did_you_mean
 
 ACTIONS: dict[str, str] = {
     "detach": "Leave the multiplexer; every session keeps running",
@@ -149,66 +150,18 @@ class _Layer:
 # ---------------------------------------------------------------- reading with line numbers
 
 
-class _Doc(dict):
-    """A YAML mapping whose keys remember their line (1-based)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: dict[str, int] = {}
-
-
-_NESTED = object()  # a value deeper than any keymap needs, or a sequence: never valid
-
-
-def _convert(node: Any, file: str, depth: int = 0) -> Any:
-    """A node of PyYAML's safe composer as mappings that keep key lines and refuse duplicate
-    keys (PyYAML keeps the last of two silently). Every scalar stays the text written: `0`,
-    `no` and `~` are keys, `1` is not a number."""
-    import yaml
-
-    if isinstance(node, yaml.ScalarNode):
-        return None if node.tag == "tag:yaml.org,2002:null" else str(node.value)
-    if not isinstance(node, yaml.MappingNode) or depth > 1:
-        return _NESTED
-    out = _Doc()
-    for key_node, value_node in node.value:
-        line = key_node.start_mark.line + 1
-        if not isinstance(key_node, yaml.ScalarNode):
-            raise KeymapError(file, "a key must be plain text", line=line)
-        key = str(key_node.value)
-        if key in out:
-            raise KeymapError(
-                file, f"duplicate key (first on line {out.lines[key]})", line=line, key=key
-            )
-        out[key] = _convert(value_node, file, depth + 1)
-        out.lines[key] = line
-    return out
-
-
-def _read(path: Path, files: _Files) -> _Doc:
-    import yaml  # only on a cache miss: PyYAML takes longer to import than a cached load
+def _read(path: Path, files: _Files) -> Map:
+    """The file as mappings whose keys remember their line; every scalar stays the text
+    written (`0`, `no` and `~` are keys, `1` is not a number)."""
+    from nono import userfile
 
     file = str(path)
-    try:
-        with path.open(encoding="utf-8") as f:
-            files.saw(file, os.fstat(f.fileno()))  # before reading: a later edit is seen
-            text = f.read()
-    except OSError as exc:
-        raise KeymapError(file, f"cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise KeymapError(file, "not UTF-8 text") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        doc = _Doc() if node is None else _convert(node, file)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise KeymapError(
-            file, f"not valid YAML: {exc.problem or exc.context}", line=line
-        ) from None
-    except yaml.YAMLError as exc:
-        raise KeymapError(file, f"not valid YAML: {exc}") from None
-    if not isinstance(doc, _Doc):
+    text = userfile.read_text(path, KeymapError, lambda st: files.saw(file, st))
+    source = userfile.Source(file, KeymapError, dotted=False)
+    doc = userfile.parse_yaml(text or "", source, as_text=True, invalid="not valid YAML")
+    if doc is None:
+        return userfile.Map(source)
+    if not isinstance(doc, userfile.Map):
         raise KeymapError(file, "a keymap file is a mapping", hint="e.g. prefix: ctrl-]")
     return doc
 
@@ -222,13 +175,6 @@ _EXAMPLES = {"bindings": "d: detach", "root": "M-Left: focus-left", "copy-mode":
 
 def _typed(key: str) -> bool:
     return len(key) == 1 or key in _TYPING
-
-
-def _did_you_mean(word: str, choices: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f"did you mean {close[0]}?" if close else "known: " + ", ".join(choices)
 
 
 def _key_error(exc: NonoError, file: str, line: int | None, token: str) -> KeymapError:
@@ -249,22 +195,22 @@ def _parse_prefix(value: Any, file: str, line: int | None) -> Key:
         raise KeymapError(file, exc.message, line=line, key="prefix", hint=exc.hint) from None
 
 
-def _parse_table(doc: _Doc, table: str, file: str) -> dict[Keys, _Entry]:
+def _parse_table(doc: Map, table: str, file: str) -> dict[Keys, _Entry]:
     written = doc.get(table)
     if written is None:  # absent, or `root:` with nothing after it
         return {}
-    if not isinstance(written, _Doc):
+    if not isinstance(written, Map):
         raise KeymapError(
             file,
             "must be a mapping of key: action",
-            line=doc.lines[table],
+            line=doc.key_lines[table],
             key=table,
             hint=f"e.g. {_EXAMPLES[table]} on the next line, indented",
         )
     vocabulary = TABLES[table]
     entries: dict[Keys, _Entry] = {}
     for token, action in written.items():
-        line = written.lines[token]
+        line = written.key_lines[token]
         try:
             keys = token_presses(token)
         except NonoError as exc:
@@ -282,7 +228,7 @@ def _parse_table(doc: _Doc, table: str, file: str) -> dict[Keys, _Entry]:
                     key=token,
                     hint=f"put it under {home}",
                 )
-            hint = _did_you_mean(action, list(vocabulary))
+            hint = did_you_mean(action, vocabulary)
             raise KeymapError(file, f"unknown action {action!r}", line=line, key=token, hint=hint)
         if keys in entries:
             first = entries[keys]
@@ -310,17 +256,16 @@ def _parse_layer(path: Path, builtin: bool, files: _Files) -> _Layer:
     doc = _read(path, files)
     for key in doc:
         if key not in _TOP_KEYS:
-            hint = _did_you_mean(key, list(_TOP_KEYS))
-            raise KeymapError(file, "unknown setting", line=doc.lines[key], key=key, hint=hint)
+            doc.fail(key, "unknown setting", did_you_mean(key, _TOP_KEYS))
     prefix = None
     if "prefix" in doc:
-        prefix = _parse_prefix(doc["prefix"], file, doc.lines["prefix"])
+        prefix = _parse_prefix(doc["prefix"], file, doc.key_lines["prefix"])
     extends = doc.get("extends")
     if "extends" in doc and (not isinstance(extends, str) or not extends.strip()):
         raise KeymapError(
             file,
             "must name a keymap",
-            line=doc.lines["extends"],
+            line=doc.key_lines["extends"],
             key="extends",
             hint="e.g. extends: tmux",
         )
@@ -329,7 +274,7 @@ def _parse_layer(path: Path, builtin: bool, files: _Files) -> _Layer:
         builtin=builtin,
         prefix=prefix,
         extends=extends,
-        extends_line=doc.lines.get("extends"),
+        extends_line=doc.key_lines.get("extends"),
         tables={table: _parse_table(doc, table, file) for table in TABLES},
     )
 
@@ -355,29 +300,29 @@ def _user_dir() -> Path:
 
 
 def _find(name: str, origin: _Layer | None, files: _Files) -> tuple[Path, bool]:
-    """The file a keymap name or path stands for, and whether it is built in. Built-in names
-    come first: a user's tmux.yaml cannot shadow tmux (keymap.yaml overrides it instead)."""
+    """The file a keymap name or path stands for, and whether it is built in. The person's
+    file wins, as with profiles: their tmux.yaml is the tmux keymap, and when it extends tmux
+    it extends the built-in one (a file never extends itself by its own name)."""
     is_path = "/" in name or name.startswith("~") or name.endswith((".yaml", ".yml"))
     if not is_path:
+        own = Path(origin.file).resolve() if origin is not None else None
+        for suffix in (".yaml", ".yml"):
+            user = _user_dir() / f"{name}{suffix}"
+            if files.is_file(user) and user.resolve() != own:
+                return user, False
         files.stat(_builtin_dir())  # the directory changes when a keymap is added or removed
         if name in builtin_keymaps():
             return _builtin_dir() / f"{name}.yaml", True
-        for suffix in (".yaml", ".yml"):
-            if files.is_file(user := _user_dir() / f"{name}{suffix}"):
-                return user, False
     else:
         path = Path(name).expanduser()
         if not path.is_absolute() and origin is not None:
             path = Path(origin.file).parent / path
         if files.is_file(path):
             return path, False
-    import difflib
-
     known = builtin_keymaps()
     hint = f"built in: {', '.join(known)}; yours go in {_user_dir()}/NAME.yaml, or give a path"
-    close = difflib.get_close_matches(name, known, n=1)
-    if close:
-        hint = f"did you mean {close[0]}? {hint}"
+    if (close := closest(name, known)) is not None:
+        hint = f"did you mean {close}? {hint}"
     if origin is None:
         raise KeymapError(name, "no such keymap", hint=hint)
     raise KeymapError(
@@ -444,10 +389,10 @@ def load_keymap(
     override: Path | Literal[False] | None = None,
     prefix: str | None = None,
 ) -> Keymap:
-    """The keymap `name` (built in, in $XDG_CONFIG_HOME/nono/keymaps/, or a path), changed
-    binding by binding by `override` (by default $XDG_CONFIG_HOME/nono/keymap.yaml if there is
-    one; False for none, e.g. to fall back to the built-in keys when the user's file is
-    broken), with `prefix` (config.toml's [ui] prefix, when the user set it) winning over both.
+    """The keymap `name` (the person's in $XDG_CONFIG_HOME/nono/keymaps/, else the built-in
+    one, or a path), changed binding by binding by `override` (by default
+    $XDG_CONFIG_HOME/nono/keymap.yaml if there is one; False for none), with `prefix`
+    (config.toml's [ui] prefix, when the user set it) winning over both.
     From the cache when no file it read has changed since; errors always come from the files."""
     key = _cache_key(name, override, prefix)
     cache = read_cache(_CACHE_FILE)
@@ -457,6 +402,13 @@ def load_keymap(
         keymap = _load(name, override, prefix, files)
         _write_cache(cache, key, {"files": files.seen, "keymap": _to_json(keymap)})
     return keymap
+
+
+def builtin_default() -> Keymap:
+    """nono's own default keymap, whatever the person's files say: the way in when theirs are
+    broken (`nono mux --default-keys`), a keymaps/default.yaml of theirs included."""
+    keymap = _load(str(_builtin_dir() / "default.yaml"), False, None, _Files())
+    return replace(keymap, name="default")
 
 
 def _load(
@@ -520,7 +472,7 @@ def _keymap(name: str, prefix: Key, tables: dict[str, dict[Keys, str]], sources:
 # An entry is only ever a keymap that loaded without error, and it holds while every file the
 # load looked at (read, or looked for and not found) is as it was. In nono's private state
 # directory: a keymap from a file a sandbox could write would skip every check.
-_CACHE_VERSION = 2  # 2: the prefix as written (C-b), not prompt_toolkit's keys
+_CACHE_VERSION = 3  # 2: the prefix as written (C-b); 3: a user keymap shadows a built-in one
 _CACHE_ENTRIES = 8
 _CACHE_FILE = "keymaps.json"
 

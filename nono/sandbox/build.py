@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from nono import paths
 from nono.errors import NonoError
+from nono.pathkinds import BY_NAME, PATH_KINDS
 from nono.sandbox import groups as groups_mod
 from nono.sandbox.policy import (
     Access,
@@ -37,19 +38,11 @@ PROTECTED_IN_HOME = (
     ".zshrc", ".zprofile", ".zshenv", ".zlogin", ".zlogout", ".cshrc", ".tcshrc",
 )  # fmt: skip
 
-FLAG_KINDS = {
-    "allow": ("--allow", Access.READWRITE, False),
-    "read": ("--read", Access.READ, False),
-    "write": ("--write", Access.WRITE, False),
-    "allow_file": ("--allow-file", Access.READWRITE, True),
-    "read_file": ("--read-file", Access.READ, True),
-    "write_file": ("--write-file", Access.WRITE, True),
-}
-
 
 @dataclass(frozen=True)
 class RunOptions:
-    """The sandbox part of `nono run` (and `nono why`), as given on the command line."""
+    """The sandbox part of `nono run` (and `nono why`), as given on the command line. The
+    six path fields are pathkinds.PATH_KINDS's names (a test holds them to it)."""
 
     profile: str | None = None
     allow: tuple[str, ...] = ()
@@ -159,25 +152,25 @@ def build_policy(
         if kind == "unix_sockets":
             sockets.append(os.path.realpath(expand(written, environ, workdir)))
             continue
-        _, access, _ = FLAG_KINDS[kind]
         path = expand(written, environ, workdir)
-        optional(written, path, access, f"profile {origin}")
+        optional(written, path, Access.parse(BY_NAME[kind].access), f"profile {origin}")
 
     if options.allow_cwd:
         mode = profile.workdir_access or "readwrite"
         access = Access.READWRITE if mode == "none" else Access.parse(mode)
         grants.append(Grant(workdir, access, False, "--allow-cwd", workdir))
 
-    for field_name, (flag, access, want_file) in FLAG_KINDS.items():
-        for written in getattr(options, field_name):
+    for kind in PATH_KINDS:
+        flag, access = kind.flag, Access.parse(kind.access)
+        for written in getattr(options, kind.name):
             path = os.path.realpath(os.path.join(cwd, os.path.expanduser(written)))
             if not os.path.exists(path):
                 raise NonoError(f"{flag} {written}: no such file or directory")
-            if want_file and os.path.isdir(path):
-                raise NonoError(f"{flag} {written} is a directory", f"use {flag[:-5]} for it")
-            if not want_file and not os.path.isdir(path):
-                raise NonoError(f"{flag} {written} is a file", f"use {flag}-file for it")
-            grants.append(Grant(path, access, want_file, flag, written))
+            if kind.is_file == os.path.isdir(path):
+                what = "a directory" if kind.is_file else "a file"
+                hint = f"use {kind.other_form.flag} for it"
+                raise NonoError(f"{flag} {written} is {what}", hint)
+            grants.append(Grant(path, access, kind.is_file, flag, written))
 
     for written in options.allow_unix_socket:
         path = os.path.realpath(os.path.join(cwd, os.path.expanduser(written)))

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from nono.errors import NonoError
+from nono.pathkinds import kind_for
 
 
 class Access(enum.Flag):
@@ -182,7 +183,5 @@ def suggest_flag(path: str, op: str, workdir: str) -> str:
     """The narrowest flag that would grant `op` on `path`."""
     if workdir != "/" and contains(workdir, path):
         return "--allow-cwd"
-    is_dir = os.path.isdir(path)
-    if op == "read":
-        return f"--read {path}" if is_dir else f"--read-file {path}"
-    return f"--allow {path}" if is_dir else f"--allow-file {path}"
+    kind = kind_for("read" if op == "read" else "readwrite", not os.path.isdir(path))
+    return f"{kind.flag} {path}"

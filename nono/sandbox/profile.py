@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, replace
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +14,10 @@ from nono.sandbox.profile_format import (
     SUFFIXES,
     WORKDIR_ACCESS,
     Profile,
-    _Map,
     parse_profile,
     read_document,
 )
+from nono.userfile import Map
 
 __all__ = [
     "FS_KINDS",
@@ -67,30 +67,12 @@ _CACHE_FILE = "profiles.json"
 
 
 def _profile_from_json(data: dict[str, Any]) -> Profile:
-    def tuples(items: Any) -> tuple:
-        return tuple(tuple(x) if isinstance(x, list) else x for x in items)
+    """A cached profile back: every field as asdict() wrote it, JSON's lists as tuples."""
 
-    return Profile(
-        name=data["name"],
-        file=data["file"],
-        description=data["description"],
-        extends=tuple(data["extends"]),
-        groups=tuple(data["groups"]),
-        exclude_groups=tuple(data["exclude_groups"]),
-        paths=tuples(data["paths"]),
-        network_block=data["network_block"],
-        open_ports=tuple(data["open_ports"]),
-        connect_ports=tuple(data["connect_ports"]),
-        workdir_access=data["workdir_access"],
-        env_allow=None if data["env_allow"] is None else tuple(data["env_allow"]),
-        env_deny=tuple(data["env_deny"]),
-        env_set=tuples(data["env_set"]),
-        env_pass=tuple(data.get("env_pass", ())),
-        rollback_exclude=tuple(data.get("rollback_exclude", ())),
-        max_processes=data.get("max_processes"),
-        allow_git_hooks=data.get("allow_git_hooks"),
-        chain=tuple(data["chain"]),
-    )
+    def tuples(value: Any) -> Any:
+        return tuple(tuples(v) for v in value) if isinstance(value, list) else value
+
+    return Profile(**{f.name: tuples(data[f.name]) for f in fields(Profile)})
 
 
 # ---------------------------------------------------------------- finding and resolving
@@ -170,39 +152,29 @@ def _resolve(path: Path, stack: tuple[Path, ...]) -> Profile:
 
 def _extends_line(path: Path) -> int | None:
     doc = read_document(path)
-    return doc.key_lines.get("extends") if isinstance(doc, _Map) else None
+    return doc.key_lines.get("extends") if isinstance(doc, Map) else None
 
 
 def _union(a: tuple, b: tuple) -> tuple:
     return a + tuple(x for x in b if x not in a)
 
 
+_MERGE = {
+    "child": lambda base, child: child,
+    "given": lambda base, child: base if child is None else child,
+    "text": lambda base, child: child or base,
+    "union": _union,
+    "union-or-all": lambda base, child: base if child is None else _union(base or (), child),
+    "by-name": lambda base, child: tuple({**dict(base), **dict(child)}.items()),
+}
+
+
 def merge(base: Profile, child: Profile) -> Profile:
-    """`child` on top of `base`: lists add up, settings the child gives win."""
+    """`child` on top of `base`, field by field as Profile's fields say: lists add up,
+    settings the child gives win."""
     return Profile(
-        name=child.name,
-        file=child.file,
-        description=child.description or base.description,
-        extends=child.extends,
-        groups=_union(base.groups, child.groups),
-        exclude_groups=_union(base.exclude_groups, child.exclude_groups),
-        paths=_union(base.paths, child.paths),
-        network_block=base.network_block if child.network_block is None else child.network_block,
-        open_ports=_union(base.open_ports, child.open_ports),
-        connect_ports=_union(base.connect_ports, child.connect_ports),
-        workdir_access=child.workdir_access or base.workdir_access,
-        env_allow=(
-            base.env_allow
-            if child.env_allow is None
-            else _union(base.env_allow or (), child.env_allow)
-        ),
-        env_deny=_union(base.env_deny, child.env_deny),
-        env_set=tuple({**dict(base.env_set), **dict(child.env_set)}.items()),
-        env_pass=_union(base.env_pass, child.env_pass),
-        max_processes=base.max_processes if child.max_processes is None else child.max_processes,
-        allow_git_hooks=(
-            base.allow_git_hooks if child.allow_git_hooks is None else child.allow_git_hooks
-        ),
-        chain=_union(base.chain, child.chain),
-        rollback_exclude=_union(base.rollback_exclude, child.rollback_exclude),
+        **{
+            f.name: _MERGE[f.metadata["merge"]](getattr(base, f.name), getattr(child, f.name))
+            for f in fields(Profile)
+        }
     )

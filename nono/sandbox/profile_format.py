@@ -2,48 +2,70 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nono import userfile
 from nono.errors import ProfileError
+from nono.pathkinds import PATH_KINDS
 from nono.sandbox.groups import BASELINE, GROUPS
+from nono.userfile import Map, type_name
 
-# unix_sockets: pathname sockets the child may connect to (every other host socket is covered).
-FS_KINDS = ("allow", "read", "write", "allow_file", "read_file", "write_file", "unix_sockets")
+# The path kinds, plus unix_sockets: pathname sockets the child may connect to (every other
+# host socket is covered).
+FS_KINDS = (*(kind.name for kind in PATH_KINDS), "unix_sockets")
+# policy.add_allow_<access>: nono's JSON profiles' spelling of the directory kinds, read in
+# this order (read, write, readwrite) as they always were.
+_POLICY_ADDS = {
+    f"add_allow_{k.access}": k.name
+    for k in sorted(PATH_KINDS, key=lambda k: ("read", "write", "readwrite").index(k.access))
+    if not k.is_file
+}
 WORKDIR_ACCESS = ("none", "read", "write", "readwrite")
 SUFFIXES = (".yaml", ".yml", ".json")
 
 
+def _rule(how: str, default: Any = ()) -> Any:
+    """A field whose value, when a profile extends another, is `how` the two combine (see
+    profile.merge): "child" (the extending profile's), "given" (the child's unless it left it
+    out), "text" (the child's unless empty), "union" (both, base first), "union-or-all" (both,
+    unless neither gave one: None means no restriction), "by-name" (both, the child's value
+    winning for a name both set)."""
+    return field(default=default, metadata={"merge": how})
+
+
 @dataclass(frozen=True)
 class Profile:
-    name: str
-    file: str
-    description: str = ""
-    extends: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
-    exclude_groups: tuple[str, ...] = ()
+    """One profile as written, or (after resolve) merged with every profile it extends. Each
+    field says how it merges; the cache stores and restores every field as it is."""
+
+    name: str = field(metadata={"merge": "child"})
+    file: str = field(metadata={"merge": "child"})
+    description: str = _rule("text", "")
+    extends: tuple[str, ...] = _rule("child")
+    groups: tuple[str, ...] = _rule("union")
+    exclude_groups: tuple[str, ...] = _rule("union")
     # (kind, path as written, profile that wrote it) with kind one of FS_KINDS.
-    paths: tuple[tuple[str, str, str], ...] = ()
-    network_block: bool | None = None
-    open_ports: tuple[int, ...] = ()
-    connect_ports: tuple[int, ...] = ()
-    workdir_access: str | None = None
-    env_allow: tuple[str, ...] | None = None
-    env_deny: tuple[str, ...] = ()
-    env_set: tuple[tuple[str, str], ...] = ()
-    env_pass: tuple[str, ...] = ()  # credentials handed over by name
+    paths: tuple[tuple[str, str, str], ...] = _rule("union")
+    network_block: bool | None = _rule("given", None)
+    open_ports: tuple[int, ...] = _rule("union")
+    connect_ports: tuple[int, ...] = _rule("union")
+    workdir_access: str | None = _rule("text", None)
+    env_allow: tuple[str, ...] | None = _rule("union-or-all", None)
+    env_deny: tuple[str, ...] = _rule("union")
+    env_set: tuple[tuple[str, str], ...] = _rule("by-name")
+    env_pass: tuple[str, ...] = _rule("union")  # credentials handed over by name
     # limits.processes: the most processes (threads count) the sandbox may hold; 0 = no bound.
-    max_processes: int | None = None
+    max_processes: int | None = _rule("given", None)
     # security.allow_git_hooks: repositories' hooks and config writable inside writable grants.
-    allow_git_hooks: bool | None = None
+    allow_git_hooks: bool | None = _rule("given", None)
     # gitignore-style patterns left out of rollback snapshots.
-    rollback_exclude: tuple[str, ...] = ()
+    rollback_exclude: tuple[str, ...] = _rule("union")
     # Set by resolve(): every profile merged into this one, bases first.
-    chain: tuple[str, ...] = field(default=())
+    chain: tuple[str, ...] = _rule("union")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,56 +95,35 @@ class Profile:
         }
 
 
-# ---------------------------------------------------------------- reading with line numbers
+# ---------------------------------------------------------------- reading
 
 
-class _Map(dict):
-    line: int | None = None
-    key_lines: dict[str, int]
-    prefix: str = ""  # the dotted path of this mapping, for error messages
-
-
-class _List(list):
-    line: int | None = None
-    item_lines: list[int | None]
-
-
-def _convert(node: Any, file: str) -> Any:
-    import yaml  # imported only when a profile is really parsed (see the cache below)
-
-    line = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out = _Map()
-        out.line, out.key_lines = line, {}
-        for key_node, value_node in node.value:
-            key = _convert(key_node, file)
-            if not isinstance(key, str):
-                raise ProfileError(file, "keys must be strings", line=key_node.start_mark.line + 1)
-            if key in out:
-                raise ProfileError(
-                    file, "duplicate key", line=key_node.start_mark.line + 1, key=key
-                )
-            out[key] = _convert(value_node, file)
-            out.key_lines[key] = key_node.start_mark.line + 1
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        seq = _List(_convert(item, file) for item in node.value)
-        seq.line, seq.item_lines = line, [item.start_mark.line + 1 for item in node.value]
-        return seq
-    return yaml.constructor.SafeConstructor().construct_object(node)
-
-
-def _from_json(value: Any) -> Any:
-    """JSON that PyYAML cannot read (e.g. surrogate-pair escapes): same shape, no lines."""
-    if isinstance(value, dict):
-        out = _Map((k, _from_json(v)) for k, v in value.items())
-        out.key_lines = {}
-        return out
-    if isinstance(value, list):
-        seq = _List(_from_json(v) for v in value)
-        seq.item_lines = [None] * len(seq)
-        return seq
-    return value
+def read_document(path: Path) -> Any:
+    """Parse a YAML or JSON profile into plain data whose mappings remember their lines."""
+    file = str(path)
+    text = userfile.read_text(path, ProfileError)
+    assert text is not None
+    source = userfile.Source(file, ProfileError)
+    as_json = None
+    if path.suffix == ".json":
+        try:
+            as_json = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ProfileError(file, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    try:
+        node = userfile.compose_yaml(text, source)
+    except ProfileError:
+        if as_json is None:
+            raise
+        # Valid JSON that YAML cannot read (e.g. surrogate-pair escapes): no lines then.
+        try:
+            plain = json.loads(text, object_pairs_hook=_no_duplicates)
+        except ValueError as dup:
+            raise ProfileError(file, str(dup)) from None
+        return userfile.from_plain(plain, source)
+    if node is None:
+        raise ProfileError(file, "the file is empty", hint="a profile needs at least meta.name")
+    return userfile.yaml_tree(node, source)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -134,122 +135,58 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return seen
 
 
-def read_document(path: Path) -> Any:
-    """Parse a YAML or JSON profile into plain data whose mappings remember their lines."""
-    file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProfileError(file, f"cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ProfileError(file, "not UTF-8 text") from None
-    import yaml
-
-    as_json = None
-    if path.suffix == ".json":
-        try:
-            as_json = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ProfileError(file, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
-    try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        node = yaml.compose(text, Loader=loader)
-    except yaml.MarkedYAMLError as exc:
-        if as_json is not None:  # valid JSON that YAML cannot read: no line numbers then
-            try:
-                return _from_json(json.loads(text, object_pairs_hook=_no_duplicates))
-            except ValueError as dup:
-                raise ProfileError(file, str(dup)) from None
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise ProfileError(file, f"invalid YAML: {exc.problem or exc}", line=line) from None
-    except yaml.YAMLError as exc:
-        raise ProfileError(file, f"invalid YAML: {exc}") from None
-    if node is None:
-        raise ProfileError(file, "the file is empty", hint="a profile needs at least meta.name")
-    return _convert(node, file)
-
-
 # ---------------------------------------------------------------- checking
 
 
-class _Checker:
-    def __init__(self, file: str) -> None:
-        self.file = file
-
-    def fail(self, where: _Map, key: str, message: str, hint: str | None = None) -> None:
-        line = where.key_lines.get(key, where.line)
-        raise ProfileError(self.file, message, line=line, key=where.prefix + key, hint=hint)
-
-    def section(self, doc: _Map, key: str) -> _Map:
-        value = doc.get(key)
-        if value is None:
-            value = _Map()
-            value.line, value.key_lines = doc.line, {}
-        elif not isinstance(value, _Map):
-            self.fail(doc, key, f"expected a mapping, got {_kind(value)}")
-        value.prefix = f"{doc.prefix}{key}."
-        return value
-
-    def keys(self, doc: _Map, allowed: tuple[str, ...], **refused: str) -> None:
-        for key in doc:
-            if key in refused:
-                self.fail(doc, key, "not supported by this nono", refused[key])
-            if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                names = [doc.prefix + k for k in allowed]
-                hint = (
-                    f"did you mean {doc.prefix}{close[0]}?"
-                    if close
-                    else ("known keys: " + ", ".join(names))
-                )
-                self.fail(doc, key, "unknown key", hint)
-
-    def text(self, doc: _Map, key: str) -> str | None:
-        value = doc.get(key)
-        if value is not None and not isinstance(value, str):
-            self.fail(doc, key, f"expected a string, got {_kind(value)}")
-        return value
-
-    def flag(self, doc: _Map, key: str) -> bool | None:
-        value = doc.get(key)
-        if value is not None and not isinstance(value, bool):
-            self.fail(doc, key, f"expected true or false, got {_kind(value)}")
-        return value
-
-    def strings(self, doc: _Map, key: str, *, one_allowed: bool = False) -> tuple[str, ...]:
-        value = doc.get(key)
-        if value is None:
-            return ()
-        if one_allowed and isinstance(value, str):
-            return (value,)
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            self.fail(doc, key, f"expected a list of non-empty strings, got {_kind(value)}")
-        return tuple(value)
-
-    def ports(self, doc: _Map, key: str) -> tuple[int, ...]:
-        value = doc.get(key)
-        if value is None:
-            return ()
-        ok = isinstance(value, list) and all(
-            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 65535 for v in value
-        )
-        if not ok:
-            self.fail(doc, key, "expected a list of port numbers (1-65535)")
-        return tuple(value)
+def _section(doc: Map, key: str) -> Map:
+    value = doc.get(key)
+    if value is not None and not isinstance(value, Map):
+        doc.fail(key, f"expected a mapping, got {type_name(value)}")
+    return doc.child(key)
 
 
-def _kind(value: Any) -> str:
+def _keys(doc: Map, allowed: tuple[str, ...], **refused: str) -> None:
+    for key in doc:
+        if key in refused:
+            doc.fail(key, "not supported by this nono", refused[key])
+    doc.check_keys(allowed, known="known keys")
+
+
+def _text(doc: Map, key: str) -> str | None:
+    value = doc.get(key)
+    if value is not None and not isinstance(value, str):
+        doc.fail(key, f"expected a string, got {type_name(value)}")
+    return value
+
+
+def _flag(doc: Map, key: str) -> bool | None:
+    value = doc.get(key)
+    if value is not None and not isinstance(value, bool):
+        doc.fail(key, f"expected true or false, got {type_name(value)}")
+    return value
+
+
+def _strings(doc: Map, key: str, *, one_allowed: bool = False) -> tuple[str, ...]:
+    value = doc.get(key)
     if value is None:
-        return "nothing"
-    return {
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        str: "a string",
-        _Map: "a mapping",
-        _List: "a list",
-    }.get(type(value), type(value).__name__)
+        return ()
+    if one_allowed and isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        doc.fail(key, f"expected a list of non-empty strings, got {type_name(value)}")
+    return tuple(value)
+
+
+def _ports(doc: Map, key: str) -> tuple[int, ...]:
+    value = doc.get(key)
+    if value is None:
+        return ()
+    ok = isinstance(value, list) and all(
+        isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 65535 for v in value
+    )
+    if not ok:
+        doc.fail(key, "expected a list of port numbers (1-65535)")
+    return tuple(value)
 
 
 _NET_UNSUPPORTED = {
@@ -271,34 +208,33 @@ _TOP_KEYS = (
 
 def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
     """Check a parsed document against the profile schema and build a Profile (unresolved)."""
-    c = _Checker(file)
-    if not isinstance(doc, _Map):
-        raise ProfileError(file, f"a profile must be a mapping, got {_kind(doc)}", line=1)
-    c.keys(
+    if not isinstance(doc, Map):
+        raise ProfileError(file, f"a profile must be a mapping, got {type_name(doc)}", line=1)
+    _keys(
         doc,
         _TOP_KEYS,
         env_credentials="secrets from keystores are not supported; remove it",
         secrets="secrets from keystores are not supported; remove it",
     )
-    meta = c.section(doc, "meta")
-    c.keys(
+    meta = _section(doc, "meta")
+    _keys(
         meta,
         ("name", "description", "version", "author"),
     )
-    name = c.text(meta, "name") or default_name
-    description = c.text(meta, "description") or ""
-    c.text(meta, "version")
-    c.text(meta, "author")
+    name = _text(meta, "name") or default_name
+    description = _text(meta, "description") or ""
+    _text(meta, "version")
+    _text(meta, "author")
 
-    extends = c.strings(doc, "extends", one_allowed=True)
+    extends = _strings(doc, "extends", one_allowed=True)
 
-    security = c.section(doc, "security")
-    c.keys(
+    security = _section(doc, "security")
+    _keys(
         security,
         ("groups", "signal_mode", "allowed_commands", "allow_git_hooks"),
     )
-    allow_git_hooks = c.flag(security, "allow_git_hooks")
-    groups = c.strings(security, "groups")
+    allow_git_hooks = _flag(security, "allow_git_hooks")
+    groups = _strings(security, "groups")
     for i, group in enumerate(groups):
         if group not in GROUPS:
             raise ProfileError(
@@ -308,98 +244,94 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
                 key="security.groups",
                 hint="known groups: " + ", ".join(GROUPS),
             )
-    mode = c.text(security, "signal_mode")
+    mode = _text(security, "signal_mode")
     if mode not in (None, "isolated"):
-        c.fail(
-            security,
+        security.fail(
             "signal_mode",
             f"signal_mode {mode!r} would weaken isolation and is not supported",
             "remove it: sandboxed processes may only signal their own sandbox",
         )
 
-    fs = c.section(doc, "filesystem")
-    c.keys(
+    fs = _section(doc, "filesystem")
+    _keys(
         fs,
         FS_KINDS,
     )
-    paths = [(kind, p) for kind in FS_KINDS for p in c.strings(fs, kind)]
+    paths = [(kind, p) for kind in FS_KINDS for p in _strings(fs, kind)]
 
-    patch = c.section(doc, "policy")
-    c.keys(
+    patch = _section(doc, "policy")
+    _keys(
         patch,
-        ("exclude_groups", "add_allow_read", "add_allow_write", "add_allow_readwrite"),
+        ("exclude_groups", *_POLICY_ADDS),
         add_deny_access="Landlock can only allow; deny rules cannot be enforced",
         override_deny="protected paths can never be granted",
     )
-    exclude = c.strings(patch, "exclude_groups")
+    exclude = _strings(patch, "exclude_groups")
     for group in exclude:
         if group in BASELINE:
-            c.fail(patch, "exclude_groups", f"the {group!r} group is always part of the baseline")
-    paths += [("read", p) for p in c.strings(patch, "add_allow_read")]
-    paths += [("write", p) for p in c.strings(patch, "add_allow_write")]
-    paths += [("allow", p) for p in c.strings(patch, "add_allow_readwrite")]
+            patch.fail("exclude_groups", f"the {group!r} group is always part of the baseline")
+    paths += [(kind, p) for key, kind in _POLICY_ADDS.items() for p in _strings(patch, key)]
 
-    net = c.section(doc, "network")
-    c.keys(
+    net = _section(doc, "network")
+    _keys(
         net,
         ("block", "allow_port", "open_port", "port_allow", "allow_connect_port"),
         **_NET_UNSUPPORTED,
     )
-    block = c.flag(net, "block")
-    open_ports = c.ports(net, "allow_port") + c.ports(net, "open_port")
-    open_ports += c.ports(net, "port_allow")
-    connect_ports = c.ports(net, "allow_connect_port")
+    block = _flag(net, "block")
+    open_ports = _ports(net, "allow_port") + _ports(net, "open_port")
+    open_ports += _ports(net, "port_allow")
+    connect_ports = _ports(net, "allow_connect_port")
 
-    workdir = c.section(doc, "workdir")
-    c.keys(
+    workdir = _section(doc, "workdir")
+    _keys(
         workdir,
         ("access",),
     )
-    access = c.text(workdir, "access")
+    access = _text(workdir, "access")
     if access is not None and access not in WORKDIR_ACCESS:
-        c.fail(workdir, "access", f"expected one of {', '.join(WORKDIR_ACCESS)}")
+        workdir.fail("access", f"expected one of {', '.join(WORKDIR_ACCESS)}")
 
-    env = c.section(doc, "env")
-    c.keys(
+    env = _section(doc, "env")
+    _keys(
         env,
         ("allow", "deny", "set", "pass"),
     )
-    env_pass = c.strings(env, "pass")
-    env_allow = c.strings(env, "allow") if "allow" in env else None
-    env_deny = c.strings(env, "deny")
+    env_pass = _strings(env, "pass")
+    env_allow = _strings(env, "allow") if "allow" in env else None
+    env_deny = _strings(env, "deny")
     env_set_raw = env.get("set")
     env_set: list[tuple[str, str]] = []
     if env_set_raw is not None:
-        if not isinstance(env_set_raw, _Map):
-            c.fail(env, "set", f"expected a mapping of NAME: value, got {_kind(env_set_raw)}")
-        env_set_raw.prefix = "env.set."
+        if not isinstance(env_set_raw, Map):
+            env.fail("set", f"expected a mapping of NAME: value, got {type_name(env_set_raw)}")
         for key, value in env_set_raw.items():
             if not _ENV_NAME.match(key):
-                c.fail(env_set_raw, key, "not a valid environment variable name")
+                env_set_raw.fail(key, "not a valid environment variable name")
             if not isinstance(value, str | int | float) or isinstance(value, bool):
-                c.fail(env_set_raw, key, "expected a string value")
+                env_set_raw.fail(key, "expected a string value")
             env_set.append((key, str(value)))
     from nono.sandbox.env import check_profile_env  # local: env imports nothing from here
 
     problem = check_profile_env(env_allow or (), env_deny, [k for k, _ in env_set], env_pass)
     if problem:
         key, message = problem
-        c.fail(env, key, message)
+        env.fail(key, message)
 
-    limits = c.section(doc, "limits")
-    c.keys(limits, ("processes",))
+    limits = _section(doc, "limits")
+    _keys(limits, ("processes",))
     max_processes = limits.get("processes")
     if max_processes is not None and (
         not isinstance(max_processes, int) or isinstance(max_processes, bool) or max_processes < 0
     ):
-        c.fail(limits, "processes", "expected a whole number of processes (0: no bound)")
+        limits.fail("processes", "expected a whole number of processes (0: no bound)")
 
     rollback_exclude: list[str] = []
     for key in ("rollback", "undo"):  # nono's JSON profiles call it either
-        section = c.section(doc, key)
-        c.keys(section, ("exclude", "exclude_patterns", "exclude_globs"))
+        section = _section(doc, key)
+        _keys(section, ("exclude", "exclude_patterns", "exclude_globs"))
         for field_name in ("exclude", "exclude_patterns", "exclude_globs"):
-            rollback_exclude += c.strings(section, field_name)
+            rollback_exclude += _strings(section, field_name)
 
     return Profile(
         name=name,
