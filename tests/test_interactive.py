@@ -95,3 +95,27 @@ def test_ctrl_c_reaches_the_child_not_nono(workspace):
         term.child.expect(pexpect.EOF)
     finally:
         term.child.close(force=True)
+
+
+def test_an_interactive_run_says_it_is_sandboxed_and_offers_a_prompt_marker(workspace, home):
+    import os
+
+    env = {**os.environ, "TERM": "xterm-256color", "PS1": "$ "}
+    argv = [sys.executable, "-m", "nono", "run", "--profile", "codex", "--allow-cwd", "--",
+            "bash", "--noprofile", "--norc", "-i"]  # fmt: skip
+    term = Terminal(argv, workspace, env)
+    try:
+        term.expect("nono: sandboxed (codex), network allowed, detach ctrl-] d; writable:")
+        assert "writable:~/project,~/.codex" in "".join(term.lines()).replace(" ", "")
+        term.type('PS1="$NONO_PS1$PS1"\r')
+        term.expect("[nono:codex] $")
+        term.type("exit\r")
+        term.child.expect(pexpect.EOF)
+    finally:
+        term.child.close(force=True)
+    term = Terminal([*argv[:4], "--silent", *argv[4:]], workspace, env)
+    try:
+        term.expect("$ ")
+        assert not any("nono:" in line for line in term.lines())
+    finally:
+        term.child.close(force=True)

@@ -12,6 +12,7 @@ import sys
 from nono.commands.options import add_sandbox_options, options_from_args
 from nono.errors import NonoError
 from nono.progress import Progress
+from nono.sandbox import agent as agent_mod
 from nono.sandbox import denials
 from nono.sandbox import env as env_mod
 from nono.sandbox.build import build_policy
@@ -93,10 +94,22 @@ def execute(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     profile = resolve(options.profile or "default")
     cgroup = None if args.dry_run else _join_cgroup_early(options, profile)
+    expand = agent_mod.expander(environ, os.getcwd())
+    if not args.dry_run:
+        # The agent's own state exists before the policy is made, so that it is granted.
+        for step in agent_mod.prepare(profile.agent, expand):
+            if not args.silent:
+                print(f"nono: {step.text}", file=sys.stderr)
     policy = build_policy(options, environ, os.getcwd(), profile)
     excludes = (*profile.rollback_exclude, *args.rollback_exclude)
+    steps = agent_mod.plan(profile.agent, args.cmd, expand)
     if args.dry_run:
-        return _dry_run(policy, args, environ)
+        return _dry_run(policy, args, environ, profile, steps)
+    for step in steps:
+        if step.what == "both" and not args.silent:
+            print(f"nono: {step.text}", file=sys.stderr)
+    # The command as the agent runs it; args.cmd stays as typed (a restart replays it).
+    cmd = agent_mod.with_args(profile.agent, args.cmd)
     interactive = os.isatty(0) and os.isatty(1)
     if args.detached or interactive:
         from nono.session import registry
@@ -108,11 +121,11 @@ def execute(args: argparse.Namespace) -> int:
                 "--unscoped cannot run as a session: the agent could reach session sockets",
                 "run it without a terminal (pipe its output) or on a kernel with Landlock ABI 6",
             )
-        prepared = prepare(policy, args.cmd, environ, cgroup=cgroup)
+        prepared = prepare(policy, cmd, environ, cgroup=cgroup)
         return run_session(prepared, args, excludes)
     # Pipes and scripts run directly: no PTY to turn their bytes into terminal output.
     # CommandNotFound exits 127, like a shell
-    prepared = prepare(policy, args.cmd, environ, cgroup=cgroup)
+    prepared = prepare(policy, cmd, environ, cgroup=cgroup)
     rb = start_rollback(policy, args, excludes, None) if args.rollback else None
     code = run_foreground(prepared, silent=args.silent)
     if rb is not None:
@@ -240,7 +253,9 @@ def banner(policy, detach_sequence: str) -> str:
             "~" + path[len(home) :] if home != "/" and (path + "/").startswith(home + "/") else path
         )
 
-    writable = [short(g.path) for g in policy.grants
+    # What the person asked for on the command line first, then the profile's.
+    grants = sorted(policy.grants, key=lambda g: not g.source.startswith("--"))
+    writable = [short(g.path) for g in grants
                 if Access.WRITE in g.access and not g.source.startswith("group ")]  # fmt: skip
     shown = ", ".join(writable[:3]) + (f" (+{len(writable) - 3})" if len(writable) > 3 else "")
     return (
@@ -263,7 +278,7 @@ def _summarize_from_screen(prepared: Prepared, record) -> None:
         print(line, file=sys.stderr)
 
 
-def _dry_run(policy, args: argparse.Namespace, environ: dict[str, str]) -> int:
+def _dry_run(policy, args: argparse.Namespace, environ: dict[str, str], profile, steps) -> int:
     from nono.sandbox.kernel import plan, probe
     from nono.sandbox.launcher import nono_code, nono_vars
     from nono.sandbox.report import describe, render
@@ -272,7 +287,9 @@ def _dry_run(policy, args: argparse.Namespace, environ: dict[str, str]) -> int:
     the_plan = plan(policy, probe())
     child_env = env_mod.sanitize(environ, policy.env, nono_vars(policy, the_plan))
     view = plan_view(policy, environ, nono_code())
-    info = describe(policy, the_plan, args.cmd, child_env, environ, view)
+    cmd = agent_mod.with_args(profile.agent, args.cmd)
+    info = describe(policy, the_plan, cmd, child_env, environ, view)
+    info["agent"] = agent_mod.describe(profile.agent, steps, dict(policy.env.set))
     if args.json:
         print(json.dumps(info, indent=2))
     else:

@@ -70,15 +70,18 @@ def protected_paths(home: str) -> tuple[Protected, ...]:
     return tuple(out)
 
 
-_VAR = re.compile(r"\$(\w+)|\$\{(\w+)\}")
+_VAR = re.compile(r"\$(\w+)|\$\{(\w+)(?::-([^}]*))?\}")
 
 
 def expand(text: str, environ: Mapping[str, str], workdir: str) -> str:
-    """~ and $VAR / ${VAR} (plus $WORKDIR) as a person writes them in a profile."""
+    """~ and $VAR / ${VAR} / ${VAR:-default} (plus $WORKDIR) as a person writes them in a
+    profile; the default is for where a program follows a variable (XDG_STATE_HOME...)."""
     values = {**environ, "WORKDIR": workdir}
 
     def sub(m: re.Match[str]) -> str:
         name = m.group(1) or m.group(2)
+        if m.group(3) is not None and not values.get(name):
+            return m.group(3)
         if name not in values:
             raise NonoError(f"${name} is not set (in {text!r})")
         return values[name]
@@ -190,10 +193,13 @@ def build_policy(
         open_ports=tuple(dict.fromkeys((*profile.open_ports, *options.allow_port))),
         connect_ports=tuple(dict.fromkeys((*profile.connect_ports, *options.allow_connect_port))),
     )
+    # A value that starts with ~/ means the home directory, as in a shell's assignment (the
+    # agents' state variables, e.g. CLAUDE_CONFIG_DIR: ~/.claude); nothing else is expanded.
+    env_set = tuple((k, home + v[1:] if v == "~" or v.startswith("~/") else v)
+                    for k, v in profile.env_set)  # fmt: skip
     env = EnvPolicy(
-        allow=profile.env_allow, deny=profile.env_deny, set=profile.env_set,
-        passed=profile.env_pass,
-    )  # fmt: skip
+        allow=profile.env_allow, deny=profile.env_deny, set=env_set, passed=profile.env_pass
+    )
     return Policy(
         grants=tuple(grants),
         protected=protected,

@@ -11,6 +11,7 @@ from typing import Any
 from nono import userfile
 from nono.errors import ProfileError
 from nono.pathkinds import PATH_KINDS
+from nono.sandbox.agent import AgentSetup
 from nono.sandbox.groups import BASELINE, GROUPS
 from nono.userfile import Map, type_name
 
@@ -64,6 +65,15 @@ class Profile:
     allow_git_hooks: bool | None = _rule("given", None)
     # gitignore-style patterns left out of rollback snapshots.
     rollback_exclude: tuple[str, ...] = _rule("union")
+    # agent: what the profile does for the agent it is written for (see sandbox/agent.py):
+    # its kind, the program names it runs as, its state directories (made 0700 before the
+    # sandbox starts), the arguments put after its name (a child's replace the base's), and
+    # files beside its directory moved into it (beside, inside).
+    agent_kind: str | None = _rule("text", None)
+    agent_commands: tuple[str, ...] = _rule("union")
+    agent_state: tuple[str, ...] = _rule("union")
+    agent_args: tuple[str, ...] = _rule("text")
+    agent_adopt: tuple[tuple[str, str], ...] = _rule("by-name")
     # Set by resolve(): every profile merged into this one, bases first.
     chain: tuple[str, ...] = _rule("union")
 
@@ -92,7 +102,19 @@ class Profile:
             "rollback": {"exclude": list(self.rollback_exclude)},
             "limits": {"processes": self.max_processes},
             "security": {"allow_git_hooks": bool(self.allow_git_hooks)},
+            "agent": {
+                "kind": self.agent_kind,
+                "commands": list(self.agent_commands),
+                "state": list(self.agent_state),
+                "args": list(self.agent_args),
+                "adopt": dict(self.agent_adopt),
+            },
         }
+
+    @property
+    def agent(self) -> AgentSetup:
+        return AgentSetup(self.agent_kind, self.agent_commands, self.agent_state,
+                          self.agent_args, self.agent_adopt)  # fmt: skip
 
 
 # ---------------------------------------------------------------- reading
@@ -202,7 +224,7 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 _TOP_KEYS = (
     "meta", "extends", "security", "filesystem", "policy", "network", "workdir", "env",
-    "$schema", "interactive", "hooks", "rollback", "undo", "limits",
+    "$schema", "interactive", "hooks", "rollback", "undo", "limits", "agent",
 )  # fmt: skip
 
 
@@ -333,6 +355,32 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
         for field_name in ("exclude", "exclude_patterns", "exclude_globs"):
             rollback_exclude += _strings(section, field_name)
 
+    agent = _section(doc, "agent")
+    _keys(agent, ("kind", "commands", "state", "args", "adopt"))
+    agent_kind = _text(agent, "kind")
+    agent_commands = _strings(agent, "commands", one_allowed=True)
+    for command in agent_commands:
+        if "/" in command:
+            agent.fail("commands", f"{command!r}: expected a program's name, not a path")
+    agent_state = _strings(agent, "state")
+    agent_args = _strings(agent, "args")
+    if agent_args and not agent_commands:
+        agent.fail("args", "arguments need the program they are for", "add agent.commands")
+    adopt_raw = agent.get("adopt")
+    agent_adopt: list[tuple[str, str]] = []
+    if adopt_raw is not None:
+        if not isinstance(adopt_raw, Map):
+            agent.fail(
+                "adopt", f"expected a mapping of file: its place, got {type_name(adopt_raw)}"
+            )
+        for beside, inside in adopt_raw.items():
+            if not isinstance(inside, str) or not inside:
+                adopt_raw.fail(beside, "expected the path the file moves to")
+            if not any(_under(inside, state) for state in agent_state):
+                adopt_raw.fail(beside, f"{inside} is not inside one of agent.state",
+                               "a file is moved only into the agent's own directory")  # fmt: skip
+            agent_adopt.append((beside, inside))
+
     return Profile(
         name=name,
         file=file,
@@ -352,4 +400,13 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
         rollback_exclude=tuple(rollback_exclude),
         max_processes=max_processes,
         allow_git_hooks=allow_git_hooks,
+        agent_kind=agent_kind,
+        agent_commands=agent_commands,
+        agent_state=agent_state,
+        agent_args=agent_args,
+        agent_adopt=tuple(agent_adopt),
     )
+
+
+def _under(path: str, directory: str) -> bool:
+    return path.startswith(directory.rstrip("/") + "/")

@@ -74,6 +74,14 @@ def render(info: dict[str, Any], verbose: bool) -> str:
     out.append(f"  command   {' '.join(info['command'])}")
     out.append(f"  workdir   {info['workdir']}")
     out.append(f"  profile   {info['profile']}")
+    agent = info.get("agent")
+    if agent:
+        runs = f" (runs as {', '.join(agent['commands'])})" if agent["commands"] else ""
+        out.append(f"  agent     {agent['kind'] or 'unnamed'}{runs}")
+        if agent["state"]:
+            out.append(f"            its state: {', '.join(agent['state'])}")
+        out += [f"            {text}" for text in agent["does"]]
+        out += [f"            sets {k}={v}" for k, v in sorted(agent["env"].items())]
     net = info["network"]
     line = f"  network   {net['mode']}"
     if net["mode"] == "blocked" and (net["allow_port"] or net["allow_connect_port"]):

@@ -1,0 +1,235 @@
+"""The real agent CLIs on their first run under their own profiles, as a new user meets them.
+
+Each test runs the agent from npm (or pip, for Aider) in a real PTY on a fresh HOME, reads the
+screen through nono's terminal model (pyte underneath; stock pyte's parser stops at Gemini's
+private SGR), and checks what a person would: the agent's own login or onboarding screen, the
+state it wrote, that the state persists to the next run, and that the same agent run outside
+nono uses it. Without API keys every agent stops at that screen, which is all these need.
+An agent that is not installed is skipped, naming how to install it (`.ci/run` installs the npm
+ones).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import pexpect
+import pytest
+
+from nono.term.model import TerminalModel
+
+
+class Agent(NamedTuple):
+    profile: str
+    command: str
+    install: str
+    screen: str  # a regular expression for its first screen
+    state: tuple[str, ...]  # directories its profile creates
+    identity: str  # a file its first run writes once and every later run reuses
+    seconds: float = 60
+
+
+AGENTS = {
+    "claude-code": Agent(
+        "claude-code", "claude", "npm install -g @anthropic-ai/claude-code",
+        r"Welcome to Claude Code", (".claude",), ".claude/.claude.json",
+    ),
+    "codex": Agent(
+        "codex", "codex", "npm install -g @openai/codex",
+        r"Welcome to Codex|Sign in with ChatGPT", (".codex",), ".codex/installation_id",
+    ),
+    "gemini": Agent(
+        "gemini", "gemini", "npm install -g @google/gemini-cli",
+        r"Do you trust the files in this folder|How would you like to authenticate",
+        (".gemini",), ".gemini/installation_id",
+    ),
+    "opencode": Agent(
+        "opencode", "opencode", "npm install -g opencode-ai",
+        # (its state directory follows XDG_STATE_HOME, which is the test's own)
+        r"Ask anything", (".config/opencode", ".local/share/opencode", ".cache/opencode"),
+        ".config/opencode/opencode.jsonc", seconds=120,
+    ),
+    "aider": Agent(
+        "aider", "aider", "pipx install aider-chat",
+        r"\(Y\)es/\(N\)o", (".aider",), ".aider/analytics.json",
+    ),
+}  # fmt: skip
+
+SYSTEM = ("/usr/", "/bin/", "/opt/")
+
+
+def find(agent: Agent) -> str:
+    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/bin", "/usr/bin"])
+    found = shutil.which(agent.command, path=path)
+    if not found:
+        pytest.skip(f"{agent.command} is not installed ({agent.install})")
+    return found
+
+
+class Terminal:
+    """A command in a real 120x40 PTY; its output read through nono's terminal model."""
+
+    def __init__(self, argv: list[str], cwd: Path, env: dict[str, str]) -> None:
+        self.model = TerminalModel(120, 40)
+        self.child = pexpect.spawn(argv[0], argv[1:], cwd=str(cwd), env=env, dimensions=(40, 120))
+
+    def text(self) -> str:
+        return "\n".join(line.rstrip() for line in self.model.screen_lines())
+
+    def pump(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                self.model.feed(self.child.read_nonblocking(65536, timeout=0.1))
+            except pexpect.TIMEOUT:
+                pass
+            except pexpect.EOF:
+                time.sleep(0.1)
+
+    def wait_for(self, pattern: str, seconds: float) -> str:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                self.model.feed(self.child.read_nonblocking(65536, timeout=0.2))
+            except pexpect.TIMEOUT:
+                pass
+            except pexpect.EOF:
+                break
+            if re.search(pattern, self.text()):
+                return self.text()
+        raise AssertionError(f"{pattern!r} never appeared on screen:\n{self.text()}")
+
+    def close(self) -> None:
+        self.child.close(force=True)
+
+
+def environment(home: Path, program: str) -> dict[str, str]:
+    path = os.pathsep.join(dict.fromkeys([os.path.dirname(program), "/usr/local/bin", "/usr/bin",
+                                          "/bin"]))  # fmt: skip
+    return {
+        "HOME": str(home), "PATH": path, "TERM": "xterm-256color", "LANG": "C.UTF-8",
+        "XDG_STATE_HOME": os.environ["XDG_STATE_HOME"],
+        "XDG_CONFIG_HOME": str(home / ".config"),
+    }  # fmt: skip
+
+
+def install_root(program: str) -> list[str]:
+    """A `--read` for an agent installed outside the system directories (a venv of its own);
+    a person's pipx or npm prefix in their home is in the profile already."""
+    real = os.path.realpath(program)
+    if real.startswith(SYSTEM):
+        return []
+    return ["--read", str(Path(real).parents[1])]
+
+
+def first_screen(agent: Agent, program: str, home: Path, workspace: Path, *, inside: bool) -> str:
+    env = environment(home, program)
+    if inside:
+        argv = [sys.executable, "-m", "nono", "run", "--profile", agent.profile, "--allow-cwd",
+                *install_root(program), "--", agent.command]  # fmt: skip
+    else:
+        argv = [program]
+    term = Terminal(argv, workspace, env)
+    try:
+        text = term.wait_for(agent.screen, agent.seconds)
+        # Some write their state just after drawing: give it the time a person would.
+        end = time.monotonic() + 15
+        while not (home / agent.identity).is_file() and time.monotonic() < end:
+            term.pump(0.2)
+        return text
+    finally:
+        term.close()
+
+
+def the_persons_files(home: Path) -> dict[str, bytes]:
+    """What the person had in HOME before any agent ran: every file and its content, and
+    the names at the top of HOME."""
+    files = {str(p.relative_to(home)): p.read_bytes() for p in home.rglob("*") if p.is_file()}
+    return {**files, "/": " ".join(sorted(p.name for p in home.iterdir())).encode()}
+
+
+def unchanged(before: dict[str, bytes], home: Path, agent: Agent) -> list[str]:
+    """What nono changed of the person's files: a file changed or gone, or a new name at the
+    top of HOME that is not the agent's own (its state and caches, made by the profile)."""
+    own = {Path(s).parts[0] for s in agent.state} | {".cache", ".npm", ".local", ".config"}
+    changed = [name for name, data in before.items() if name != "/" and
+               (not (home / name).is_file() or (home / name).read_bytes() != data)]  # fmt: skip
+    top = {p.name for p in home.iterdir()} - set(before["/"].decode().split()) - own
+    return changed + sorted(top)
+
+
+@pytest.mark.parametrize("name", list(AGENTS))
+def test_first_run_reaches_the_agents_own_screen_and_its_state_persists(name, home, workspace):
+    agent = AGENTS[name]
+    program = find(agent)
+    before = the_persons_files(home)
+
+    first_screen(agent, program, home, workspace, inside=True)
+    for state in agent.state:
+        assert (home / state).is_dir(), f"{state} was not created"
+    assert stat.S_IMODE((home / agent.state[0]).stat().st_mode) == 0o700
+    identity = home / agent.identity
+    assert identity.is_file(), f"the first run wrote no {agent.identity}"
+    written = identity.read_bytes()
+
+    first_screen(agent, program, home, workspace, inside=True)  # the next run reuses it
+    assert identity.read_bytes() == written
+    assert unchanged(before, home, agent) == []
+
+    first_screen(agent, program, home, workspace, inside=False)  # and so does the agent outside
+    assert identity.read_bytes() == written
+
+
+def test_claudes_existing_login_outside_nono_is_used_inside_and_not_copied(home, workspace):
+    agent = AGENTS["claude-code"]
+    program = find(agent)
+    first_screen(agent, program, home, workspace, inside=False)  # a person's Claude, before nono
+    outside = home / ".claude.json"
+    user_id = json.loads(outside.read_text())["userID"]
+
+    first_screen(agent, program, home, workspace, inside=True)
+    assert outside.is_symlink() and outside.resolve() == home / ".claude" / ".claude.json"
+    assert json.loads(outside.read_text())["userID"] == user_id
+
+    first_screen(agent, program, home, workspace, inside=False)  # Claude outside follows it
+    assert outside.is_symlink()
+    assert json.loads((home / ".claude" / ".claude.json").read_text())["userID"] == user_id
+
+
+@pytest.mark.parametrize("name", ["claude-code", "codex"])
+def test_the_agents_own_sandbox_defers_to_nonos(name, nono, home):
+    """The arguments the profile adds are accepted by the real CLI, and --dry-run says them."""
+    agent = AGENTS[name]
+    program = find(agent)
+    env = {**os.environ, **environment(home, program)}
+    r = nono("run", "--profile", agent.profile, "--dry-run", "--", agent.command, env=env)
+    assert r.returncode == 0, r.stderr
+    added = {"claude-code": '--settings {"sandbox": {"enabled": false}}',
+             "codex": '-c sandbox_mode="danger-full-access"'}[name]  # fmt: skip
+    assert f"adds to the command: {added}" in r.stdout
+    r = nono("run", "--profile", agent.profile, *install_root(program), "--", agent.command,
+             "--version", env=env)  # fmt: skip
+    assert r.returncode == 0, r.stderr + r.stdout
+    # The same profile running another program adds nothing to it.
+    r = nono("run", "--profile", agent.profile, "--dry-run", "--", "sh", env=env)
+    assert "adds to the command" not in r.stdout
+
+
+def test_a_created_state_directory_is_said_at_start(nono, home):
+    agent = AGENTS["codex"]
+    r = nono("run", "--profile", agent.profile, "--", "true")
+    assert r.returncode == 0, r.stderr
+    assert "created ~/.codex" in r.stderr
+    r = nono("run", "--profile", agent.profile, "--", "true")
+    assert "created" not in r.stderr  # once
+    shutil.rmtree(home / ".codex")
+    r = nono("run", "--profile", agent.profile, "--silent", "--", "true")
+    assert r.stderr == "" and (home / ".codex").is_dir()
