@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from nono.keys import KeyCodeError, encode_key
+from nono.keys import Key, KeyCodeError, encode_key
 from nono.mux import presets
 
 if TYPE_CHECKING:
@@ -26,6 +26,19 @@ PANES = "panes"  # the actions of `bindings:` and `root:` in a keymap
 COPY = "copy-mode"  # the actions of `copy-mode:`
 
 
+class Keys(Protocol):
+    """What actions need of the keymap (keymap.Keymap; named here because a keymap's loading
+    checks its action names against this module)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def prefix_key(self) -> Key: ...
+    @property
+    def prefix_label(self) -> str: ...
+    def describe(self) -> list[tuple[str, str, str, str]]: ...
+
+
 @dataclass(frozen=True)
 class Parts:
     """What an action works on: the dashboard's state and the objects that act on it."""
@@ -34,6 +47,7 @@ class Parts:
     sessions: Sessions
     copying: Copying
     app: Application[None]
+    keymap: Keys
 
 
 @dataclass(frozen=True)
@@ -88,7 +102,7 @@ def _detach(p: Parts, _: str) -> None:
 
 def _send_prefix(p: Parts, _: str) -> None:
     try:
-        data = encode_key(p.model.keymap.prefix_key)
+        data = encode_key(p.keymap.prefix_key)
     except KeyCodeError as exc:
         p.model.say(f"the prefix cannot be sent: {exc.message}", alert=True)
         return
@@ -103,7 +117,7 @@ def _redraw(p: Parts, _: str) -> None:
 def _help(p: Parts, _: str) -> None:
     from nono.mux.prompts import Overlay
 
-    keymap = p.model.keymap
+    keymap = p.keymap
     lines = []
     where = {"bindings": keymap.prefix_label + " ", "root": "", "copy-mode": "copy: "}
     for table, label, action, description in keymap.describe():
