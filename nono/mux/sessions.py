@@ -38,32 +38,31 @@ class Sessions:
 
     def close_pane(self) -> None:
         """The pane goes; its session keeps running (it is still in the status bar)."""
-        if self.model.focus is None or self.model.tree is None:
+        model = self.model
+        if model.focus is None or model.tree is None:
             return
-        pane = self.model.panes.pop(self.model.focus)
+        pane = model.panes.pop(model.focus)
         pane.close()
-        self.model.copy_modes.pop(pane.id, None)
-        ids = layout.panes(self.model.tree)
+        model.copy_modes.pop(pane.id, None)
+        ids = layout.panes(model.tree)
         index = ids.index(pane.id)
         try:
-            self.model.tree = layout.remove(self.model.tree, pane.id, area=self.model.area())
+            model.tree = layout.remove(model.tree, pane.id, area=model.area())
         except layout.LayoutTooSmall:
-            self.model.tree = layout.remove(self.model.tree, pane.id)
-        rest = layout.panes(self.model.tree)
-        self.model.zoomed = False
-        self.model.focus = None
+            model.tree = layout.remove(model.tree, pane.id)
+        rest = layout.panes(model.tree)
+        model.zoomed = False
+        model.focus = None
         if rest:
             target = (
-                self.model.last_focus
-                if self.model.last_focus in rest
-                else rest[min(index, len(rest) - 1)]
+                model.last_focus if model.last_focus in rest else rest[min(index, len(rest) - 1)]
             )
-            self.model.focus = target
-            self.model.mark_focus()
-        self.model.refresh_records()
-        self.model.save()
+            model.focus = target
+            model.mark_focus()
+        model.refresh_records()
+        model.save()
         if pane.state == "running":
-            self.model.say(f"{pane.record.name} keeps running; show it again with attach-session")
+            model.say(f"{pane.record.name} keeps running; show it again with attach-session")
 
     def stop(self) -> None:
         pane = self.model.panes.get(self.model.focus or "")
