@@ -212,8 +212,9 @@ class Model:
 
     def focus_to(self, where: str) -> None:
         ids = layout.panes(self.tree)
-        if not ids or self.focus is None:
+        if not ids or self.focus is None or self.tree is None:
             return
+        target: str | None
         if where == "next" or where == "prev":
             step = 1 if where == "next" else -1
             target = ids[(ids.index(self.focus) + step) % len(ids)]

@@ -39,17 +39,18 @@ class Sessions:
     def close_pane(self) -> None:
         """The pane goes; its session keeps running (it is still in the status bar)."""
         model = self.model
-        if model.focus is None or model.tree is None:
+        tree = model.tree
+        if model.focus is None or tree is None:
             return
         pane = model.panes.pop(model.focus)
         pane.close()
         model.copy_modes.pop(pane.id, None)
-        ids = layout.panes(model.tree)
+        ids = layout.panes(tree)
         index = ids.index(pane.id)
         try:
-            model.tree = layout.remove(model.tree, pane.id, area=model.area())
+            model.tree = layout.remove(tree, pane.id, area=model.area())
         except layout.LayoutTooSmall:
-            model.tree = layout.remove(model.tree, pane.id)
+            model.tree = layout.remove(tree, pane.id)
         rest = layout.panes(model.tree)
         model.zoomed = False
         model.focus = None
