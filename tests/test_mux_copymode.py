@@ -7,14 +7,18 @@ import random
 import pytest
 from wcwidth import wcswidth
 
+from nono.mux.actions import COPY, names
 from nono.mux.copymode import (
-    ACTIONS,
     CURRENT_MATCH_STYLE,
     MATCH_STYLE,
+    WHEEL_ACTIONS,
     CopyMode,
     Result,
 )
 from nono.term.style import DEFAULT, Style
+
+# Every action CopyMode.act takes: the registry's copy-mode actions and the wheel's.
+ACTIONS = (*(name for name in names(COPY) if name != "none"), *WHEEL_ACTIONS)
 
 RED = Style(fg=1)
 

@@ -9,8 +9,12 @@ import pytest
 from prompt_toolkit.keys import ALL_KEYS
 
 from nono.errors import NonoError
-from nono.mux.keymap import ACTIONS, COPY_ACTIONS, KeymapError, builtin_keymaps, load_keymap
+from nono.mux.actions import COPY, PANES, names
+from nono.mux.keymap import KeymapError, builtin_keymaps, load_keymap
 from nono.mux.keynames import key_label, token_presses
+
+ACTIONS = names(PANES)  # name -> help of what bindings: and root: may name
+COPY_ACTIONS = names(COPY)
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,6 @@ from nono.mux.layout import (
     border_at,
     drag,
     fit,
-    from_json,
     min_size,
     neighbour,
     pane_at,
@@ -35,9 +34,9 @@ from nono.mux.layout import (
     resize,
     separators,
     split,
-    to_json,
 )
 from nono.mux.presets import MAIN_PANE_WIDTH, PRESETS, next_preset, preset
+from nono.mux.state import from_json, to_json
 
 
 def h(*children: Node, weights: tuple[int, ...] | None = None) -> Split:

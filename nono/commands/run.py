@@ -16,6 +16,7 @@ from nono.sandbox import agent as agent_mod
 from nono.sandbox import denials
 from nono.sandbox import env as env_mod
 from nono.sandbox.build import build_policy
+from nono.sandbox.build import expand as expand_path
 from nono.sandbox.launcher import ChildSetupFailed, Prepared, exit_code, prepare, spawn
 from nono.sandbox.policy import Access
 from nono.sandbox.profile import resolve
@@ -94,7 +95,11 @@ def execute(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     profile = resolve(options.profile or "default")
     cgroup = None if args.dry_run else _join_cgroup_early(options, profile)
-    expand = agent_mod.expander(environ, os.getcwd())
+    cwd = os.getcwd()
+
+    def expand(text: str) -> str:
+        return os.path.abspath(expand_path(text, environ, cwd))
+
     if not args.dry_run:
         # The agent's own state exists before the policy is made, so that it is granted.
         for step in agent_mod.prepare(profile.agent, expand):

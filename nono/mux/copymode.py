@@ -516,14 +516,6 @@ class CopyMode:
         return out
 
 
-# fmt: off
-ACTIONS = (
-    "copy-cancel", "copy-up", "copy-down", "copy-left", "copy-right", "copy-page-up",
-    "copy-page-down", "copy-half-page-up", "copy-half-page-down", "copy-top", "copy-bottom",
-    "copy-line-start", "copy-line-end", "copy-word-next", "copy-word-prev",
-    "copy-search-backward", "copy-search-forward", "copy-search-next", "copy-search-prev",
-    "copy-begin-selection", "copy-clear-selection", "copy-select-line", "copy-copy",
-    "scroll-up", "scroll-down",
-)
-# fmt: on
-"""Every action name `CopyMode.act` takes."""
+WHEEL_ACTIONS = ("scroll-up", "scroll-down")
+"""What the mouse wheel does in copy mode. Every other action `CopyMode.act` takes is a copy-mode
+action of the dashboard's registry (actions.py), by the same name."""

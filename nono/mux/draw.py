@@ -14,100 +14,86 @@ from __future__ import annotations
 
 import textwrap
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from prompt_toolkit.data_structures import Point
 from prompt_toolkit.layout.containers import Container, Window
 from prompt_toolkit.layout.dimension import Dimension
 from prompt_toolkit.layout.mouse_handlers import MouseHandlers
 from prompt_toolkit.layout.screen import _CHAR_CACHE, Char, Screen, WritePosition
-from wcwidth import wcswidth
+from prompt_toolkit.mouse_events import MouseEvent
+from prompt_toolkit.output.color_depth import ColorDepth
 
 from nono.mux import layout, render
+from nono.mux.paint import Line, blit, fill, placed_row, put
 from nono.mux.pane import Cells, Pane, row_cells, style_string
+from nono.mux.prompts import Overlay, Prompt, overlay_box, text_width
+from nono.mux.styles import (
+    BORDER,
+    BORDER_FOCUS,
+    BORDER_SYNC,
+    EXITED,
+    MESSAGE,
+    OVERLAY,
+    OVERLAY_SELECTED,
+    STATUS,
+    STATUS_ALERT,
+)
 from nono.term.style import Style
 
 if TYPE_CHECKING:
-    from nono.mux.app import Mux
-
-BORDER = "fg:ansibrightblack"
-BORDER_FOCUS = "fg:ansigreen bold"
-BORDER_SYNC = "fg:ansired bold"
-STATUS = "bg:ansigreen fg:ansiblack"
-STATUS_FOCUS = "bg:ansigreen fg:ansiblack bold reverse"
-STATUS_ALERT = "bg:ansired fg:ansiwhite bold"
-EXITED = "fg:ansired bold"
-MESSAGE = "bg:ansiyellow fg:ansiblack"
-OVERLAY = "bg:ansiblack fg:ansiwhite"
-OVERLAY_SELECTED = "bg:ansiwhite fg:ansiblack"
+    from nono.mux.copymode import CopyMode
 
 
-def text_width(text: str) -> int:
-    width = wcswidth(text)
-    return width if width >= 0 else len(text)
+class View(Protocol):
+    """What the Dashboard draws, read and never changed (the Mux's model.Model is one). The
+    panes are placed before a frame (Model.relayout), never while it is drawn."""
 
-
-def put(screen: Screen, x: int, y: int, text: str, style: str, limit: int) -> int:
-    """Write `text` from column x, stopping before column `limit`; returns the next column."""
-    row = screen.data_buffer[y]
-    for ch in text:
-        char = _CHAR_CACHE[ch, style]
-        width = char.width
-        if x + width > limit:
-            break
-        row[x] = char
-        x += max(width, 1)
-    return x
-
-
-def fill(screen: Screen, x: int, y: int, width: int, char: str, style: str) -> None:
-    row = screen.data_buffer[y]
-    cell = _CHAR_CACHE[char, style]
-    for col in range(x, x + width):
-        row[col] = cell
-
-
-def placed_row(cells: Cells, x0: int, width: int) -> dict[int, Char]:
-    """One row's cells keyed by screen column, cut to `width`: what blit copies. Plain blanks
-    are left out: the screen's default is a blank, and the renderer's diff walks every cell
-    a row holds, so a mostly empty pane costs little to draw."""
-    blank = _CHAR_CACHE[" ", ""]
-    row = {
-        x0 + dx: cell
-        for dx, cell in enumerate(cells[:width])
-        if cell is not blank and cell is not None
-    }
-    edge = row.get(x0 + width - 1)
-    if edge is not None and edge.width == 2:
-        del row[x0 + width - 1]  # a wide character cut by the pane's edge
-    return row
-
-
-def blit(screen: Screen, rows: list[Cells], rect: layout.Rect) -> None:
-    """Copy cached rows into the rectangle (cut or padded to it)."""
-    blank = _CHAR_CACHE[" ", ""]
-    data = screen.data_buffer
-    for dy in range(rect.height):
-        row = data[rect.y + dy]
-        cells = rows[dy] if dy < len(rows) else ()
-        x = rect.x
-        for dx in range(rect.width):
-            cell = cells[dx] if dx < len(cells) else blank
-            if cell is None:
-                continue  # the right half of a wide character drawn just before
-            if cell.width == 2 and dx + 1 >= rect.width:
-                cell = blank  # a wide character cut by the pane's edge
-            row[x + dx] = cell
+    @property
+    def panes(self) -> Mapping[str, Pane]: ...
+    @property
+    def tree(self) -> layout.Node | None: ...
+    @property
+    def rects(self) -> dict[str, layout.Rect] | None: ...  # None: too small for the layout
+    @property
+    def too_small(self) -> tuple[int, int]: ...  # the area the layout needs
+    @property
+    def focus(self) -> str | None: ...
+    @property
+    def zoomed(self) -> bool: ...
+    @property
+    def sync(self) -> bool: ...
+    @property
+    def copy_modes(self) -> Mapping[str, CopyMode]: ...
+    @property
+    def overlay(self) -> Overlay | None: ...
+    @property
+    def prompt(self) -> Prompt | None: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def message_alert(self) -> bool: ...
+    def number(self, pane_id: str) -> int: ...
+    def status_items(self) -> list[tuple[str, str]]: ...
+    def status_right(self) -> tuple[str, str] | None: ...
 
 
 class Dashboard(Container):
-    """Everything on screen. The Mux owns the state; this only reads it."""
+    """Everything on screen, drawn from a View it only reads."""
 
-    def __init__(self, mux: Mux, focus_window: Window) -> None:
-        self.mux = mux
+    def __init__(
+        self,
+        view: View,
+        focus_window: Window,
+        on_mouse: Callable[[MouseEvent], object],
+        color_depth: Callable[[], ColorDepth],
+    ) -> None:
+        self.view = view
         self.focus_window = focus_window
+        self.on_mouse = on_mouse  # every cell's mouse handler
+        self.color_depth = color_depth
         # pane id -> row -> ((row generation, x, width), the row's segment), and the same for
         # rows placed as cells (copied into the screen with dict.update, not cell by cell).
         self.segments: dict[str, dict[int, tuple[tuple[int, int, int], render.Segment]]] = {}
@@ -146,47 +132,46 @@ class Dashboard(Container):
         erase_bg: bool,
         z_index: int | None,
     ) -> None:
-        mux = self.mux
+        view = self.view
         width, height = write_position.width, write_position.height
-        mux.screen_size = (width, height)
         # The renderer only diffs rows within screen.height; Windows grow it as they write.
         screen.width = max(screen.width, write_position.xpos + width)
         screen.height = max(screen.height, write_position.ypos + height)
         area_h = max(height - 1, 0)
         # Every cell's mouse handler is the dashboard's: set as the default, not cell by cell
         # (set_mouse_handler_for_range costs a millisecond a frame at 200x50).
-        handler = mux.on_mouse
+        handler = self.on_mouse
         mouse_handlers.mouse_handlers = defaultdict(lambda: defaultdict(lambda: handler))
         screen.show_cursor = False
-        rects = mux.geometry(width, area_h)
+        rects = view.rects
         segments: dict[int, list[render.Segment]] | None = None
-        if render.active() and mux.overlay is None:
-            depth = mux.app.color_depth
+        if render.active() and view.overlay is None:
+            depth = self.color_depth()
             if self.sgr is None or self.sgr.depth != depth:
                 self.sgr = render.Sgr(depth)
                 self.segments.clear()
                 self.lines.clear()
             segments = screen.segments = defaultdict(list)  # type: ignore[attr-defined]
         if rects is None:
-            need = mux.too_small
+            need = view.too_small
             message = (f"too small for this layout: it needs {need[0]}x{need[1] + 1}; "
                        "zoom a pane, close panes or enlarge the terminal")  # fmt: skip
             for dy, line in enumerate(textwrap.wrap(message, max(width, 1))[:area_h]):
                 put(screen, 0, dy, line, EXITED, width)
         else:
             for pane_id, rect in rects.items():
-                self.draw_pane(screen, segments, mux.panes[pane_id], rect)
+                self.draw_pane(screen, segments, view.panes[pane_id], rect)
             for cache in (self.segments, self.placed):
                 for gone in set(cache) - set(rects):
                     del cache[gone]
-            if not mux.zoomed and mux.tree is not None:
-                bar = _CHAR_CACHE["│", BORDER_SYNC if mux.sync else BORDER]
+            if not view.zoomed and view.tree is not None:
+                bar = _CHAR_CACHE["│", BORDER_SYNC if view.sync else BORDER]
                 data = screen.data_buffer
-                for sep in self.separators(mux.tree, width, area_h):
+                for sep in self.separators(view.tree, width, area_h):
                     if sep.x < width:
                         for dy in range(sep.length):
                             data[sep.y + dy][sep.x] = bar
-        if mux.overlay is not None:
+        if view.overlay is not None:
             self.draw_overlay(screen, width, area_h)
         self.draw_status(screen, segments, width, height - 1)
 
@@ -199,9 +184,9 @@ class Dashboard(Container):
         pane: Pane,
         rect: layout.Rect,
     ) -> None:
-        mux = self.mux
+        view = self.view
         content = rect.content
-        copy = mux.copy_modes.get(pane.id)
+        copy = view.copy_modes.get(pane.id)
         if copy is not None:
             lines = [[(text, _pt_style(style)) for text, style in line] for line in copy.view()]
             if segments is not None and self.sgr is not None:
@@ -217,7 +202,7 @@ class Dashboard(Container):
         else:
             self.blit_pane(screen, pane, content)
         self.draw_header(screen, segments, pane, rect, copy)
-        if pane.id != mux.focus or mux.overlay is not None or mux.prompt is not None:
+        if pane.id != view.focus or view.overlay is not None or view.prompt is not None:
             return
         if copy is not None:
             x, y = copy.cursor
@@ -274,15 +259,15 @@ class Dashboard(Container):
         segments: dict[int, list[render.Segment]] | None,
         pane: Pane,
         rect: layout.Rect,
-        copy: object,
+        copy: CopyMode | None,
     ) -> None:
-        mux = self.mux
-        focused = pane.id == mux.focus
-        style = BORDER_SYNC if mux.sync else (BORDER_FOCUS if focused else BORDER)
+        view = self.view
+        focused = pane.id == view.focus
+        style = BORDER_SYNC if view.sync else (BORDER_FOCUS if focused else BORDER)
         marks = ("!" if pane.bell else "") + ("#" if pane.activity and not pane.bell else "")
-        label = f"{mux.number(pane.id)}:{pane.record.name}{marks}"
+        label = f"{view.number(pane.id)}:{pane.record.name}{marks}"
         word = pane.status_word()
-        position = copy.position if copy is not None else None  # type: ignore[attr-defined]
+        position = copy.position if copy is not None else None
         badge = self.badge(pane)
 
         def build() -> Line:
@@ -293,9 +278,9 @@ class Dashboard(Container):
                 line.add(f" {word}", EXITED)
                 if pane.problem:
                     line.add(f": {pane.problem}", EXITED)
-            if mux.zoomed:
+            if view.zoomed:
                 line.add(" [zoom]", style)
-            if mux.sync:
+            if view.sync:
                 line.add(" [sync]", BORDER_SYNC)
             line.add(" ─ " + badge, style)
             if pane.shown_title:
@@ -307,7 +292,7 @@ class Dashboard(Container):
             line.pad(rect.width, "─", style)
             return line
 
-        key = (style, focused, label, word, pane.problem, mux.zoomed, mux.sync, badge,
+        key = (style, focused, label, word, pane.problem, view.zoomed, view.sync, badge,
                pane.shown_title, position)  # fmt: skip
         self.put_line(screen, segments, rect.x, rect.y, rect.width, key, build)
 
@@ -340,17 +325,14 @@ class Dashboard(Container):
     # ------------------------------------------------------------ overlay, status
 
     def draw_overlay(self, screen: Screen, width: int, height: int) -> None:
-        overlay = self.mux.overlay
+        overlay = self.view.overlay
         assert overlay is not None
         lines = overlay.lines
-        widest = max([text_width(overlay.title)] + [text_width(s) for s in lines])
-        box_w = min(width - 2, widest + 4)
-        box_h = min(height - 2, len(lines) + 2)
-        if box_w < 4 or box_h < 3:
+        box = overlay_box(overlay, width, height)
+        if box is None:
             return
-        x0, y0 = (width - box_w) // 2, (height - box_h) // 2
+        x0, y0, box_w, box_h = box
         inner = box_h - 2
-        overlay.page = inner
         top = overlay.top
         for dy in range(box_h):
             fill(screen, x0, y0 + dy, box_w, " ", OVERLAY)
@@ -368,21 +350,21 @@ class Dashboard(Container):
     def draw_status(
         self, screen: Screen, segments: dict[int, list[render.Segment]] | None, width: int, y: int
     ) -> None:
-        mux = self.mux
+        view = self.view
         if y < 0:
             return
-        prompt = mux.prompt
+        prompt = view.prompt
         if prompt is not None:
             label, text = prompt.label, prompt.text
             x = min(text_width(label) + text_width(text), width - 1)
             screen.cursor_positions[self.focus_window] = Point(x, y)
             screen.show_cursor = True
             key: object = ("prompt", label, text)
-        elif mux.message:
-            key = ("message", mux.message, mux.message_alert)
+        elif view.message:
+            key = ("message", view.message, view.message_alert)
         else:
-            items = mux.status_items()
-            right = mux.status_right()
+            items = view.status_items()
+            right = view.status_right()
             key = ("status", tuple(items), right)
 
         def build() -> Line:
@@ -391,10 +373,10 @@ class Dashboard(Container):
                 line.add(prompt.label, STATUS + " bold")
                 line.add(prompt.text, STATUS)
                 line.pad(width, " ", STATUS)
-            elif mux.message:
+            elif view.message:
                 # Like tmux's display-message: the message takes the whole line for a while.
-                style = STATUS_ALERT if mux.message_alert else MESSAGE
-                line.add(mux.message, style)
+                style = STATUS_ALERT if view.message_alert else MESSAGE
+                line.add(view.message, style)
                 line.pad(width, " ", style)
             else:
                 line.add("[nono] ", STATUS + " bold")
@@ -412,44 +394,6 @@ class Dashboard(Container):
             return line
 
         self.put_line(screen, segments, 0, y, width, key, build)
-
-
-class Line:
-    """One row composed left to right from styled text, cut at its width as put() cuts."""
-
-    def __init__(self, width: int) -> None:
-        self.width = width
-        self.x = 0
-        self.runs: list[tuple[str, str]] = []
-
-    def add(self, text: str, style: str) -> None:
-        room = self.width - self.x
-        if room <= 0 or not text:
-            return
-        if not text.isprintable():
-            text = text.translate(render.CONTROLS)  # a title is the agent's text
-        if text.isascii():
-            text = text[:room]
-            width = len(text)
-        else:
-            kept, width = [], 0
-            for ch in text:
-                w = _CHAR_CACHE[ch, style].width
-                if width + w > room:
-                    break
-                kept.append(ch)
-                width += max(w, 0)
-            text = "".join(kept)
-        if text:
-            self.runs.append((text, style))
-            self.x += width
-
-    def pad(self, to: int, char: str, style: str) -> None:
-        """`char` (one column wide) up to column `to`."""
-        to = min(to, self.width)
-        if to > self.x:
-            self.runs.append((char * (to - self.x), style))
-            self.x = to
 
 
 @lru_cache(maxsize=4096)

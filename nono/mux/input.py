@@ -1,66 +1,51 @@
 """What the person does, into the dashboard: keys through the prefix and the keymap's tables to
 actions or to the agent (bytes as a terminal sends them), prompts and overlays, and the mouse.
 
-Mixed into Mux (app.py), whose state it reads and changes; kept apart because how input is
-decoded and how the dashboard acts on it change for different reasons.
+Kept apart from the actions (actions.py) because how input is decoded and what the dashboard
+does about it change for different reasons.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from prompt_toolkit.key_binding import KeyPress
 from prompt_toolkit.keys import Keys
 from prompt_toolkit.mouse_events import MouseButton, MouseEvent, MouseEventType, MouseModifier
 
 from nono.mux import layout
-from nono.mux.prompts import Prompt
-
-if TYPE_CHECKING:
-    from nono.mux.pane import Pane
+from nono.mux.copying import Copying
+from nono.mux.keymap import Keymap
+from nono.mux.model import Model
+from nono.mux.prompts import overlay_page
 
 PENDING_WAIT = 0.4  # a half-typed multi-key binding (M-x) gives up after this
 _CURSOR_KEYS = {"up": "A", "down": "B", "right": "C", "left": "D", "home": "H", "end": "F"}
 
 
-class InputHandling:
-    """Keys, prompts, overlays and the mouse (a mixin of Mux)."""
+class Input:
+    """Keys, prompts, overlays and the mouse, turned into actions and typing."""
 
-    # Provided by Mux.
-    keymap: Any
-    panes: dict[str, Pane]
-    tree: Any
-    focus: str | None
-    sync: bool
-    copy_modes: dict[str, Any]
-    overlay: Any
-    prompt: Prompt | None
-    pending: list[KeyPress]
-    pending_timer: asyncio.TimerHandle | None
-    prefix_armed: bool
-    outgoing: dict[str, list[str]]
-    flush_scheduled: bool
-    drag: Any
-    zoomed: bool
-    act: Any
-    invalidate: Any
-    say: Any
-    save: Any
-    set_focus: Any
-    geometry: Any
-    copy_act: Any
-    enter_copy_mode: Any
-    _area: Any
+    def __init__(
+        self, keymap: Keymap, model: Model, copying: Copying, act: Callable[[str], None]
+    ) -> None:
+        self.keymap = keymap
+        self.model = model
+        self.copying = copying
+        self.act = act  # runs an action by name (actions.run)
+        self.pending: list[KeyPress] = []
+        self.pending_timer: asyncio.TimerHandle | None = None
 
     def press(self, press: KeyPress) -> None:
         key = press.key.value if isinstance(press.key, Keys) else press.key
         if key in (Keys.CPRResponse.value, Keys.Vt100MouseEvent.value, Keys.Ignore.value):
             return
-        if self.prompt is not None:
+        if self.model.prompt is not None:
             self.prompt_key(key, press.data)
             return
-        if self.overlay is not None:
+        if self.model.overlay is not None:
             self.overlay_key(key)
             return
         self.pending.append(press)
@@ -68,25 +53,25 @@ class InputHandling:
         if self.pending_timer is not None:
             self.pending_timer.cancel()
             self.pending_timer = None
-        in_copy = self.focus in self.copy_modes
-        if self.prefix_armed:
+        in_copy = self.model.focus in self.model.copy_modes
+        if self.model.prefix_armed:
             table = self.keymap.bindings
         elif keys == self.keymap.prefix:
             self.pending.clear()
-            self.prefix_armed = True
-            self.invalidate()
+            self.model.prefix_armed = True
+            self.model.invalidate()
             return
         else:
             table = self.keymap.copy_mode if in_copy else self.keymap.root
         action = table.get(keys)
         if action is not None:
             self.pending.clear()
-            self.prefix_armed = False
+            self.model.prefix_armed = False
             self.act(action)
-            self.invalidate()
+            self.model.invalidate()
             return
         if any(bound[: len(keys)] == keys for bound in table) or (
-            not self.prefix_armed and self.keymap.prefix[: len(keys)] == keys
+            not self.model.prefix_armed and self.keymap.prefix[: len(keys)] == keys
         ):
             # The start of a longer binding (M-x arrives as Esc then x): wait a moment.
             self.pending_timer = asyncio.get_running_loop().call_later(
@@ -100,147 +85,103 @@ class InputHandling:
         mode, where tmux ignores them too."""
         self.pending_timer = None
         pending, self.pending = self.pending, []
-        if self.prefix_armed:
-            self.prefix_armed = False
-            self.invalidate()
+        if self.model.prefix_armed:
+            self.model.prefix_armed = False
+            self.model.invalidate()
             return
-        if self.focus in self.copy_modes:
+        if self.model.focus in self.model.copy_modes:
             return
         data = "".join(self.key_bytes(p) for p in pending)
-        self.type_text(data)
+        self.model.type_text(data)
 
     def key_bytes(self, press: KeyPress) -> str:
         """What the agent's terminal would send for this key: the outer terminal's bytes, with
         the cursor keys in application mode when the agent asked for it (DECCKM)."""
         key = press.key.value if isinstance(press.key, Keys) else press.key
-        pane = self.panes.get(self.focus or "")
+        pane = self.model.panes.get(self.model.focus or "")
         data = press.data
         app_cursor = pane is not None and pane.modes.get("app_cursor")
         if app_cursor and key in _CURSOR_KEYS and data == f"\x1b[{_CURSOR_KEYS[key]}":
             return "\x1bO" + _CURSOR_KEYS[key]
         return data
 
-    def type_text(self, data: str) -> None:
-        """Queue keys for the target panes. The keys of one read from the terminal are sent
-        in one write, as a terminal would: an agent must not see Esc alone and then `[13;2u`
-        as typing."""
-        if not data:
-            return
-        targets = self._targets()
-        if not any(p.state == "running" and not p.read_only for p in targets) and targets:
-            pane = targets[0]
-            why = pane.problem or pane.status_word()
-            self.say(f"{pane.record.name} takes no input: {why}", alert=True)
-            return
-        for pane in targets:
-            self.queue(pane, data)
-
-    def queue(self, pane: Pane, data: str) -> None:
-        """Input for one pane, written once the current batch of keys is handled."""
-        self.outgoing.setdefault(pane.id, []).append(data)
-        if not self.flush_scheduled:
-            self.flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush_outgoing)
-
-    def _flush_outgoing(self) -> None:
-        self.flush_scheduled = False
-        outgoing, self.outgoing = self.outgoing, {}
-        for pane_id, parts in outgoing.items():
-            pane = self.panes.get(pane_id)
-            if pane is not None:
-                pane.send("".join(parts).encode("utf-8", "surrogateescape"))
-
-    def _targets(self) -> list[Pane]:
-        if self.sync:
-            return [self.panes[p] for p in layout.panes(self.tree) if p in self.panes]
-        pane = self.panes.get(self.focus or "")
-        return [pane] if pane is not None else []
-
-    def paste(self, text: str) -> None:
-        if self.prompt is not None:
-            self.prompt.text += text.replace("\n", " ").replace("\r", " ")
-            self.invalidate()
-            return
-        for pane in self._targets():
-            if pane.modes.get("bracketed_paste"):
-                self.queue(pane, "\x1b[200~" + text + "\x1b[201~")
-            else:
-                self.queue(pane, text)
-
     # ------------------------------------------------------------ prompts and overlays
 
-    def ask(self, label: str, done: Any, initial: str = "", single_key: bool = False) -> None:
-        self.prompt = Prompt(label, initial, done, single_key)
-        self.invalidate()
-
     def prompt_key(self, key: str, data: str) -> None:
-        prompt = self.prompt
+        prompt = self.model.prompt
         assert prompt is not None
         outcome = prompt.key(key, data)
         if outcome is None:
-            self.invalidate()
+            self.model.invalidate()
             return
-        self.prompt = None
+        self.model.prompt = None
         if outcome is not False:
             prompt.done(outcome)
-        self.invalidate()
+        self.model.invalidate()
 
     def overlay_key(self, key: str) -> None:
-        overlay = self.overlay
+        overlay = self.model.overlay
         assert overlay is not None
-        if overlay.key(key):
-            self.overlay = None
+        if overlay.key(key, overlay_page(overlay, *self.model.area())):
+            self.model.overlay = None
             if overlay.chosen is not None and overlay.on_choose is not None:
                 overlay.on_choose(overlay.chosen)
-        self.invalidate()
+        self.model.invalidate()
 
     # ------------------------------------------------------------ mouse
 
     def on_mouse(self, event: MouseEvent) -> None:
         x, y = event.position.x, event.position.y
-        width, height = self._area()
+        width, height = self.model.area()
         kind = event.event_type
-        if self.overlay is not None or self.prompt is not None or self.tree is None:
+        if (
+            self.model.overlay is not None
+            or self.model.prompt is not None
+            or self.model.tree is None
+        ):
             return
-        if self.drag is not None:
+        if self.model.drag is not None:
             if kind == MouseEventType.MOUSE_MOVE and event.button == MouseButton.LEFT:
-                self.tree = layout.drag(self.tree, self.drag, x, y, width, height)
-                self.invalidate()
+                self.model.tree = layout.drag(self.model.tree, self.model.drag, x, y, width, height)
+                self.model.invalidate()
                 return
             if kind in (MouseEventType.MOUSE_UP, MouseEventType.MOUSE_MOVE):
-                self.drag = None
-                self.save()
+                self.model.drag = None
+                self.model.save()
                 return
-        rects = self.geometry(width, height) or {}
+        self.model.relayout()  # the terminal may have changed size since the last frame
+        rects = self.model.rects or {}
         pane_id = next((p for p, r in rects.items() if r.contains(x, y)), None)
-        if kind == MouseEventType.MOUSE_DOWN and not self.zoomed:
-            border = layout.border_at(self.tree, width, height, x, y)
+        if kind == MouseEventType.MOUSE_DOWN and not self.model.zoomed:
+            border = layout.border_at(self.model.tree, width, height, x, y)
             if border is not None:
-                self.drag = border
+                self.model.drag = border
                 return
         if pane_id is None:
             return
-        pane = self.panes[pane_id]
+        pane = self.model.panes[pane_id]
         content = rects[pane_id].content
         inside = content.contains(x, y)
-        if kind == MouseEventType.MOUSE_DOWN and pane_id != self.focus:
-            self.set_focus(pane_id)
-            self.invalidate()
+        if kind == MouseEventType.MOUSE_DOWN and pane_id != self.model.focus:
+            self.model.set_focus(pane_id)
+            self.model.invalidate()
         wheel = kind in (MouseEventType.SCROLL_UP, MouseEventType.SCROLL_DOWN)
-        if wheel and pane_id != self.focus:
-            self.set_focus(pane_id)
-        copy = self.copy_modes.get(pane_id)
+        if wheel and pane_id != self.model.focus:
+            self.model.set_focus(pane_id)
+        copy = self.model.copy_modes.get(pane_id)
         if inside and copy is None and pane.modes.get("mouse") and pane.state == "running":
             report = mouse_report(event, x - content.x, y - content.y, pane.modes)
             if report:
-                self.queue(pane, report)
+                self.model.queue(pane, report)
             return
         if wheel:
             if copy is not None:
-                self.copy_act("scroll-up" if kind == MouseEventType.SCROLL_UP else "scroll-down", 3)
+                self.copying.act(
+                    "scroll-up" if kind == MouseEventType.SCROLL_UP else "scroll-down", 3
+                )
             elif kind == MouseEventType.SCROLL_UP:
-                self.enter_copy_mode(from_wheel=True, scroll=3)
-            self.invalidate()
+                self.copying.enter(from_wheel=True, scroll=3)
+            self.model.invalidate()
 
 
 def mouse_report(event: MouseEvent, x: int, y: int, modes: dict[str, Any]) -> str | None:

@@ -1,93 +1,29 @@
 """Keymaps for nono mux: which key does what, read from YAML files and checked key by key.
-A keymap that loaded without error is cached, compiled, until one of its files changes."""
+A keymap that loaded without error is cached, compiled, until one of its files changes
+(keymap_cache.py); the actions a key may name are actions.py's."""
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from nono import __version__
 from nono.errors import FileError, NonoError
-from nono.keys import Key, format_key, parse_key
+from nono.keys import Key, parse_key
+from nono.mux import keymap_cache
+from nono.mux.actions import COPY, PANES, names
+from nono.mux.keymap_cache import Files as _Files  # what a load looked at, for the cache
 from nono.mux.keynames import Keys, key_label, presses, token_presses
-from nono.paths import config_dir, read_cache, write_cache
+from nono.paths import config_dir
 from nono.userfile import Map, closest, did_you_mean
 
-ACTIONS: dict[str, str] = {
-    "detach": "Leave the multiplexer; every session keeps running",
-    "split-right": "Split: a new pane beside the focused one",
-    "split-down": "Split: a new pane below the focused one",
-    "attach-session": "Put an existing session into a new pane",
-    "focus-left": "Focus the pane on the left",
-    "focus-right": "Focus the pane on the right",
-    "focus-up": "Focus the pane above",
-    "focus-down": "Focus the pane below",
-    "focus-next": "Focus the next pane",
-    "focus-prev": "Focus the previous pane",
-    "focus-last": "Focus the pane focused before this one",
-    "zoom": "Zoom the focused pane to the whole screen, or back",
-    "resize-left": "Move the pane's edge left by 1 cell",
-    "resize-right": "Move the pane's edge right by 1 cell",
-    "resize-up": "Move the pane's edge up by 1 cell",
-    "resize-down": "Move the pane's edge down by 1 cell",
-    "resize-left-5": "Move the pane's edge left by 5 cells",
-    "resize-right-5": "Move the pane's edge right by 5 cells",
-    "resize-up-5": "Move the pane's edge up by 5 cells",
-    "resize-down-5": "Move the pane's edge down by 5 cells",
-    "next-layout": "Arrange the panes in the next layout",
-    "layout-tiled": "Layout: panes tiled in a grid",
-    "layout-even-horizontal": "Layout: panes side by side, equal widths",
-    "layout-even-vertical": "Layout: panes stacked, equal heights",
-    "layout-main-vertical": "Layout: a big pane on the left, the others stacked beside it",
-    "layout-main-horizontal": "Layout: a big pane on top, the others side by side below",
-    "close-pane": "Close the pane; its session keeps running, detached",
-    "stop-session": "Stop the focused pane's session (asks first)",
-    "restart-session": "Restart the focused pane's session",
-    "copy-mode": "Copy mode: scroll back, search, select and copy",
-    "paste-buffer": "Paste the last copied text into the focused pane",
-    "help": "Show the key bindings",
-    "synchronize": "Type into every pane at once, or stop doing so",
-    "send-prefix": "Send the prefix key to the focused pane",
-    "redraw": "Redraw the screen",
-    "next-session": "Show the next session not on screen in the focused pane",
-    "none": "Unbound: removes a binding in an override file",
-}
-COPY_ACTIONS: dict[str, str] = {
-    "copy-cancel": "Leave copy mode",
-    "copy-up": "Cursor up",
-    "copy-down": "Cursor down",
-    "copy-left": "Cursor left",
-    "copy-right": "Cursor right",
-    "copy-page-up": "Scroll up a page",
-    "copy-page-down": "Scroll down a page",
-    "copy-half-page-up": "Scroll up half a page",
-    "copy-half-page-down": "Scroll down half a page",
-    "copy-top": "Go to the oldest line of the history",
-    "copy-bottom": "Go to the newest line",
-    "copy-line-start": "Go to the start of the line",
-    "copy-line-end": "Go to the end of the line",
-    "copy-word-next": "Go to the next word",
-    "copy-word-prev": "Go to the previous word",
-    "copy-search-backward": "Search up (older lines)",
-    "copy-search-forward": "Search down (newer lines)",
-    "copy-search-next": "Repeat the search",
-    "copy-search-prev": "Repeat the search the other way",
-    "copy-begin-selection": "Start selecting at the cursor",
-    "copy-clear-selection": "Drop the selection",
-    "copy-select-line": "Select whole lines",
-    "copy-copy": "Copy the selection and leave copy mode",
-    "none": "Unbound: removes a binding in an override file",
-}
-# Each table of a keymap file and the vocabulary its actions come from.
+# Each table of a keymap file and the vocabulary its actions come from (actions.py).
 TABLES: dict[str, dict[str, str]] = {
-    "bindings": ACTIONS,
-    "root": ACTIONS,
-    "copy-mode": COPY_ACTIONS,
+    "bindings": names(PANES),
+    "root": names(PANES),
+    "copy-mode": names(COPY),
 }
 _TOP_KEYS = ("extends", "prefix", *TABLES)
 
@@ -219,8 +155,8 @@ def _parse_table(doc: Map, table: str, file: str) -> dict[Keys, _Entry]:
             hint = "write none to unbind a key" if action is None else f"e.g. {_EXAMPLES[table]}"
             raise KeymapError(file, "must be an action name", line=line, key=token, hint=hint)
         if action not in vocabulary:
-            if action in ACTIONS or action in COPY_ACTIONS:
-                home = "bindings: or root:" if action in ACTIONS else "copy-mode:"
+            if action in TABLES["bindings"] or action in TABLES["copy-mode"]:
+                home = "bindings: or root:" if action in TABLES["bindings"] else "copy-mode:"
                 raise KeymapError(
                     file,
                     f"{action} cannot be used in {table}",
@@ -394,13 +330,14 @@ def load_keymap(
     $XDG_CONFIG_HOME/nono/keymap.yaml if there is one; False for none), with `prefix`
     (config.toml's [ui] prefix, when the user set it) winning over both.
     From the cache when no file it read has changed since; errors always come from the files."""
-    key = _cache_key(name, override, prefix)
-    cache = read_cache(_CACHE_FILE)
-    keymap = _cached(cache.get(key))
-    if keymap is None:
-        files = _Files()
-        keymap = _load(name, override, prefix, files)
-        _write_cache(cache, key, {"files": files.seen, "keymap": _to_json(keymap)})
+    key = keymap_cache.cache_key(name, override, prefix, _builtin_dir())
+    compiled = keymap_cache.lookup(key)
+    if compiled is not None:
+        return _keymap(*compiled)
+    files = _Files()
+    keymap = _load(name, override, prefix, files)
+    tables = {"bindings": keymap.bindings, "root": keymap.root, "copy-mode": keymap.copy_mode}
+    keymap_cache.store(key, files, keymap.name, keymap.prefix_key, tables, keymap.sources)
     return keymap
 
 
@@ -464,120 +401,3 @@ def _keymap(name: str, prefix: Key, tables: dict[str, dict[Keys, str]], sources:
         copy_mode=MappingProxyType(tables["copy-mode"]),
         sources=tuple(sources),
     )
-
-
-# ---------------------------------------------------------------- the cache
-
-# Compiled keymaps, so that the dashboard starts without importing PyYAML or parsing a file.
-# An entry is only ever a keymap that loaded without error, and it holds while every file the
-# load looked at (read, or looked for and not found) is as it was. In nono's private state
-# directory: a keymap from a file a sandbox could write would skip every check.
-_CACHE_VERSION = 3  # 2: the prefix as written (C-b); 3: a user keymap shadows a built-in one
-_CACHE_ENTRIES = 8
-_CACHE_FILE = "keymaps.json"
-
-
-class _Files:
-    """The files a load looked at, each stat'ed before it was used: a file that changes
-    during the load does not match its entry the next time."""
-
-    def __init__(self) -> None:
-        self.seen: dict[str, list[int] | None] = {}
-
-    def saw(self, file: str, st: os.stat_result | None) -> None:
-        self.seen[file] = _signature(st)
-
-    def stat(self, path: Path) -> None:
-        self.saw(str(path), _stat(str(path)))
-
-    def exists(self, path: Path) -> bool:
-        self.stat(path)
-        return path.exists()
-
-    def is_file(self, path: Path) -> bool:
-        self.stat(path)
-        return path.is_file()
-
-
-def _stat(file: str) -> os.stat_result | None:
-    try:
-        return os.stat(file)
-    except (OSError, ValueError):
-        return None
-
-
-def _signature(st: os.stat_result | None) -> list[int] | None:
-    # The inode tells a file replaced by an editor's rename, or another file under the same
-    # relative path, from the file that was read.
-    return None if st is None else [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
-
-
-def _cache_key(name: str, override: Path | Literal[False] | None, prefix: str | None) -> str:
-    # The arguments and what turns names into paths (config dir, built-in dir, ~). Relative
-    # paths stay relative in the entry: from another directory they stat other files.
-    where = [str(config_dir()), str(_builtin_dir()), os.path.expanduser("~")]
-    given = override if override in (None, False) else str(override)
-    return json.dumps([_CACHE_VERSION, __version__, name, given, prefix, *where])
-
-
-def _write_cache(cache: dict[str, Any], key: str, entry: dict[str, Any]) -> None:
-    """`entry` as the newest of the last _CACHE_ENTRIES."""
-    cache.pop(key, None)
-    cache[key] = entry
-    for old in list(cache)[:-_CACHE_ENTRIES]:
-        del cache[old]
-    write_cache(_CACHE_FILE, cache)
-
-
-def _cached(entry: Any) -> Keymap | None:
-    """The keymap of a cache entry whose files are all as they were; None for anything else,
-    a damaged entry included."""
-    try:
-        files = entry["files"]
-        if not files or any(_signature(_stat(file)) != seen for file, seen in files.items()):
-            return None
-        return _from_json(entry["keymap"])
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
-
-
-def _to_json(keymap: Keymap) -> dict[str, Any]:
-    tables = {"bindings": keymap.bindings, "root": keymap.root, "copy-mode": keymap.copy_mode}
-    return {
-        "name": keymap.name,
-        "prefix": format_key(keymap.prefix_key),
-        "sources": list(keymap.sources),
-        **{
-            table: [[list(k), action] for k, action in keys.items()]
-            for table, keys in tables.items()
-        },
-    }
-
-
-def _from_json(data: dict[str, Any]) -> Keymap:
-    """Checked as far as the dashboard relies on it: keys of text, actions it knows."""
-
-    def keys_of(value: Any) -> Keys:
-        if not isinstance(value, list) or not value or not all(isinstance(k, str) for k in value):
-            raise ValueError(value)
-        return tuple(value)
-
-    tables: dict[str, dict[Keys, str]] = {}
-    for table, vocabulary in TABLES.items():
-        tables[table] = {}
-        for keys, action in data[table]:
-            if not isinstance(action, str) or action not in vocabulary or action == "none":
-                raise ValueError(action)
-            tables[table][keys_of(keys)] = action
-    name, sources = data["name"], data["sources"]
-    if not isinstance(name, str) or not all(isinstance(source, str) for source in sources):
-        raise ValueError(name)
-    prefix = data["prefix"]
-    if not isinstance(prefix, str):
-        raise ValueError(prefix)
-    try:
-        prefix_key = parse_key(prefix)
-        presses(prefix_key)
-    except NonoError:
-        raise ValueError(prefix) from None
-    return _keymap(name, prefix_key, tables, sources)

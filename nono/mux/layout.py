@@ -27,7 +27,6 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
-from typing import Any
 
 MIN_WIDTH = 2
 MIN_HEIGHT = 2  # one header row and one content row
@@ -497,56 +496,3 @@ def drag(tree: Node, border: Border, x: int, y: int, width: int, height: int) ->
     # Where the boundary is now: the separator column, or the lower pane's header row.
     delta = x - (placed.rect.x + end - 1) if node.horizontal else y - (placed.rect.y + end)
     return _move(tree, placed, border.index, delta, opposite=False)
-
-
-# ---------------------------------------------------------------- serialization
-
-
-def to_json(tree: Node) -> dict[str, Any]:
-    """{"pane": id} or {"horizontal": bool, "children": [...], "weights": [int, ...]}."""
-    if isinstance(tree, Leaf):
-        return {"pane": tree.pane}
-    return {
-        "horizontal": tree.horizontal,
-        "children": [to_json(child) for child in tree.children],
-        "weights": list(tree.weights),
-    }
-
-
-_SPLIT_KEYS = {"horizontal", "children", "weights"}
-
-
-def from_json(data: Any) -> Node:
-    """The tree `to_json` wrote; ValueError naming the first malformed place."""
-    seen: set[str] = set()
-    return _parse(data, "layout", seen)
-
-
-def _parse(data: Any, where: str, seen: set[str]) -> Node:
-    if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected an object, got {type(data).__name__}")
-    expected = {"pane"} if "pane" in data else _SPLIT_KEYS
-    if unknown := sorted(set(data) - expected, key=str):
-        raise ValueError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}")
-    if missing := sorted(expected - set(data)):
-        raise ValueError(f"{where}: missing key(s) {', '.join(map(repr, missing))}")
-    if expected == {"pane"}:
-        pane = data["pane"]
-        if not isinstance(pane, str) or not pane:
-            raise ValueError(f"{where}.pane: expected a non-empty string, got {pane!r}")
-        if pane in seen:
-            raise ValueError(f"{where}.pane: pane {pane!r} appears twice")
-        seen.add(pane)
-        return Leaf(pane)
-    horizontal, children, weights = data["horizontal"], data["children"], data["weights"]
-    if not isinstance(horizontal, bool):
-        raise ValueError(f"{where}.horizontal: expected true or false, got {horizontal!r}")
-    if not isinstance(children, list) or len(children) < 2:
-        raise ValueError(f"{where}.children: expected a list of at least 2 nodes")
-    if not isinstance(weights, list) or len(weights) != len(children):
-        raise ValueError(f"{where}.weights: expected a list of {len(children)} integers")
-    for i, weight in enumerate(weights):
-        if type(weight) is not int or weight <= 0:
-            raise ValueError(f"{where}.weights[{i}]: expected a positive integer, got {weight!r}")
-    kids = tuple(_parse(c, f"{where}.children[{i}]", seen) for i, c in enumerate(children))
-    return Split(horizontal, kids, tuple(weights))

@@ -6,6 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from wcwidth import wcswidth
+
+OVERLAY_PAGE = 10  # lines a PageUp moves when the overlay has no room to show
+
 
 class Prompt:
     """A line editor in the status bar. `key` returns None while editing, the text on Enter
@@ -55,18 +59,17 @@ class Overlay:
         self.footer = footer
         self.selected = 0 if on_choose is not None else -1
         self.top = 0
-        self.page = 10  # rows shown; the drawing sets it
         self.chosen: int | None = None
 
-    def key(self, key: str) -> bool:
-        """Handle a key; True when the overlay is done."""
+    def key(self, key: str, page: int) -> bool:
+        """Handle a key, `page` lines being shown; True when the overlay is done."""
         if key in ("escape", "q", "c-c", "c-g"):
             return True
         if key in ("c-m", "c-j") and self.on_choose is not None:
             self.chosen = self.selected
             return True
-        step = {"up": -1, "k": -1, "down": 1, "j": 1, "pageup": -self.page,
-                "pagedown": self.page, "home": -len(self.lines),
+        step = {"up": -1, "k": -1, "down": 1, "j": 1, "pageup": -page,
+                "pagedown": page, "home": -len(self.lines),
                 "end": len(self.lines)}.get(key)  # fmt: skip
         if step is None:
             return False
@@ -75,8 +78,30 @@ class Overlay:
             self.selected = min(max(self.selected + step, 0), last)
             if self.selected < self.top:
                 self.top = self.selected
-            elif self.selected >= self.top + self.page:
-                self.top = self.selected - self.page + 1
+            elif self.selected >= self.top + page:
+                self.top = self.selected - page + 1
         else:
-            self.top = min(max(self.top + step, 0), max(len(self.lines) - self.page, 0))
+            self.top = min(max(self.top + step, 0), max(len(self.lines) - page, 0))
         return False
+
+
+def text_width(text: str) -> int:
+    width = wcswidth(text)
+    return width if width >= 0 else len(text)
+
+
+def overlay_box(overlay: Overlay, width: int, height: int) -> tuple[int, int, int, int] | None:
+    """Where the overlay goes in a `width` x `height` area: (x, y, width, height) of its box,
+    its lines shown in all but the top and bottom rows; None when there is no room for it."""
+    widest = max([text_width(overlay.title)] + [text_width(s) for s in overlay.lines])
+    box_w = min(width - 2, widest + 4)
+    box_h = min(height - 2, len(overlay.lines) + 2)
+    if box_w < 4 or box_h < 3:
+        return None
+    return (width - box_w) // 2, (height - box_h) // 2, box_w, box_h
+
+
+def overlay_page(overlay: Overlay, width: int, height: int) -> int:
+    """How many of the overlay's lines show at once (what PageUp and PageDown move by)."""
+    box = overlay_box(overlay, width, height)
+    return box[3] - 2 if box is not None else OVERLAY_PAGE

@@ -1,4 +1,5 @@
-"""The dashboard's saved state: the layout a person left, restored by the next `nono mux`."""
+"""The dashboard's saved state: the layout a person left, restored by the next `nono mux`, and
+the layout tree's JSON form."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from nono import paths
-from nono.mux import layout, presets
-from nono.mux.layout import Node
+from nono.mux import presets
+from nono.mux.layout import Leaf, Node, Split
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def load(path: Path | None = None) -> tuple[Saved | None, str | None]:
         data = json.loads(text)
         if not isinstance(data, dict) or data.get("version") != 1:
             raise ValueError("not a version 1 layout")
-        tree = layout.from_json(data["tree"]) if data.get("tree") is not None else None
+        tree = from_json(data["tree"]) if data.get("tree") is not None else None
         focus = data.get("focus")
         if focus is not None and not isinstance(focus, str):
             raise ValueError("focus must be a session id")
@@ -59,9 +60,62 @@ def load(path: Path | None = None) -> tuple[Saved | None, str | None]:
 def save(saved: Saved, path: Path | None = None) -> None:
     data: dict[str, Any] = {
         "version": 1,
-        "tree": layout.to_json(saved.tree) if saved.tree is not None else None,
+        "tree": to_json(saved.tree) if saved.tree is not None else None,
         "focus": saved.focus,
         "zoomed": saved.zoomed,
         "preset": saved.preset,
     }
     paths.write_atomic(path or layout_path(), json.dumps(data, indent=1).encode())
+
+
+# ---------------------------------------------------------------- the tree as JSON
+
+
+def to_json(tree: Node) -> dict[str, Any]:
+    """{"pane": id} or {"horizontal": bool, "children": [...], "weights": [int, ...]}."""
+    if isinstance(tree, Leaf):
+        return {"pane": tree.pane}
+    return {
+        "horizontal": tree.horizontal,
+        "children": [to_json(child) for child in tree.children],
+        "weights": list(tree.weights),
+    }
+
+
+_SPLIT_KEYS = {"horizontal", "children", "weights"}
+
+
+def from_json(data: Any) -> Node:
+    """The tree `to_json` wrote; ValueError naming the first malformed place."""
+    seen: set[str] = set()
+    return _parse(data, "layout", seen)
+
+
+def _parse(data: Any, where: str, seen: set[str]) -> Node:
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected an object, got {type(data).__name__}")
+    expected = {"pane"} if "pane" in data else _SPLIT_KEYS
+    if unknown := sorted(set(data) - expected, key=str):
+        raise ValueError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}")
+    if missing := sorted(expected - set(data)):
+        raise ValueError(f"{where}: missing key(s) {', '.join(map(repr, missing))}")
+    if expected == {"pane"}:
+        pane = data["pane"]
+        if not isinstance(pane, str) or not pane:
+            raise ValueError(f"{where}.pane: expected a non-empty string, got {pane!r}")
+        if pane in seen:
+            raise ValueError(f"{where}.pane: pane {pane!r} appears twice")
+        seen.add(pane)
+        return Leaf(pane)
+    horizontal, children, weights = data["horizontal"], data["children"], data["weights"]
+    if not isinstance(horizontal, bool):
+        raise ValueError(f"{where}.horizontal: expected true or false, got {horizontal!r}")
+    if not isinstance(children, list) or len(children) < 2:
+        raise ValueError(f"{where}.children: expected a list of at least 2 nodes")
+    if not isinstance(weights, list) or len(weights) != len(children):
+        raise ValueError(f"{where}.weights: expected a list of {len(children)} integers")
+    for i, weight in enumerate(weights):
+        if type(weight) is not int or weight <= 0:
+            raise ValueError(f"{where}.weights[{i}]: expected a positive integer, got {weight!r}")
+    kids = tuple(_parse(c, f"{where}.children[{i}]", seen) for i, c in enumerate(children))
+    return Split(horizontal, kids, tuple(weights))

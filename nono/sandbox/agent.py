@@ -145,12 +145,6 @@ def _adopt(src: str, dst: str, beside: str, inside: str) -> None:
         ) from None
 
 
-def expander(environ: Mapping[str, str], workdir: str):
-    from nono.sandbox.build import expand
-
-    return lambda text: os.path.abspath(expand(text, environ, workdir))
-
-
 def describe(setup: AgentSetup, steps: list[Step], env_set: Mapping[str, str]) -> dict | None:
     """The dry run's account of what the profile does to the agent and its settings."""
     if setup.empty:

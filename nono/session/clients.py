@@ -9,6 +9,7 @@ import re
 import socket
 import struct
 from dataclasses import asdict
+from typing import Protocol
 
 from nono.session import registry
 from nono.session.protocol import (
@@ -33,9 +34,16 @@ from nono.session.protocol import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
+    from nono.session.registry import Record
+    from nono.term import TerminalModel
+
 READ_CHUNK = 65536
+SCREEN_FRAME_INTERVAL = 1 / 30
+SCREEN_MIN_INTERVAL = 1 / 250  # frames of small output (typing) are sent this soon
+SCREEN_SMALL_OUTPUT = 4096  # bytes since the last frame that count as small
 # A client further behind than this loses its backlog and gets a fresh screen instead.
 CLIENT_BACKLOG = 1 << 20
 HELLO_TIMEOUT = 5.0
@@ -74,12 +82,58 @@ class Client:
         self.wake.set()
 
 
-class ClientHandling:
-    """Mixed into Supervisor: everything about connections. Kept apart because a supervisor's
-    PTY and model work and its client bookkeeping change for different reasons.
+class Session(Protocol):
+    """What the client side needs of its session (the Supervisor, supervisor.py, is one)."""
 
-    It relies on the Supervisor's record, model, clients, exited/first_client events, and its
-    replay(), write_input(), resize(), stop(), update() and caught_up()."""
+    record: Record
+    model: TerminalModel
+    exited: asyncio.Event  # the child has exited
+    first_client: asyncio.Event  # a screen or raw client has attached once
+    exit_code: int | None
+    received: int  # bytes read from the PTY
+    fed: int  # bytes the model has taken
+    tail: bytearray  # the last raw output
+
+    def replay(self) -> bytes: ...
+    def write_input(self, data: bytes) -> None: ...
+    def resize(self, cols: int, rows: int) -> None: ...
+    async def stop(self, timeout: float, force: bool) -> None: ...
+    def update(self, **changes: Any) -> None: ...
+    async def caught_up(self) -> None: ...
+
+
+class Clients:
+    """A supervisor's connections: admission, what each is sent and when, their requests.
+    Kept apart from the Supervisor because its PTY and model work and its client bookkeeping
+    change for different reasons. Iterating it gives the connected clients."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.connected: list[Client] = []
+        self.screen_timer: asyncio.TimerHandle | None = None
+        self.last_screen = 0.0  # loop time of the last screen tick
+        self.fed_at_screen = 0  # bytes the model had taken as of the last screen tick
+
+    def __iter__(self) -> Iterator[Client]:
+        return iter(self.connected)
+
+    def schedule_screen(self) -> None:
+        """A little output since the last frame (an echo, a prompt) goes out at once; a flood
+        is coalesced to the frame rate. Typing is never held back by a frame tick."""
+        if self.screen_timer is None and any(c.mode == "screen" for c in self.connected):
+            loop = asyncio.get_running_loop()
+            session = self.session
+            small = (session.fed - self.fed_at_screen <= SCREEN_SMALL_OUTPUT
+                     and session.received - session.fed <= SCREEN_SMALL_OUTPUT)  # fmt: skip
+            interval = SCREEN_MIN_INTERVAL if small else self.screen_interval()
+            wait = self.last_screen + interval - loop.time()
+            self.screen_timer = loop.call_at(loop.time() + max(wait, 0.0), self.send_screen)
+
+    def screen_interval(self) -> float:
+        """The flood frame interval: the fastest any screen client asked for (a dashboard asks
+        panes that are not focused for fewer frames)."""
+        rates = [c.frame_interval for c in self.connected if c.mode == "screen"]
+        return min(rates, default=SCREEN_FRAME_INTERVAL)
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         sock = writer.get_extra_info("socket")
@@ -109,7 +163,7 @@ class ClientHandling:
                 for frame in decoder.feed(data):
                     await self.handle(client, frame)
         except (ProtocolError, TimeoutError, ConnectionError, OSError) as exc:
-            registry.log_event(self.record.id, "client-error", error=str(exc))
+            registry.log_event(self.session.record.id, "client-error", error=str(exc))
             if client is None:
                 with contextlib.suppress(Exception):
                     writer.write(Refused(Reason.BROKEN, str(exc)).encode())
@@ -141,54 +195,56 @@ class ClientHandling:
             return None
         interactive = mode != "control" and not hello.read_only
         if interactive:
-            holders = [c for c in self.clients if c.interactive]
+            holders = [c for c in self.connected if c.interactive]
             if holders and not hello.steal:
                 writer.write(Refused(Reason.ATTACHED_ELSEWHERE,
-                    f"session {self.record.name} is already attached elsewhere",
+                    f"session {self.session.record.name} is already attached elsewhere",
                     "use --steal to take it over, or --read-only to watch",
                 ).encode())  # fmt: skip
                 return None
             taken = Detached(Reason.TAKEN_OVER, "taken over by another client",
-                             self.model.alternate).encode()  # fmt: skip
+                             self.session.model.alternate).encode()  # fmt: skip
             for holder in holders:
                 holder.queue(taken)
                 holder.interactive = False
                 holder.closed_after_flush = True
         client = Client(writer, mode, interactive)
-        self.clients.append(client)
-        writer.write(Welcome(self.record.to_json()).encode())
+        self.connected.append(client)
+        writer.write(Welcome(self.session.record.to_json()).encode())
         if interactive and hello.cols and hello.rows:
-            self.resize(hello.cols, hello.rows)
+            self.session.resize(hello.cols, hello.rows)
         if mode == "raw":
-            if not self.first_client.is_set() and self.received <= TAIL_BYTES:
+            if not self.session.first_client.is_set() and self.session.received <= TAIL_BYTES:
                 # The terminal that started an attached run sees the output as it came, from
                 # where its cursor is: no cleared screen, as if the command ran directly.
                 # Queries in it were answered already (no raw client was attached): drop them,
                 # or the terminal would answer a second time.
-                client.queue(encode_output(QUERIES.sub(b"", bytes(self.tail))))
+                client.queue(encode_output(QUERIES.sub(b"", bytes(self.session.tail))))
             else:
-                client.queue(encode_output(self.replay()))
+                client.queue(encode_output(self.session.replay()))
         elif mode == "screen":
             self.collect_dirty()  # what the other screen clients are owed stays theirs
             client.queue(self.screen_frame())
             client.dirty = set()
             client.meta = self.screen_meta()
         if mode != "control":
-            self.update(attached=sum(1 for c in self.clients if c.mode != "control"))
-            registry.log_event(self.record.id, "attached", mode=mode, interactive=interactive)
-        if self.exited.is_set():
-            client.queue(Exit(self.exit_code, self.model.alternate).encode())
+            self.session.update(attached=sum(1 for c in self.connected if c.mode != "control"))
+            registry.log_event(
+                self.session.record.id, "attached", mode=mode, interactive=interactive
+            )
+        if self.session.exited.is_set():
+            client.queue(Exit(self.session.exit_code, self.session.model.alternate).encode())
         if mode != "control":
-            self.first_client.set()
+            self.session.first_client.set()
         return client
 
     def drop(self, client: Client) -> None:
         client.closed = True
-        if client in self.clients:
-            self.clients.remove(client)
+        if client in self.connected:
+            self.connected.remove(client)
             if client.mode != "control":
-                self.update(attached=sum(1 for c in self.clients if c.mode != "control"))
-                registry.log_event(self.record.id, "detached", mode=client.mode)
+                self.session.update(attached=sum(1 for c in self.connected if c.mode != "control"))
+                registry.log_event(self.session.record.id, "detached", mode=client.mode)
 
     async def send_loop(self, client: Client) -> None:
         writer = client.writer
@@ -198,7 +254,7 @@ class ClientHandling:
             if client.stale:
                 client.stale = False
                 client.pending.clear()
-                fresh = self.replay() if client.mode == "raw" else None
+                fresh = self.session.replay() if client.mode == "raw" else None
                 if fresh is not None:
                     client.pending += encode_output(fresh)
                 else:
@@ -216,11 +272,11 @@ class ClientHandling:
 
     async def handle(self, client: Client, frame: Frame) -> None:
         if frame.kind == Kind.INPUT:
-            if client.interactive and not self.exited.is_set():
-                self.write_input(frame.payload)
+            if client.interactive and not self.session.exited.is_set():
+                self.session.write_input(frame.payload)
         elif frame.kind == Kind.RESIZE:
             if client.interactive:
-                self.resize(*Resize.decode(frame))
+                self.session.resize(*Resize.decode(frame))
         elif frame.kind == Kind.REQUEST:
             req = Request.decode(frame)
             if req.op == "rate":  # this connection's frame rate in a flood
@@ -235,67 +291,67 @@ class ClientHandling:
     async def request(self, request: Request) -> dict[str, Any]:
         op, req = request.op, request.args
         if op == "status":
-            await self.caught_up()
-            return {"ok": True, "record": self.record.to_json(), "title": self.model.title,
-                    "alternate": self.model.alternate,
-                    "app_cursor": self.model.modes.app_cursor,
+            await self.session.caught_up()
+            m = self.session.model
+            return {"ok": True, "record": self.session.record.to_json(), "title": m.title,
+                    "alternate": m.alternate, "app_cursor": m.modes.app_cursor,
                     "clients": [{"mode": c.mode, "interactive": c.interactive}
-                                for c in self.clients]}  # fmt: skip
+                                for c in self.connected]}  # fmt: skip
         if op == "capture":
-            await self.caught_up()
+            await self.session.caught_up()
             history = max(0, int(req.get("history", 0)))
-            text = self.model.capture(history=history, ansi=bool(req.get("ansi")))
+            text = self.session.model.capture(history=history, ansi=bool(req.get("ansi")))
             return {"ok": True, "text": text}
         if op == "history":
-            await self.caught_up()
+            await self.session.caught_up()
             return self.history_response(max(0, int(req.get("lines", 0))))
         if op == "send":
-            if self.exited.is_set():
+            if self.session.exited.is_set():
                 return {"ok": False, "error": "the session has exited"}
-            self.write_input(bytes.fromhex(req.get("hex", "")))
+            self.session.write_input(bytes.fromhex(req.get("hex", "")))
             return {"ok": True}
         if op == "detach":
             count = 0
             bye = Detached(Reason.DETACH_REQUEST, "detached by nono detach",
-                           self.model.alternate).encode()  # fmt: skip
-            for c in self.clients:
+                           self.session.model.alternate).encode()  # fmt: skip
+            for c in self.connected:
                 if c.mode != "control":
                     c.queue(bye)
                     c.closed_after_flush = True
                     count += 1
             return {"ok": True, "detached": count}
         if op == "stop":
-            if not self.exited.is_set():
-                await self.stop(float(req.get("timeout", 10)), bool(req.get("force")))
+            if not self.session.exited.is_set():
+                await self.session.stop(float(req.get("timeout", 10)), bool(req.get("force")))
                 if not req.get("force"):
-                    await self.exited.wait()
+                    await self.session.exited.wait()
                 else:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.exited.wait(), 5)
-            return {"ok": True, "exit_code": self.exit_code}
+                        await asyncio.wait_for(self.session.exited.wait(), 5)
+            return {"ok": True, "exit_code": self.session.exit_code}
         return {"ok": False, "error": f"unknown request {op!r}"}
 
     def screen_frame(self, rows: set[int] | None = None) -> bytes:
         """A SCREEN frame: the given rows (all when None) as runs of text with an index into the
         frame's style table, plus what a client needs to act like the program's terminal."""
         full = rows is None
-        wanted = range(self.model.rows) if rows is None else sorted(rows)
+        wanted = range(self.session.model.rows) if rows is None else sorted(rows)
         styles: dict[Any, int] = {}
         out = {}
         for y in wanted:
-            if y < self.model.rows:
+            if y < self.session.model.rows:
                 out[str(y)] = [[text, styles.setdefault(style, len(styles))]
-                               for text, style in self.model.row_runs(y)]  # fmt: skip
-        m = self.model
+                               for text, style in self.session.model.row_runs(y)]  # fmt: skip
+        m = self.session.model
         return Screen(out, [asdict(style) for style in styles], full, m.cursor, m.cursor_visible,
                       (m.cols, m.rows), m.title, m.alternate, asdict(m.modes), m.bells,
                       m.history_size).encode()  # fmt: skip
 
     def collect_dirty(self) -> None:
         """Hand the rows changed since the last look to every screen client's own set."""
-        dirty = self.model.take_dirty()
+        dirty = self.session.model.take_dirty()
         if dirty:
-            for client in self.clients:
+            for client in self.connected:
                 if client.mode == "screen" and client.dirty is not None:
                     client.dirty |= dirty
 
@@ -305,11 +361,11 @@ class ClientHandling:
         costs one frame of work per tick at most, never a growing queue)."""
         self.screen_timer = None
         self.last_screen = asyncio.get_running_loop().time()
-        self.fed_at_screen = self.fed
+        self.fed_at_screen = self.session.fed
         self.collect_dirty()
         meta = self.screen_meta()
         behind = False
-        for client in self.clients:
+        for client in self.connected:
             if client.mode != "screen" or client.closed:
                 continue
             if client.pending or client.writer.transport.get_write_buffer_size():
@@ -329,7 +385,7 @@ class ClientHandling:
 
     def screen_meta(self) -> tuple[Any, ...]:
         """What besides rows a frame carries: a change in it alone is worth a frame."""
-        m = self.model
+        m = self.session.model
         return (m.cursor, m.cursor_visible, m.title, m.alternate, m.modes, m.bells, m.cols, m.rows)
 
     def history_response(self, lines: int) -> dict[str, Any]:
@@ -340,8 +396,10 @@ class ClientHandling:
         def encode_line(runs: Any) -> list[list[Any]]:
             return [[text, styles.setdefault(style, len(styles))] for text, style in runs]
 
-        history = [encode_line(line) for line in self.model.history_runs(lines)]
-        screen = [encode_line(self.model.row_runs(y)) for y in range(self.model.rows)]
-        m = self.model
+        history = [encode_line(line) for line in self.session.model.history_runs(lines)]
+        screen = [
+            encode_line(self.session.model.row_runs(y)) for y in range(self.session.model.rows)
+        ]
+        m = self.session.model
         return History(history, screen, [asdict(style) for style in styles], m.cursor,
                        m.alternate).fields()  # fmt: skip

@@ -20,16 +20,13 @@ from dataclasses import replace
 from typing import Any
 
 from nono.session import registry
-from nono.session.clients import READ_CHUNK, TAIL_BYTES, Client, ClientHandling
+from nono.session.clients import READ_CHUNK, TAIL_BYTES, Clients
 from nono.session.protocol import Exit, encode_output
 from nono.session.registry import EXITED, Record
 from nono.term import TerminalModel
 
 READ_BUDGET = 1 << 20
 INPUT_BACKLOG = 1 << 20
-SCREEN_FRAME_INTERVAL = 1 / 30
-SCREEN_MIN_INTERVAL = 1 / 250  # frames of small output (typing) are sent this soon
-SCREEN_SMALL_OUTPUT = 4096  # bytes since the last frame that count as small
 # The model works in slices for at most MODEL_TURN seconds per event-loop turn (4 KiB slices
 # cost ~10% less than 512-byte ones, measured; a turn still ends within a few ms, so typing
 # into a flooding session waits no longer), and may lag up to MODEL_BACKLOG bytes behind the
@@ -91,7 +88,7 @@ class Backlog:
         return b"".join([self.chunks[0][self.start :], *itertools.islice(self.chunks, 1, None)])
 
 
-class Supervisor(ClientHandling):
+class Supervisor:
     def __init__(
         self,
         record: Record,
@@ -106,7 +103,7 @@ class Supervisor(ClientHandling):
         self.listener = listener
         cols, rows = record.size
         self.model = TerminalModel(cols, rows)
-        self.clients: list[Client] = []
+        self.clients = Clients(self)  # its connections (clients.py)
         self.input = bytearray()
         self.backlog = Backlog()  # read from the PTY, not yet fed to the model
         self.tail = bytearray()  # the last raw output, as written (lines unwrapped)
@@ -126,9 +123,6 @@ class Supervisor(ClientHandling):
         self.first_client = asyncio.Event()
         if detached:
             self.first_client.set()
-        self.screen_timer: asyncio.TimerHandle | None = None
-        self.last_screen = 0.0  # loop time of the last screen tick
-        self.fed_at_screen = 0  # bytes the model had taken as of the last screen tick
 
     # ------------------------------------------------------------ the PTY
 
@@ -195,7 +189,7 @@ class Supervisor(ClientHandling):
         if replies and not any(c.mode == "raw" and c.interactive for c in self.clients):
             self.write_input(replies)
         loop = asyncio.get_running_loop()
-        self.schedule_screen()
+        self.clients.schedule_screen()
         if self.reading_paused and len(self.backlog) < MODEL_BACKLOG // 2 and not self.eof:
             self.reading_paused = False
             loop.add_reader(self.master, self.on_pty_readable)
@@ -204,23 +198,6 @@ class Supervisor(ClientHandling):
             loop.call_soon(self.model_work)
         while self.waiters and self.waiters[0][0] <= self.fed:
             self.waiters.pop(0)[1].set()
-
-    def schedule_screen(self) -> None:
-        """A little output since the last frame (an echo, a prompt) goes out at once; a flood
-        is coalesced to the frame rate. Typing is never held back by a frame tick."""
-        if self.screen_timer is None and any(c.mode == "screen" for c in self.clients):
-            loop = asyncio.get_running_loop()
-            small = (self.fed - self.fed_at_screen <= SCREEN_SMALL_OUTPUT
-                     and self.received - self.fed <= SCREEN_SMALL_OUTPUT)  # fmt: skip
-            interval = SCREEN_MIN_INTERVAL if small else self.screen_interval()
-            wait = self.last_screen + interval - loop.time()
-            self.screen_timer = loop.call_at(loop.time() + max(wait, 0.0), self.send_screen)
-
-    def screen_interval(self) -> float:
-        """The flood frame interval: the fastest any screen client asked for (a dashboard asks
-        panes that are not focused for fewer frames)."""
-        rates = [c.frame_interval for c in self.clients if c.mode == "screen"]
-        return min(rates, default=SCREEN_FRAME_INTERVAL)
 
     async def caught_up(self) -> None:
         """Wait until the model has seen everything read so far (not what comes after)."""
@@ -271,7 +248,7 @@ class Supervisor(ClientHandling):
         for client in self.clients:
             if client.mode == "screen":
                 client.dirty = None  # a whole new screen
-        self.schedule_screen()
+        self.clients.schedule_screen()
         self.update(size=(cols, rows))
         registry.log_event(self.record.id, "resized", cols=cols, rows=rows)
 
@@ -383,7 +360,7 @@ class Supervisor(ClientHandling):
         loop.add_reader(pidfd, lambda: (loop.remove_reader(pidfd), self.on_child_exit()))
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: loop.create_task(self.stop(5, False)))
-        server = await asyncio.start_unix_server(self.serve, sock=self.listener)
+        server = await asyncio.start_unix_server(self.clients.serve, sock=self.listener)
         await ready(self)
         await self.done.wait()
         server.close()

@@ -1,0 +1,12 @@
+"""The dashboard's own colours (prompt_toolkit style strings): borders, status bar, overlays."""
+
+BORDER = "fg:ansibrightblack"
+BORDER_FOCUS = "fg:ansigreen bold"
+BORDER_SYNC = "fg:ansired bold"
+STATUS = "bg:ansigreen fg:ansiblack"
+STATUS_FOCUS = "bg:ansigreen fg:ansiblack bold reverse"
+STATUS_ALERT = "bg:ansired fg:ansiwhite bold"
+EXITED = "fg:ansired bold"
+MESSAGE = "bg:ansiyellow fg:ansiblack"
+OVERLAY = "bg:ansiblack fg:ansiwhite"
+OVERLAY_SELECTED = "bg:ansiwhite fg:ansiblack"
