@@ -233,3 +233,70 @@ def test_a_created_state_directory_is_said_at_start(nono, home):
     shutil.rmtree(home / ".codex")
     r = nono("run", "--profile", agent.profile, "--silent", "--", "true")
     assert r.stderr == "" and (home / ".codex").is_dir()
+
+
+# ------------------------------------------------------- the agent section, without an agent
+
+MY_AGENT = """\
+extends: default
+meta: {name: my-agent}
+agent:
+  kind: my-agent
+  commands: [echo]
+  state: [~/.my-agent]
+  args: [from-the-profile]
+  adopt: {~/.my-agent.json: ~/.my-agent/config.json}
+"""
+
+
+@pytest.fixture
+def my_agent(home: Path) -> Path:
+    profiles = Path(os.environ["XDG_CONFIG_HOME"]) / "nono" / "profiles"
+    profiles.mkdir(parents=True)
+    (profiles / "my-agent.yaml").write_text(MY_AGENT)
+    return home
+
+
+def test_a_file_beside_the_state_is_moved_in_and_linked(nono, my_agent):
+    beside = my_agent / ".my-agent.json"
+    beside.write_text('{"login": "kept"}\n')
+    beside.chmod(0o600)
+    r = nono("run", "--profile", "my-agent", "--", "cat", str(beside))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == '{"login": "kept"}\n'  # read inside through the link
+    inside = my_agent / ".my-agent" / "config.json"
+    assert beside.is_symlink() and os.readlink(beside) == ".my-agent/config.json"
+    assert inside.read_text() == '{"login": "kept"}\n'
+    assert stat.S_IMODE(inside.stat().st_mode) == 0o600
+    assert "moved ~/.my-agent.json into ~/.my-agent/config.json" in r.stderr
+    r = nono("run", "--profile", "my-agent", "--", "sh", "-c", f"echo new > {inside}")
+    assert r.returncode == 0, r.stderr
+    assert beside.read_text() == "new\n"  # the agent outside sees what it wrote inside
+
+
+def test_two_copies_are_left_alone_and_said(nono, my_agent):
+    (my_agent / ".my-agent").mkdir(mode=0o700)
+    (my_agent / ".my-agent.json").write_text("outside\n")
+    (my_agent / ".my-agent" / "config.json").write_text("inside\n")
+    r = nono("run", "--profile", "my-agent", "--", "true")
+    assert "both exist" in r.stderr
+    assert (my_agent / ".my-agent.json").read_text() == "outside\n"
+    assert not (my_agent / ".my-agent.json").is_symlink()
+
+
+def test_the_profiles_arguments_go_to_its_agent_only(nono, my_agent):
+    r = nono("run", "--profile", "my-agent", "--", "echo", "typed")
+    assert r.stdout == "from-the-profile typed\n"
+    r = nono("run", "--profile", "my-agent", "--", "printf", "%s\\n", "typed")
+    assert r.stdout == "typed\n"
+
+
+def test_an_adopted_file_outside_the_agents_state_is_refused_with_its_line(nono, my_agent):
+    profiles = Path(os.environ["XDG_CONFIG_HOME"]) / "nono" / "profiles"
+    (profiles / "my-agent.yaml").write_text(MY_AGENT.replace("~/.my-agent/config.json", "~/x"))
+    r = nono("run", "--profile", "my-agent", "--", "true")
+    assert r.returncode != 0
+    assert (
+        "my-agent.yaml:8: agent.adopt" in r.stderr and "not inside one of agent.state" in r.stderr
+    )
+    assert not (my_agent / ".my-agent").exists()  # nothing was done

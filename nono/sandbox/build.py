@@ -157,6 +157,11 @@ def build_policy(
             continue
         path = expand(written, environ, workdir)
         optional(written, path, Access.parse(BY_NAME[kind].access), f"profile {origin}")
+    for written in profile.agent_state:  # the agent's own state: made before, written inside
+        path = expand(written, environ, workdir)
+        if not any(g.path == os.path.realpath(path) and g.access == Access.READWRITE
+                   for g in grants):  # fmt: skip
+            optional(written, path, Access.READWRITE, f"profile {profile.name} agent.state")
 
     if options.allow_cwd:
         mode = profile.workdir_access or "readwrite"
