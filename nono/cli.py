@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import signal
@@ -35,6 +36,17 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 1 like every nono error
         self.exit(1, f"nono: {message} (see: {self.prog} --help)\n")
 
+    def refuse_unknown(self, extras: list[str]) -> None:
+        """Name what was not understood, the option probably meant, and this command's help."""
+        known = [s for action in self._actions for s in action.option_strings]
+        guesses = []
+        for arg in extras:
+            close = difflib.get_close_matches(arg.split("=", 1)[0], known, n=1, cutoff=0.75)
+            if arg.startswith("-") and close:
+                guesses.append(close[0])
+        meant = f"; did you mean {' '.join(guesses)}?" if guesses else ""
+        self.error(f"unrecognized arguments: {' '.join(extras)}{meant}")
+
 
 def build_parser(only: str | None = "*") -> argparse.ArgumentParser:
     """The CLI with every command configured ("*"), or (for speed) only the one being run."""
@@ -50,6 +62,16 @@ def build_parser(only: str | None = "*") -> argparse.ArgumentParser:
             module.configure(command)
             command.set_defaults(_module=module)
     return parser
+
+
+def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> _Parser:
+    """The innermost (sub)command parser the arguments selected: `nono profile show`'s own."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(args, action.dest, None) or "")
+            if chosen is not None:
+                return _chosen(chosen, args)
+    return parser  # type: ignore[return-value]
 
 
 def _command_name(argv: list[str]) -> str | None:
@@ -86,7 +108,11 @@ def _main(argv: list[str] | None) -> int:
         argv, tail = argv[:cut], argv[cut + 1 :]
     # Importing every command costs a sandboxed agent's start a few milliseconds each.
     parser = build_parser(only=_command_name(argv))
-    args = parser.parse_args(argv)
+    # Unknown options are reported by the command they were given to, so the error can point
+    # at `nono run --help` (not `nono --help`) and at the option probably meant.
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        _chosen(parser, args).refuse_unknown(extras)
     if args.command is None:
         parser.print_help()
         return 1

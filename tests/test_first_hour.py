@@ -56,3 +56,83 @@ def test_output_into_a_closed_pipe_ends_quietly(nono, workspace, something_to_li
     r = into_closed_pipe(workspace, *args)
     assert r.stderr == "", r.stderr
     assert r.returncode == 141  # what a shell shows for a program ended by SIGPIPE
+
+
+# ---------------------------------------------------------------- messages
+
+
+def test_profile_show_separates_every_label_from_its_value(nono):
+    r = nono("profile", "show", "claude-code")
+    assert r.returncode == 0, r.stderr
+    assert "  allow_file ~/.claude.json" in r.stdout.splitlines()
+    for line in r.stdout.splitlines()[1:]:
+        _label, _, value = line.strip().partition(" ")
+        assert value.strip(), f"no space between label and value: {line!r}"
+
+
+def test_profile_list_marks_a_profile_extending_a_missing_one_broken(nono, tmp_path):
+    profiles = tmp_path / "config" / "nono" / "profiles"
+    profiles.mkdir(parents=True)
+    (profiles / "orphan.yaml").write_text("meta:\n  description: lost\nextends: nowhere\n")
+    (profiles / "fine.yaml").write_text("meta:\n  description: fine\nextends: default\n")
+    r = nono("profile", "list")
+    assert r.returncode == 0, r.stderr
+    rows = {line.split()[0]: line for line in r.stdout.splitlines()}
+    assert "BROKEN:" in rows["orphan"] and "extends missing profile 'nowhere'" in rows["orphan"]
+    assert "BROKEN" not in rows["fine"] and "fine" in rows["fine"].split()
+    assert "BROKEN" not in r.stdout.replace(rows["orphan"], "")
+
+
+def test_ps_with_no_sessions_says_so(nono):
+    r = nono("ps")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ""
+    assert "no sessions running" in r.stderr
+    assert "nono run --detached" in r.stderr
+    assert "no sessions" in nono("ps", "--all").stderr
+    assert nono("ps", "--json").stdout.strip() == "[]"
+
+
+def test_a_mistyped_flag_gets_a_did_you_mean_and_the_commands_own_help(nono):
+    r = nono("run", "--allow-cdw", "--", "true")
+    assert r.returncode == 1
+    assert "--allow-cdw" in r.stderr
+    assert "did you mean --allow-cwd?" in r.stderr
+    assert "nono run --help" in r.stderr
+    r = nono("ps", "--alll")
+    assert r.returncode == 1 and "did you mean --all?" in r.stderr and "nono ps --help" in r.stderr
+    r = nono("ps", "--zzzzzz")
+    assert r.returncode == 1 and "did you mean" not in r.stderr and "nono ps --help" in r.stderr
+
+
+def test_setup_uses_a_755_config_directory_and_refuses_a_writable_one(nono, tmp_path):
+    config = tmp_path / "config" / "nono"
+    config.mkdir(parents=True)
+    config.chmod(0o755)
+    r = nono("setup")
+    assert "accessible by other users" not in r.stderr, r.stderr
+    assert r.returncode in (0, 1) and f"config      {config}" in r.stdout
+    assert oct(config.stat().st_mode & 0o777) == oct(0o755)  # not changed behind the user's back
+    config.chmod(0o777)
+    r = nono("setup")
+    assert r.returncode == 1
+    assert str(config) in r.stderr and "writable by other users" in r.stderr
+    assert f"chmod go-w {config}" in r.stderr
+
+
+def test_mux_help_shows_new_as_optional(nono):
+    r = nono("mux", "--help")
+    usage = " ".join(r.stdout.split("\n\n")[0].split())
+    assert usage.startswith("usage: nono mux ")
+    assert "[new " in usage and " new ..." not in usage
+    assert "without new" in " ".join(r.stdout.split()).lower()
+
+
+def test_attach_help_says_how_to_detach(nono, tmp_path):
+    r = nono("attach", "--help")
+    assert "detach with ctrl-] d" in " ".join(r.stdout.split())
+    config = tmp_path / "config" / "nono"
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text('[ui]\ndetach_sequence = "ctrl-a x"\n')
+    r = nono("attach", "--help")
+    assert "detach with ctrl-a x" in " ".join(r.stdout.split())
