@@ -21,7 +21,7 @@ COMMANDS = {
     "ps": ("ps", "list sessions"),
     "attach": ("attach", "attach this terminal to a session"),
     "detach": ("detach", "detach the clients of a session"),
-    "stop": ("stop", "stop a session (SIGTERM, then SIGKILL)"),
+    "stop": ("stop", "stop a session (SIGHUP and SIGTERM, then SIGKILL)"),
     "inspect": ("inspect", "show everything about a session"),
     "logs": ("logs", "show a session's event log"),
     "prune": ("prune", "remove exited sessions"),

@@ -136,3 +136,38 @@ def test_attach_help_says_how_to_detach(nono, tmp_path):
     (config / "config.toml").write_text('[ui]\ndetach_sequence = "ctrl-a x"\n')
     r = nono("attach", "--help")
     assert "detach with ctrl-a x" in " ".join(r.stdout.split())
+
+
+# ---------------------------------------------------------------- stop
+
+
+def test_stop_hangs_up_a_shell_as_a_closing_terminal_does(nono, workspace):
+    """An interactive shell ignores SIGTERM; SIGHUP ends it at once, not SIGKILL at the end."""
+    r = nono("run", "--detached", "--allow-cwd", "--name", "sh1", "--",
+             "bash", "--norc", "--noprofile", "-i")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    try:
+        r = nono("stop", "sh1", "--timeout", "30")
+        assert r.returncode == 0, r.stderr
+        assert "exit code 129" in r.stdout  # 128 + SIGHUP; 137 would be the SIGKILL after 30s
+        assert "waiting up to 30s for sh1 to exit" in r.stderr
+        assert "--force kills at once" in r.stderr
+    finally:
+        nono("stop", "sh1", "--force")
+
+
+def test_stop_says_what_it_waits_for_before_killing(nono, workspace):
+    r = nono("run", "--detached", "--allow-cwd", "--name", "stubborn", "--", "sh", "-c",
+             "trap '' HUP TERM; echo ready; while :; do sleep 0.1; done")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    try:
+        r = nono("stop", "stubborn", "--timeout", "0.5")
+        assert r.returncode == 0, r.stderr
+        assert "exit code 137" in r.stdout
+        assert "SIGHUP" in r.stderr and "SIGTERM" in r.stderr and "SIGKILL" in r.stderr
+        r = nono("run", "--detached", "--allow-cwd", "--name", "quick", "--", "sleep", "60")
+        r = nono("stop", "quick", "--force")
+        assert r.returncode == 0 and "waiting" not in r.stderr
+    finally:
+        nono("stop", "stubborn", "--force")
+        nono("stop", "quick", "--force")

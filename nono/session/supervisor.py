@@ -350,11 +350,13 @@ class Supervisor(ClientHandling):
 
     async def stop(self, timeout: float, force: bool) -> None:
         registry.log_event(self.record.id, "stop", timeout=timeout, force=force)
-        sig = signal.SIGKILL if force else signal.SIGTERM
-        with contextlib.suppress(OSError):
-            os.killpg(self.child_pid, sig)
-        with contextlib.suppress(OSError):
-            os.kill(self.child_pid, sig)
+        # SIGHUP first, as a closing terminal does: an interactive shell ignores SIGTERM but
+        # exits on a hang-up (and passes it to its jobs), so it need not wait for SIGKILL.
+        for sig in (signal.SIGKILL,) if force else (signal.SIGHUP, signal.SIGTERM):
+            with contextlib.suppress(OSError):
+                os.killpg(self.child_pid, sig)
+            with contextlib.suppress(OSError):
+                os.kill(self.child_pid, sig)
         if force:
             return
         try:
