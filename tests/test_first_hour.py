@@ -171,3 +171,78 @@ def test_stop_says_what_it_waits_for_before_killing(nono, workspace):
     finally:
         nono("stop", "stubborn", "--force")
         nono("stop", "quick", "--force")
+
+
+# ---------------------------------------------------------------- advice
+
+
+def offered_flags(text: str) -> list[list[str]]:
+    """Every `--flag PATH` nono's advice offers (after "grant with" or "to allow it:")."""
+    import re
+
+    found = re.findall(r"(?:grant with|to allow it:|grant its directory:) (--[\w-]+)(?: (/\S*))?",
+                       text)  # fmt: skip
+    return [[flag, path] if path else [flag] for flag, path in found]
+
+
+def assert_each_offer_works(nono, text: str, path: Path, op: str) -> None:
+    """An offered flag is accepted by nono and grants the access it was offered for."""
+    for flag in offered_flags(text):
+        r = nono("why", *flag, "--path", str(path), "--op", op)
+        assert "refusing" not in r.stderr, f"nono refused its own advice {flag}: {r.stderr}"
+        assert r.returncode == 0 and "ALLOWED" in r.stdout, (flag, r.stdout, r.stderr)
+
+
+def test_hints_after_a_failed_run_are_only_grants_nono_accepts(nono, home):
+    (home / "notes").mkdir()
+    script = f"ls {home}; touch {home}/.agent.json; touch {home}/notes/new.txt; exit 1"
+    r = nono("run", "--", "sh", "-c", script)
+    assert r.returncode == 1
+    assert "the sandbox refused" in r.stderr, r.stderr
+    for refused in (f"--read {home}\n", f"--read {home} ", f"--allow {home}\n", f"--allow {home} "):
+        assert refused not in r.stderr + "\n", r.stderr
+    lines = {line.split()[0]: line for line in r.stderr.splitlines() if line.startswith("  /")}
+    # The home directory holds ~/.ssh: no grant of it is offered, and the line says why.
+    assert "~/.ssh" in lines[str(home)] and "grant with" not in lines[str(home)]
+    # A file that does not exist yet in home: create it first, then grant the file.
+    new_in_home = lines[f"{home}/.agent.json"]
+    assert f"touch {home}/.agent.json" in new_in_home
+    assert f"--allow-file {home}/.agent.json" in new_in_home
+    # A file that does not exist yet where its directory may be granted: grant the directory.
+    assert f"--allow {home}/notes" in lines[f"{home}/notes/new.txt"]
+    assert_each_offer_works(nono, lines[f"{home}/notes/new.txt"], home / "notes" / "new.txt",
+                            "write")  # fmt: skip
+
+
+def test_why_offers_a_way_to_create_a_missing_file(nono, home):
+    r = nono("why", "--path", str(home / ".claude.json"), "--op", "write")
+    assert r.returncode == 1
+    assert ["--allow-file", f"{home}/.claude.json"] not in offered_flags(r.stdout)
+    assert f"touch {home}/.claude.json" in r.stdout and "~/.ssh" in r.stdout
+    info = __import__("json").loads(
+        nono("why", "--path", str(home / ".claude.json"), "--op", "write", "--json").stdout
+    )
+    assert info["suggestion"] is None and "touch" in info["advice"]
+
+    (home / "notes").mkdir()
+    r = nono("why", "--path", str(home / "notes" / "todo.md"), "--op", "write")
+    assert f"--allow {home}/notes" in r.stdout
+    assert_each_offer_works(nono, r.stdout, home / "notes" / "todo.md", "write")
+
+    r = nono("why", "--path", str(home / ".codex" / "config.toml"), "--op", "write")
+    assert f"mkdir {home}/.codex" in r.stdout and f"--allow {home}/.codex" in r.stdout
+
+    (home / ".claude.json").write_text("{}\n")  # once it exists, the file grant is the advice
+    r = nono("why", "--path", str(home / ".claude.json"), "--op", "write")
+    assert offered_flags(r.stdout) == [["--allow-file", str(home / ".claude.json")]]
+    assert_each_offer_works(nono, r.stdout, home / ".claude.json", "write")
+
+
+def test_why_never_offers_a_grant_that_exposes_a_secret(nono, home):
+    r = nono("why", "--path", str(home), "--op", "read")
+    assert r.returncode == 1
+    assert offered_flags(r.stdout) == []
+    assert "~/.ssh" in r.stdout
+    r = nono("why", "--path", str(home / "project" / "README.md"), "--op", "write")
+    assert offered_flags(r.stdout) == [["--allow-cwd"]]
+    assert_each_offer_works(nono, r.stdout, home / "project" / "README.md", "write")
