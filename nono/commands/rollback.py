@@ -312,6 +312,9 @@ def review(rb: Any) -> None:
             answer = input("[k]eep all, [r]estore all, [s]elect to restore, [d]iffs? ").strip()
         except EOFError:
             answer = "k"
+        except KeyboardInterrupt:  # the terminal shows ^C where the answer was: end that line
+            print(f"\nkept; undo later with: nono rollback restore {rb.id}")
+            return
         answer = answer.lower()[:1] or "k"
         if answer == "k":
             print(f"kept; undo later with: nono rollback restore {rb.id}")
@@ -326,14 +329,51 @@ def review(rb: Any) -> None:
             _print_kept(plan)
             return
         if answer == "s":
-            from prompt_toolkit.shortcuts import checkboxlist_dialog
-
             values = [(c.path, f"{c.kind:<9} {name(c.path)}") for c in changes]
-            chosen = checkboxlist_dialog(title=f"Restore from rollback {rb.id}",
-                                         text="Space selects, Enter confirms.",
-                                         values=values).run()  # fmt: skip
+            chosen = choose(f"Restore from rollback {rb.id}", values)
             if chosen:
                 result = restore_some(rb, list(chosen))
                 print(f"restored {result.restored}, removed {result.removed}; "
                       f"the rest is kept (rollback {rb.id})")  # fmt: skip
                 return
+
+
+def choose(title: str, values: list[tuple[str, str]]) -> list[str] | None:
+    """A full-screen checklist: Space ticks the focused path, Enter restores the ticked ones,
+    Esc cancels (None). prompt_toolkit's own dialog takes Enter as a tick as well, so a person
+    who ticked one path and pressed Enter to confirm found it unticked and the dialog still up."""
+    from prompt_toolkit.application import Application
+    from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+    from prompt_toolkit.key_binding.bindings.focus import focus_next, focus_previous
+    from prompt_toolkit.key_binding.defaults import load_key_bindings
+    from prompt_toolkit.layout import HSplit, Layout
+    from prompt_toolkit.widgets import Button, CheckboxList, Dialog, Label
+
+    box: CheckboxList[str] = CheckboxList(values)
+    box.control.key_bindings.remove("enter")  # Space still ticks; Enter falls through to confirm
+    app: Application[list[str] | None] = Application(full_screen=True, mouse_support=True)
+
+    def done(result: list[str] | None) -> None:
+        app.exit(result=result)
+
+    dialog = Dialog(
+        title=title,
+        body=HSplit(
+            [Label("Space ticks a path, Enter restores the ticked ones, Esc cancels."), box],
+            padding=1,
+        ),
+        buttons=[
+            Button("Restore", handler=lambda: done(list(box.current_values))),
+            Button("Cancel", handler=lambda: done(None)),
+        ],
+        with_background=True,
+    )
+    keys = KeyBindings()
+    keys.add("enter")(lambda _event: done(list(box.current_values)))
+    keys.add("escape", eager=True)(lambda _event: done(None))
+    keys.add("c-c")(lambda _event: done(None))
+    keys.add("tab")(focus_next)
+    keys.add("s-tab")(focus_previous)
+    app.layout = Layout(dialog)
+    app.key_bindings = merge_key_bindings([load_key_bindings(), keys])
+    return app.run()

@@ -121,7 +121,8 @@ def execute(args: argparse.Namespace) -> int:
         if not args.silent:
             count = len(rb.changes())
             print(f"nono: rollback {rb.id}: {count} change(s); undo with: "
-                  f"nono rollback restore {rb.id}", file=sys.stderr)  # fmt: skip
+                  f"nono rollback restore {rb.id}" if count else
+                  f"nono: rollback {rb.id}: no changes", file=sys.stderr)  # fmt: skip
     return code
 
 
