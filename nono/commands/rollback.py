@@ -170,6 +170,19 @@ def print_changes(changes: list[Any], runs: dict[str, str] | None = None) -> Non
         print(f"  {mark} {row['kind']:<9} {area}{name(row['path'])}{detail}")
 
 
+def ref_row(change: Any) -> dict[str, Any]:
+    return {"repo": change.repo, "ref": change.ref, "kind": change.kind, "old": change.old,
+            "new": change.new}  # fmt: skip
+
+
+def print_ref_changes(refs: list[Any]) -> None:
+    """HEAD and branch moves: restore puts them back too, so the review must show them."""
+    for r in refs:
+        detail = f"  ({r.old} -> {r.new})" if r.kind == "moved" else ""
+        detail = detail or (f"  ({r.new or r.old})" if r.new or r.old else "")
+        print(f"  g {r.kind:<9} [git ref] {r.ref} in {name(r.repo)}{detail}")
+
+
 def _show(args: argparse.Namespace) -> int:
     from nono.rollback import Rollback
 
@@ -191,15 +204,19 @@ def _show(args: argparse.Namespace) -> int:
                     "final_snapshot": final_json(rb),
                     "note": note,
                     "changes": rows,
+                    "git": [ref_row(r) for r in rb.ref_changes()],
                 },
                 indent=2,
             )
         )
         return 0
-    print(f"rollback {rb.id}: {len(changes)} change(s) in {_roots(rb.roots)}")
+    refs = rb.ref_changes()
+    also = f" and {len(refs)} git ref change(s)" if refs else ""
+    print(f"rollback {rb.id}: {len(changes)} change(s){also} in {_roots(rb.roots)}")
     if note:
         print(f"  note: {note}")
     print_changes(changes, rb.runs_outside())
+    print_ref_changes(refs)
     if args.diff:
         print_diffs(rb, changes)
     return 0
@@ -299,14 +316,17 @@ def review(rb: Any) -> None:
               f"kept: nono rollback restore {rb.id}", file=sys.stderr)  # fmt: skip
         return
     changes = runs_outside_first(rb.changes(), rb.runs_outside())
-    if not changes:
+    refs = rb.ref_changes()
+    if not changes and not refs:
         return
-    print(f"\nnono: the session changed {len(changes)} path(s) (rollback {rb.id}):")
+    also = f" and {len(refs)} git ref(s)" if refs else ""
+    print(f"\nnono: the session changed {len(changes)} path(s){also} (rollback {rb.id}):")
     if note:
         print(f"  note: {note}")
     print_changes(changes[:40], rb.runs_outside())
     if len(changes) > 40:
         print(f"  ... and {len(changes) - 40} more (nono rollback show {rb.id})")
+    print_ref_changes(refs)
     while True:
         try:
             answer = input("[k]eep all, [r]estore all, [s]elect to restore, [d]iffs? ").strip()

@@ -119,7 +119,7 @@ def execute(args: argparse.Namespace) -> int:
         with Progress("Snapshotting", enabled=False if args.silent else None) as progress:
             rb.snapshot(progress=progress)
         if not args.silent:
-            count = len(rb.changes())
+            count = len(rb.changes()) + len(rb.ref_changes())
             print(f"nono: rollback {rb.id}: {count} change(s); undo with: "
                   f"nono rollback restore {rb.id}" if count else
                   f"nono: rollback {rb.id}: no changes", file=sys.stderr)  # fmt: skip
