@@ -281,13 +281,56 @@ def _verify(args: argparse.Namespace) -> int:
 def _cleanup(args: argparse.Namespace) -> int:
     from nono.rollback import cleanup
 
-    removed = cleanup(keep=args.keep, older_than_days=args.older_than, dry_run=args.dry_run)
+    if args.keep is None and args.older_than is None:  # the retention every run applies
+        from nono.config import load_config
+
+        cfg = load_config().rollback
+        limits = (cfg.keep, cfg.older_than_days, cfg.max_total_mb * 1024 * 1024)
+    else:
+        limits = (args.keep, args.older_than, None)
+    doomed = cleanup(*limits, dry_run=True)
+    # Said before anything goes: which of them hold changes that were never restored.
+    losses = {rb.id: _unrestored_note(rb) for rb in doomed}
+    removed = doomed if args.dry_run else cleanup(*limits)
     verb = "would remove" if args.dry_run else "removed"
     for rb in removed:
-        print(f"{verb} {rb.id} ({_roots(rb.roots)})")
+        print(f"{verb} {rb.id} ({_roots(rb.roots)}){losses.get(rb.id, '')}")
     if not removed:
         print("nothing to clean up")
     return 0
+
+
+def _unrestored_note(rb: Any) -> str:
+    try:
+        left = rb.unrestored()
+    except NonoError as exc:
+        return f": unreadable ({exc.one_line()})"
+    if left is None:
+        return ": no final snapshot (its session may still run)"
+    return f": {left} change(s) never restored" if left else ""
+
+
+def apply_retention(current: str | None) -> list[str]:
+    """The retention after a run (the same in every mode), and what to tell the person: the
+    rollbacks kept beyond the limits because removing them would lose unrestored changes."""
+    from nono.config import load_config
+    from nono.rollback import retain
+
+    try:
+        cfg = load_config().rollback
+        kept = retain(cfg.keep, cfg.older_than_days, cfg.max_total_mb * 1024 * 1024,
+                      current=current)  # fmt: skip
+    except NonoError as exc:
+        return [f"nono: rollback retention skipped: {exc.one_line()}"]
+    limits = (f"[rollback] keep = {cfg.keep}, older_than_days = {cfg.older_than_days:g}, "
+              f"max_total_mb = {cfg.max_total_mb}")  # fmt: skip
+    lines = []
+    for rb, left in kept.spared:
+        if left:  # None: its session may still run; nothing it holds is at risk yet
+            lines.append(f"nono: kept rollback {rb.id} ({_roots(rb.roots)}) beyond {limits}: "
+                         f"{left} change(s) never restored (nono rollback show {rb.id}; "
+                         "nono rollback cleanup removes it)")  # fmt: skip
+    return lines
 
 
 def restore_some(rb: Any, paths: list[str]) -> Any:

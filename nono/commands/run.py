@@ -123,6 +123,11 @@ def execute(args: argparse.Namespace) -> int:
             print(f"nono: rollback {rb.id}: {count} change(s); undo with: "
                   f"nono rollback restore {rb.id}" if count else
                   f"nono: rollback {rb.id}: no changes", file=sys.stderr)  # fmt: skip
+        from nono.commands.rollback import apply_retention
+
+        for line in apply_retention(rb.id):  # as a session's supervisor does after its own
+            if not args.silent:
+                print(line, file=sys.stderr)
     return code
 
 
@@ -226,6 +231,10 @@ def run_session(prepared: Prepared, args: argparse.Namespace, excludes=()) -> in
                 )
             else:
                 review(rb)
+            from nono.commands.rollback import apply_retention
+
+            for line in apply_retention(rb.id):  # the supervisor applied it; say what it kept
+                print(line, file=sys.stderr)
         return code
     return 0 if result.how == "detached" else 1
 
