@@ -209,3 +209,30 @@ def test_show_lists_the_head_and_ref_changes_restore_undoes(nono, workspace):
     assert refs["HEAD"] == "moved"
     assert nono("rollback", "restore", rid).returncode == 0
     assert git(workspace, "rev-parse", "HEAD").strip() == before
+
+
+def test_a_finished_progress_bar_leaves_nothing_behind(workspace):
+    """A direct run (output piped) with its stderr on a terminal shows the snapshot bars while
+    they run; once done they are gone, not left (or drawn again) above nono's own messages."""
+    screen = pyte.Screen(100, 30)
+    stream = pyte.ByteStream(screen)
+    command = (f"{sys.executable} -m nono run --rollback --allow-cwd -- "
+               "sh -c 'echo x > made.txt' | cat")  # fmt: skip
+    env = {**os.environ, "NONO_PROGRESS_DELAY": "0"}
+    child = pexpect.spawn("sh", ["-c", command], cwd=str(workspace), env=env,
+                          dimensions=(30, 100), timeout=30)  # fmt: skip
+    seen = b""
+    try:
+        while True:
+            try:
+                data = child.read_nonblocking(65536, timeout=20)
+            except pexpect.EOF:
+                break
+            seen += data
+            stream.feed(data)
+    finally:
+        child.close(force=True)
+    assert b"Snapshotting" in seen  # the bars were shown while the work ran
+    text = "\n".join(line.rstrip() for line in screen.display)
+    assert "1 change(s); undo with" in text, text
+    assert "Snapshotting" not in text and "100.0%" not in text, text
