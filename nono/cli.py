@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import importlib
 import os
@@ -93,9 +94,10 @@ def main(argv: list[str] | None = None) -> int:
 def _reader_gone() -> int:
     """`nono ps | head` ended the reader: stop quietly, as a program killed by SIGPIPE does."""
     # Python would flush what is still buffered at exit and complain again; send it nowhere.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+    with contextlib.suppress(OSError, ValueError):  # no fd to redirect: nothing more to flush
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     return 128 + signal.SIGPIPE  # 141, the status a shell shows for a program SIGPIPE ended
 
 
