@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import difflib
 import importlib
+import os
+import signal
 import sys
 
 from nono import __version__
@@ -18,7 +22,7 @@ COMMANDS = {
     "ps": ("ps", "list sessions"),
     "attach": ("attach", "attach this terminal to a session"),
     "detach": ("detach", "detach the clients of a session"),
-    "stop": ("stop", "stop a session (SIGTERM, then SIGKILL)"),
+    "stop": ("stop", "stop a session (SIGHUP and SIGTERM, then SIGKILL)"),
     "inspect": ("inspect", "show everything about a session"),
     "logs": ("logs", "show a session's event log"),
     "prune": ("prune", "remove exited sessions"),
@@ -32,6 +36,17 @@ COMMANDS = {
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 1 like every nono error
         self.exit(1, f"nono: {message} (see: {self.prog} --help)\n")
+
+    def refuse_unknown(self, extras: list[str]) -> None:
+        """Name what was not understood, the option probably meant, and this command's help."""
+        known = [s for action in self._actions for s in action.option_strings]
+        guesses = []
+        for arg in extras:
+            close = difflib.get_close_matches(arg.split("=", 1)[0], known, n=1, cutoff=0.75)
+            if arg.startswith("-") and close:
+                guesses.append(close[0])
+        meant = f"; did you mean {' '.join(guesses)}?" if guesses else ""
+        self.error(f"unrecognized arguments: {' '.join(extras)}{meant}")
 
 
 def build_parser(only: str | None = "*") -> argparse.ArgumentParser:
@@ -50,6 +65,16 @@ def build_parser(only: str | None = "*") -> argparse.ArgumentParser:
     return parser
 
 
+def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> _Parser:
+    """The innermost (sub)command parser the arguments selected: `nono profile show`'s own."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(args, action.dest, None) or "")
+            if chosen is not None:
+                return _chosen(chosen, args)
+    return parser  # type: ignore[return-value]
+
+
 def _command_name(argv: list[str]) -> str | None:
     for arg in argv:
         if not arg.startswith("-"):
@@ -58,6 +83,25 @@ def _command_name(argv: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a pipe's reader may be gone: find out here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """`nono ps | head` ended the reader: stop quietly, as a program killed by SIGPIPE does."""
+    # Python would flush what is still buffered at exit and complain again; send it nowhere.
+    with contextlib.suppress(OSError, ValueError):  # no fd to redirect: nothing more to flush
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return 128 + signal.SIGPIPE  # 141, the status a shell shows for a program SIGPIPE ended
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Everything after the first `--` is the child's command line, untouched by argparse.
     tail: list[str] | None = None
@@ -66,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         argv, tail = argv[:cut], argv[cut + 1 :]
     # Importing every command costs a sandboxed agent's start a few milliseconds each.
     parser = build_parser(only=_command_name(argv))
-    args = parser.parse_args(argv)
+    # Unknown options are reported by the command they were given to, so the error can point
+    # at `nono run --help` (not `nono --help`) and at the option probably meant.
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        _chosen(parser, args).refuse_unknown(extras)
     if args.command is None:
         parser.print_help()
         return 1

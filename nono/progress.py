@@ -7,8 +7,16 @@ import sys
 import time
 from typing import Any
 
-# Anything quicker than this shows nothing at all.
+# Anything quicker than this shows nothing at all (NONO_PROGRESS_DELAY: seconds, 0 shows every
+# bar at once, for a slow terminal or a test that must see one).
 DELAY = 0.5
+
+
+def _delay() -> float:
+    try:
+        return float(os.environ.get("NONO_PROGRESS_DELAY", DELAY))
+    except ValueError:
+        return DELAY
 
 
 class Progress:
@@ -25,13 +33,17 @@ class Progress:
         if not self.enabled:
             return
         if self.bar is None:
-            if time.monotonic() - self.started < DELAY:
+            if time.monotonic() - self.started < _delay():
                 return
             from prompt_toolkit.output import create_output
             from prompt_toolkit.shortcuts import ProgressBar
 
             self.bar = ProgressBar(title=self.title, output=create_output(stdout=sys.stderr))
             self.bar.__enter__()
+            # A finished bar says nothing the next message does not; left on screen, the bars
+            # of a baseline and a final snapshot read as one bar printed twice. (Read when the
+            # bar's application exits, so setting it after it started is in time.)
+            self.bar.app.erase_when_done = True
             self.counter = self.bar(label=label, total=total or None)
         self.counter.items_completed = done
         if total:

@@ -13,6 +13,14 @@ from nono.session.client import attach, attach_message
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    try:
+        sequence = load_config().ui.detach_sequence
+    except NonoError:  # a broken config must not hide --help; running attach reports it
+        sequence = "ctrl-] d"
+    parser.epilog = (
+        f"detach with {sequence} (detach_sequence in [ui] of config.toml); the session keeps "
+        "running and nono attach SESSION comes back to it"
+    )
     parser.add_argument("session", help="id, unique id prefix, or name")
     parser.add_argument("--read-only", "-r", action="store_true", help="watch without typing")
     parser.add_argument(

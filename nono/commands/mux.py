@@ -21,7 +21,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="start with the built-in default keymap if the configured one is broken",
     )
-    sub = parser.add_subparsers(dest="mux_command", metavar="new")
+    # `new` is optional: without it the dashboard opens on the sessions already running.
+    parser.usage = "nono mux [-h] [--keymap NAME] [--default-keys] [new [OPTIONS] -- COMMAND ...]"
+    parser.description = (
+        f"{parser.description}. Without new, it opens on the sessions already running."
+    )
+    sub = parser.add_subparsers(dest="mux_command", metavar="new", title="optional command")
     new = sub.add_parser("new", help="start a sandboxed session and open the dashboard on it")
     add_sandbox_options(new)
     new.add_argument("--name", "-n", help="a name for the session")

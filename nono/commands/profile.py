@@ -29,11 +29,12 @@ def execute(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     rows = []
     for name, path in profiles.available().items():
+        description, problem = "", None
         try:
             description = profiles.load_file(path).description
-            problem = None
+            profiles.resolve(str(path))  # what it extends must load too, or no run can use it
         except NonoError as exc:
-            description, problem = "", exc.one_line()
+            problem = exc.one_line()
         origin = "built-in" if profiles.is_builtin(path) else "user"
         rows.append(
             {
@@ -61,27 +62,29 @@ def _show(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2))
         return 0
     print(f"{data['name']}: {data['description']}")
-    print(f"  file      {data['file']}")
-    print(f"  extends   {' -> '.join(data['chain'])}")
-    print(f"  groups    {', '.join(['system', 'tmp', *data['groups']])}")
-    for kind, items in data["filesystem"].items():
-        for item in items:
-            print(f"  {kind:<10}{item}")
+    rows = [
+        ("file", data["file"]),
+        ("extends", " -> ".join(data["chain"])),
+        ("groups", ", ".join(["system", "tmp", *data["groups"]])),
+    ]
+    rows += [(kind, item) for kind, items in data["filesystem"].items() for item in items]
     net = data["network"]
-    print(f"  network   {'blocked' if net['block'] else 'allowed'}", end="")
+    network = "blocked" if net["block"] else "allowed"
     if net["allow_port"] or net["allow_connect_port"]:
-        print(f"; ports {net['allow_port']} connect {net['allow_connect_port']}", end="")
-    print()
-    print(f"  workdir   {data['workdir']['access']} (with --allow-cwd)")
+        network += f"; ports {net['allow_port']} connect {net['allow_connect_port']}"
+    rows += [("network", network), ("workdir", f"{data['workdir']['access']} (with --allow-cwd)")]
     env = data["env"]
     if env["allow"] is not None:
-        print(f"  env allow {', '.join(env['allow'])}")
+        rows.append(("env allow", ", ".join(env["allow"])))
     if env["deny"]:
-        print(f"  env deny  {', '.join(env['deny'])}")
+        rows.append(("env deny", ", ".join(env["deny"])))
     if env.get("pass"):
-        print(f"  env pass  {', '.join(env['pass'])}")
-    for key, value in env["set"].items():
-        print(f"  env set   {key}={value}")
+        rows.append(("env pass", ", ".join(env["pass"])))
+    rows += [("env set", f"{key}={value}") for key, value in env["set"].items()]
+    # A label as wide as the column (allow_file) widens it: no label runs into its value.
+    width = max(10, *(len(label) + 1 for label, _ in rows))
+    for label, value in rows:
+        print(f"  {label:<{width}}{value}")
     return 0
 
 

@@ -28,6 +28,12 @@ def execute(args: argparse.Namespace) -> int:
             row["uptime"] = uptime(r)
             rows.append(row)
         print(json.dumps(rows, indent=2))
+    elif not records:
+        # A header over nothing reads like a failure to list; say what there is and what to do.
+        which = "no sessions" if args.all else "no sessions running"
+        more = "" if args.all else "; nono ps --all also lists exited ones"
+        print(f"nono: {which} (start one with: nono run --detached -- COMMAND{more})",
+              file=sys.stderr)  # fmt: skip
     else:
         header = ("ID", "NAME", "STATUS", "ATTACHED", "PID", "UPTIME", "PROFILE", "COMMAND")
         table = [header] + [

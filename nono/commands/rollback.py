@@ -88,7 +88,7 @@ def _list(args: argparse.Namespace) -> int:
     for r in rows:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created"]))
         print(f"{r['id']:<14}{when:<18}{r['snapshots']:>6}{r['changes']:>9}"
-              f"{_size(r['bytes']):>9}  {_roots(r['roots'])}")  # fmt: skip
+              f"{_size(r['bytes']):>9}  {roots_text(r['roots'])}")  # fmt: skip
         if r["note"]:
             print(f"{'':<14}{text(r['note'])}")
     return 0
@@ -134,7 +134,7 @@ def final_json(rb: Any) -> dict[str, Any] | None:
     return {"index": final.index, "created": final.created, "late": final.late}
 
 
-def _roots(roots: Any) -> str:
+def roots_text(roots: Any) -> str:
     return ", ".join(name(root) for root in roots)
 
 
@@ -170,6 +170,19 @@ def print_changes(changes: list[Any], runs: dict[str, str] | None = None) -> Non
         print(f"  {mark} {row['kind']:<9} {area}{name(row['path'])}{detail}")
 
 
+def ref_row(change: Any) -> dict[str, Any]:
+    return {"repo": change.repo, "ref": change.ref, "kind": change.kind, "old": change.old,
+            "new": change.new}  # fmt: skip
+
+
+def print_ref_changes(refs: list[Any]) -> None:
+    """HEAD and branch moves: restore puts them back too, so the review must show them."""
+    for r in refs:
+        detail = f"  ({r.old} -> {r.new})" if r.kind == "moved" else ""
+        detail = detail or (f"  ({r.new or r.old})" if r.new or r.old else "")
+        print(f"  g {r.kind:<9} [git ref] {r.ref} in {name(r.repo)}{detail}")
+
+
 def _show(args: argparse.Namespace) -> int:
     from nono.rollback import Rollback
 
@@ -191,15 +204,19 @@ def _show(args: argparse.Namespace) -> int:
                     "final_snapshot": final_json(rb),
                     "note": note,
                     "changes": rows,
+                    "git": [ref_row(r) for r in rb.ref_changes()],
                 },
                 indent=2,
             )
         )
         return 0
-    print(f"rollback {rb.id}: {len(changes)} change(s) in {_roots(rb.roots)}")
+    refs = rb.ref_changes()
+    also = f" and {len(refs)} git ref change(s)" if refs else ""
+    print(f"rollback {rb.id}: {len(changes)} change(s){also} in {roots_text(rb.roots)}")
     if note:
         print(f"  note: {note}")
     print_changes(changes, rb.runs_outside())
+    print_ref_changes(refs)
     if args.diff:
         print_diffs(rb, changes)
     return 0
@@ -224,14 +241,14 @@ def _restore(args: argparse.Namespace) -> int:
         print(f"nono: rollback {rb.id}: {note}", file=sys.stderr)
     plan = rb.plan_restore(args.snapshot, force=args.force)
     if plan.conflicts and not args.force:
-        listed = _roots(plan.conflicts[:5]) + (" ..." if len(plan.conflicts) > 5 else "")
+        listed = roots_text(plan.conflicts[:5]) + (" ..." if len(plan.conflicts) > 5 else "")
         raise NonoError(f"changed since the session ended: {listed}",
                         "rerun with --force to overwrite them")  # fmt: skip
     if args.dry_run:
         print(f"would restore {len(plan.actions)} action(s) to snapshot {plan.to}:")
         for action in plan.actions:
             print(f"  {action.op:<8} {name(action.path)}")
-        _print_kept(plan)
+        print_kept(plan)
         return 0
     with Progress("Restoring") as progress:
         result = rb.restore(plan, progress=progress)
@@ -239,11 +256,11 @@ def _restore(args: argparse.Namespace) -> int:
           f"snapshot {plan.to})")  # fmt: skip
     for why in result.skipped:
         print(f"  skipped {text(why)}")
-    _print_kept(plan)
+    print_kept(plan)
     return 0
 
 
-def _print_kept(plan: Any) -> None:
+def print_kept(plan: Any) -> None:
     for path in plan.kept:
         print(f"  kept {name(path)}: it was there before the session (ignored), so never removed")
 
@@ -264,76 +281,30 @@ def _verify(args: argparse.Namespace) -> int:
 def _cleanup(args: argparse.Namespace) -> int:
     from nono.rollback import cleanup
 
-    removed = cleanup(keep=args.keep, older_than_days=args.older_than, dry_run=args.dry_run)
+    if args.keep is None and args.older_than is None:  # the retention every run applies
+        from nono.config import load_config
+
+        cfg = load_config().rollback
+        limits = (cfg.keep, cfg.older_than_days, cfg.max_total_mb * 1024 * 1024)
+    else:
+        limits = (args.keep, args.older_than, None)
+    doomed = cleanup(*limits, dry_run=True)
+    # Said before anything goes: which of them hold changes that were never restored.
+    losses = {rb.id: _unrestored_note(rb) for rb in doomed}
+    removed = doomed if args.dry_run else cleanup(*limits)
     verb = "would remove" if args.dry_run else "removed"
     for rb in removed:
-        print(f"{verb} {rb.id} ({_roots(rb.roots)})")
+        print(f"{verb} {rb.id} ({roots_text(rb.roots)}){losses.get(rb.id, '')}")
     if not removed:
         print("nothing to clean up")
     return 0
 
 
-def restore_some(rb: Any, paths: list[str]) -> Any:
-    """Restore only `paths` (and what they need: their deleted parent directories)."""
-    from dataclasses import replace
-
-    plan = rb.plan_restore(0, force=True)
-
-    def wanted(action: Any) -> bool:
-        for p in paths:
-            if action.path == p or action.path.startswith(p.rstrip("/") + "/"):
-                return True
-            if action.op == "mkdir" and p.startswith(action.path.rstrip("/") + "/"):
-                return True
-        return False
-
-    return rb.restore(replace(plan, actions=tuple(a for a in plan.actions if wanted(a))))
-
-
-def review(rb: Any) -> None:
-    """After an interactive run: what changed, and keep it, undo it all, or undo some."""
+def _unrestored_note(rb: Any) -> str:
     try:
-        note = settle(rb)
+        left = rb.unrestored()
     except NonoError as exc:
-        print(f"nono: rollback {rb.id}: no final snapshot ({exc.one_line()}); the baseline is "
-              f"kept: nono rollback restore {rb.id}", file=sys.stderr)  # fmt: skip
-        return
-    changes = runs_outside_first(rb.changes(), rb.runs_outside())
-    if not changes:
-        return
-    print(f"\nnono: the session changed {len(changes)} path(s) (rollback {rb.id}):")
-    if note:
-        print(f"  note: {note}")
-    print_changes(changes[:40], rb.runs_outside())
-    if len(changes) > 40:
-        print(f"  ... and {len(changes) - 40} more (nono rollback show {rb.id})")
-    while True:
-        try:
-            answer = input("[k]eep all, [r]estore all, [s]elect to restore, [d]iffs? ").strip()
-        except EOFError:
-            answer = "k"
-        answer = answer.lower()[:1] or "k"
-        if answer == "k":
-            print(f"kept; undo later with: nono rollback restore {rb.id}")
-            return
-        if answer == "d":
-            print_diffs(rb, changes)
-            continue
-        if answer == "r":
-            plan = rb.plan_restore(0, force=True)
-            result = rb.restore(plan)
-            print(f"restored {result.restored}, removed {result.removed}")
-            _print_kept(plan)
-            return
-        if answer == "s":
-            from prompt_toolkit.shortcuts import checkboxlist_dialog
-
-            values = [(c.path, f"{c.kind:<9} {name(c.path)}") for c in changes]
-            chosen = checkboxlist_dialog(title=f"Restore from rollback {rb.id}",
-                                         text="Space selects, Enter confirms.",
-                                         values=values).run()  # fmt: skip
-            if chosen:
-                result = restore_some(rb, list(chosen))
-                print(f"restored {result.restored}, removed {result.removed}; "
-                      f"the rest is kept (rollback {rb.id})")  # fmt: skip
-                return
+        return f": unreadable ({exc.one_line()})"
+    if left is None:
+        return ": no final snapshot (its session may still run)"
+    return f": {left} change(s) never restored" if left else ""

@@ -137,9 +137,15 @@ def execute(args: argparse.Namespace) -> int:
         with Progress("Snapshotting", enabled=False if args.silent else None) as progress:
             rb.snapshot(progress=progress)
         if not args.silent:
-            count = len(rb.changes())
+            count = len(rb.changes()) + len(rb.ref_changes())
             print(f"nono: rollback {rb.id}: {count} change(s); undo with: "
-                  f"nono rollback restore {rb.id}", file=sys.stderr)  # fmt: skip
+                  f"nono rollback restore {rb.id}" if count else
+                  f"nono: rollback {rb.id}: no changes", file=sys.stderr)  # fmt: skip
+        from nono.commands.review import apply_retention
+
+        for line in apply_retention(rb.id):  # as a session's supervisor does after its own
+            if not args.silent:
+                print(line, file=sys.stderr)
     return code
 
 
@@ -236,7 +242,7 @@ def run_session(prepared: Prepared, args: argparse.Namespace, excludes=()) -> in
         if code != 0 and not args.silent:
             _summarize_from_screen(prepared, record)
         if rb is not None and not args.silent:
-            from nono.commands.rollback import review
+            from nono.commands.review import review
 
             if args.no_rollback_prompt or not os.isatty(0):
                 print(
@@ -245,6 +251,10 @@ def run_session(prepared: Prepared, args: argparse.Namespace, excludes=()) -> in
                 )
             else:
                 review(rb)
+            from nono.commands.review import apply_retention
+
+            for line in apply_retention(rb.id):  # the supervisor applied it; say what it kept
+                print(line, file=sys.stderr)
         return code
     return 0 if result.how == "detached" else 1
 

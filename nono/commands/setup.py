@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
+from pathlib import Path
 
 from nono import paths
+from nono.errors import NonoError
 from nono.sandbox.kernel import ABI_FEATURES, MIN_ABI_NET, MIN_ABI_SCOPE, probe
 
 
@@ -48,7 +52,7 @@ def execute(args: argparse.Namespace) -> int:
     }
     if not args.check_only:
         paths.ensure_private_dir(paths.state_dir())
-        paths.ensure_private_dir(paths.config_dir())
+        _usable_config_dir(paths.config_dir())
         paths.user_profiles_dir().mkdir(mode=0o700, exist_ok=True)
     if args.json:
         print(json.dumps(report, indent=2))
@@ -68,5 +72,23 @@ def execute(args: argparse.Namespace) -> int:
             print(f"  - {item}")
         if not args.check_only:
             print(f"state       {report['state_dir']} (0700)")
-            print(f"config      {report['config_dir']} (0700)")
+            mode = stat.S_IMODE(paths.config_dir().stat().st_mode)
+            print(f"config      {report['config_dir']} ({mode:04o})")
     return 0 if k.landlock_abi and k.seccomp and not view_problem else 1
+
+
+def _usable_config_dir(path: Path) -> None:
+    """Create the config directory (0700) if needed. Every command reads an existing one that
+    only its owner can write (a 755 one included), so setup accepts the same; what others could
+    write (profiles that widen the sandbox, config) is refused."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = path.lstat()
+    if not stat.S_ISDIR(st.st_mode):
+        raise NonoError(f"{path} is not a directory", "move it away and retry")
+    if st.st_uid != os.getuid():
+        raise NonoError(f"{path} is owned by uid {st.st_uid}, not you", "fix its owner")
+    if st.st_mode & 0o022:
+        raise NonoError(
+            f"{path} is writable by other users (mode {stat.S_IMODE(st.st_mode):o})",
+            f"run: chmod go-w {path}",
+        )

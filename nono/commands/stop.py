@@ -1,8 +1,10 @@
-"""`nono stop`: SIGTERM through the supervisor, SIGKILL after the timeout; the code is kept."""
+"""`nono stop`: SIGHUP and SIGTERM through the supervisor, SIGKILL after the timeout; the code
+is kept."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from nono.errors import NonoError
 from nono.session import registry
@@ -16,7 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "-t",
         type=float,
         default=10.0,
-        help="seconds between SIGTERM and SIGKILL (default 10)",
+        help="seconds between SIGHUP/SIGTERM and SIGKILL (default 10)",
     )
     parser.add_argument("--force", "-f", action="store_true", help="SIGKILL at once")
 
@@ -26,6 +28,10 @@ def execute(args: argparse.Namespace) -> int:
     record = registry.resolve(args.session)
     if record.status == registry.EXITED:
         raise NonoError(f"session {record.name} has already exited ({record.state})")
+    if not args.force:  # the wait can be long; say what for and how to cut it short
+        name, wait = record.name, f"{args.timeout:g}s"
+        print(f"nono: SIGHUP/SIGTERM to {name}: waiting up to {wait} for {name} to exit "
+              "before SIGKILL; --force kills at once", file=sys.stderr)  # fmt: skip
     with Control(record) as control:
         response = control.request("stop", wait=args.timeout + 30,
                                    **{"timeout": args.timeout, "force": args.force})  # fmt: skip

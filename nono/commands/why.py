@@ -8,6 +8,7 @@ import os
 
 from nono.commands.options import add_sandbox_options, options_from_args, port
 from nono.errors import NonoError
+from nono.sandbox.advice import advise
 from nono.sandbox.build import build_policy
 from nono.sandbox.policy import Policy, evaluate
 
@@ -40,7 +41,9 @@ def execute(args: argparse.Namespace) -> int:
         for grant in result.get("grants", []):
             print(f"  by: {grant['access']} {grant['path']}  ({grant['source']})")
         if result.get("suggestion"):
-            print(f"  to allow it: {result['suggestion']}")
+            print(f"  to allow it: {result['advice']}")
+        elif result.get("advice"):
+            print(f"  {result['advice']}")
     return 0 if result["allowed"] else 1
 
 
@@ -65,7 +68,10 @@ def _path(policy: Policy, args: argparse.Namespace) -> dict:
                 "reason": f"read-only in the sandbox's view: {kept[-1].reason}",
                 "grants": [],
                 "suggestion": hint,
+                "advice": hint,
             }
+    # Only a grant nono would accept is suggested; otherwise the advice says what to do instead.
+    advice = advise(policy, d.path, d.op) if d.suggestion else None
     return {
         "subject": f"{d.op} {d.path}",
         "kind": "path",
@@ -76,7 +82,8 @@ def _path(policy: Policy, args: argparse.Namespace) -> dict:
         "grants": [
             {"path": g.path, "access": g.access.label, "source": g.source} for g in d.grants
         ],
-        "suggestion": d.suggestion,
+        "suggestion": advice.flag if advice else None,
+        "advice": advice.text if advice else None,
     }
 
 

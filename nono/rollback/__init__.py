@@ -1,6 +1,6 @@
 """Rollback: snapshot what an agent may change, show what changed, and undo it byte for byte."""
 
-from nono.rollback.catalog import cleanup, list_rollbacks
+from nono.rollback.catalog import Retained, cleanup, list_rollbacks, retain
 from nono.rollback.location import rollbacks_dir
 from nono.rollback.model import (
     Action,
@@ -23,10 +23,12 @@ __all__ = [
     "Progress",
     "RestorePlan",
     "RestoreResult",
+    "Retained",
     "Rollback",
     "RollbackError",
     "SnapshotInfo",
     "cleanup",
     "list_rollbacks",
+    "retain",
     "rollbacks_dir",
 ]

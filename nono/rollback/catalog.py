@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from nono.errors import NonoError
@@ -85,3 +86,43 @@ def cleanup(
                 removed.remove(r)  # gone already, or busy with a snapshot or restore
         _sweep_leftovers(rollbacks_dir())
     return removed
+
+
+@dataclass(frozen=True)
+class Retained:
+    """What retention did: removed, and kept beyond the limits because it would lose work."""
+
+    removed: tuple[Rollback, ...]
+    # (rollback, changes no restore has undone; None: no final snapshot, its session may run)
+    spared: tuple[tuple[Rollback, int | None], ...]
+
+
+def retain(
+    keep: int | None,
+    older_than_days: float | None,
+    max_total_bytes: int | None,
+    *,
+    current: str | None = None,
+) -> Retained:
+    """The retention every run applies after its final snapshot, the same in every mode
+    (scripted, terminal, detached): the rollbacks `cleanup` would remove, except the `current`
+    one and any holding changes no restore has undone (or whose session may still run): those
+    are kept and returned, so the caller says so instead of losing them without a word."""
+    removed, spared = [], []
+    for rb in cleanup(keep, older_than_days, max_total_bytes, dry_run=True):
+        if rb.id == current:
+            continue
+        try:
+            left = rb.unrestored()
+        except NonoError:  # unreadable: not this function's to judge, and not to delete
+            left = None
+        if left != 0:
+            spared.append((rb, left))
+            continue
+        try:
+            rb.remove()
+            removed.append(rb)
+        except (FileNotFoundError, RollbackError):
+            pass  # gone already, or busy with a snapshot or restore
+    _sweep_leftovers(rollbacks_dir())
+    return Retained(tuple(removed), tuple(spared))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
+from typing import Any
 
 from nono.rollback.model import (
     DIR,
@@ -94,6 +96,46 @@ def compare(old: dict[str, Row], new: dict[str, Row]) -> list[Change]:
                 Change(path, what, Entry.of(a) if a else None, Entry.of(b) if b else None)
             )
     return changes
+
+
+@dataclass(frozen=True)
+class RefChange:
+    """HEAD, a branch or tag, or packed-refs of a repository under the roots, moved by the
+    session; restore puts it back (gitrefs.restore_repo)."""
+
+    repo: str
+    ref: str  # "HEAD", "refs/heads/main", "packed-refs"
+    kind: str  # "created" | "deleted" | "moved"
+    old: str | None
+    new: str | None
+
+
+def compare_refs(old: dict[str, Any], new: dict[str, Any]) -> list[RefChange]:
+    """Ref changes between two manifests' git records. The index is left out: any `git status`
+    rewrites it, and a person reviewing a session needs the commits and branches it moved."""
+    out = []
+    for repo in sorted(old.keys() | new.keys()):
+        a, b = old.get(repo) or {}, new.get(repo) or {}
+        before = {"HEAD": a.get("HEAD"), "packed-refs": a.get("packed-refs"), **a.get("refs", {})}
+        after = {"HEAD": b.get("HEAD"), "packed-refs": b.get("packed-refs"), **b.get("refs", {})}
+        for ref in sorted(before.keys() | after.keys(), key=lambda r: (r != "HEAD", r)):
+            x, y = before.get(ref), after.get(ref)
+            if x == y:
+                continue
+            if ref == "packed-refs":  # a file of many refs, recorded by its hash
+                out.append(RefChange(repo, ref, "modified", None, None))
+                continue
+            what = "created" if x is None else "deleted" if y is None else "moved"
+            out.append(RefChange(repo, ref, what, _ref_text(x), _ref_text(y)))
+    return out
+
+
+def _ref_text(value: str | None) -> str | None:
+    """ "ref: refs/heads/main\n" -> "refs/heads/main"; a commit id -> its first 12 digits."""
+    if value is None:
+        return None
+    value = value.strip()
+    return value[5:] if value.startswith("ref: ") else value[:12]
 
 
 class Binary(Exception):

@@ -17,7 +17,7 @@ from typing import Any
 from nono import paths
 from nono.rollback import integrity
 from nono.rollback import restore as restoring
-from nono.rollback.changes import compare, diff_text
+from nono.rollback.changes import RefChange, compare, compare_refs, diff_text
 from nono.rollback.location import normalise_roots, rollback_ids, rollbacks_dir
 from nono.rollback.manifest import (
     Manifest,
@@ -280,6 +280,21 @@ class Rollback:
         old = self.manifest(since)
         new = self.manifest(-1 if until is None else until)
         return compare(old.by_path, new.by_path)
+
+    def unrestored(self) -> int | None:
+        """How many of the session's changes (paths and git refs) no restore has undone; None
+        while there is no final snapshot (the session still runs, or ended without one)."""
+        if self.final_missing():
+            return None
+        base, latest = self.manifest(0), self.manifest(-1)
+        paths = compare(base.by_path, self._reference().by_path)
+        done = restoring.read_done(self.path / RESTORES, latest.created)
+        refs = [] if any(d.get("to") == 0 for d in done) else compare_refs(base.git, latest.git)
+        return len(paths) + len(refs)
+
+    def ref_changes(self) -> list[RefChange]:
+        """HEAD, branches and tags the session moved in repositories under the roots."""
+        return compare_refs(self.manifest(0).git, self.manifest(-1).git)
 
     def runs_outside(self) -> dict[str, str]:
         """Work-tree paths git was pointed at (core.hooksPath, includes) before or after."""

@@ -6,6 +6,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from nono.sandbox.advice import advise
 from nono.sandbox.policy import Policy, evaluate
 
 _DENIED = re.compile(
@@ -29,12 +30,6 @@ class Denial:
     hint: str
 
 
-def _nearest_existing(path: str) -> str:
-    while path != "/" and not os.path.exists(path):
-        path = os.path.dirname(path)
-    return path
-
-
 def explain(policy: Policy, seen: list[str]) -> list[Denial]:
     """Keep the paths the policy really refuses, each with the flag that would grant it."""
     out: dict[str, Denial] = {}
@@ -43,13 +38,16 @@ def explain(policy: Policy, seen: list[str]) -> list[Denial]:
         canonical = os.path.realpath(os.path.join(policy.workdir, path))
         if canonical in out:
             continue
-        exists = os.path.exists(canonical)
-        target = canonical if exists else _nearest_existing(canonical)
-        for op in ("read", "write") if exists else ("write",):
-            decision = evaluate(policy, target, op)
+        # A path that does not exist yet was being created: a write, whatever the message.
+        for op in ("read", "write") if os.path.exists(canonical) else ("write",):
+            decision = evaluate(policy, canonical, op)
             if decision.allowed:
                 continue
-            hint = f"grant with {decision.suggestion}" if decision.suggestion else decision.reason
+            if decision.suggestion is None:  # protected: nothing to offer
+                hint = decision.reason
+            else:  # only a grant nono accepts is offered; otherwise, what to do instead
+                advice = advise(policy, canonical, op)
+                hint = f"grant with {advice.text}" if advice.flag else advice.text
             out[canonical] = Denial(canonical, op, hint)
             break
         if len(out) >= MAX_PATHS:

@@ -313,25 +313,31 @@ class Supervisor:
         """The after-state of the agent's work, then retention of old rollbacks."""
         try:
             from nono.config import load_config
-            from nono.rollback import Rollback, cleanup
+            from nono.rollback import Rollback, retain
 
             rb = Rollback.open(self.record.rollback_id)
             info = rb.snapshot()
             registry.log_event(self.record.id, "rollback-snapshot", rollback=rb.id,
                                index=info.index, files=info.files)  # fmt: skip
             keep = load_config().rollback
-            cleanup(keep=keep.keep, older_than_days=keep.older_than_days,
-                    max_total_bytes=keep.max_total_mb * 1024 * 1024)  # fmt: skip
+            # The same retention as every run's: what holds unrestored changes is kept.
+            kept = retain(keep.keep, keep.older_than_days, keep.max_total_mb * 1024 * 1024,
+                          current=rb.id)  # fmt: skip
+            if kept.spared:
+                registry.log_event(self.record.id, "rollback-retention-kept",
+                                   rollbacks=[r.id for r, _ in kept.spared])  # fmt: skip
         except Exception as exc:  # the baseline stays restorable even if this fails
             registry.log_event(self.record.id, "rollback-snapshot-failed", error=str(exc))
 
     async def stop(self, timeout: float, force: bool) -> None:
         registry.log_event(self.record.id, "stop", timeout=timeout, force=force)
-        sig = signal.SIGKILL if force else signal.SIGTERM
-        with contextlib.suppress(OSError):
-            os.killpg(self.child_pid, sig)
-        with contextlib.suppress(OSError):
-            os.kill(self.child_pid, sig)
+        # SIGHUP first, as a closing terminal does: an interactive shell ignores SIGTERM but
+        # exits on a hang-up (and passes it to its jobs), so it need not wait for SIGKILL.
+        for sig in (signal.SIGKILL,) if force else (signal.SIGHUP, signal.SIGTERM):
+            with contextlib.suppress(OSError):
+                os.killpg(self.child_pid, sig)
+            with contextlib.suppress(OSError):
+                os.kill(self.child_pid, sig)
         if force:
             return
         try:
