@@ -61,10 +61,15 @@ def test_output_into_a_closed_pipe_ends_quietly(nono, workspace, something_to_li
 # ---------------------------------------------------------------- messages
 
 
-def test_profile_show_separates_every_label_from_its_value(nono):
-    r = nono("profile", "show", "claude-code")
+def test_profile_show_separates_every_label_from_its_value(nono, tmp_path):
+    profiles = tmp_path / "config" / "nono" / "profiles"
+    profiles.mkdir(parents=True)
+    (profiles / "mine.yaml").write_text(
+        "extends: claude-code\nfilesystem:\n  allow_file: [~/.claude.json]\n"
+    )
+    r = nono("profile", "show", "mine")
     assert r.returncode == 0, r.stderr
-    assert "  allow_file ~/.claude.json" in r.stdout.splitlines()
+    assert "  allow_file  ~/.claude.json" in r.stdout.splitlines()
     for line in r.stdout.splitlines()[1:]:
         _label, _, value = line.strip().partition(" ")
         assert value.strip(), f"no space between label and value: {line!r}"
