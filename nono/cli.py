@@ -101,6 +101,16 @@ def _reader_gone() -> int:
     return 128 + signal.SIGPIPE  # 141, the status a shell shows for a program SIGPIPE ended
 
 
+def _check_config(command: str) -> None:
+    """Every command reads config.toml alike: a broken one is an error naming its file and
+    line, whether the command itself needs the file or not, as git treats a bad config. Not
+    for `setup`, which is how one starts over. A missing file costs a stat, no parse."""
+    from nono.config import config_path, load_config
+
+    if command != "setup" and config_path().exists():
+        load_config()
+
+
 def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Everything after the first `--` is the child's command line, untouched by argparse.
@@ -122,6 +132,7 @@ def _main(argv: list[str] | None) -> int:
     if tail is not None:
         args.cmd = (getattr(args, "cmd", None) or []) + tail
     try:
+        _check_config(args.command)
         return int(args._module.execute(args) or 0)
     except NonoError as exc:
         if not getattr(args, "silent", False):

@@ -353,3 +353,25 @@ def test_clipboard_other_than_write_or_off_names_file_and_line(home):
     path, error = load_error('[ui]\nprefix = "ctrl-b"\nclipboard = "read"\n')
     assert str(error).startswith(f'{path}:3: ui.clipboard: must be "write" or "off", got \'read\'')
     assert error.hint and "off" in error.hint
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["ps"], ["rollback", "cleanup"], ["rollback", "list"], ["run", "--", "true"],
+     ["run", "--rollback", "--", "true"], ["logs", "nothing"], ["stop", "nothing"]],
+)  # fmt: skip
+def test_every_command_reads_a_broken_config_alike(nono, home, command):
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("[ui]\ndetach_sequence = 'ctrl-] d'\nprefix = 5\n")
+    r = nono(*command)
+    assert r.returncode == 1
+    assert r.stderr == f"nono: {path}:3: ui.prefix: must be a string, got integer\n"
+
+
+def test_setup_still_runs_beside_a_broken_config(nono, home):
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("[ui]\nprefix = 5\n")
+    r = nono("setup", "--check-only")
+    assert "landlock" in r.stdout
