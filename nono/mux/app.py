@@ -431,14 +431,14 @@ class Mux(InputHandling, SessionActions):
         if pane_id == self.focus:
             return
         old = self.panes.get(self.focus or "")
-        if old is not None and old.modes.get("focus_events"):
+        if old is not None and old.modes.focus_events:
             self.queue(old, "\x1b[O")
         self.last_focus, self.focus = self.focus, pane_id
         # As in tmux, moving the focus leaves zoom: the zoomed pane is no longer focused.
         self.zoomed = False
         self._mark_focus()
         new = self.panes.get(pane_id)
-        if new is not None and new.modes.get("focus_events"):
+        if new is not None and new.modes.focus_events:
             self.queue(new, "\x1b[I")
         self.save()
 

@@ -19,6 +19,7 @@ from nono.mux.prompts import Prompt
 
 if TYPE_CHECKING:
     from nono.mux.pane import Pane
+    from nono.term.modes import Modes
 
 PENDING_WAIT = 0.4  # a half-typed multi-key binding (M-x) gives up after this
 _CURSOR_KEYS = {"up": "A", "down": "B", "right": "C", "left": "D", "home": "H", "end": "F"}
@@ -115,7 +116,7 @@ class InputHandling:
         key = press.key.value if isinstance(press.key, Keys) else press.key
         pane = self.panes.get(self.focus or "")
         data = press.data
-        app_cursor = pane is not None and pane.modes.get("app_cursor")
+        app_cursor = pane is not None and pane.modes.app_cursor
         if app_cursor and key in _CURSOR_KEYS and data == f"\x1b[{_CURSOR_KEYS[key]}":
             return "\x1bO" + _CURSOR_KEYS[key]
         return data
@@ -162,7 +163,7 @@ class InputHandling:
             self.invalidate()
             return
         for pane in self._targets():
-            if pane.modes.get("bracketed_paste"):
+            if pane.modes.bracketed_paste:
                 self.queue(pane, "\x1b[200~" + text + "\x1b[201~")
             else:
                 self.queue(pane, text)
@@ -230,7 +231,7 @@ class InputHandling:
         if wheel and pane_id != self.focus:
             self.set_focus(pane_id)
         copy = self.copy_modes.get(pane_id)
-        if inside and copy is None and pane.modes.get("mouse") and pane.state == "running":
+        if inside and copy is None and pane.modes.mouse and pane.state == "running":
             report = mouse_report(event, x - content.x, y - content.y, pane.modes)
             if report:
                 self.queue(pane, report)
@@ -243,10 +244,10 @@ class InputHandling:
             self.invalidate()
 
 
-def mouse_report(event: MouseEvent, x: int, y: int, modes: dict[str, Any]) -> str | None:
+def mouse_report(event: MouseEvent, x: int, y: int, modes: Modes) -> str | None:
     """The report the agent asked for (?1000/?1002/?1003, SGR ?1006 or X10), pane-relative."""
     kind, button = event.event_type, event.button
-    level = modes.get("mouse") or 0
+    level = modes.mouse or 0
     buttons = {MouseButton.LEFT: 0, MouseButton.MIDDLE: 1, MouseButton.RIGHT: 2}
     if kind == MouseEventType.SCROLL_UP:
         code = 64
@@ -266,7 +267,7 @@ def mouse_report(event: MouseEvent, x: int, y: int, modes: dict[str, Any]) -> st
     if MouseModifier.CONTROL in event.modifiers:
         code += 16
     release = kind == MouseEventType.MOUSE_UP
-    if modes.get("mouse_sgr"):
+    if modes.mouse_sgr:
         return f"\x1b[<{code};{x + 1};{y + 1}{'m' if release else 'M'}"
     if release:
         code = 3 + (code & ~3)

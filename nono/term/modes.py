@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pyte import modes as mo
@@ -39,6 +40,50 @@ class Modes:
     sync_output: bool = False  # ?2026
     autowrap: bool = True  # DECAWM, ?7
     origin: bool = False  # DECOM, ?6
+
+
+# ------------------------------------------------------------------ the wire form
+# The mode set crosses the session protocol (SCREEN frames) as the DEC private mode numbers
+# that are set, as a program would have set them with `CSI ? n h`: "7;2004" is autowrap and
+# bracketed paste. Short, a string (cached on, compared as is), and every field is one number.
+
+_FLAG_NUMBERS = (
+    (1, "app_cursor"),
+    (6, "origin"),
+    (7, "autowrap"),
+    (66, "app_keypad"),
+    (1004, "focus_events"),
+    (1006, "mouse_sgr"),
+    (2004, "bracketed_paste"),
+    (2026, "sync_output"),
+)
+_BY_NUMBER = dict(_FLAG_NUMBERS)
+
+
+@lru_cache(maxsize=256)
+def encode_modes(modes: Modes) -> str:
+    """The DEC private mode numbers set in `modes`, in ascending order, `;`-separated."""
+    numbers = [number for number, name in _FLAG_NUMBERS if getattr(modes, name)]
+    if modes.mouse is not None:
+        numbers.append(modes.mouse)
+    return ";".join(str(number) for number in sorted(numbers))
+
+
+@lru_cache(maxsize=256)
+def decode_modes(text: str) -> Modes:
+    """The Modes `text` (encode_modes's form) stands for. A number this version does not
+    mirror is skipped (a newer peer's); anything but numbers raises ValueError naming it."""
+    flags: dict[str, Any] = {"autowrap": False}
+    for part in text.split(";") if text else ():
+        try:
+            number = int(part)
+        except ValueError:
+            raise ValueError(f"not a terminal mode set: {text!r}") from None
+        if number in _BY_NUMBER:
+            flags[_BY_NUMBER[number]] = True
+        elif number in MOUSE_MODES:
+            flags["mouse"] = number
+    return Modes(**flags)
 
 
 class ModeState:
