@@ -2,7 +2,10 @@
 
 Each message is one NamedTuple below with its encoding and decoding beside it, so a reader (or a
 future relay) finds every field in one place, as tmux's tmux-protocol.h has one struct per
-message. Clients decide on `Reason` codes; the human text travels only to be shown.
+message. Clients decide on `Reason` codes; the human text travels only to be shown. Frames are
+read and written by session/connection.py's Connection, for blocking and asyncio callers alike;
+a cell style and the mode set travel in their own compact forms (term/style.py encode_style,
+term/modes.py encode_modes).
 """
 
 from __future__ import annotations
