@@ -30,7 +30,7 @@ from nono.session.protocol import (
     read_welcome,
     refuse_hello,
 )
-from nono.term.modes import Modes
+from nono.term.modeset import Modes
 from nono.term.style import Style, encode_style
 
 

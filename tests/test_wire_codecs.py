@@ -13,7 +13,7 @@ from prompt_toolkit.output.color_depth import ColorDepth
 
 from nono.mux.render import Sgr, style_string
 from nono.session.protocol import Frame, Kind, ProtocolError, Screen, encode
-from nono.term.modes import MOUSE_MODES, Modes, decode_modes, encode_modes
+from nono.term.modeset import MOUSE_MODES, Modes, decode_modes, encode_modes
 from nono.term.style import DEFAULT, Style, apply_sgr, decode_style, encode_style, sgr
 
 FLAGS = ("bold", "italic", "underline", "reverse", "strikethrough", "dim", "blink")

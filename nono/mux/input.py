@@ -19,7 +19,7 @@ from nono.mux.prompts import Prompt
 
 if TYPE_CHECKING:
     from nono.mux.pane import Pane
-    from nono.term.modes import Modes
+    from nono.term.modeset import Modes
 
 PENDING_WAIT = 0.4  # a half-typed multi-key binding (M-x) gives up after this
 _CURSOR_KEYS = {"up": "A", "down": "B", "right": "C", "left": "D", "home": "H", "end": "F"}

@@ -24,7 +24,7 @@ from nono.session import registry
 from nono.session.connection import Connection
 from nono.session.protocol import Frame, Kind, ProtocolError, Reason
 from nono.session.registry import EXITED, Record
-from nono.term.modes import Modes
+from nono.term.modeset import Modes
 from nono.term.style import Style, char_width, encode_style
 
 Cells = list[Char | None]

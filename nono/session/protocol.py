@@ -5,7 +5,7 @@ future relay) finds every field in one place, as tmux's tmux-protocol.h has one 
 message. Clients decide on `Reason` codes; the human text travels only to be shown. Frames are
 read and written by session/connection.py's Connection, for blocking and asyncio callers alike;
 a cell style and the mode set travel in their own compact forms (term/style.py encode_style,
-term/modes.py encode_modes).
+term/modeset.py encode_modes).
 """
 
 from __future__ import annotations
@@ -304,7 +304,7 @@ class Screen(
     one dict and no per-field checks beyond the defaults and the codecs' (cached) own.
 
     A style travels in term.style.encode_style's form and is kept in it by the decoded frame (the
-    dashboard caches what it draws on that string); the mode set travels in term.modes.
+    dashboard caches what it draws on that string); the mode set travels in term.modeset.
     encode_modes's form and is decoded to Modes."""
 
     __slots__ = ()
@@ -317,12 +317,12 @@ class Screen(
     size: tuple[int, int]
     title: str
     alternate: bool
-    modes: Any  # term.modes.Modes; encode_modes's string on the wire
+    modes: Any  # term.modeset.Modes; encode_modes's string on the wire
     bells: int
     history: int
 
     def encode(self) -> bytes:
-        from nono.term.modes import encode_modes
+        from nono.term.modeset import encode_modes
 
         body = self._asdict()
         body["modes"] = encode_modes(self.modes)
@@ -331,8 +331,8 @@ class Screen(
     @classmethod
     def decode(cls, frame: Frame, cols: int, rows: int) -> Screen:
         """`cols`/`rows`: the size to assume if the frame names none."""
-        # Imported here: `nono attach` reads no SCREEN frame, and would pay ~20 ms for these.
-        from nono.term.modes import decode_modes
+        # Imported here: `nono attach` reads no SCREEN frame, and would pay ~15 ms for them.
+        from nono.term.modeset import decode_modes
         from nono.term.style import decode_style
 
         f = frame.json().get
