@@ -30,6 +30,8 @@ from nono.session.protocol import (
     read_welcome,
     refuse_hello,
 )
+from nono.term.modeset import Modes
+from nono.term.style import Style, encode_style
 
 
 def test_frames_round_trip_split_anywhere():
@@ -77,8 +79,8 @@ def one_frame(data: bytes):
     return frame
 
 
-SCREEN = Screen({"0": [["hi", 0]]}, [{"fg": 1, "bold": True}], False, (2, 0), True, (80, 24),
-                "title", True, {"app_cursor": True}, 3, 10)  # fmt: skip
+SCREEN = Screen({"0": [["hi", 0]]}, [encode_style(Style(fg=1, bold=True))], False, (2, 0), True,
+                (80, 24), "title", True, Modes(app_cursor=True), 3, 10)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -158,14 +160,15 @@ def test_a_hello_of_another_version_is_refused_naming_both_versions():
 
 
 def test_a_history_answer_round_trips_through_a_response():
-    history = History([[["old", 0]]], [[["now", 1]]], [{"fg": 1}, {"bold": True}], (3, 0), True)
+    styles = [encode_style(Style(fg=1)), encode_style(Style(bold=True))]
+    history = History([[["old", 0]]], [[["now", 1]]], styles, (3, 0), True)
     frame = one_frame(Response(True, history.fields()).encode())
     assert History.from_fields(Response.decode(frame).fields) == history
 
 
 def test_a_history_too_big_for_one_frame_loses_its_oldest_lines_first():
     lines = [[[f"{n:08d}" + "x" * 1000, 0]] for n in range(10_000)]  # ~10 MB
-    fields = History(lines, [[["screen", 0]]], [{}], (0, 0), False).fields()
+    fields = History(lines, [[["screen", 0]]], [encode_style(Style())], (0, 0), False).fields()
     kept = fields["history"]
     assert 0 < len(kept) < len(lines) and kept[-1] == lines[-1] and kept[0] != lines[0]
     assert len(Response(True, fields).encode()) <= MAX_PAYLOAD

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from prompt_toolkit.key_binding import KeyPress
 from prompt_toolkit.keys import Keys
@@ -20,6 +20,9 @@ from nono.mux.copying import Copying
 from nono.mux.keymap import Keymap
 from nono.mux.model import Model
 from nono.mux.prompts import overlay_page
+
+if TYPE_CHECKING:
+    from nono.term.modeset import Modes
 
 PENDING_WAIT = 0.4  # a half-typed multi-key binding (M-x) gives up after this
 _CURSOR_KEYS = {"up": "A", "down": "B", "right": "C", "left": "D", "home": "H", "end": "F"}
@@ -100,7 +103,7 @@ class Input:
         key = press.key.value if isinstance(press.key, Keys) else press.key
         pane = self.model.panes.get(self.model.focus or "")
         data = press.data
-        app_cursor = pane is not None and pane.modes.get("app_cursor")
+        app_cursor = pane is not None and pane.modes.app_cursor
         if app_cursor and key in _CURSOR_KEYS and data == f"\x1b[{_CURSOR_KEYS[key]}":
             return "\x1bO" + _CURSOR_KEYS[key]
         return data
@@ -169,7 +172,7 @@ class Input:
         if wheel and pane_id != self.model.focus:
             self.model.set_focus(pane_id)
         copy = self.model.copy_modes.get(pane_id)
-        if inside and copy is None and pane.modes.get("mouse") and pane.state == "running":
+        if inside and copy is None and pane.modes.mouse and pane.state == "running":
             report = mouse_report(event, x - content.x, y - content.y, pane.modes)
             if report:
                 self.model.queue(pane, report)
@@ -184,10 +187,10 @@ class Input:
             self.model.invalidate()
 
 
-def mouse_report(event: MouseEvent, x: int, y: int, modes: dict[str, Any]) -> str | None:
+def mouse_report(event: MouseEvent, x: int, y: int, modes: Modes) -> str | None:
     """The report the agent asked for (?1000/?1002/?1003, SGR ?1006 or X10), pane-relative."""
     kind, button = event.event_type, event.button
-    level = modes.get("mouse") or 0
+    level = modes.mouse or 0
     buttons = {MouseButton.LEFT: 0, MouseButton.MIDDLE: 1, MouseButton.RIGHT: 2}
     if kind == MouseEventType.SCROLL_UP:
         code = 64
@@ -207,7 +210,7 @@ def mouse_report(event: MouseEvent, x: int, y: int, modes: dict[str, Any]) -> st
     if MouseModifier.CONTROL in event.modifiers:
         code += 16
     release = kind == MouseEventType.MOUSE_UP
-    if modes.get("mouse_sgr"):
+    if modes.mouse_sgr:
         return f"\x1b[<{code};{x + 1};{y + 1}{'m' if release else 'M'}"
     if release:
         code = 3 + (code & ~3)

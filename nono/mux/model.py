@@ -230,14 +230,14 @@ class Model:
         if pane_id == self.focus:
             return
         old = self.panes.get(self.focus or "")
-        if old is not None and old.modes.get("focus_events"):
+        if old is not None and old.modes.focus_events:
             self.queue(old, "\x1b[O")
         self.last_focus, self.focus = self.focus, pane_id
         # As in tmux, moving the focus leaves zoom: the zoomed pane is no longer focused.
         self.zoomed = False
         self.mark_focus()
         new = self.panes.get(pane_id)
-        if new is not None and new.modes.get("focus_events"):
+        if new is not None and new.modes.focus_events:
             self.queue(new, "\x1b[I")
         self.save()
 
@@ -295,7 +295,7 @@ class Model:
             self.invalidate()
             return
         for pane in self.targets():
-            if pane.modes.get("bracketed_paste"):
+            if pane.modes.bracketed_paste:
                 self.queue(pane, "\x1b[200~" + text + "\x1b[201~")
             else:
                 self.queue(pane, text)

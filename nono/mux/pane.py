@@ -9,7 +9,6 @@ or as prompt_toolkit cells where it must (row_cells).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import time
 from collections.abc import Callable
@@ -18,26 +17,24 @@ from typing import Any
 from prompt_toolkit.layout.screen import _CHAR_CACHE, Char
 
 from nono.errors import NonoError
+from nono.mux.render import cell_style_string
+from nono.mux.render import style_string as style_string  # where draw.py has imported it from
 from nono.session import protocol as wire
 from nono.session import registry
+from nono.session.connection import Connection
 from nono.session.protocol import Frame, Kind, ProtocolError, Reason
 from nono.session.registry import EXITED, Record
-from nono.term.style import Style, char_width
+from nono.term.modeset import Modes
+from nono.term.style import Style, char_width, encode_style
 
 Cells = list[Char | None]
 """One row: a Char per column; None where a wide character's right half is."""
 Line = tuple[list[Any], list[str]]
 """One row as its supervisor sent it: runs of [text, style] (a style is an index into the
-frame's table of prompt_toolkit style strings, or such a string itself), and that table."""
+frame's table of cell styles in the protocol's form, or a prompt_toolkit style string itself),
+and that table."""
 BLANK_LINE: Line = ([], [])
 
-# The 16 ANSI colours by the names prompt_toolkit passes through as SGR 30-37/90-97, so the
-# outer terminal's own palette is used, as tmux does.
-_ANSI = ("ansiblack", "ansired", "ansigreen", "ansiyellow", "ansiblue", "ansimagenta",
-         "ansicyan", "ansigray", "ansibrightblack", "ansibrightred", "ansibrightgreen",
-         "ansibrightyellow", "ansibrightblue", "ansibrightmagenta", "ansibrightcyan",
-         "ansiwhite")  # fmt: skip
-_CUBE = (0, 95, 135, 175, 215, 255)
 _GENERATIONS = itertools.count(1)  # row generations, unique across panes and their lifetimes
 BACKGROUND_FPS = 10  # frames a second a flooding pane that is not focused is sent
 IDLE_AFTER = 5.0  # seconds without output before a running agent counts as idle
@@ -45,45 +42,12 @@ TITLE_EVERY = 1.0
 QUIET_AFTER_RESIZE = 1.0  # a churning window title is shown at most this often
 
 
-def color_name(color: int | str | None) -> str | None:
-    """A model colour as prompt_toolkit writes it: an ANSI name, or #rrggbb."""
-    if color is None:
-        return None
-    if isinstance(color, str):
-        return color
-    if color < 16:
-        return _ANSI[color]
-    if color < 232:
-        n = color - 16
-        r, g, b = _CUBE[n // 36], _CUBE[(n // 6) % 6], _CUBE[n % 6]
-    else:
-        r = g = b = 8 + 10 * (color - 232)
-    return f"#{r:02x}{g:02x}{b:02x}"
-
-
-def style_string(style: dict[str, Any] | Style) -> str:
-    """A cell style as a prompt_toolkit style string ("" for the terminal's default)."""
-    get = style.get if isinstance(style, dict) else lambda key: getattr(style, key)
-    parts = []
-    fg, bg = color_name(get("fg")), color_name(get("bg"))
-    if fg:
-        parts.append(f"fg:{fg}")
-    if bg:
-        parts.append(f"bg:{bg}")
-    for attr, word in (("bold", "bold"), ("italic", "italic"), ("underline", "underline"),
-                       ("reverse", "reverse"), ("strikethrough", "strike"), ("dim", "dim"),
-                       ("blink", "blink")):  # fmt: skip
-        if get(attr):
-            parts.append(word)
-    return " ".join(parts)
-
-
 def row_cells(runs: list[Any], styles: list[str], cols: int) -> Cells:
     """Runs of (text, style index) as one cell per column, exactly `cols` wide."""
     cells: Cells = []
     cache = _CHAR_CACHE
     for text, index in runs:
-        style = styles[index] if isinstance(index, int) else index
+        style = cell_style_string(styles[index]) if isinstance(index, int) else index
         if text.isascii():
             cells.extend([cache[ch, style] for ch in text])
             continue
@@ -125,7 +89,7 @@ class Pane:
         self.row_gen: list[int] = [next(_GENERATIONS)] * rows
         self.cursor = (0, 0)
         self.cursor_visible = True
-        self.modes: dict[str, Any] = {}
+        self.modes = Modes()
         self.alternate = False
         self.title = ""
         self.shown_title = ""
@@ -142,7 +106,7 @@ class Pane:
         self.quiet_until = 0.0
         self.version = 0  # bumped on every change the dashboard must draw
         self.read_only = False
-        self._writer: asyncio.StreamWriter | None = None
+        self._conn: Connection | None = None
         self._task: asyncio.Task | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
         self._title_timer: asyncio.TimerHandle | None = None
@@ -192,45 +156,30 @@ class Pane:
 
     async def _open(self, read_only: bool) -> None:
         cols, rows = self._want_size or self.record.size
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_unix_connection("\0" + self.record.socket), 5
-        )
-        writer.write(wire.Hello("screen", cols, rows, read_only=read_only).encode())
-        decoder = wire.Decoder()
-        frames: list[Frame] = []
-        while not frames:
-            data = await asyncio.wait_for(reader.read(65536), 5)
-            if not data:
-                writer.close()
-                raise OSError("the supervisor hung up")
-            frames = decoder.feed(data)
+        conn = await Connection.open("\0" + self.record.socket)
         try:
-            welcome = wire.read_welcome(frames.pop(0))
-        except NonoError:
-            writer.close()
+            welcome = await conn.ahandshake(wire.Hello("screen", cols, rows, read_only=read_only))
+        except BaseException:
+            conn.close()
             raise
         self.record = Record.from_json(welcome.record)
-        self._writer = writer
+        self._conn = conn
         self._taken_over = False
         self.quiet_until = time.monotonic() + QUIET_AFTER_RESIZE
         self.read_only = read_only
         self.state = "watching" if read_only else "running"
         self.problem = "attached elsewhere: watching" if read_only else ""
-        for frame in frames:
+        for frame in conn.take_queued():
             self._handle(frame)
         if not self.focused:
             self.frame_rate(BACKGROUND_FPS)
-        self._task = asyncio.get_running_loop().create_task(self._read(reader, decoder))
+        self._task = asyncio.get_running_loop().create_task(self._read(conn))
         self._changed()
 
-    async def _read(self, reader: asyncio.StreamReader, decoder: wire.Decoder) -> None:
+    async def _read(self, conn: Connection) -> None:
         try:
-            while True:
-                data = await reader.read(1 << 18)
-                if not data:
-                    break
-                for frame in decoder.feed(data):
-                    self._handle(frame)
+            while (frame := await conn.aread()) is not None:
+                self._handle(frame)
         except (OSError, ProtocolError) as exc:
             self.problem = f"connection lost: {exc}"
             self._taken_over = False
@@ -253,10 +202,9 @@ class Pane:
         # WELCOME/RESPONSE and the rest are not for a screen client; ignoring them is safe.
 
     def _closed(self) -> None:
-        writer, self._writer = self._writer, None
-        if writer is not None:
-            with contextlib.suppress(Exception):
-                writer.close()
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
         if self.state == "exited":
             return
         if self.state == "watching" and self._taken_over:
@@ -306,12 +254,12 @@ class Pane:
         cols, rows = self.record.size
         model = TerminalModel(cols, rows, history=0)
         model.feed(str(final.get("replay", "")).encode())
-        styles: dict[Style, str] = {}
         self.cols, self.rows = cols, rows
-        self.lines = [
-            ([(t, styles.setdefault(s, style_string(s))) for t, s in model.row_runs(y)], [])
-            for y in range(rows)
-        ]
+        self.lines = []
+        for y in range(rows):
+            runs = model.row_runs(y)
+            self.lines.append(([(t, i) for i, (t, _) in enumerate(runs)],
+                               [encode_style(s) for _, s in runs]))  # fmt: skip
         self._all_rows_new(rows)
         self.cursor_visible = False
         self._changed()
@@ -321,10 +269,9 @@ class Pane:
         self.state = "closed" if self.state not in ("exited", "lost") else self.state
         if self._task is not None:
             self._task.cancel()
-        if self._writer is not None:
-            with contextlib.suppress(Exception):
-                self._writer.close()
-            self._writer = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
         for timer in (self._idle_timer, self._title_timer):
             if timer is not None:
                 timer.cancel()
@@ -337,7 +284,7 @@ class Pane:
             self.cols, self.rows = cols, rows
             self.lines = [BLANK_LINE] * rows
             self._all_rows_new(rows)
-        styles = [style_string(s) for s in frame.styles]
+        styles = frame.styles
         changed = frame.rows
         for key, runs in changed.items():
             y = int(key)
@@ -407,48 +354,43 @@ class Pane:
 
     def send(self, data: bytes) -> bool:
         """Type into the agent; False when this pane cannot (exited, read-only)."""
-        if self._writer is None or self.read_only or self.state != "running" or not data:
+        if self._conn is None or self.read_only or self.state != "running" or not data:
             return False
-        self._writer.write(wire.encode_input(data))
+        self._conn.send(wire.encode_input(data))
         return True
 
     def frame_rate(self, fps: int) -> None:
         """How many frames a second this pane wants while its agent floods."""
-        if self._writer is not None:
-            self._writer.write(wire.Request("rate", {"fps": fps}).encode())
+        if self._conn is not None:
+            self._conn.send(wire.Request("rate", {"fps": fps}))
 
     def resize(self, cols: int, rows: int) -> None:
         cols, rows = max(2, cols), max(2, rows)
         self._want_size = (cols, rows)
-        if self._writer is None or self.read_only or (cols, rows) == (self.cols, self.rows):
+        if self._conn is None or self.read_only or (cols, rows) == (self.cols, self.rows):
             return
         self.quiet_until = time.monotonic() + QUIET_AFTER_RESIZE
-        self._writer.write(wire.Resize(cols, rows).encode())
+        self._conn.send(wire.Resize(cols, rows))
 
     async def request(self, op: str, timeout: float = 30, **args: Any) -> dict[str, Any]:
         """A control request (history, stop) on a connection of its own."""
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_unix_connection("\0" + self.record.socket), 5
-        )
+        conn = await Connection.open("\0" + self.record.socket)
         try:
-            writer.write(wire.Hello("control").encode() + wire.Request(op, args).encode())
-            decoder = wire.Decoder()
+            conn.send(wire.Hello("control"), wire.Request(op, args))
             deadline = asyncio.get_running_loop().time() + timeout
             while True:
                 left = deadline - asyncio.get_running_loop().time()
-                data = await asyncio.wait_for(reader.read(1 << 20), max(left, 0.01))
-                if not data:
+                frame = await conn.aread(max(left, 0.01))
+                if frame is None:
                     raise OSError("the supervisor hung up")
-                for frame in decoder.feed(data):
-                    try:
-                        response = wire.read_response(frame, op)
-                    except NonoError as exc:  # callers handle a failed request as an OSError
-                        raise OSError(exc.message) from None
-                    if response is not None:
-                        return response
+                try:
+                    response = wire.read_response(frame, op)
+                except NonoError as exc:  # callers handle a failed request as an OSError
+                    raise OSError(exc.message) from None
+                if response is not None:
+                    return response
         finally:
-            with contextlib.suppress(Exception):
-                writer.close()
+            conn.close()
 
 
 def _why(exc: BaseException) -> str:
@@ -459,12 +401,5 @@ def _why(exc: BaseException) -> str:
 def decode_history(response: dict[str, Any]) -> tuple[list[list[tuple[str, Style]]], int]:
     """A history response as lines of (text, Style) runs (history then screen), and how many
     of them are history."""
-    answer = wire.History.from_fields(response)
-    styles = [Style(**s) for s in answer.styles]
-
-    def line(runs: list[Any]) -> list[tuple[str, Style]]:
-        return [(text, styles[index]) for text, index in runs]
-
-    history = [line(r) for r in answer.history]
-    screen = [line(r) for r in answer.screen]
+    history, screen = wire.History.from_fields(response).styled()
     return history + screen, len(history)

@@ -21,7 +21,8 @@ from __future__ import annotations
 import contextlib
 import inspect
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import Any
 
 import prompt_toolkit.renderer as pt_renderer
@@ -29,9 +30,10 @@ from prompt_toolkit.data_structures import Point, Size
 from prompt_toolkit.layout.screen import Screen
 from prompt_toolkit.output.color_depth import ColorDepth
 from prompt_toolkit.output.vt100 import Vt100_Output
+from prompt_toolkit.styles import Attrs
 from prompt_toolkit.styles import Style as PtStyle
 
-from nono.term.style import char_width
+from nono.term.style import Color, Style, char_width, decode_style
 
 Segment = tuple[int, int, str, int]
 """Columns drawn by one pre-rendered string: (x, width, text, end). The text draws from column
@@ -47,6 +49,67 @@ CONTROLS = {c: "?" for c in [*range(0x20), *range(0x7F, 0xA0)]}
 
 _HEX = re.compile(r"(?<=#)([0-9a-fA-F]{6})")
 _CUBE = (0, 95, 135, 175, 215, 255)
+# The 16 ANSI colours by the names prompt_toolkit passes through as SGR 30-37/90-97, so the
+# outer terminal's own palette is used, as tmux does.
+_ANSI = ("ansiblack", "ansired", "ansigreen", "ansiyellow", "ansiblue", "ansimagenta",
+         "ansicyan", "ansigray", "ansibrightblack", "ansibrightred", "ansibrightgreen",
+         "ansibrightyellow", "ansibrightblue", "ansibrightmagenta", "ansibrightcyan",
+         "ansiwhite")  # fmt: skip
+
+
+# ------------------------------------------------------------------ a pane's cell styles
+# A pane's rows come with their styles in the protocol's form (term.style.encode_style). The
+# segments the dashboard draws need them as SGR for the outer terminal's colour depth: that is
+# Sgr.cells, made once per style straight from the Style (style_attrs). Only prompt_toolkit's
+# own cells (its diff when screen_diff cannot run, copy-mode text) need a style string.
+
+
+def color_name(color: Color) -> str | None:
+    """A model colour as prompt_toolkit writes it: an ANSI name, or #rrggbb."""
+    if color is None:
+        return None
+    if isinstance(color, str):
+        return color
+    if color < 16:
+        return _ANSI[color]
+    if color < 232:
+        n = color - 16
+        r, g, b = _CUBE[n // 36], _CUBE[(n // 6) % 6], _CUBE[n % 6]
+    else:
+        r = g = b = 8 + 10 * (color - 232)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def style_attrs(style: Style) -> Attrs:
+    """A cell style as the attributes prompt_toolkit's output renders (what the style string
+    style_string(style) parses to)."""
+    fg, bg = color_name(style.fg), color_name(style.bg)
+    return Attrs(fg.lstrip("#") if fg else "", bg.lstrip("#") if bg else "", style.bold,
+                 style.underline, style.strikethrough, style.italic, style.blink, style.reverse,
+                 False, style.dim)  # fmt: skip
+
+
+def style_string(style: Style) -> str:
+    """A cell style as a prompt_toolkit style string ("" for the terminal's default)."""
+    parts = []
+    fg, bg = color_name(style.fg), color_name(style.bg)
+    if fg:
+        parts.append(f"fg:{fg}")
+    if bg:
+        parts.append(f"bg:{bg}")
+    for on, word in ((style.bold, "bold"), (style.italic, "italic"),
+                     (style.underline, "underline"), (style.reverse, "reverse"),
+                     (style.strikethrough, "strike"), (style.dim, "dim"),
+                     (style.blink, "blink")):  # fmt: skip
+        if on:
+            parts.append(word)
+    return " ".join(parts)
+
+
+@lru_cache(maxsize=SGR_CACHE)
+def cell_style_string(wire: str) -> str:
+    """A style in the protocol's form as a prompt_toolkit style string."""
+    return style_string(decode_style(wire))
 
 
 def nearest_256(rgb: str) -> str:
@@ -82,46 +145,72 @@ class _Sink:
         return text
 
 
-class Sgr(dict[str, str]):
+class _Codes(dict[str, str]):
+    """A bounded cache: key -> SGR, made by `make` when missing."""
+
+    def __init__(self, make: Callable[[str], str]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: str) -> str:
+        if len(self) >= SGR_CACHE:
+            self.clear()  # an agent printing every truecolour once must not grow it forever
+        code = self[key] = self.make(key)
+        return code
+
+
+class Sgr(_Codes):
     """prompt_toolkit style string -> the SGR sequence prompt_toolkit's own output sends for it
     at this colour depth (so a pane's colours map to a 256- or 16-colour terminal exactly as
-    the dashboard's other cells do)."""
+    the dashboard's other cells do); `cells` is the same for a pane's cell styles, keyed by
+    their protocol form."""
 
     def __init__(self, depth: ColorDepth) -> None:
-        super().__init__()
+        super().__init__(self._for_style_string)
         self.depth = depth
+        self.cells = _Codes(self._for_cell)
         self._style = PtStyle([])
         self._sink = _Sink()
         self._output = Vt100_Output(self._sink, lambda: Size(rows=1, columns=1), term="xterm")  # type: ignore[arg-type]
 
-    def __missing__(self, style: str) -> str:
-        if len(self) >= SGR_CACHE:
-            self.clear()  # an agent printing every truecolour once must not grow it forever
-        pt_style = style
+    # At 256 colours prompt_toolkit finds the nearest of 240 colours by trying each (~0.1 ms,
+    # measured) and caches every RGB it meets: an agent's truecolour gradient costs that per
+    # colour. Said as the nearest palette colour, it finds it at once.
+
+    def _for_style_string(self, style: str) -> str:
         if self.depth is ColorDepth.DEPTH_8_BIT and "#" in style:
-            # prompt_toolkit finds the nearest of 240 colours by trying each (~0.1 ms, measured)
-            # and caches every RGB it meets: an agent's truecolour gradient costs that per
-            # colour. Said as the nearest palette colour, it finds it at once.
-            pt_style = _HEX.sub(lambda m: nearest_256(m.group(1)), style)
-        self._output.set_attributes(self._style.get_attrs_for_style_str(pt_style), self.depth)
+            style = _HEX.sub(lambda m: nearest_256(m.group(1)), style)
+        return self._code(self._style.get_attrs_for_style_str(style))
+
+    def _for_cell(self, wire: str) -> str:
+        attrs = style_attrs(decode_style(wire))
+        if self.depth is ColorDepth.DEPTH_8_BIT:  # its colours are ANSI names or rrggbb
+            attrs = attrs._replace(color=_nearest(attrs.color), bgcolor=_nearest(attrs.bgcolor))
+        return self._code(attrs)
+
+    def _code(self, attrs: Attrs) -> str:
+        self._output.set_attributes(attrs, self.depth)
         self._output.flush()
-        code = self[style] = self._sink.take()
-        return code
+        return self._sink.take()
+
+
+def _nearest(color: str | None) -> str | None:
+    return nearest_256(color) if color and not color.startswith("ansi") else color
 
 
 def row_text(runs: Any, styles: Any, width: int, sgr: Sgr) -> tuple[str, int]:
     """Runs of (text, style) as one segment's text exactly `width` columns wide, and how many
-    columns its glyphs take (the rest is erased). A style is an index into `styles` (prompt_
-    toolkit style strings, a frame's table) or a style string itself. Cut like a terminal cuts
-    a line: a wide character that does not fit becomes a blank; a combining mark joins the
-    glyph before it."""
+    columns its glyphs take (the rest is erased). A style is an index into `styles` (a frame's
+    table of cell styles in the protocol's form) or a prompt_toolkit style string itself. Cut
+    like a terminal cuts a line: a wide character that does not fit becomes a blank; a
+    combining mark joins the glyph before it."""
     parts: list[str] = []
     col = 0
     last = None
     full = False  # a glyph did not fit: nothing after it shows, not even its marks
+    cells = sgr.cells
     for text, index in runs:
-        style = styles[index] if isinstance(index, int) else index
-        code = sgr[style]
+        code = cells[styles[index]] if isinstance(index, int) else sgr[index]
         if not text.isprintable():
             text = text.translate(CONTROLS)
         if text.isascii():

@@ -6,15 +6,14 @@ import contextlib
 import os
 import selectors
 import signal
-import socket
 import termios
 import tty
 from dataclasses import dataclass
 
 from nono.errors import NonoError
 from nono.session import registry
+from nono.session.connection import Connection
 from nono.session.protocol import (
-    Decoder,
     Detached,
     Exit,
     Frame,
@@ -38,65 +37,44 @@ if TYPE_CHECKING:
     from nono.session.passthrough import Passthrough
 
 
-class Link:
-    """A connection to a supervisor, and the frames read from it but not yet handled."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.decoder = Decoder()
-        self.queued: list[Frame] = []
-
-    def read(self, timeout: float | None = 30) -> Frame | None:
-        """The next frame, or None when the supervisor hangs up."""
-        self.sock.settimeout(timeout)
-        try:
-            while not self.queued:
-                data = self.sock.recv(65536)
-                if not data:
-                    return None
-                self.queued.extend(self.decoder.feed(data))
-        except TimeoutError:
-            raise NonoError("the supervisor did not answer in time") from None
-        except OSError as exc:
-            raise NonoError(f"the supervisor hung up: {exc.strerror or exc}") from None
-        except ProtocolError as exc:
-            raise NonoError(f"garbled answer from the supervisor: {exc.message}") from None
-        finally:
-            self.sock.settimeout(None)
-        return self.queued.pop(0)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.close()
-
-
-def connect(record: Record, hello: Hello) -> tuple[Link, Welcome]:
-    """Connect and introduce ourselves; returns the link and the supervisor's Welcome. A
-    refusal is raised as protocol.Refusal, a NonoError carrying the supervisor's reason code."""
-    if record.status == EXITED:
-        raise NonoError(f"session {record.name} ({record.id}) has exited ({record.state})")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+def _read(conn: Connection, timeout: float | None) -> Frame | None:
+    """The next frame from a supervisor (None when it hangs up), its failures said for people."""
     try:
-        sock.connect("\0" + record.socket)
+        return conn.read(timeout)
+    except TimeoutError:
+        raise NonoError("the supervisor did not answer in time") from None
     except OSError as exc:
-        sock.close()
+        raise NonoError(f"the supervisor hung up: {exc.strerror or exc}") from None
+    except ProtocolError as exc:
+        raise NonoError(f"garbled answer from the supervisor: {exc.message}") from None
+
+
+def connect(record: Record, hello: Hello) -> tuple[Connection, Welcome]:
+    """Connect and introduce ourselves; returns the connection and the supervisor's Welcome. A
+    refusal is raised as protocol.Refusal, a NonoError carrying the supervisor's reason code."""
+    # An exited session whose supervisor still runs still answers (its last screen and exit
+    # code): an attached run whose command ended before the attach must see both.
+    if record.status == EXITED and not registry.supervisor_alive(record):
+        raise NonoError(f"session {record.name} ({record.id}) has exited ({record.state})")
+    try:
+        conn = Connection.connect("\0" + record.socket)
+    except OSError as exc:
         current = registry.reconcile(record)
         if current.status == EXITED:
             why = current.note or current.state
             raise NonoError(f"session {record.name} ({record.id}) is not running: {why}") from None
         raise NonoError(f"cannot reach session {record.name}: {exc.strerror}") from None
-    sock.sendall(hello.encode())
-    link = Link(sock)
-    frame = link.read()
-    if frame is None:
-        raise NonoError(f"session {record.name} hung up")
     try:
-        return link, read_welcome(frame)
+        conn.send(hello)
+        frame = _read(conn, 30)
+        if frame is None:
+            raise NonoError(f"session {record.name} hung up")
+        return conn, read_welcome(frame)
     except ProtocolError as exc:
-        link.close()
+        conn.close()
         raise NonoError(f"session {record.name} answered badly: {exc.message}") from None
     except NonoError:
-        link.close()
+        conn.close()
         raise
 
 
@@ -105,13 +83,13 @@ class Control:
 
     def __init__(self, record: Record) -> None:
         self.record = record
-        self.link, welcome = connect(record, Hello("control"))
+        self.conn, welcome = connect(record, Hello("control"))
         self.welcome = welcome.record
 
     def request(self, op: str, wait: float | None = 30, **args: Any) -> dict[str, Any]:
-        self.link.sock.sendall(Request(op, args).encode())
+        self.conn.send(Request(op, args))
         while True:
-            frame = self.link.read(wait)
+            frame = _read(self.conn, wait)
             if frame is None:
                 raise NonoError(f"session {self.record.name} hung up during {op}")
             response = read_response(frame, op)
@@ -119,7 +97,7 @@ class Control:
                 return response
 
     def close(self) -> None:
-        self.link.close()
+        self.conn.close()
 
     def __enter__(self) -> Control:
         return self
@@ -160,8 +138,7 @@ def attach(
     from nono.session.passthrough import Passthrough
 
     cols, rows = terminal_size(stdout)
-    link, _ = connect(record, Hello("raw", cols, rows, steal, read_only))
-    sock = link.sock
+    conn, _ = connect(record, Hello("raw", cols, rows, steal, read_only))
     matcher = SequenceMatcher(detach_keys)
     saved = None
     if os.isatty(stdin):
@@ -177,14 +154,14 @@ def attach(
     # Killed or hung up: still put the terminal back (the finally below), then go.
     old_term = {sig: signal.signal(sig, hang_up) for sig in (signal.SIGTERM, signal.SIGHUP)}
     sel = selectors.DefaultSelector()
-    sel.register(sock, selectors.EVENT_READ, "sock")
+    sel.register(conn.sock, selectors.EVENT_READ, "sock")
     sel.register(stdin, selectors.EVENT_READ, "stdin")
     sel.register(wake_r, selectors.EVENT_READ, "signal")
     result = AttachResult("hung-up", reason="the supervisor went away")
     outgoing = Passthrough(clipboard_write=clipboard == "write")
     try:
         _write_all(stdout, outgoing.enter())
-        for frame in link.queued:
+        for frame in conn.take_queued():
             done = _on_frame(frame, stdout, outgoing)
             if done:
                 result = done
@@ -192,10 +169,10 @@ def attach(
         while True:
             for key, _ in sel.select():
                 if key.data == "sock":
-                    data = sock.recv(262144)
-                    if not data:
+                    frames = conn.read_ready()
+                    if frames is None:
                         return result
-                    for frame in link.decoder.feed(data):
+                    for frame in frames:
                         done = _on_frame(frame, stdout, outgoing)
                         if done:
                             result = done
@@ -207,7 +184,7 @@ def attach(
                         continue
                     passthrough, detached = matcher.feed(data)
                     if passthrough and not read_only:
-                        sock.sendall(encode_input(passthrough))
+                        conn.send(encode_input(passthrough))
                     if detached:
                         result = AttachResult("detached", reason="detached")
                         return result
@@ -217,7 +194,7 @@ def attach(
                     new = terminal_size(stdout)
                     if new != (cols, rows) and not read_only:
                         cols, rows = new
-                        sock.sendall(Resize(cols, rows).encode())
+                        conn.send(Resize(cols, rows))
     except _Killed as killed:
         result = AttachResult("detached", reason=f"killed by signal {killed.signum}")
         return result
@@ -233,8 +210,7 @@ def attach(
         signal.set_wakeup_fd(old_wakeup)
         os.close(wake_r)
         os.close(wake_w)
-        with contextlib.suppress(OSError):
-            sock.close()
+        conn.close()
         if saved is not None:
             termios.tcsetattr(stdin, termios.TCSAFLUSH, saved)
         leave = outgoing.restore()

@@ -8,12 +8,11 @@ import os
 import re
 import socket
 import struct
-from dataclasses import asdict
 from typing import Protocol
 
 from nono.session import registry
+from nono.session.connection import Connection
 from nono.session.protocol import (
-    Decoder,
     Detached,
     Exit,
     Frame,
@@ -31,6 +30,7 @@ from nono.session.protocol import (
     encode_output,
     refuse_hello,
 )
+from nono.term.style import encode_style
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -142,26 +142,19 @@ class Clients:
         if uid != os.getuid():
             writer.close()
             return
-        decoder = Decoder()
+        conn = Connection(reader=reader, writer=writer, chunk=READ_CHUNK)
         client: Client | None = None
         sender: asyncio.Task | None = None
         try:
-            hello = await asyncio.wait_for(self.first_frame(reader, decoder), HELLO_TIMEOUT)
+            hello = await conn.aread(HELLO_TIMEOUT)
             if hello is None:
                 return
-            frame, rest = hello
-            client = self.admit(Hello.decode(frame), writer)
+            client = self.admit(Hello.decode(hello), writer)
             if client is None:
                 return
             sender = asyncio.create_task(self.send_loop(client))
-            for frame in rest:
+            while not client.closed and (frame := await conn.aread()) is not None:
                 await self.handle(client, frame)
-            while not client.closed:
-                data = await reader.read(READ_CHUNK)
-                if not data:
-                    break
-                for frame in decoder.feed(data):
-                    await self.handle(client, frame)
         except (ProtocolError, TimeoutError, ConnectionError, OSError) as exc:
             registry.log_event(self.session.record.id, "client-error", error=str(exc))
             if client is None:
@@ -174,18 +167,6 @@ class Clients:
                 sender.cancel()
             with contextlib.suppress(Exception):
                 writer.close()
-
-    @staticmethod
-    async def first_frame(
-        reader: asyncio.StreamReader, decoder: Decoder
-    ) -> tuple[Frame, list[Frame]] | None:
-        while True:
-            data = await reader.read(READ_CHUNK)
-            if not data:
-                return None
-            frames = decoder.feed(data)
-            if frames:
-                return frames[0], frames[1:]
 
     def admit(self, hello: Hello, writer: asyncio.StreamWriter) -> Client | None:
         mode = hello.mode
@@ -343,8 +324,8 @@ class Clients:
                 out[str(y)] = [[text, styles.setdefault(style, len(styles))]
                                for text, style in self.session.model.row_runs(y)]  # fmt: skip
         m = self.session.model
-        return Screen(out, [asdict(style) for style in styles], full, m.cursor, m.cursor_visible,
-                      (m.cols, m.rows), m.title, m.alternate, asdict(m.modes), m.bells,
+        return Screen(out, [encode_style(style) for style in styles], full, m.cursor,
+                      m.cursor_visible, (m.cols, m.rows), m.title, m.alternate, m.modes, m.bells,
                       m.history_size).encode()  # fmt: skip
 
     def collect_dirty(self) -> None:
@@ -401,5 +382,5 @@ class Clients:
             encode_line(self.session.model.row_runs(y)) for y in range(self.session.model.rows)
         ]
         m = self.session.model
-        return History(history, screen, [asdict(style) for style in styles], m.cursor,
+        return History(history, screen, [encode_style(style) for style in styles], m.cursor,
                        m.alternate).fields()  # fmt: skip

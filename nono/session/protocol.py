@@ -2,7 +2,10 @@
 
 Each message is one NamedTuple below with its encoding and decoding beside it, so a reader (or a
 future relay) finds every field in one place, as tmux's tmux-protocol.h has one struct per
-message. Clients decide on `Reason` codes; the human text travels only to be shown.
+message. Clients decide on `Reason` codes; the human text travels only to be shown. Frames are
+read and written by session/connection.py's Connection, for blocking and asyncio callers alike;
+a cell style and the mode set travel in their own compact forms (term/style.py encode_style,
+term/modeset.py encode_modes).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from nono.errors import NonoError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from nono.term.style import Style
 
 VERSION = 1
 HEADER = struct.Struct(">IB")  # payload length, frame type
@@ -296,32 +301,51 @@ class Screen(
 ):
     """Changed rows as runs of [text, style index], the style table, and what a client needs to
     act like the program's terminal. Hot: one per tick per screen client, so built and read with
-    one dict and no per-field checks beyond the defaults."""
+    one dict and no per-field checks beyond the defaults and the codecs' (cached) own.
+
+    A style travels in term.style.encode_style's form and is kept in it by the decoded frame (the
+    dashboard caches what it draws on that string); the mode set travels in term.modeset.
+    encode_modes's form and is decoded to Modes."""
 
     __slots__ = ()
 
     rows: dict[str, list[Any]]  # row number (a string: JSON keys) -> runs
-    styles: list[dict[str, Any]]
+    styles: list[str]  # encode_style strings
     full: bool
     cursor: tuple[int, int]
     cursor_visible: bool
     size: tuple[int, int]
     title: str
     alternate: bool
-    modes: dict[str, Any]
+    modes: Any  # term.modeset.Modes; encode_modes's string on the wire
     bells: int
     history: int
 
     def encode(self) -> bytes:
-        return encode(Kind.SCREEN, json.dumps(self._asdict(), separators=_COMPACT).encode())
+        from nono.term.modeset import encode_modes
+
+        body = self._asdict()
+        body["modes"] = encode_modes(self.modes)
+        return encode(Kind.SCREEN, json.dumps(body, separators=_COMPACT).encode())
 
     @classmethod
     def decode(cls, frame: Frame, cols: int, rows: int) -> Screen:
         """`cols`/`rows`: the size to assume if the frame names none."""
+        # Imported here: `nono attach` reads no SCREEN frame, and would pay ~15 ms for them.
+        from nono.term.modeset import decode_modes
+        from nono.term.style import decode_style
+
         f = frame.json().get
-        return cls(f("rows", {}), f("styles", ()), bool(f("full")), tuple(f("cursor", (0, 0))),
+        styles, modes = f("styles", ()), f("modes", "7")
+        try:
+            for style in styles:
+                decode_style(style)
+            modes = decode_modes(modes)
+        except (TypeError, ValueError) as exc:
+            raise ProtocolError(f"garbled SCREEN frame: {exc}") from None
+        return cls(f("rows", {}), styles, bool(f("full")), tuple(f("cursor", (0, 0))),
                    bool(f("cursor_visible", True)), tuple(f("size", (cols, rows))),
-                   str(f("title", "")), bool(f("alternate")), f("modes", {}), int(f("bells", 0)),
+                   str(f("title", "")), bool(f("alternate")), modes, int(f("bells", 0)),
                    int(f("history", 0)))  # fmt: skip
 
 
@@ -333,7 +357,7 @@ class History(namedtuple("History", "history screen styles cursor alternate")):
 
     history: list[list[Any]]
     screen: list[list[Any]]
-    styles: list[dict[str, Any]]
+    styles: list[str]  # encode_style strings; decoded by styled()
     cursor: tuple[int, int]
     alternate: bool
 
@@ -353,6 +377,17 @@ class History(namedtuple("History", "history screen styles cursor alternate")):
         return cls(fields.get("history", []), fields.get("screen", []),
                    fields.get("styles", []), tuple(fields.get("cursor", (0, 0))),
                    bool(fields.get("alternate")))  # fmt: skip
+
+    def styled(self) -> tuple[list[list[tuple[str, Style]]], list[list[tuple[str, Style]]]]:
+        """The history's and the screen's lines as runs of (text, Style)."""
+        from nono.term.style import decode_style
+
+        try:
+            styles = [decode_style(s) for s in self.styles]
+            return ([[(text, styles[i]) for text, i in runs] for runs in self.history],
+                    [[(text, styles[i]) for text, i in runs] for runs in self.screen])  # fmt: skip
+        except (TypeError, ValueError, IndexError) as exc:
+            raise ProtocolError(f"garbled history answer: {exc}") from None
 
 
 # ------------------------------------------------------------------ the handshake

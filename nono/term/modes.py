@@ -1,21 +1,22 @@
 """Terminal modes and the state around them: mode flags, the alternate screen, the saved cursor,
-titles, and the replies owed to the program for its queries."""
+titles, and the replies owed to the program for its queries. The mode set a client mirrors,
+`Modes`, and its wire form are in modeset.py."""
 
 from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pyte import modes as mo
 from pyte.screens import Savepoint
 
+from .modeset import MOUSE_MODES, Modes
+
 if TYPE_CHECKING:
     from pyte.screens import Cursor
 
 ALTERNATE_MODES = (47, 1047, 1049)
-MOUSE_MODES = (1000, 1002, 1003)
 _PYTE_PRIVATE = (6, 7, 25)  # origin, autowrap, cursor visible: pyte's Screen handles these
 _PYTE_ANSI = (4, 20)  # insert, newline (LNM)
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -24,21 +25,6 @@ _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 # ">84", which would make programs wrap their output in tmux passthrough sequences.
 PRIMARY_DA = "\x1b[?62;22c"
 SECONDARY_DA = "\x1b[>1;10;0c"
-
-
-@dataclass(frozen=True, slots=True)
-class Modes:
-    """The modes a client must mirror to behave like the program's terminal."""
-
-    bracketed_paste: bool = False  # ?2004
-    app_cursor: bool = False  # DECCKM, ?1
-    app_keypad: bool = False  # DECKPAM (ESC =) / DECNKM (?66)
-    mouse: int | None = None  # 1000 (clicks), 1002 (drags) or 1003 (all motion)
-    mouse_sgr: bool = False  # ?1006
-    focus_events: bool = False  # ?1004
-    sync_output: bool = False  # ?2026
-    autowrap: bool = True  # DECAWM, ?7
-    origin: bool = False  # DECOM, ?6
 
 
 class ModeState:

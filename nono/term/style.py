@@ -257,10 +257,17 @@ def _color_sgr(color: Color, base: int, bright: int, extended: int) -> str:
     return f"{extended};5;{color}"
 
 
+# ------------------------------------------------------------------ the wire form
+# A style crosses the session protocol (SCREEN frames, history answers) as the SGR parameters
+# that set it from the default: "" for the default, "1;31", "38;5;208", "38;2;255;135;0". It is
+# short, a string (so JSON carries it as is and the dashboard caches on it), says every field
+# and colour form exactly, and is read back by the same SGR parser the terminal model uses.
+
+
 @lru_cache(maxsize=4096)
-def sgr(style: Style) -> str:
-    """One SGR sequence that sets exactly `style`, whatever the pen was before."""
-    parts = ["0"]
+def encode_style(style: Style) -> str:
+    """`style` as the SGR parameters that set it from the default ("" for the default)."""
+    parts = []
     for flag, code in (
         (style.bold, "1"),
         (style.dim, "2"),
@@ -276,4 +283,28 @@ def sgr(style: Style) -> str:
         parts.append(_color_sgr(style.fg, 30, 90, 38))
     if style.bg is not None:
         parts.append(_color_sgr(style.bg, 40, 100, 48))
-    return "\x1b[" + ";".join(parts) + "m"
+    return ";".join(parts)
+
+
+@lru_cache(maxsize=4096)
+def decode_style(text: str) -> Style:
+    """The Style `text` (encode_style's form) stands for. Anything else, even SGR that would
+    set the same style another way, raises ValueError naming it: a peer that sends it is not
+    speaking this protocol."""
+    if not text:
+        return DEFAULT
+    try:
+        params: Params = [[int(part)] for part in text.split(";")]
+    except ValueError:
+        raise ValueError(f"not a cell style: {text!r}") from None
+    style = apply_sgr(DEFAULT, params)
+    if encode_style(style) != text:
+        raise ValueError(f"not a cell style: {text!r}")
+    return style
+
+
+@lru_cache(maxsize=4096)
+def sgr(style: Style) -> str:
+    """One SGR sequence that sets exactly `style`, whatever the pen was before."""
+    params = encode_style(style)
+    return f"\x1b[0;{params}m" if params else "\x1b[0m"
