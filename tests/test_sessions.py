@@ -653,3 +653,38 @@ def test_a_client_of_another_protocol_version_is_refused_naming_both(nono, sessi
     assert f"supervisor speaks version {VERSION}" in refused.text
     # The same hello in this version is welcome.
     assert first_answer(Hello("control")).kind == Kind.WELCOME
+
+
+def test_detaching_from_a_main_screen_agent_leaves_a_clean_terminal(nono, sessions, workspace):
+    # Claude draws on the main screen: its UI must not stay behind the detach message.
+    script = "printf '\\033[2J\\033[HAGENT-UI top\\n> prompt box\\n'; sleep 60"
+    sid = sessions("sh", "-c", script, name="drawer")
+    wait_until(lambda: "AGENT-UI" in nono("capture", sid).stdout)
+    term = Screen(["attach", sid], workspace)
+    try:
+        term.wait_for("AGENT-UI")
+        term.child.send(b"\x1dd")
+        assert term.finish() == 0
+        term.stream.feed(term.child.before or b"")
+        text = term.text()
+        assert "AGENT-UI" not in text and "prompt box" not in text
+        assert "back with: nono attach drawer" in text.replace("\n", "")
+    finally:
+        term.close()
+
+
+def test_a_client_whose_session_was_taken_is_told_how_to_take_it_back(nono, sessions, workspace):
+    sid = sessions("bash", "--norc", "--noprofile", "-i", name="shared")
+    first = Screen(["attach", sid], workspace)
+    try:
+        first.pump(0.5)
+        thief = Screen(["attach", "--steal", sid], workspace)
+        thief.pump(0.5)
+        first.finish()
+        first.stream.feed(first.child.before or b"")
+        text = first.text().replace("\n", "")
+        assert "another client took it over" in text
+        assert "nono attach --steal shared" in text
+        thief.close()
+    finally:
+        first.close()

@@ -20,6 +20,7 @@ from nono.session.protocol import (
     Hello,
     Kind,
     ProtocolError,
+    Reason,
     Request,
     Resize,
     Welcome,
@@ -111,6 +112,7 @@ class AttachResult:
     how: str  # "detached", "exited", "hung-up"
     exit_code: int | None = None
     reason: str = ""
+    code: Reason | None = None  # why the supervisor let go, when it said
 
 
 def terminal_size(fd: int) -> tuple[int, int]:
@@ -214,9 +216,13 @@ def attach(
         if saved is not None:
             termios.tcsetattr(stdin, termios.TCSAFLUSH, saved)
         leave = outgoing.restore()
+        if result.how != "exited":
+            # An agent drawn on the main screen (Claude) would stay there with the message
+            # over it: leave a clean screen, as leaving an alternate screen does. Else a
+            # fresh line for the message.
+            leave += b"\r\n" if outgoing.alternate else b"\x1b[H\x1b[2J"
         with contextlib.suppress(OSError):
-            # A detach leaves the agent's screen mid-way: start a fresh line for the message.
-            _write_all(stdout, leave + (b"" if result.how == "exited" else b"\r\n"))
+            _write_all(stdout, leave)
 
 
 class _Killed(Exception):
@@ -234,7 +240,8 @@ def _on_frame(frame: Frame, stdout: int, outgoing: Passthrough) -> AttachResult 
     if frame.kind == Kind.EXIT:
         return AttachResult("exited", Exit.decode(frame).code)
     if frame.kind == Kind.DETACHED:
-        return AttachResult("detached", reason=Detached.decode(frame).text)
+        detached = Detached.decode(frame)
+        return AttachResult("detached", reason=detached.text, code=detached.reason)
     return None
 
 
@@ -250,8 +257,12 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def attach_message(record: Record, result: AttachResult) -> str:
+    if result.how == "detached" and result.code == Reason.TAKEN_OVER:
+        return (f"[detached from session {record.name}: another client took it over; "
+                f"take it back with: nono attach --steal {record.name}]")  # fmt: skip
     if result.how == "detached":
-        return f"[detached from session {record.name} ({record.id})]"
+        return (f"[detached from session {record.name} ({record.id}); "
+                f"back with: nono attach {record.name}]")  # fmt: skip
     if result.how == "exited":
         return f"[session {record.name} exited with code {result.exit_code}]"
     return f"[lost session {record.name}: {result.reason}]"
