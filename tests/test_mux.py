@@ -455,6 +455,30 @@ def test_nono_attach_elsewhere_can_watch_or_take_over(sessions, dashboard, works
         thief.terminate(force=True)
 
 
+def test_a_pane_taken_over_elsewhere_is_taken_back_when_that_client_leaves(
+    sessions, dashboard, workspace
+):
+    import pexpect
+
+    sessions("alpha")
+    dash = dashboard()
+    dash.wait("READY-alpha")
+    thief = pexpect.spawn(
+        "python3", ["-m", "nono", "attach", "alpha", "--steal"], cwd=str(workspace),
+        env=dict(os.environ, TERM="xterm"), dimensions=(24, 80),
+    )  # fmt: skip
+    try:
+        thief.expect("READY-alpha", timeout=10)
+        dash.wait("watching")
+        thief.send(b"\x1dd")  # the other terminal detaches
+        thief.expect(pexpect.EOF, timeout=10)
+    finally:
+        thief.terminate(force=True)
+    dash.wait(lambda t: "watching" not in t)
+    dash.type_line("echo back-$((40+2))")
+    dash.wait("back-42")  # the dashboard's keys reach the agent again
+
+
 # A program that prints what it reads, one read at a time, as repr: what the agent received.
 _KEY_ECHO = r"""
 import os, sys, termios, tty

@@ -181,10 +181,14 @@ class Pane:
             while (frame := await conn.aread()) is not None:
                 self._handle(frame)
         except (OSError, ProtocolError) as exc:
-            self.problem = f"connection lost: {exc}"
-            self._taken_over = False
+            if conn is self._conn:
+                self.problem = f"connection lost: {exc}"
+                self._taken_over = False
         finally:
-            self._closed()
+            if conn is self._conn:
+                self._closed()
+            else:
+                conn.close()  # replaced by a connection that took the session back
 
     def _handle(self, frame: Frame) -> None:
         if frame.kind == Kind.SCREEN:
@@ -193,6 +197,9 @@ class Pane:
             self.exit_code = wire.Exit.decode(frame).code
             self.state = "exited"
             self._changed()
+        elif frame.kind == Kind.RELEASED:
+            if self.read_only and self.state == "watching":
+                asyncio.get_running_loop().create_task(self._reclaim())
         elif frame.kind == Kind.DETACHED:
             detached = wire.Detached.decode(frame)
             self.problem = detached.text
@@ -222,6 +229,19 @@ class Pane:
         elif self.state != "closed":
             self._lost(self.problem or "the supervisor hung up")
         self._changed()
+
+    async def _reclaim(self) -> None:
+        """The client that held the session left: take it back (input, sizes), as the pane
+        had it before. The watching connection goes once the new one is in."""
+        old = self._conn
+        try:
+            await self._open(read_only=False)
+        except wire.Refusal:
+            return  # another client was quicker: keep watching
+        except (NonoError, OSError, TimeoutError, ProtocolError):
+            return  # the watching connection says what happens next
+        if old is not None:
+            old.close()
 
     async def _rewatch(self) -> None:
         try:

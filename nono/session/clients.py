@@ -22,6 +22,7 @@ from nono.session.protocol import (
     ProtocolError,
     Reason,
     Refused,
+    Released,
     Request,
     Resize,
     Response,
@@ -223,6 +224,12 @@ class Clients:
         client.closed = True
         if client in self.connected:
             self.connected.remove(client)
+            if client.interactive and not any(c.interactive for c in self.connected):
+                # Those who watch because it was held (the dashboard's panes) may take it.
+                released = Released().encode()
+                for watcher in self.connected:
+                    if watcher.mode != "control" and not self.session.exited.is_set():
+                        watcher.queue(released)
             if client.mode != "control":
                 self.session.update(attached=sum(1 for c in self.connected if c.mode != "control"))
                 registry.log_event(self.session.record.id, "detached", mode=client.mode)

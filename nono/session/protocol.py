@@ -43,6 +43,7 @@ class Kind(enum.IntEnum):
     REQUEST = 9  # client -> supervisor: Request
     RESPONSE = 10  # supervisor -> client: Response
     SCREEN = 11  # supervisor -> screen-mode client: Screen
+    RELEASED = 12  # supervisor -> watching clients: the session is free to take (no payload)
 
 
 class Reason(enum.StrEnum):
@@ -236,6 +237,22 @@ class Exit(namedtuple("Exit", "code alternate", defaults=(False,))):
     def decode(cls, frame: Frame) -> Exit:
         body = _expect(frame, Kind.EXIT)
         return cls(_int_or_none(body.get("code")), bool(body.get("alternate")))
+
+
+class Released(namedtuple("Released", "")):
+    """The interactive client left: a client watching read-only may take the session now (the
+    dashboard's watching panes do; `nono attach --read-only` stays as it was asked)."""
+
+    __slots__ = ()
+
+    def encode(self) -> bytes:
+        return encode(Kind.RELEASED)
+
+    @classmethod
+    def decode(cls, frame: Frame) -> Released:
+        if frame.kind != Kind.RELEASED:
+            raise ProtocolError(f"expected a RELEASED frame, got {frame.kind.name}")
+        return cls()
 
 
 class Resize(namedtuple("Resize", "cols rows")):
