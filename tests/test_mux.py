@@ -91,7 +91,9 @@ def test_panes_show_their_sessions_screens_and_the_status_bar_lists_them(session
     assert "READY-alpha" in pane_text(dash, "alpha")
     assert "READY-beta" in pane_text(dash, "beta")
     status = dash.status()
-    assert "alpha" in status and "beta" in status and "running" in status
+    # Alive: "running", or "idle" once 5 s passed without output (a slow start under load).
+    assert "alpha" in status and "beta" in status
+    assert "running" in status or "idle" in status
     assert "net:on" in text and "rw:" in text
 
 
