@@ -69,16 +69,24 @@ def user_profiles_dir() -> Path:
 
 def ensure_private_dir(path: Path) -> Path:
     """Create `path` (0700) if needed and refuse to use it if others could write or read it."""
+    return ensure_own_dir(path, 0o077, "accessible by", "chmod 700")
+
+
+def ensure_own_dir(
+    path: Path, refused: int = 0o022, what: str = "writable by", fix: str = "chmod go-w"
+) -> Path:
+    """Create `path` (0700) if needed; refuse it unless it is the user's own directory with
+    none of the `refused` mode bits (others writing, by default)."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     st = path.lstat()
     if not stat.S_ISDIR(st.st_mode):
         raise NonoError(f"{path} is not a directory", "move it away and retry")
     if st.st_uid != os.getuid():
         raise NonoError(f"{path} is owned by uid {st.st_uid}, not you", "fix its owner")
-    if st.st_mode & 0o077:
+    if st.st_mode & refused:
         raise NonoError(
-            f"{path} is accessible by other users (mode {stat.S_IMODE(st.st_mode):o})",
-            f"run: chmod 700 {path}",
+            f"{path} is {what} other users (mode {stat.S_IMODE(st.st_mode):o})",
+            f"run: {fix} {path}",
         )
     return path
 

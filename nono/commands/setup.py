@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import stat
 from pathlib import Path
 
 from nono import paths
-from nono.errors import NonoError
 from nono.sandbox.kernel import ABI_FEATURES, MIN_ABI_NET, MIN_ABI_SCOPE, probe
 
 
@@ -81,14 +79,4 @@ def _usable_config_dir(path: Path) -> None:
     """Create the config directory (0700) if needed. Every command reads an existing one that
     only its owner can write (a 755 one included), so setup accepts the same; what others could
     write (profiles that widen the sandbox, config) is refused."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    st = path.lstat()
-    if not stat.S_ISDIR(st.st_mode):
-        raise NonoError(f"{path} is not a directory", "move it away and retry")
-    if st.st_uid != os.getuid():
-        raise NonoError(f"{path} is owned by uid {st.st_uid}, not you", "fix its owner")
-    if st.st_mode & 0o022:
-        raise NonoError(
-            f"{path} is writable by other users (mode {stat.S_IMODE(st.st_mode):o})",
-            f"run: chmod go-w {path}",
-        )
+    paths.ensure_own_dir(path)
