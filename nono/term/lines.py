@@ -103,6 +103,82 @@ class Row:
             self._make_cells()
         self.drawn = None
 
+    def draw(self, x: int, end: int, text: str, pen: Style) -> None:
+        """Write `text` in `pen` over cells x..end-1, as drawing at the cursor does. `text` is
+        characters one or two columns wide (no marks, no controls) that fit: `end - x` is their
+        width in columns.
+
+        Where the row's runs end (at `used`, on a row nothing else wrote on) it is one more
+        run, or joins the last one if that is in an equal pen, and cells not made yet stay
+        unmade. Anything else drops the runs and repairs what the write cuts: only its ends
+        can cut a wide character, as inside it each character overwrites the stub the one
+        before blanked. Past `used` every cell is a blank, so text that starts there cuts
+        nothing."""
+        drawn = self.drawn
+        if drawn is not None and x == self.used:
+            # Styles that differ nearly always differ in the foreground: compared first.
+            if drawn and ((last := drawn[-1][1]) is pen or (last.fg == pen.fg and last == pen)):
+                if last is not pen and self._chars is None:
+                    self._make_cells()  # an equal pen that is another object: cells show it
+                drawn[-1] = (drawn[-1][0] + text, last)
+            else:
+                drawn.append((text, pen))
+            if x < self.first:
+                self.first = x
+            self.used = end
+            chars = self._chars
+            if chars is None:
+                return
+        else:
+            chars = self._chars
+            if chars is None:
+                chars = self._make_cells()
+            self.drawn = None
+            if end < len(chars) and chars[end] == "":
+                chars[end] = " "
+            if x and chars[x] == "":
+                chars[x - 1] = " "
+                if x - 1 < self.first:
+                    self.first = x - 1
+            elif x < self.first:
+                self.first = x
+            if end > self.used:
+                self.used = end
+        styles = self._styles
+        assert styles is not None  # made with the chars
+        n = len(text)
+        if end - x == n:  # all one column wide
+            chars[x:end] = text
+            styles[x:end] = [pen] * n
+        elif end - x == 2 * n:  # all two (CJK, emoji): each character and its stub
+            cells = [""] * (2 * n)
+            cells[::2] = text
+            chars[x:end] = cells
+            styles[x:end] = [pen] * (2 * n)
+        else:
+            for char in text:
+                chars[x] = char
+                styles[x] = pen
+                if char_width(char) == 2:
+                    chars[x + 1] = ""
+                    styles[x + 1] = pen
+                    x += 2
+                else:
+                    x += 1
+
+    def skip(self, x: int, stop: int) -> None:
+        """The cursor moved from x to `stop` over the row without writing (a tab). Where the
+        row's runs end, the columns passed join them as the blanks in `fill` they are, so text
+        written after a tab keeps the row in runs rather than costing it its cells."""
+        drawn = self.drawn
+        if drawn and x == self.used and stop > x:
+            fill = self.fill
+            if drawn[-1][1] is fill:
+                drawn[-1] = (drawn[-1][0] + " " * (stop - x), fill)
+            else:
+                drawn.append((" " * (stop - x), fill))
+            self.used = stop
+
     def reset(self, fill: Style) -> None:
         """Blank again, as Row(self.width, fill) would be."""
         self._chars = self._styles = None
