@@ -5,6 +5,7 @@ that), without a call a character. fast.py finds these in the output; this write
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from pyte import charsets as cs
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 # digits at most, so that split_params' cap at 9999 cannot matter.
 _TRUECOLOR = re.compile(r"([34])8;2;(\d{1,4});(\d{1,4});(\d{1,4})").fullmatch
 _HEX = {str(i): f"{i:02x}" for i in range(256)}  # a colour part as most programs write it
+_TEXT_OF = itemgetter(0)  # the text of a run
 _IDENTITY = cs.LAT1_MAP  # the G0/G1 table that leaves every character as it is
 
 
@@ -67,6 +69,8 @@ class BulkWriter:
             and (screen.g1_charset if screen.charset else screen.g0_charset) == _IDENTITY
         )
         self.bottom = screen.lines - 1 if screen.margins is None else -1  # -1: a region is set
+        history = screen.history  # where lines scrolled off go, if they are kept
+        self.history = history if history.maxlen and not screen.alternate else None
 
     def start_feed(self) -> None:
         self._marked = None
@@ -118,38 +122,89 @@ class BulkWriter:
 
     # Text.
 
-    def text(self, run: str, wide: int = 0) -> None:
-        """Draw `run`: characters one column wide but for `wide` that are two (no marks or
-        controls)."""
+    def line(self, params: str | None, run: str, wide: int, newline: bool) -> None:
+        """What most output is made of, in one call (a call costs as much as the work): a
+        colour change (its parameters, or None), text of characters one column wide but for
+        `wide` that are two (no marks or controls), and a CR LF (if `newline`)."""
         cursor = self.cursor
-        x = cursor.x
-        stop = x + len(run) + wide
-        if stop <= self.cols and self.plain:  # no wrap: the whole run on this row
+        if params is not None:
+            self.pen(params)
+        if run:
+            x = cursor.x
+            stop = x + len(run) + wide
+            if stop <= self.cols and self.plain:  # no wrap: the whole run on this row
+                y = cursor.y
+                self.buffer[y].draw(x, stop, [(run, cursor.attrs.style)])
+                cursor.x = stop
+                self.screen.last_char = run[-1]
+                self.dirty.add(y)
+            else:
+                self._wrapping(run, wide)
+        if newline:
+            cursor.x = 0
             y = cursor.y
-            self.buffer[y].draw(x, stop, run, cursor.attrs.style)
-            cursor.x = stop
-            self.screen.last_char = run[-1]
-            self.dirty.add(y)
-        elif not wide:
-            self._draw(run, None)
-        else:
-            for i, piece in enumerate(wide_split(run)):
-                if piece:
-                    if not i % 2:
-                        self._draw(piece, None)
-                    elif self.cols >= 2:
-                        self._draw(piece, [2] * len(piece))
-                    else:
-                        self.screen.draw(piece)  # a wide character on a screen one column wide
+            bottom = self.bottom
+            if y == bottom:
+                self._scroll(0, y)
+            elif bottom >= 0:
+                cursor.y = y + 1
+            else:
+                self.index()
 
-    def runs(self, pieces: list[tuple[str, str]]) -> None:
-        """Colour changes each with the (one-column) text after it: (SGR parameters, text)."""
-        pen = self.pen
-        text = self.text
-        for params, run in pieces:
-            pen(params)
+    def _wrapping(self, run: str, wide: int) -> None:
+        """Text that may wrap (or goes through a charset or insert mode)."""
+        if not wide:
+            self._draw(run, None)
+            return
+        for i, piece in enumerate(wide_split(run)):
+            if piece:
+                if not i % 2:
+                    self._draw(piece, None)
+                elif self.cols >= 2:
+                    self._draw(piece, [2] * len(piece))
+                else:
+                    self.screen.draw(piece)  # a wide character on a screen one column wide
+
+    def runs(self, pieces: list[str]) -> None:
+        """Colour changes each with the (one-column) text after it, as `PARAMSmTEXT` pieces
+        (the SGRs' CSIs split off). A line's worth of them that fits on the row goes onto it
+        in one go, the common colour changes (pen() found in its cache) looked up here: a call
+        costs as much as the work."""
+        cursor = self.cursor
+        before = cursor.attrs
+        cache = self._sgr
+        drawn: list[tuple[str, Style]] = []
+        for piece in pieces:
+            params, _, run = piece.partition("m")
+            if params == "0" or not params:
+                cursor.attrs = BLANK
+            else:
+                hit = cache.get((id(cursor.attrs.style), params))
+                if hit is None:
+                    self.pen(params)
+                else:
+                    cursor.attrs = hit[1]
             if run:
-                text(run)
+                drawn.append((run, cursor.attrs.style))
+        if not drawn:
+            return
+        x = cursor.x
+        stop = x + sum(map(len, map(_TEXT_OF, drawn)))
+        if stop > self.cols or not self.plain:
+            # It wraps, or goes through a charset or insert mode: again, a piece at a time
+            # (the colour changes come out the same: pen() depends on the pen and nothing else).
+            cursor.attrs = before
+            for piece in pieces:
+                params, _, run = piece.partition("m")
+                self.pen(params)
+                if run:
+                    self._draw(run, None)
+            return
+        y = cursor.y
+        self.buffer[y].draw(x, stop, drawn)
+        cursor.x = stop
+        self.screen.last_char = drawn[-1][0][-1]
+        self.dirty.add(y)
 
     def other(self, text: str) -> None:
         """Text the tokenizer's classes do not cover: its widths are looked up."""
@@ -198,7 +253,7 @@ class BulkWriter:
                     x, i = cols - 1, n - 1
             k = min(n - i, cols - x)
             end = x + k
-            row.draw(x, end, text if k == n else text[i : i + k], pen)
+            row.draw(x, end, [(text if k == n else text[i : i + k], pen)])
             x = end
             i += k
         return x
@@ -213,7 +268,7 @@ class BulkWriter:
         n = len(text)
         end = x + 2 * n
         if end <= cols and widths.count(2) == n:  # all wide and no wrap (CJK, emoji)
-            row.draw(x, end, text, pen)
+            row.draw(x, end, [(text, pen)])
             screen.last_char = text[-1]
             return end
         autowrap = mo.DECAWM in screen.mode
@@ -229,7 +284,7 @@ class BulkWriter:
                     continue
                 else:
                     x = cols - 1
-            row.draw(x, x + width, char, pen)
+            row.draw(x, x + width, [(char, pen)])
             x += width
             last = char
         if last:
@@ -237,18 +292,6 @@ class BulkWriter:
         return x
 
     # Cursor moves.
-
-    def crlf(self) -> None:
-        cursor = self.cursor
-        cursor.x = 0
-        y = cursor.y
-        bottom = self.bottom
-        if y == bottom:
-            self._scroll(0, y)
-        elif bottom >= 0:
-            cursor.y = y + 1
-        else:
-            self.index()
 
     def moves(self, controls: str) -> None:
         """CR, LF, BS and TAB."""
@@ -296,11 +339,10 @@ class BulkWriter:
 
     def _scroll(self, top: int, bottom: int) -> None:
         # VTScreen.scroll_region_up(top, bottom, 1).
-        screen = self.screen
         rows = self.buffer
         gone = rows.pop(top)
-        history = screen.history
-        if history.maxlen and not screen.alternate:
+        history = self.history
+        if history is not None:
             if gone.drawn is None:  # the slow path drew on it too: charged exactly, now
                 history.add(gone)
             else:  # charged after the feed, from its runs (History.settle)

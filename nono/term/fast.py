@@ -36,8 +36,6 @@ _TOKEN = re.compile(
     "(\r\n)?"  # 7: CR LF
 )
 _MOVES, _OTHER, _RUNS, _RUNS_CRLF, _SGR, _TEXT, _CRLF = range(1, 8)
-# Token 3's pieces: an SGR's parameters and the text after it.
-_RUN_PIECES = re.compile(f"\x1b\\[([0-9;:]*)m([{_NARROW}]*)").findall
 # What a feed may end with that could still become an SGR. Held back for the next feed, whose
 # first token it becomes, rather than going to the machine, which would then take the rest
 # of it one character at a time. Nothing shows the difference: until its final byte an SGR
@@ -65,7 +63,7 @@ class FastParser(Parser):
         send = self._send_to_parser
         tokens = _TOKEN.finditer
         write = self._write
-        pen, draw, crlf = write.pen, write.text, write.crlf
+        line = write.line
         taking = self._taking_plain_text  # True: the machine is between sequences
         pos, end = 0, len(text)
         while pos < end:
@@ -80,22 +78,20 @@ class FastParser(Parser):
                     break
                 pos = stop
                 kind = token.lastindex
-                if kind == _MOVES:
+                if kind >= _SGR:  # most of it
+                    params, run, newline = token.group(_SGR, _TEXT, _CRLF)
+                    wide = 0 if run.isascii() else len(wide_chars(run))
+                    line(params, run, wide, newline)
+                elif kind == _MOVES:
                     write.moves(token.group(_MOVES))
                 elif kind == _OTHER:
                     write.other(token.group(_OTHER))
-                elif kind <= _RUNS_CRLF:
-                    write.runs(_RUN_PIECES(token.group(_RUNS)))
-                    if kind == _RUNS_CRLF:
-                        crlf()
                 else:
-                    params, run, newline = token.group(_SGR, _TEXT, _CRLF)
-                    if params is not None:
-                        pen(params)
-                    if run:
-                        draw(run, 0 if run.isascii() else len(wide_chars(run)))
-                    if newline:
-                        crlf()
+                    pieces = token.group(_RUNS).split("\x1b[")
+                    del pieces[0]  # empty: the token starts with an SGR
+                    write.runs(pieces)
+                    if kind == _RUNS_CRLF:
+                        line(None, "", 0, True)
             if pos < end:
                 if text[pos] == "\x1b" and _SGR_SO_FAR(text, pos):
                     self._held = text[pos:]
