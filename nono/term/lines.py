@@ -29,9 +29,9 @@ class Row:
     written since: the cells from there on are blanks in `fill`, which compacting a row into
     the history need not look at.
 
-    `drawn` is the row's runs as the bulk paths drew them (Row.draw), left to right from column 0 up to
-    `used`, for as long as nothing else wrote on the row (None from the first other write):
-    a row scrolling off then goes to the history without its cells being looked at again.
+    `drawn` is the row's runs as the bulk paths drew them (`draw`), left to right from column 0
+    up to `used`, for as long as nothing else wrote on the row (None from the first other
+    write): a row scrolling off then goes to the history without its cells being looked at again.
     While only the bulk paths drew on a row, its cells need not exist: `chars` and `styles`
     are made from `drawn` when first asked for, and most rows scroll off before that. Every
     cell of a run in `drawn` holds that run's Style object, so the cells made are the ones that
