@@ -91,8 +91,8 @@ class Row:
         controls) that fit: `end - x` is its width in columns.
 
         Where the row's runs end (at `used`, on a row nothing else wrote on) they join them,
-        the first merged into the last if that is in an equal pen, and cells not made yet stay
-        unmade. Anything else drops the row's runs and repairs what the write cuts: only its
+        each merged into the one before it if that is in an equal pen, and cells not made yet
+        stay unmade. Anything else drops the row's runs and repairs what the write cuts: only its
         ends can cut a wide character, as inside it each character overwrites the stub the
         one before blanked. Past `used` every cell is a blank, so text that starts there cuts
         nothing."""
