@@ -44,8 +44,8 @@ class BulkWriter:
     a list pop.
 
     Only the parser's machine (pyte's events) replaces the cursor or the buffer, or changes
-    the size, the modes, the charsets or the margins: `begin` looks them up once for all the
-    writes until the machine's next turn."""
+    the modes, the charsets or the margins, and only it or a resize between feeds changes the
+    size: `begin` looks them up once for all the writes until the machine's next turn."""
 
     def __init__(self, screen: VTScreen) -> None:
         self.screen = screen
