@@ -322,3 +322,28 @@ def test_the_written_out_classes_of_one_and_two_column_characters_are_what_wcwid
 
     assert fast.width_class(fast.NARROW_BLOCKS, 1) == fast._NARROW_BEYOND_ASCII
     assert fast.width_class(fast.WIDE_BLOCKS, 2) == fast._WIDE_CLASS
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["bulk paths", "slow path"])
+def test_the_parser_does_not_run_on_pyte_s_stream(
+    monkeypatch: pytest.MonkeyPatch, fast: bool
+) -> None:
+    # pyte's Stream is 0.x machinery a release may change: nothing of it may be needed to read
+    # output (the screen events are pyte's; the stream, the machine and its tables are nono's).
+    import pyte.streams
+
+    def gone(*_: object, **__: object) -> None:
+        raise AssertionError("pyte's stream was used")
+
+    for cls in (pyte.streams.Stream, pyte.streams.ByteStream):
+        for name in ("__init__", "attach", "feed", "_send_to_parser", "_initialize_parser",
+                     "_parser_fsm", "select_other_charset"):  # fmt: skip
+            monkeypatch.setattr(cls, name, gone)
+    term = TerminalModel(20, 3, 10, fast=fast)
+    data = f"{CSI}1;31mred{CSI}0m \x1b]2;title\x07漢字\x1b7\r\nnext\x1b8!\r\n\r\nmore\r\nlast"
+    for i in range(0, len(data.encode()), 5):  # sequences and UTF-8 split across feeds
+        term.feed(data.encode()[i : i + 5])
+    assert term.screen_lines() == ["next", "more", "last"]
+    assert term.history_lines(1) == ["red 漢字!"]
+    assert term.title == "title"
+    assert term.history_runs(1)[0][0] == ("red", style.Style(fg=1, bold=True))

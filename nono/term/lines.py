@@ -29,9 +29,9 @@ class Row:
     written since: the cells from there on are blanks in `fill`, which compacting a row into
     the history need not look at.
 
-    `drawn` is the row's runs as the bulk paths drew them, left to right from column 0 up to
-    `used`, for as long as nothing else wrote on the row (None from the first other write):
-    a row scrolling off then goes to the history without its cells being looked at again.
+    `drawn` is the row's runs as the bulk paths drew them (`draw`), left to right from column 0
+    up to `used`, for as long as nothing else wrote on the row (None from the first other
+    write): a row scrolling off then goes to the history without its cells being looked at again.
     While only the bulk paths drew on a row, its cells need not exist: `chars` and `styles`
     are made from `drawn` when first asked for, and most rows scroll off before that. Every
     cell of a run in `drawn` holds that run's Style object, so the cells made are the ones that
@@ -74,27 +74,9 @@ class Row:
         styles = [self.fill] * self.width
         x = 0
         for text, style in self.drawn or ():
-            if text.isascii():  # printable ASCII (the only ASCII drawn): one cell each
-                end = x + len(text)
-                chars[x:end] = text
-                styles[x:end] = [style] * len(text)
-                x = end
-                continue
-            for char in text:  # the bulk paths draw no combining marks
-                chars[x] = char
-                styles[x] = style
-                if char_width(char) == 2:
-                    chars[x + 1] = ""
-                    styles[x + 1] = style
-                    x += 2
-                else:
-                    x += 1
+            x = _put(chars, styles, x, text, style)
         self._chars, self._styles = chars, styles
         return chars
-
-    def ensure_cells(self) -> None:
-        if self._chars is None:
-            self._make_cells()
 
     def drop_drawn(self) -> None:
         """For a write `drawn` cannot follow: the cells are made if they were not, and `drawn`
@@ -102,6 +84,79 @@ class Row:
         if self._chars is None:
             self._make_cells()
         self.drawn = None
+
+    def draw(self, x: int, end: int, runs: list[Run]) -> None:
+        """Write `runs` (text and its pen, one after another) over cells x..end-1, as drawing at
+        the cursor does. Their text is characters one or two columns wide (no marks, no
+        controls) that fit: `end - x` is its width in columns.
+
+        Where the row's runs end (at `used`, on a row nothing else wrote on) they join them,
+        each merged into the one before it if that is in an equal pen, and cells not made yet
+        stay unmade. Anything else drops the row's runs and repairs what the write cuts: only its
+        ends can cut a wide character, as inside it each character overwrites the stub the
+        one before blanked. Past `used` every cell is a blank, so text that starts there cuts
+        nothing."""
+        drawn = self.drawn
+        if drawn is not None and x == self.used:
+            for text, pen in runs:
+                # Styles that differ nearly always differ in the foreground: compared first.
+                if drawn and ((last := drawn[-1][1]) is pen or (last.fg == pen.fg and last == pen)):
+                    if last is not pen and self._chars is None:
+                        self._make_cells()  # an equal pen that is another object: cells show it
+                    drawn[-1] = (drawn[-1][0] + text, last)
+                else:
+                    drawn.append((text, pen))
+            if x < self.first:
+                self.first = x
+            self.used = end
+            chars = self._chars
+            if chars is None:
+                return
+        else:
+            chars = self._chars
+            if chars is None:
+                chars = self._make_cells()
+            self.drawn = None
+            if end < len(chars) and chars[end] == "":
+                chars[end] = " "
+            if x and chars[x] == "":
+                chars[x - 1] = " "
+                if x - 1 < self.first:
+                    self.first = x - 1
+            elif x < self.first:
+                self.first = x
+            if end > self.used:
+                self.used = end
+        styles = self._styles
+        assert styles is not None  # made with the chars
+        if len(runs) == 1:
+            text, pen = runs[0]
+            n = len(text)
+            if end - x == n:  # all one column wide
+                chars[x:end] = text
+                styles[x:end] = [pen] * n
+                return
+            if end - x == 2 * n:  # all two (CJK, emoji): each character and its stub
+                cells = [""] * (2 * n)
+                cells[::2] = text
+                chars[x:end] = cells
+                styles[x:end] = [pen] * (2 * n)
+                return
+        for text, pen in runs:
+            x = _put(chars, styles, x, text, pen)
+
+    def skip(self, x: int, stop: int) -> None:
+        """The cursor moved from x to `stop` over the row without writing (a tab). Where the
+        row's runs end, the columns passed join them as the blanks in `fill` they are, so text
+        written after a tab keeps the row in runs rather than costing it its cells."""
+        drawn = self.drawn
+        if drawn and x == self.used and stop > x:
+            fill = self.fill
+            if drawn[-1][1] is fill:
+                drawn[-1] = (drawn[-1][0] + " " * (stop - x), fill)
+            else:
+                drawn.append((" " * (stop - x), fill))
+            self.used = stop
 
     def reset(self, fill: Style) -> None:
         """Blank again, as Row(self.width, fill) would be."""
@@ -151,6 +206,26 @@ class Row:
         self.used = min(self.used, cols)
         if char_width(self.chars[cols - 1][:1] or " ") == 2:
             self.set(cols - 1, " ", self.styles[cols - 1])
+
+
+def _put(chars: list[str], styles: list[Style], x: int, text: str, style: Style) -> int:
+    """Write the cells of `text` (characters one or two columns wide, no marks) in `style`
+    from column x; the column after them."""
+    if text.isascii():  # printable ASCII (the only ASCII drawn): one cell each
+        end = x + len(text)
+        chars[x:end] = text
+        styles[x:end] = [style] * len(text)
+        return end
+    for char in text:
+        chars[x] = char
+        styles[x] = style
+        if char_width(char) == 2:
+            chars[x + 1] = ""
+            styles[x + 1] = style
+            x += 2
+        else:
+            x += 1
+    return x
 
 
 def glyphs(row: Row) -> Iterator[tuple[str, Style, int]]:

@@ -29,9 +29,10 @@ class TerminalModel:
         fast: bool = True,
         history_bytes: int = HISTORY_BYTES,
     ) -> None:
-        """`fast=False` leaves out the bulk paths (nono/term/fast.py): only the differential
-        test needs that, to hold them to the slow path's results. The history keeps at most
-        `history` lines and what `history_bytes` of memory holds (nono/term/history.py)."""
+        """`fast=False` leaves out the bulk paths (nono/term/fast.py, bulk.py): only the
+        differential test needs that, to hold them to the slow path's results. The history
+        keeps at most `history` lines and what `history_bytes` of memory holds
+        (nono/term/history.py)."""
         if cols < 1 or rows < 1:
             raise ValueError(f"terminal size must be at least 1x1, not {cols}x{rows}")
         self._screen = VTScreen(cols, rows, history, history_bytes)

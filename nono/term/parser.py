@@ -1,15 +1,20 @@
-"""The byte parser: pyte's ByteStream, its state machine widened to what agents actually send."""
+"""The byte parser: a state machine fed one character at a time, as pyte's is, widened to what
+agents actually send, with plain text handed to the screen in runs."""
 
 from __future__ import annotations
 
+import codecs
 import inspect
+import re
 from collections.abc import Callable, Generator
-from typing import Any, ClassVar
-
-from pyte import control as ctrl
-from pyte.streams import ByteStream
+from typing import Any
 
 from .style import Params
+
+# The controls the machine tells apart (ECMA-48 C0 and C1).
+NUL, BEL, BS, HT, LF, VT, FF, CR, SO, SI = "\x00\x07\x08\t\n\x0b\x0c\r\x0e\x0f"
+CAN, SUB, ESC, DEL = "\x18\x1a\x1b\x7f"
+CSI_C1, ST_C1, OSC_C1 = "\x9b\x9c\x9d"
 
 _Fsm = Generator[bool | None, str, None]
 _Sub = Generator[bool | None, str, str | None]  # returns a character to process again, if any
@@ -65,48 +70,110 @@ MAX_PARAMS = 32
 _MAX_OSC = 4096  # characters of an OSC payload kept (a title); the rest is read and dropped
 
 
-class Parser(ByteStream):
+# Controls without parameters, and escape sequences of one character after ESC, to the
+# screen event each is (VT100; `=` and `>` switch the keypad).
+BASIC_EVENTS = {
+    BEL: "bell",
+    BS: "backspace",
+    HT: "tab",
+    LF: "linefeed",
+    VT: "linefeed",
+    FF: "linefeed",
+    CR: "carriage_return",
+    SO: "shift_out",
+    SI: "shift_in",
+}
+ESCAPE_EVENTS = {
+    "c": "reset",  # RIS
+    "D": "index",  # IND
+    "E": "linefeed",  # NEL
+    "M": "reverse_index",  # RI
+    "H": "set_tab_stop",  # HTS
+    "7": "save_cursor",  # DECSC
+    "8": "restore_cursor",  # DECRC
+    "=": "keypad_application",  # DECKPAM
+    ">": "keypad_numeric",  # DECKPNM
+}
+# A run of what the machine, between sequences, would only hand to `draw`: anything but the
+# controls above and those that start a sequence or are dropped.
+_PLAIN = re.compile(f"[^{re.escape(ESC + CSI_C1 + OSC_C1 + NUL + DEL + ''.join(BASIC_EVENTS))}]+")
+
+
+class Parser:
     """Feeds a VTScreen; `feed(bytes)` may split UTF-8 and escape sequences anywhere.
 
     pyte's own machine misreads several common sequences as text or as the wrong command:
     `CSI > 4;1 m` (modifyOtherKeys) as bold+underline, `38:2::r:g:b` as text, DCS and APC
     payloads (XTGETTCAP, sixel, kitty graphics) as text, `CSI ? u` as a cursor restore, and
     `ESC ( 0` not at all under UTF-8. This keeps pyte's design (a generator fed one character
-    at a time, plain text handed to `draw` in runs by `Stream.feed`) and pyte's screen events.
+    at a time, plain text handed to `draw` in runs) and pyte's screen events, but none of
+    pyte's stream: the machine and the loop that feeds it are nono's, so a pyte release cannot
+    change them.
     """
 
-    escape: ClassVar[dict[str, str]] = {
-        **ByteStream.escape,
-        "=": "keypad_application",
-        ">": "keypad_numeric",
-    }
+    def __init__(self, screen: Any) -> None:
+        self.screen = screen
+        # Invalid UTF-8 shows as U+FFFD; a character split between feeds waits for its end.
+        self.utf8_decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._start()
 
-    def select_other_charset(self, code: str) -> None:
-        # ESC % @ would switch pyte to Latin-1 for good; a stray one in binary output must not.
-        pass
+    def _start(self) -> None:
+        self._fsm = self._parser_fsm()
+        # True while the machine is between sequences: plain text may then go straight to
+        # `draw` in runs instead of one character at a time through the machine.
+        self._taking_plain_text: bool | None = next(self._fsm)
+
+    def _send_to_parser(self, char: str) -> bool | None:
+        """One character through the machine; whether it is then between sequences."""
+        try:
+            return self._fsm.send(char)
+        except Exception:
+            self._start()  # a screen event that raised must not leave the machine stuck
+            raise
+
+    def feed(self, data: bytes) -> None:
+        self._feed_text(self.utf8_decoder.decode(data))
+
+    def _feed_text(self, text: str) -> None:
+        send = self._send_to_parser
+        draw = self.screen.draw
+        plain = _PLAIN.match
+        taking = self._taking_plain_text
+        pos, end = 0, len(text)
+        while pos < end:
+            if taking:
+                match = plain(text, pos)
+                if match:
+                    start, pos = match.span()
+                    draw(text[start:pos])
+                else:
+                    taking = False
+            else:
+                taking = send(text[pos])
+                pos += 1
+        self._taking_plain_text = taking
 
     def _parser_fsm(self) -> _Fsm:
-        screen = self.listener
-        assert screen is not None
+        screen = self.screen
         draw = screen.draw
-        basic = {char: getattr(screen, name) for char, name in self.basic.items()}
-        escape = {char: getattr(screen, name) for char, name in self.escape.items()}
+        basic = {char: getattr(screen, name) for char, name in BASIC_EVENTS.items()}
+        escape = {char: getattr(screen, name) for char, name in ESCAPE_EVENTS.items()}
         csi = self._csi_handlers(screen)
         redo: str | None = None
         while True:
             if redo is None:
-                char = yield True  # True: Stream.feed may hand plain text straight to draw
+                char = yield True  # True: _feed_text may hand plain text straight to draw
             else:
                 char, redo = redo, None
-            if char == ctrl.ESC:
+            if char == ESC:
                 redo = yield from self._escape(screen, escape, csi, basic, None)
-            elif char == ctrl.CSI_C1:
+            elif char == CSI_C1:
                 redo = yield from self._csi(csi, basic)
-            elif char == ctrl.OSC_C1:
+            elif char == OSC_C1:
                 redo = yield from self._osc(screen, escape, csi, basic)
             elif char in basic:
                 basic[char]()
-            elif char not in (ctrl.NUL, ctrl.DEL):
+            elif char not in (NUL, DEL):
                 draw(char)
 
     def _csi_handlers(self, screen: Any) -> dict[str, Callable[[Params], None]]:
@@ -145,7 +212,7 @@ class Parser(ByteStream):
                 screen.alignment_display()
         elif char in "% ":
             yield None  # ESC % x (UTF-8 switch), ESC SP x (7/8-bit controls): nothing to do
-        elif char == ctrl.ESC or char < " ":
+        elif char == ESC or char < " ":
             return char  # a control aborts the sequence and is then processed itself
         elif char in escape:
             escape[char]()
@@ -171,9 +238,9 @@ class Parser(ByteStream):
                     if len(split) <= MAX_PARAMS:
                         handler(split)
                 return None
-            elif char == ctrl.ESC or char in (ctrl.CSI_C1, ctrl.OSC_C1):
+            elif char == ESC or char in (CSI_C1, OSC_C1):
                 return char
-            elif char in (ctrl.CAN, ctrl.SUB):
+            elif char in (CAN, SUB):
                 return None
             elif char in basic:
                 basic[char]()  # C0 controls inside a sequence are executed, as on a VT
@@ -182,15 +249,15 @@ class Parser(ByteStream):
         text: list[str] = []
         while True:
             char = yield None
-            if char in (ctrl.BEL, ctrl.ST_C1):
+            if char in (BEL, ST_C1):
                 break
-            if char == ctrl.ESC:
+            if char == ESC:
                 char = yield None
                 if char == "\\":
                     break
                 # ESC aborts the string and starts a new sequence.
                 return (yield from self._escape(screen, escape, csi, basic, char))
-            if char in (ctrl.CAN, ctrl.SUB):
+            if char in (CAN, SUB):
                 return None
             if len(text) < _MAX_OSC:
                 text.append(char)
@@ -204,9 +271,9 @@ class Parser(ByteStream):
     def _string(self, screen: Any, escape: dict, csi: dict, basic: dict) -> _Sub:
         while True:
             char = yield None
-            if char == ctrl.ST_C1 or char in (ctrl.CAN, ctrl.SUB):
+            if char == ST_C1 or char in (CAN, SUB):
                 return None
-            if char == ctrl.ESC:
+            if char == ESC:
                 char = yield None
                 if char == "\\":
                     return None
