@@ -300,3 +300,20 @@ def test_an_adopted_file_outside_the_agents_state_is_refused_with_its_line(nono,
         "my-agent.yaml:8: agent.adopt" in r.stderr and "not inside one of agent.state" in r.stderr
     )
     assert not (my_agent / ".my-agent").exists()  # nothing was done
+
+
+def test_a_link_the_agent_planted_in_its_state_does_not_move_the_persons_file(nono, my_agent):
+    profiles = Path(os.environ["XDG_CONFIG_HOME"]) / "nono" / "profiles"
+    (profiles / "my-agent.yaml").write_text(
+        MY_AGENT.replace("~/.my-agent/config.json", "~/.my-agent/sub/config.json")
+    )
+    (my_agent / ".my-agent").mkdir(mode=0o700)
+    elsewhere = my_agent / "elsewhere"
+    elsewhere.mkdir()
+    (my_agent / ".my-agent" / "sub").symlink_to(elsewhere)  # as an agent inside could
+    (my_agent / ".my-agent.json").write_text("mine\n")
+    r = nono("run", "--profile", "my-agent", "--", "true")
+    assert r.returncode == 0, r.stderr
+    assert "left ~/.my-agent.json where it is" in r.stderr
+    assert not (my_agent / ".my-agent.json").is_symlink()
+    assert list(elsewhere.iterdir()) == []

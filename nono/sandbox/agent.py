@@ -108,6 +108,14 @@ def prepare(setup: AgentSetup, expand) -> list[Step]:
         src, dst = expand(beside), expand(inside)
         if not _is_plain_file(src) or os.path.lexists(dst):
             continue
+        # The state is the agent's to change: a directory on the way in that it swapped for a
+        # link would send the person's file elsewhere. Only a place truly inside it will do.
+        home = next((expand(s) for s in setup.state if dst.startswith(expand(s) + "/")), None)
+        real = os.path.realpath(os.path.dirname(dst))
+        if home is None or not (real + "/").startswith(os.path.realpath(home) + "/"):
+            done.append(Step("both", f"left {beside} where it is: {inside} is not inside "
+                                     "the agent's state directory as it stands now"))  # fmt: skip
+            continue
         _adopt(src, dst, beside, inside)
         done.append(Step("adopt", f"moved {beside} into {inside}; {beside} links to it"))
     return done
