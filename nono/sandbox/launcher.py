@@ -124,9 +124,8 @@ def nono_code() -> tuple[str, ...]:
 
     package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
     out = [package]
-    for data in (nono.profiles, nono.keymaps):  # shipped as packages of data
-        assert data.__file__ is not None  # regular packages (each has an __init__.py)
-        out.append(os.path.dirname(os.path.realpath(data.__file__)))
+    for init in (nono.profiles.__file__, nono.keymaps.__file__):  # shipped as packages of data
+        out.append(os.path.dirname(os.path.realpath(init)))
     if sys.prefix not in ("/", "/usr", "/usr/local"):
         out.append(os.path.realpath(sys.prefix))
     return tuple(dict.fromkeys(out))
