@@ -13,6 +13,11 @@ import sys
 from nono import __version__
 from nono.errors import NonoError
 
+# typing costs start-up time to import; annotations here are never evaluated.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
+
 # name -> (module under nono.commands, one-line help)
 COMMANDS = {
     "run": ("run", "run a command in the sandbox"),
@@ -34,7 +39,7 @@ COMMANDS = {
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 1 like every nono error
+    def error(self, message: str) -> NoReturn:  # one line, exit 1 like every nono error
         self.exit(1, f"nono: {message} (see: {self.prog} --help)\n")
 
     def refuse_unknown(self, extras: list[str]) -> None:
@@ -49,7 +54,7 @@ class _Parser(argparse.ArgumentParser):
         self.error(f"unrecognized arguments: {' '.join(extras)}{meant}")
 
 
-def build_parser(only: str | None = "*") -> argparse.ArgumentParser:
+def build_parser(only: str | None = "*") -> _Parser:
     """The CLI with every command configured ("*"), or (for speed) only the one being run."""
     parser = _Parser(prog="nono", description="Run AI coding agents in a kernel-enforced sandbox.")
     parser.add_argument("--version", action="version", version=f"nono {__version__}")
@@ -65,14 +70,14 @@ def build_parser(only: str | None = "*") -> argparse.ArgumentParser:
     return parser
 
 
-def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> _Parser:
+def _chosen(parser: _Parser, args: argparse.Namespace) -> _Parser:
     """The innermost (sub)command parser the arguments selected: `nono profile show`'s own."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             chosen = action.choices.get(getattr(args, action.dest, None) or "")
             if chosen is not None:
                 return _chosen(chosen, args)
-    return parser  # type: ignore[return-value]
+    return parser
 
 
 def _command_name(argv: list[str]) -> str | None:

@@ -89,7 +89,7 @@ def _build(doc: Map) -> Config:
             if not isinstance(body, dict):
                 doc.fail(name, "unknown key", _home_of(name))
             doc.fail(name, "unknown section", did_you_mean(name, _SECTIONS))
-        if not isinstance(body, dict):
+        if not isinstance(body, userfile.Map):  # parse_toml makes every table one
             doc.fail(name, f"must be a table ([{name}]), got {type_name(body, toml=True)}")
         sections[name] = _build_section(_SECTIONS[name], body)
     explicit = frozenset(f"{name}.{key}" for name, body in doc.items() for key in body)

@@ -31,8 +31,10 @@ class Key(NamedTuple):
     shift: bool = False
 
 
-_NAMED = ("Enter", "Tab", "BTab", "Escape", "BSpace", "Up", "Down", "Left", "Right", "Home")
-_NAMED += ("End", "Insert", "Delete", "PageUp", "PageDown", "KPEnter")
+_NAMED = (
+    "Enter", "Tab", "BTab", "Escape", "BSpace", "Up", "Down", "Left", "Right", "Home",
+    "End", "Insert", "Delete", "PageUp", "PageDown", "KPEnter",
+)  # fmt: skip
 _NAMES: dict[str, str] = {
     **{name.lower(): name for name in _NAMED},
     **{f"f{n}": f"F{n}" for n in range(1, 25)},

@@ -10,6 +10,11 @@ from pathlib import Path
 from nono.errors import NonoError
 from nono.sandbox import profile as profiles
 
+# typing costs start-up time to import; annotations here are never evaluated.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -28,7 +33,7 @@ def execute(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, path in profiles.available().items():
         description, problem = "", None
         try:

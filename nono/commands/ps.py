@@ -24,9 +24,9 @@ def execute(args: argparse.Namespace) -> int:
     if args.json:
         rows = []
         for r in records:
-            row = r.to_json()
-            row["uptime"] = uptime(r)
-            rows.append(row)
+            entry = r.to_json()
+            entry["uptime"] = uptime(r)
+            rows.append(entry)
         print(json.dumps(rows, indent=2))
     elif not records:
         # A header over nothing reads like a failure to list; say what there is and what to do.

@@ -122,7 +122,9 @@ def choose(title: str, values: list[tuple[str, str]]) -> list[str] | None:
     from prompt_toolkit.widgets import Button, CheckboxList, Dialog, Label
 
     box: CheckboxList[str] = CheckboxList(values)
-    box.control.key_bindings.remove("enter")  # Space still ticks; Enter falls through to confirm
+    bindings = box.control.key_bindings
+    assert isinstance(bindings, KeyBindings)  # the list builds its control with its own
+    bindings.remove("enter")  # Space still ticks; Enter falls through to confirm
     app: Application[list[str] | None] = Application(full_screen=True, mouse_support=True)
 
     def done(result: list[str] | None) -> None:

@@ -54,7 +54,7 @@ def execute(args: argparse.Namespace) -> int:
     return actions[args.action](args)
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
@@ -281,17 +281,20 @@ def _verify(args: argparse.Namespace) -> int:
 def _cleanup(args: argparse.Namespace) -> int:
     from nono.rollback import cleanup
 
+    keep: int | None
+    older_than: float | None
+    max_bytes: int | None
     if args.keep is None and args.older_than is None:  # the retention every run applies
         from nono.config import load_config
 
         cfg = load_config().rollback
-        limits = (cfg.keep, cfg.older_than_days, cfg.max_total_mb * 1024 * 1024)
+        keep, older_than, max_bytes = cfg.keep, cfg.older_than_days, cfg.max_total_mb * 1024 * 1024
     else:
-        limits = (args.keep, args.older_than, None)
-    doomed = cleanup(*limits, dry_run=True)
+        keep, older_than, max_bytes = args.keep, args.older_than, None
+    doomed = cleanup(keep, older_than, max_bytes, dry_run=True)
     # Said before anything goes: which of them hold changes that were never restored.
     losses = {rb.id: _unrestored_note(rb) for rb in doomed}
-    removed = doomed if args.dry_run else cleanup(*limits)
+    removed = doomed if args.dry_run else cleanup(keep, older_than, max_bytes)
     verb = "would remove" if args.dry_run else "removed"
     for rb in removed:
         print(f"{verb} {rb.id} ({roots_text(rb.roots)}){losses.get(rb.id, '')}")

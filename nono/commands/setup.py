@@ -35,10 +35,11 @@ def execute(args: argparse.Namespace) -> int:
             "--allow-port/--allow-connect-port (TCP rules need ABI 4); "
             "--block-net still works through seccomp"
         )
+    features = [f for abi, f in ABI_FEATURES.items() if abi <= k.landlock_abi]
     report = {
         "kernel": k.release,
         "landlock_abi": k.landlock_abi,
-        "landlock_features": [f for abi, f in ABI_FEATURES.items() if abi <= k.landlock_abi],
+        "landlock_features": features,
         "landlock_problem": k.landlock_problem,
         "seccomp": k.seccomp,
         "seccomp_problem": k.seccomp_problem,
@@ -58,7 +59,7 @@ def execute(args: argparse.Namespace) -> int:
         print(f"kernel      {k.release}")
         if k.landlock_abi:
             print(f"landlock    ABI {k.landlock_abi}")
-            for feature in report["landlock_features"]:
+            for feature in features:
                 print(f"              {feature}")
         else:
             print(f"landlock    unavailable: {k.landlock_problem}")

@@ -95,7 +95,10 @@ def _is_local(host: str) -> bool:
         addrs = {info[4][0] for info in socket.getaddrinfo(host, None)}
     except OSError:
         return False
-    return bool(addrs) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addrs)
+    # A host name resolves to inet addresses, which are strings (other families' may not be).
+    return bool(addrs) and all(
+        isinstance(a, str) and ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addrs
+    )
 
 
 def _net(policy: Policy, args: argparse.Namespace) -> dict:

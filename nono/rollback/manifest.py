@@ -17,7 +17,7 @@ from nono.rollback.model import FIELDS, PATH, RollbackError, Row, SnapshotInfo
 
 VERSION = 1
 _encode = json.JSONEncoder(separators=(",", ":")).encode
-_string = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_string = json.encoder.encode_basestring_ascii
 
 
 @dataclass

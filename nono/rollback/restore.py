@@ -84,7 +84,7 @@ def build_actions(
                 attrs.append(Action("chmod", path, Entry.of(want)))  # made 0700 to fill it first
                 touched.update((path, os.path.dirname(path)))
                 continue
-        elif fresh or not same_content(have, want):  # type: ignore[arg-type]
+        elif fresh or (have is not None and not same_content(have, want)):
             op = "write" if want[TYPE] == FILE else "symlink"
             creations.append(Action(op, path, Entry.of(want)))
             touched.add(os.path.dirname(path))
@@ -242,7 +242,11 @@ class Executor:
                     if self._apply(action):
                         if action.op in REMOVALS:
                             removed += 1
-                        elif not (action.op == "utime" and action.entry.type == DIR):  # type: ignore[union-attr]
+                        elif not (
+                            action.op == "utime"
+                            and action.entry is not None
+                            and action.entry.type == DIR
+                        ):
                             restored.add(action.path)
                 except OSError as exc:
                     if exc.errno in FATAL:

@@ -187,7 +187,7 @@ class Store:
             os.close(fd)
 
     def all_objects(self) -> list[str]:
-        found = []
+        found: list[str] = []
         if not self.objects.is_dir():
             return found
         for shard in sorted(os.listdir(self.objects)):

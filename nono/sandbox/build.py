@@ -151,12 +151,12 @@ def build_policy(
             optional(entry.path, entry.path, entry.access, f"group {name}", entry.ioctl)
 
     sockets: list[str] = []
-    for kind, written, origin in profile.paths:
-        if kind == "unix_sockets":
+    for kind_name, written, origin in profile.paths:
+        if kind_name == "unix_sockets":
             sockets.append(os.path.realpath(expand(written, environ, workdir)))
             continue
         path = expand(written, environ, workdir)
-        optional(written, path, Access.parse(BY_NAME[kind].access), f"profile {origin}")
+        optional(written, path, Access.parse(BY_NAME[kind_name].access), f"profile {origin}")
     for written in profile.agent_state:  # the agent's own state: made before, written inside
         path = expand(written, environ, workdir)
         if not any(g.path == os.path.realpath(path) and g.access == Access.READWRITE

@@ -58,8 +58,10 @@ _OUTER_TERMINAL = (
 )  # fmt: skip
 
 # Survive every policy, even an allow-list: nothing works without them.
-ESSENTIAL = ("PATH", "HOME", "USER", "LOGNAME", "TERM", "SHELL", "LANG", "LC_*", "TZ")
-ESSENTIAL += ("COLORTERM", "TMPDIR", "COLUMNS", "LINES")
+ESSENTIAL = (
+    "PATH", "HOME", "USER", "LOGNAME", "TERM", "SHELL", "LANG", "LC_*", "TZ",
+    "COLORTERM", "TMPDIR", "COLUMNS", "LINES",
+)  # fmt: skip
 
 
 class _Compiled(NamedTuple):

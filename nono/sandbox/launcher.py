@@ -124,8 +124,8 @@ def nono_code() -> tuple[str, ...]:
 
     package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
     out = [package]
-    for data in (nono.profiles, nono.keymaps):  # shipped as packages of data
-        out.append(os.path.dirname(os.path.realpath(data.__file__)))
+    for init in (nono.profiles.__file__, nono.keymaps.__file__):  # shipped as packages of data
+        out.append(os.path.dirname(os.path.realpath(init)))
     if sys.prefix not in ("/", "/usr", "/usr/local"):
         out.append(os.path.realpath(sys.prefix))
     return tuple(dict.fromkeys(out))
@@ -253,9 +253,9 @@ def _relay_until_exit(
     if cgroup:
         leave_cgroup(cgroup)
     if os.WIFSIGNALED(status) and os.getpid() != 1:
-        sig = os.WTERMSIG(status)
-        signal.signal(sig, signal.SIG_DFL)
-        os.kill(os.getpid(), sig)
+        died_of = os.WTERMSIG(status)
+        signal.signal(died_of, signal.SIG_DFL)
+        os.kill(os.getpid(), died_of)
     os._exit(exit_code(status))
 
 
