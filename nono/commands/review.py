@@ -101,13 +101,25 @@ def review(rb: Any) -> None:
             print_kept(plan)
             return
         if answer == "s":
-            values = [(c.path, f"{c.kind:<9} {name(c.path)}") for c in changes]
+            values = [(c.path, f"{c.kind:<9} {name(_shown(c.path))}") for c in changes]
             chosen = choose(f"Restore from rollback {rb.id}", values)
             if chosen:
                 result = restore_some(rb, list(chosen))
                 print(f"restored {result.restored}, removed {result.removed}; "
                       f"the rest is kept (rollback {rb.id})")  # fmt: skip
                 return
+
+
+def _shown(path: str) -> str:
+    """A path as short as it can be read: from here when it lies here (where the run was),
+    else from ~. A checklist line cuts what does not fit."""
+    import os
+
+    here = os.getcwd()
+    if path.startswith(here + "/"):
+        return path[len(here) + 1 :]
+    home = os.path.expanduser("~")
+    return "~" + path[len(home) :] if home != "/" and path.startswith(home + "/") else path
 
 
 def choose(title: str, values: list[tuple[str, str]]) -> list[str] | None:
