@@ -69,7 +69,7 @@ def test_profile_show_separates_every_label_from_its_value(nono, tmp_path):
     )
     r = nono("profile", "show", "mine")
     assert r.returncode == 0, r.stderr
-    assert "  allow_file  ~/.claude.json" in r.stdout.splitlines()
+    assert "  allow_file ~/.claude.json" in r.stdout.splitlines()
     for line in r.stdout.splitlines()[1:]:
         _label, _, value = line.strip().partition(" ")
         assert value.strip(), f"no space between label and value: {line!r}"

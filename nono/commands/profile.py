@@ -91,10 +91,10 @@ def _show(args: argparse.Namespace) -> int:
     if agent["kind"] or agent["commands"]:
         runs = f" (runs as {', '.join(agent['commands'])})" if agent["commands"] else ""
         rows.append(("agent", f"{agent['kind'] or 'unnamed'}{runs}"))
-    rows += [("agent state", path) for path in agent["state"]]
+    rows += [("agent dir", path) for path in agent["state"]]
     if agent["args"]:
-        rows.append(("agent args", shlex.join(agent["args"])))
-    rows += [("agent adopt", f"{beside} -> {inside}") for beside, inside in agent["adopt"].items()]
+        rows.append(("agent arg", shlex.join(agent["args"])))
+    rows += [("adopts", f"{beside} -> {inside}") for beside, inside in agent["adopt"].items()]
     # A label as wide as the column (allow_file) widens it: no label runs into its value.
     width = max(10, *(len(label) + 1 for label, _ in rows))
     for label, value in rows:
