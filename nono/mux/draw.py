@@ -359,7 +359,7 @@ class Dashboard(Container):
             x = min(text_width(label) + text_width(text), width - 1)
             screen.cursor_positions[self.focus_window] = Point(x, y)
             screen.show_cursor = True
-            key: object = ("prompt", label, text)
+            key: object = ("prompt", label, text, prompt.problem)
         elif view.message:
             key = ("message", view.message, view.message_alert)
         else:
@@ -372,6 +372,9 @@ class Dashboard(Container):
             if prompt is not None:
                 line.add(prompt.label, STATUS + " bold")
                 line.add(prompt.text, STATUS)
+                if prompt.problem:
+                    line.add("  ", STATUS)
+                    line.add(prompt.problem, STATUS_ALERT)
                 line.pad(width, " ", STATUS)
             elif view.message:
                 # Like tmux's display-message: the message takes the whole line for a while.

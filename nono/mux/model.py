@@ -302,9 +302,17 @@ class Model:
                 self.queue(pane, text)
 
     def ask(
-        self, label: str, done: Callable[[str], None], initial: str = "", single_key: bool = False
+        self,
+        label: str,
+        done: Callable[[str], None],
+        initial: str = "",
+        single_key: bool = False,
+        check: Callable[[str], str | None] | None = None,
+        problem: str = "",
     ) -> None:
-        self.prompt = Prompt(label, initial, done, single_key)
+        """A prompt in the status bar; `check` refuses an answer naming its problem, and the
+        prompt stays (prompts.Prompt)."""
+        self.prompt = Prompt(label, initial, done, single_key, check, problem)
         self.invalidate()
 
     # ------------------------------------------------------------ status
