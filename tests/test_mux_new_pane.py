@@ -4,6 +4,9 @@ answer when it is given, a restart keeps names unique, a pane's border names its
 from __future__ import annotations
 
 import json
+import os
+import time
+from pathlib import Path
 
 from tests.mux_helpers import PREFIX
 from tests.test_mux import SHELL, dashboard, sessions  # noqa: F401 (fixtures)
@@ -62,3 +65,58 @@ def test_a_profile_that_exists_goes_through_without_a_word(sessions, dashboard, 
     dash.send("\r")
     dash.wait(f"directory: {workspace}")
     assert "no profile" not in dash.status()
+
+
+def stop_in_the_dashboard(dash, name: str) -> None:
+    dash.prefix("x")
+    dash.wait(f"stop {name}? (y/n)")
+    dash.send("y")
+    dash.wait("exited(")
+
+
+def test_restart_reuses_the_name_and_ps_lists_it_once(sessions, dashboard, nono):  # noqa: F811
+    sessions("alpha")
+    dash = dashboard()
+    dash.wait("READY-alpha")
+    stop_in_the_dashboard(dash, "alpha")
+    dash.prefix("R")
+    dash.wait(lambda t: "exited(" not in t and "READY-alpha" in t)
+    named = [r for r in records(nono) if r["name"] == "alpha"]
+    assert [r["state"] for r in named] == ["running"]
+    assert "alpha" in dash.status() and "alpha-2" not in dash.status()
+
+
+def test_restart_takes_a_fresh_name_when_another_session_holds_it(
+    sessions,  # noqa: F811
+    dashboard,  # noqa: F811
+    nono,
+):
+    sessions("alpha")
+    dash = dashboard()
+    dash.wait("READY-alpha")
+    stop_in_the_dashboard(dash, "alpha")
+    # Another record by that name, as a nono that let names repeat left them.
+    (old,) = records(nono)
+    sessions_dir = Path(os.environ["XDG_STATE_HOME"]) / "nono" / "sessions"
+    twin = {**old, "id": "0123456789ab", "created": old["created"] - 60}
+    (sessions_dir / "0123456789ab.json").write_text(json.dumps(twin))
+    dash.prefix("R")
+    dash.wait(lambda t: "exited(" not in t and "alpha-2" in t)
+    names = sorted((r["name"], r["state"]) for r in records(nono))
+    assert names == [("alpha", old["state"]), ("alpha-2", "running")]
+
+
+def test_a_name_an_exited_session_holds_is_refused_until_pruned(nono, workspace):
+    r = nono("run", "--detached", "--allow-cwd", "--name", "once", "--", "true")
+    assert r.returncode == 0, r.stderr
+    deadline = time.monotonic() + 15
+    while [x["state"] for x in records(nono)] != ["exited(0)"]:
+        assert time.monotonic() < deadline, records(nono)
+        time.sleep(0.05)
+    r = nono("run", "--detached", "--allow-cwd", "--name", "once", "--", "true")
+    assert r.returncode == 1
+    assert "an exited session is already named 'once'" in r.stderr and "nono prune" in r.stderr
+    assert len(records(nono)) == 1
+    nono("prune")
+    r = nono("run", "--detached", "--allow-cwd", "--name", "once", "--", "true")
+    assert r.returncode == 0, r.stderr

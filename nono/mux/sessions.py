@@ -18,7 +18,7 @@ from nono.mux.model import Model
 from nono.mux.pane import Pane
 from nono.mux.prompts import Overlay
 from nono.session import registry
-from nono.session.registry import Record
+from nono.session.registry import EXITED, Record
 
 
 @dataclass
@@ -101,7 +101,30 @@ class Sessions:
         options = [str(o) for o in run.get("options", [])]
         command = [str(c) for c in run.get("command", [])] or list(pane.record.command)
         cwd = str(run.get("cwd") or pane.record.workdir)
-        self._start(options, command, cwd, name=pane.record.name, replace=pane.id)
+        problem = check_workdir(cwd)
+        if problem:  # said before the old record is pruned: nothing goes for nothing
+            self.model.say(f"{pane.record.name} cannot start again: {problem}: {cwd}", alert=True)
+            return
+        name = self._restart_name(pane.record)
+        if name is not None:
+            self._start(options, command, cwd, name=name, replace=pane.id)
+
+    def _restart_name(self, old: Record) -> str | None:
+        """The name a restart of `old` takes: its own, its exited record pruned first (the new
+        session replaces it), or a fresh one when another session listed holds it; None when
+        `old` turns out to be running (the pane had not heard yet)."""
+        records, _ = registry.list_records()
+        current = next((r for r in records if r.id == old.id), None)
+        if current is not None and current.status != EXITED:
+            self.model.say(f"{old.name} is still running; stop it first", alert=True)
+            return None
+        if current is not None:
+            registry.remove(current)
+        taken = {r.name for r in records if r.id != old.id}
+        name, n = old.name, 2
+        while name in taken:
+            name, n = f"{old.name}-{n}", n + 1
+        return name
 
     def split(self, horizontal: bool) -> None:
         if not self.model.room_to_split(horizontal):
