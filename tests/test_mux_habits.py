@@ -89,3 +89,22 @@ def test_the_status_bar_flags_the_zoomed_pane_as_tmux_does(sessions, dashboard):
     assert "beta*" not in dash.status()
     dash.prefix("z")
     dash.wait(lambda t: "0:alpha* " in dash.status())
+
+
+def test_a_pane_border_names_the_command_not_the_path_it_was_found_at(
+    sessions,  # noqa: F811
+    dashboard,  # noqa: F811
+    workspace,
+):
+    # As an npm-installed agent is found: deep in node_modules/.bin. tmux's border shows
+    # pane_current_command, the program's name.
+    tool = workspace / "node_modules" / ".bin" / "mytool"
+    tool.parent.mkdir(parents=True)
+    tool.write_text("#!/bin/sh\necho READY-tool\nexec bash --norc --noprofile -i\n")
+    tool.chmod(0o755)
+    sessions("tool", str(tool), "--fast")
+    dash = dashboard()
+    text = dash.wait("READY-tool")
+    header = next(line for line in text.splitlines() if "0:tool" in line)
+    assert "─ mytool --fast · default ·" in header
+    assert "node_modules" not in header
