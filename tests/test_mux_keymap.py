@@ -471,13 +471,16 @@ def test_shipped_keymaps_repeat_the_resize_keys_and_tmux_its_arrows_too() -> Non
 
 
 def test_a_binding_replaced_without_repeat_stops_repeating(config: Path) -> None:
-    write(config / "keymap.yaml", """
+    write(
+        config / "keymap.yaml",
+        """
         bindings:
           C-Up: resize-up
           C-Down: none
           z: {action: zoom, repeat: true}
           x: {action: stop-session, repeat: false}
-    """)
+    """,
+    )
     keymap = load_keymap()
     assert ("c-up",) not in keymap.repeat and keymap.bindings[("c-up",)] == "resize-up"
     assert ("c-down",) not in keymap.repeat and ("c-down",) not in keymap.bindings
@@ -486,11 +489,14 @@ def test_a_binding_replaced_without_repeat_stops_repeating(config: Path) -> None
 
 
 def test_repeat_outside_the_prefix_table_is_refused_naming_the_line(config: Path) -> None:
-    message = error_of(config / "keymap.yaml", """
+    message = error_of(
+        config / "keymap.yaml",
+        """
         copy-mode:
           q: copy-cancel
           k: {action: copy-up, repeat: true}
-    """)
+    """,
+    )
     assert "keymap.yaml:3: k: only keys pressed after the prefix repeat" in message
     assert "bindings:" in message
 
