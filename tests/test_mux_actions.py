@@ -25,7 +25,8 @@ def test_every_action_a_shipped_keymap_names_is_registered(path: Path) -> None:
     written = yaml.safe_load(path.read_text())
     for table, vocabulary in (("bindings", actions.PANES), ("root", actions.PANES),
                               ("copy-mode", actions.COPY)):  # fmt: skip
-        for key, name in (written.get(table) or {}).items():
+        for key, value in (written.get(table) or {}).items():
+            name = value["action"] if isinstance(value, dict) else value  # {action:, repeat:}
             assert name in actions.ACTIONS, f"{path.name}: {table}: {key}: {name}"
             assert name == "none" or actions.ACTIONS[name].vocabulary == vocabulary, name
 

@@ -444,3 +444,17 @@ def test_view_is_always_height_rows_of_width_columns() -> None:
         offset, size = mode.position
         assert 0 <= offset <= size
         assert all(not text.endswith(" ") for text in mode.selection_text().split("\n"))
+
+
+def test_word_end_stops_where_tmux_vi_e_does() -> None:
+    # tmux 3.3a, mode-keys vi, next-word-end from the top left of these lines.
+    mode = CopyMode(lines("one two-three  four", "five.. six"), 30, 3)
+    mode.act("copy-top")
+    stops = []
+    for _ in range(7):
+        mode.act("copy-word-end")
+        stops.append(mode.cursor)
+    assert stops == [(2, 0), (6, 0), (7, 0), (12, 0), (18, 0), (3, 1), (5, 1)]
+    mode.act("copy-line-start")
+    mode.act("copy-word-end", 2)
+    assert mode.cursor == (5, 1)

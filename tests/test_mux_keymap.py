@@ -452,3 +452,61 @@ def test_root_binding_of_the_prefix_is_refused(config: Path) -> None:
     path = config / "keymap.yaml"
     message = error_of(path, "root:\n  C-]: zoom\n")
     assert f"{path}:2: C-]: the prefix C-] cannot be bound in root" in message
+
+
+# ---------------------------------------------------------------- repeating bindings (bind -r)
+
+
+def test_shipped_keymaps_repeat_the_resize_keys_and_tmux_its_arrows_too() -> None:
+    resize = {keys for keys, action in load_keymap("default").bindings.items()
+              if action.startswith("resize-")}  # fmt: skip
+    assert len(resize) == 8
+    assert load_keymap("default").repeat == resize
+    assert load_keymap("screen").repeat == resize
+    # tmux 3.3a's list-keys: bind -r on C-arrows, M-arrows and the arrows (select-pane).
+    arrows = {("up",), ("down",), ("left",), ("right",)}
+    assert load_keymap("tmux").repeat == resize | arrows
+    rows = load_keymap("default").describe()
+    assert ("bindings", "C-Up", "resize-up", ACTIONS["resize-up"] + " (repeats)") in rows
+
+
+def test_a_binding_replaced_without_repeat_stops_repeating(config: Path) -> None:
+    write(
+        config / "keymap.yaml",
+        """
+        bindings:
+          C-Up: resize-up
+          C-Down: none
+          z: {action: zoom, repeat: true}
+          x: {action: stop-session, repeat: false}
+    """,
+    )
+    keymap = load_keymap()
+    assert ("c-up",) not in keymap.repeat and keymap.bindings[("c-up",)] == "resize-up"
+    assert ("c-down",) not in keymap.repeat and ("c-down",) not in keymap.bindings
+    assert ("z",) in keymap.repeat and ("x",) not in keymap.repeat
+    assert ("c-left",) in keymap.repeat
+
+
+def test_repeat_outside_the_prefix_table_is_refused_naming_the_line(config: Path) -> None:
+    message = error_of(
+        config / "keymap.yaml",
+        """
+        copy-mode:
+          q: copy-cancel
+          k: {action: copy-up, repeat: true}
+    """,
+    )
+    assert "keymap.yaml:3: k: only keys pressed after the prefix repeat" in message
+    assert "bindings:" in message
+
+
+def test_a_repeat_mapping_is_checked_key_by_key(config: Path) -> None:
+    message = error_of(config / "keymap.yaml", "bindings:\n  z: {action: zoom, repaet: true}\n")
+    assert "keymap.yaml:2: z: unknown setting 'repaet'" in message and "repeat" in message
+    message = error_of(config / "keymap.yaml", "bindings:\n  z: {action: zoom, repeat: often}\n")
+    assert "repeat must be true or false, got 'often'" in message
+    message = error_of(config / "keymap.yaml", "bindings:\n  z: {repeat: true}\n")
+    assert "keymap.yaml:2: z: names no action" in message
+    message = error_of(config / "keymap.yaml", "bindings:\n  z: {action: zooom}\n")
+    assert "unknown action 'zooom'" in message and "zoom" in message

@@ -205,6 +205,7 @@ for _name, _help_text in (
     ("copy-line-end", "Go to the end of the line"),
     ("copy-word-next", "Go to the next word"),
     ("copy-word-prev", "Go to the previous word"),
+    ("copy-word-end", "Go to the end of the word"),
     ("copy-search-backward", "Search up (older lines)"),
     ("copy-search-forward", "Search down (newer lines)"),
     ("copy-search-next", "Repeat the search"),

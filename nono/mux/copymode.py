@@ -206,6 +206,9 @@ class CopyMode:
             case "copy-word-next" | "copy-word-prev":
                 for _ in range(n):
                     self._next_word() if action == "copy-word-next" else self._previous_word()
+            case "copy-word-end":
+                for _ in range(n):
+                    self._word_end()
             case "copy-search-next" | "copy-search-prev":
                 for _ in range(n):
                     self._search_again(self._backward != (action == "copy-search-prev"))
@@ -398,6 +401,36 @@ class CopyMode:
                 x = self._after(y, x)
         while wrap() and self._class(y, x) == _SPACE:
             x = self._after(y, x)
+        self._go(y, x)
+
+    def _word_end(self) -> None:
+        # tmux's vi next-word-end: one step right (so that from a word's last character it
+        # goes on to the next word), over spaces and line ends, to just past the end of the
+        # word found (letters, or separators), then back onto its last character.
+        y, x, last = self._y, self._x, self._last()
+
+        def wrap() -> bool:
+            nonlocal y, x
+            while x > self._cells(y).length:
+                if y >= last:
+                    return False
+                y, x = y + 1, 0
+            return True
+
+        if self._class(y, x) != _SPACE and x < self._cells(y).length:
+            x = self._after(y, x)
+        while wrap():
+            kind = self._class(y, x)
+            x = self._after(y, x)
+            if kind != _SPACE:
+                while wrap() and self._class(y, x) == kind:
+                    x = self._after(y, x)
+                break
+        if x > 0:
+            x = self._before(y, x)
+        elif y > 0:
+            y -= 1
+            x = self._end(y)
         self._go(y, x)
 
     def _previous_word(self) -> None:

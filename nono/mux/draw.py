@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import textwrap
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
@@ -359,7 +359,7 @@ class Dashboard(Container):
             x = min(text_width(label) + text_width(text), width - 1)
             screen.cursor_positions[self.focus_window] = Point(x, y)
             screen.show_cursor = True
-            key: object = ("prompt", label, text)
+            key: object = ("prompt", label, text, prompt.problem)
         elif view.message:
             key = ("message", view.message, view.message_alert)
         else:
@@ -372,6 +372,9 @@ class Dashboard(Container):
             if prompt is not None:
                 line.add(prompt.label, STATUS + " bold")
                 line.add(prompt.text, STATUS)
+                if prompt.problem:
+                    line.add("  ", STATUS)
+                    line.add(prompt.problem, STATUS_ALERT)
                 line.pad(width, " ", STATUS)
             elif view.message:
                 # Like tmux's display-message: the message takes the whole line for a while.
@@ -404,15 +407,26 @@ def _pt_style(style: Style) -> str:
 def badge(pane: Pane) -> str:
     """The pane's sandbox at a glance: command, profile, writable roots, network."""
     record = pane.record
-    command = " ".join(record.command)
-    if len(command) > 24:
-        command = command[:23] + "…"
+    command = command_label(record.command)
     # The baseline's scratch places (/tmp, /dev/shm, ...) are every session's; not worth a badge.
     writable = [w for w in record.sandbox.get("writable") or [] if not _scratch(w)]
     home = _home()
     roots = ",".join(_short(w, home) for w in writable[:2]) + ("…" if len(writable) > 2 else "")
     net = "off" if record.network == "blocked" else "on"
     return f"{command} · {record.profile or 'default'} · rw:{roots or '-'} · net:{net}"
+
+
+def command_label(command: Sequence[str], width: int = 24) -> str:
+    """A command as tmux's pane_current_command names it (the program's file name, not the
+    path it was found at: `claude`, not `…/node_modules/.bin/claude`), with its arguments as
+    far as they fit in `width`."""
+    if not command:
+        return "?"
+    name = command[0].rstrip("/").rpartition("/")[2] or command[0]
+    text = " ".join((name, *command[1:]))
+    if len(text) <= width:
+        return text
+    return text[: max(width - 1, len(name) + 1)] + "…"
 
 
 def _scratch(path: str) -> bool:
@@ -431,4 +445,4 @@ def _short(path: str, home: str) -> str:
     return path
 
 
-__all__ = ["Dashboard", "badge", "style_string"]
+__all__ = ["Dashboard", "badge", "command_label", "style_string"]

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from nono.term.modeset import Modes
 
 PENDING_WAIT = 0.4  # a half-typed multi-key binding (M-x) gives up after this
+REPEAT_TIME = 0.5  # tmux's repeat-time: how long a repeatable binding waits for the next key
 _CURSOR_KEYS = {"up": "A", "down": "B", "right": "C", "left": "D", "home": "H", "end": "F"}
 
 
@@ -40,15 +41,18 @@ class Input:
         self.act = act  # runs an action by name (actions.run)
         self.pending: list[KeyPress] = []
         self.pending_timer: asyncio.TimerHandle | None = None
+        self.repeat_timer: asyncio.TimerHandle | None = None
 
     def press(self, press: KeyPress) -> None:
         key = press.key.value if isinstance(press.key, Keys) else press.key
         if key in (Keys.CPRResponse.value, Keys.Vt100MouseEvent.value, Keys.Ignore.value):
             return
         if self.model.prompt is not None:
+            self.end_repeat()
             self.prompt_key(key, press.data)
             return
         if self.model.overlay is not None:
+            self.end_repeat()
             self.overlay_key(key)
             return
         self.pending.append(press)
@@ -56,6 +60,9 @@ class Input:
         if self.pending_timer is not None:
             self.pending_timer.cancel()
             self.pending_timer = None
+        if self.model.repeating:
+            self._repeat(keys)
+            return
         in_copy = self.model.focus in self.model.copy_modes
         if self.model.prefix_armed:
             table = self.keymap.bindings
@@ -69,8 +76,11 @@ class Input:
         action = table.get(keys)
         if action is not None:
             self.pending.clear()
+            repeats = self.model.prefix_armed and keys in self.keymap.repeat
             self.model.prefix_armed = False
             self.act(action)
+            if repeats:
+                self._start_repeat()
             self.model.invalidate()
             return
         if any(bound[: len(keys)] == keys for bound in table) or (
@@ -83,10 +93,52 @@ class Input:
             return
         self._flush_pending()
 
+    # ------------------------------------------------------------ repeating (tmux's bind -r)
+
+    def _repeat(self, keys: tuple[str, ...]) -> None:
+        """A key while a repeatable binding waits for more: another repeatable binding acts
+        without the prefix (and waits again); anything else ends the repeat and is handled as
+        if none had been going on, as tmux does."""
+        repeat = self.keymap.repeat
+        if keys in repeat:
+            self.pending.clear()
+            self.act(self.keymap.bindings[keys])
+            self._start_repeat()
+            self.model.invalidate()
+        elif any(bound[: len(keys)] == keys for bound in repeat):
+            self.pending_timer = asyncio.get_running_loop().call_later(
+                PENDING_WAIT, self._flush_pending
+            )
+        else:
+            self.end_repeat()
+            pending, self.pending = self.pending, []
+            for press in pending:
+                self.press(press)
+
+    def _start_repeat(self) -> None:
+        if self.repeat_timer is not None:
+            self.repeat_timer.cancel()
+        self.model.repeating = True
+        self.repeat_timer = asyncio.get_running_loop().call_later(REPEAT_TIME, self.end_repeat)
+
+    def end_repeat(self) -> None:
+        if self.repeat_timer is not None:
+            self.repeat_timer.cancel()
+            self.repeat_timer = None
+        if self.model.repeating:
+            self.model.repeating = False
+            self.model.invalidate()
+
     def _flush_pending(self) -> None:
         """Keys that bound nothing: typed into the agent, unless after the prefix or in copy
         mode, where tmux ignores them too."""
         self.pending_timer = None
+        if self.model.repeating:  # the start of a repeatable binding that did not come
+            self.end_repeat()
+            pending, self.pending = self.pending, []
+            for press in pending:
+                self.press(press)
+            return
         pending, self.pending = self.pending, []
         if self.model.prefix_armed:
             self.model.prefix_armed = False

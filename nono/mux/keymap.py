@@ -47,6 +47,9 @@ class Keymap:
     root: Mapping[Keys, str]  # without the prefix
     copy_mode: Mapping[Keys, str]  # while in copy mode
     sources: tuple[str, ...] = field(default=())  # the files it was built from, bases first
+    # Keys of `bindings` that repeat (tmux's bind -r): pressed again soon after, without the
+    # prefix, they act again.
+    repeat: frozenset[Keys] = field(default=frozenset())
 
     def describe(self) -> list[tuple[str, str, str, str]]:
         """(table, key label, action, description) for the help overlay: table by table, in
@@ -60,7 +63,8 @@ class Keymap:
             for key, action in keys.items():
                 label = key_label(key)
                 sort = (index, order[action], len(label), label)
-                rows.append((sort, (table, label, action, vocabulary[action])))
+                again = " (repeats)" if table == "bindings" and key in self.repeat else ""
+                rows.append((sort, (table, label, action, vocabulary[action] + again)))
         return [row for _, row in sorted(rows)]
 
 
@@ -69,6 +73,7 @@ class _Entry:
     action: str
     token: str  # the key as written
     line: int | None
+    repeat: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,7 @@ def _read(path: Path, files: _Files) -> Map:
 # Keys an agent needs typed as they are: a root binding would swallow every press.
 _TYPING = {"c-m": "Enter", "c-i": "Tab", "c-h": "Backspace", "escape": "Escape"}
 _EXAMPLES = {"bindings": "d: detach", "root": "M-Left: focus-left", "copy-mode": "q: copy-cancel"}
+_REPEAT_EXAMPLE = "e.g. C-Up: {action: resize-up, repeat: true}"
 
 
 def _typed(key: str) -> bool:
@@ -151,6 +157,9 @@ def _parse_table(doc: Map, table: str, file: str) -> dict[Keys, _Entry]:
             keys = token_presses(token)
         except NonoError as exc:
             raise _key_error(exc, file, line, token) from None
+        repeat = False
+        if isinstance(action, Map):
+            action, repeat = _parse_repeatable(action, table, file, line, token)
         if not isinstance(action, str):
             hint = "write none to unbind a key" if action is None else f"e.g. {_EXAMPLES[table]}"
             raise KeymapError(file, "must be an action name", line=line, key=token, hint=hint)
@@ -183,8 +192,32 @@ def _parse_table(doc: Map, table: str, file: str) -> dict[Keys, _Entry]:
                 key=token,
                 hint="bind it under bindings: (after the prefix), or use e.g. M-x or C-x",
             )
-        entries[keys] = _Entry(action, token, line)
+        entries[keys] = _Entry(action, token, line, repeat)
     return entries
+
+
+def _parse_repeatable(
+    written: Map, table: str, file: str, line: int | None, token: str
+) -> tuple[Any, bool]:
+    """`{action: NAME, repeat: true}`: the action, and whether it repeats (tmux's bind -r)."""
+    for key in written:
+        if key not in ("action", "repeat"):
+            hint = did_you_mean(key, ("action", "repeat")) or _REPEAT_EXAMPLE
+            raise KeymapError(file, f"unknown setting {key!r}", line=line, key=token, hint=hint)
+    if "action" not in written:
+        raise KeymapError(file, "names no action", line=line, key=token, hint=_REPEAT_EXAMPLE)
+    repeat = str(written.get("repeat", "false")).lower()
+    if repeat not in ("true", "false"):
+        raise KeymapError(
+            file, f"repeat must be true or false, got {repeat!r}", line=line, key=token,
+            hint=_REPEAT_EXAMPLE,
+        )  # fmt: skip
+    if repeat == "true" and table != "bindings":
+        raise KeymapError(
+            file, f"only keys pressed after the prefix repeat, not keys in {table}", line=line,
+            key=token, hint="put it under bindings:, or drop repeat",
+        )  # fmt: skip
+    return written["action"], repeat == "true"
 
 
 def _parse_layer(path: Path, builtin: bool, files: _Files) -> _Layer:
@@ -337,7 +370,9 @@ def load_keymap(
     files = _Files()
     keymap = _load(name, override, prefix, files)
     tables = {"bindings": keymap.bindings, "root": keymap.root, "copy-mode": keymap.copy_mode}
-    keymap_cache.store(key, files, keymap.name, keymap.prefix_key, tables, keymap.sources)
+    keymap_cache.store(
+        key, files, keymap.name, keymap.prefix_key, tables, keymap.sources, keymap.repeat
+    )
     return keymap
 
 
@@ -361,6 +396,7 @@ def _load(
         layers = [*_chain(name, None, (), files), *([top] if top else [])]
 
     tables: dict[str, dict[Keys, str]] = {table: {} for table in TABLES}
+    repeat: set[Keys] = set()
     current: Keys | None = None
     prefix_key: Key | None = None
     for layer in layers:
@@ -374,6 +410,8 @@ def _load(
                     tables[table].pop(keys, None)
                 else:
                     tables[table][keys] = entry.action
+                if table == "bindings":  # a binding replaced without repeat stops repeating
+                    (repeat.add if entry.repeat else repeat.discard)(keys)
         _check_prefix(layer, current)
         tables["bindings"][current] = "send-prefix"
     assert current is not None and prefix_key is not None
@@ -386,10 +424,15 @@ def _load(
         if not layer.builtin:  # a built-in binding of the final prefix just gives way
             _check_prefix(layer, current, why)
     tables["bindings"][current] = "send-prefix"
-    return _keymap(name, prefix_key, tables, [layer.file for layer in layers])
+    repeat.intersection_update(
+        k for k, action in tables["bindings"].items() if action != "send-prefix"
+    )
+    return _keymap(name, prefix_key, tables, [layer.file for layer in layers], repeat)
 
 
-def _keymap(name: str, prefix: Key, tables: dict[str, dict[Keys, str]], sources: Any) -> Keymap:
+def _keymap(
+    name: str, prefix: Key, tables: dict[str, dict[Keys, str]], sources: Any, repeat: Any = ()
+) -> Keymap:
     keys = presses(prefix)
     return Keymap(
         name=name,
@@ -400,4 +443,5 @@ def _keymap(name: str, prefix: Key, tables: dict[str, dict[Keys, str]], sources:
         root=MappingProxyType(tables["root"]),
         copy_mode=MappingProxyType(tables["copy-mode"]),
         sources=tuple(sources),
+        repeat=frozenset(repeat),
     )

@@ -21,12 +21,13 @@ from nono.mux.actions import COPY, PANES, names
 from nono.mux.keynames import Keys, presses
 from nono.paths import config_dir, read_cache, write_cache
 
-VERSION = 3  # 2: the prefix as written (C-b); 3: a user keymap shadows a built-in one
+VERSION = 4  # 2: the prefix as written (C-b); 3: a user keymap shadows a built-in one; 4: repeat
 ENTRIES = 8
 FILE = "keymaps.json"
 
 Tables = dict[str, dict[Keys, str]]
-Compiled = tuple[str, Key, Tables, list[str]]  # name, prefix as written, tables, sources
+# name, prefix as written, tables, sources, the bindings that repeat
+Compiled = tuple[str, Key, Tables, list[str], list[Keys]]
 
 
 class Files:
@@ -86,10 +87,11 @@ def store(
     prefix: Key,
     tables: Mapping[str, Mapping[Keys, str]],
     sources: tuple[str, ...],
+    repeat: frozenset[Keys],
 ) -> None:
     """A keymap just compiled, as the newest of the last ENTRIES."""
     cache = read_cache(FILE)
-    entry = {"files": files.seen, "keymap": _to_json(name, prefix, tables, sources)}
+    entry = {"files": files.seen, "keymap": _to_json(name, prefix, tables, sources, repeat)}
     cache.pop(key, None)
     cache[key] = entry
     for old in list(cache)[:-ENTRIES]:
@@ -110,12 +112,17 @@ def _cached(entry: Any) -> Compiled | None:
 
 
 def _to_json(
-    name: str, prefix: Key, tables: Mapping[str, Mapping[Keys, str]], sources: tuple[str, ...]
+    name: str,
+    prefix: Key,
+    tables: Mapping[str, Mapping[Keys, str]],
+    sources: tuple[str, ...],
+    repeat: frozenset[Keys],
 ) -> dict[str, Any]:
     return {
         "name": name,
         "prefix": format_key(prefix),
         "sources": list(sources),
+        "repeat": sorted(list(keys) for keys in repeat),
         **{
             table: [[list(k), action] for k, action in keys.items()]
             for table, keys in tables.items()
@@ -139,6 +146,9 @@ def _from_json(data: dict[str, Any]) -> Compiled:
             if not isinstance(action, str) or action not in known or action == "none":
                 raise ValueError(action)
             tables[table][keys_of(keys)] = action
+    repeat = [keys_of(keys) for keys in data["repeat"]]
+    if not all(keys in tables["bindings"] for keys in repeat):
+        raise ValueError(repeat)
     name, sources = data["name"], data["sources"]
     if not isinstance(name, str) or not all(isinstance(source, str) for source in sources):
         raise ValueError(name)
@@ -150,4 +160,4 @@ def _from_json(data: dict[str, Any]) -> Compiled:
         presses(prefix_key)
     except NonoError:
         raise ValueError(prefix) from None
-    return name, prefix_key, tables, list(sources)
+    return name, prefix_key, tables, list(sources), repeat

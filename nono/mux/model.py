@@ -51,6 +51,7 @@ class Model:
         self.prompt: Prompt | None = None
         self.buffers: list[str] = []
         self.prefix_armed = False
+        self.repeating = False  # a repeatable binding waits for its key again (input.py)
         self.message = ""
         self.message_alert = False
         self.message_timer: asyncio.TimerHandle | None = None
@@ -301,9 +302,17 @@ class Model:
                 self.queue(pane, text)
 
     def ask(
-        self, label: str, done: Callable[[str], None], initial: str = "", single_key: bool = False
+        self,
+        label: str,
+        done: Callable[[str], None],
+        initial: str = "",
+        single_key: bool = False,
+        check: Callable[[str], str | None] | None = None,
+        problem: str = "",
     ) -> None:
-        self.prompt = Prompt(label, initial, done, single_key)
+        """A prompt in the status bar; `check` refuses an answer naming its problem, and the
+        prompt stays (prompts.Prompt)."""
+        self.prompt = Prompt(label, initial, done, single_key, check, problem)
         self.invalidate()
 
     # ------------------------------------------------------------ status
@@ -331,14 +340,15 @@ class Model:
                 word, marks = record.state, ""
             shown = "" if record.id in on_screen else "-"
             focus = "*" if record.id == self.focus else ""
-            text = f"{number}:{record.name}{focus}{marks}{shown} {word}"
+            zoom = "Z" if focus and self.zoomed else ""  # tmux's window_zoomed_flag
+            text = f"{number}:{record.name}{focus}{zoom}{marks}{shown} {word}"
             style = STATUS_FOCUS if focus else (STATUS_ALERT if marks == "!" else STATUS)
             items.append((text, style))
         return items
 
     def status_right(self) -> tuple[str, str] | None:
         parts = []
-        if self.prefix_armed:
+        if self.prefix_armed or self.repeating:
             parts.append(f"{self.prefix_label} …")
         if self.sync:
             parts.append("SYNC")

@@ -13,15 +13,26 @@ OVERLAY_PAGE = 10  # lines a PageUp moves when the overlay has no room to show
 
 class Prompt:
     """A line editor in the status bar. `key` returns None while editing, the text on Enter
-    (or on any key for a single-key question), False when cancelled."""
+    (or on any key for a single-key question), False when cancelled.
+
+    With `check`, Enter first asks it about the text: a problem it names stays on the line
+    beside the text, which stays for a new answer (nothing typed is lost)."""
 
     def __init__(
-        self, label: str, initial: str, done: Callable[[str], Any], single_key: bool = False
+        self,
+        label: str,
+        initial: str,
+        done: Callable[[str], Any],
+        single_key: bool = False,
+        check: Callable[[str], str | None] | None = None,
+        problem: str = "",
     ) -> None:
         self.label = label
         self.text = initial
         self.done = done
         self.single_key = single_key
+        self.check = check
+        self.problem = problem  # what is wrong with the last answer given, if anything
 
     def key(self, key: str, data: str) -> str | bool | None:
         if key in ("escape", "c-c", "c-g"):
@@ -29,6 +40,10 @@ class Prompt:
         if self.single_key:
             return data
         if key in ("c-m", "c-j"):
+            problem = self.check(self.text) if self.check is not None else None
+            if problem:
+                self.problem = problem
+                return None
             return self.text
         if key == "c-h":
             self.text = self.text[:-1]

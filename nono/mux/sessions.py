@@ -18,7 +18,7 @@ from nono.mux.model import Model
 from nono.mux.pane import Pane
 from nono.mux.prompts import Overlay
 from nono.session import registry
-from nono.session.registry import Record
+from nono.session.registry import EXITED, Record
 
 
 @dataclass
@@ -101,7 +101,30 @@ class Sessions:
         options = [str(o) for o in run.get("options", [])]
         command = [str(c) for c in run.get("command", [])] or list(pane.record.command)
         cwd = str(run.get("cwd") or pane.record.workdir)
-        self._start(options, command, cwd, name=pane.record.name, replace=pane.id)
+        problem = check_workdir(cwd)
+        if problem:  # said before the old record is pruned: nothing goes for nothing
+            self.model.say(f"{pane.record.name} cannot start again: {problem}: {cwd}", alert=True)
+            return
+        name = self._restart_name(pane.record)
+        if name is not None:
+            self._start(options, command, cwd, name=name, replace=pane.id)
+
+    def _restart_name(self, old: Record) -> str | None:
+        """The name a restart of `old` takes: its own, its exited record pruned first (the new
+        session replaces it), or a fresh one when another session listed holds it; None when
+        `old` turns out to be running (the pane had not heard yet)."""
+        records, _ = registry.list_records()
+        current = next((r for r in records if r.id == old.id), None)
+        if current is not None and current.status != EXITED:
+            self.model.say(f"{old.name} is still running; stop it first", alert=True)
+            return None
+        if current is not None:
+            registry.remove(current)
+        taken = {r.name for r in records if r.id != old.id}
+        name, n = old.name, 2
+        while name in taken:
+            name, n = f"{old.name}-{n}", n + 1
+        return name
 
     def split(self, horizontal: bool) -> None:
         if not self.model.room_to_split(horizontal):
@@ -113,22 +136,36 @@ class Sessions:
             defaults.workdir = focused.record.workdir
         answers: dict[str, str] = {}
 
+        # Each answer is checked when given: a wrong one is named at its own prompt, which
+        # stays with the text typed; the answers before it are kept. What `nono run` itself
+        # refuses comes back to the command prompt, the command still there.
+        def ask_command(text: str, problem: str = "") -> None:
+            self.model.ask("command: ", got_command, text, check=check_command, problem=problem)
+
         def got_command(text: str) -> None:
             command = shlex.split(text.strip() or defaults.command)
-            profile = answers["profile"].strip() or defaults.profile
-            workdir = os.path.expanduser(answers["workdir"].strip() or defaults.workdir)
-            self._start(["--profile", profile, "--allow-cwd"], command, workdir,
-                        horizontal=horizontal)  # fmt: skip
+            options = ["--profile", answers["profile"], "--allow-cwd"]
+            self._start(options, command, answers["workdir"], horizontal=horizontal,
+                        refused=lambda why: ask_command(text, why))  # fmt: skip
 
         def got_workdir(text: str) -> None:
-            answers["workdir"] = text
-            self.model.ask("command: ", got_command, initial=defaults.command)
+            answers["workdir"] = workdir_of(text, defaults.workdir)
+            ask_command(defaults.command)
 
         def got_profile(text: str) -> None:
-            answers["profile"] = text
-            self.model.ask("directory: ", got_workdir, initial=defaults.workdir)
+            answers["profile"] = text.strip() or defaults.profile
+            self.model.ask("directory: ", got_workdir, defaults.workdir, check=bad_workdir)
 
-        self.model.ask("new pane profile: ", got_profile, initial=defaults.profile)
+        def bad_workdir(text: str) -> str | None:
+            path = workdir_of(text, defaults.workdir)
+            problem = check_workdir(path)
+            # The answer is on the line already; where it led, only if that is not the same.
+            return f"{problem}: {path}" if problem and path != text.strip() else problem
+
+        def bad_profile(text: str) -> str | None:
+            return check_profile(text.strip() or defaults.profile)
+
+        self.model.ask("new pane profile: ", got_profile, defaults.profile, check=bad_profile)
 
     def _start(
         self,
@@ -139,7 +176,21 @@ class Sessions:
         name: str | None = None,
         replace: str | None = None,
         horizontal: bool = True,
+        refused: Callable[[str], None] | None = None,
     ) -> None:
+        """Start a session with `nono run --detached`; what it refuses is said, or given to
+        `refused` (which asks again, keeping the answers)."""
+
+        def fail(why: str) -> None:
+            if refused is not None and self.model.prompt is None:
+                refused(why)
+            else:
+                self.model.say(why, alert=True)
+
+        problem = check_workdir(cwd)
+        if problem:
+            fail(f"{problem}: {cwd}")
+            return
         width, height = self.model.area()
         size = self.model.sizes.get(replace or self.model.focus or "", (width, max(height - 1, 2)))
         argv = [sys.executable, "-m", "nono", "run", *options, "--detached",
@@ -156,11 +207,11 @@ class Sessions:
                 )  # fmt: skip
                 out, err = await proc.communicate()
             except OSError as exc:
-                self.model.say(f"cannot start {command[0]}: {exc.strerror}", alert=True)
+                fail(f"cannot start nono in {cwd}: {exc.strerror}")
                 return
             if proc.returncode != 0:
                 lines = err.decode(errors="replace").strip().splitlines() or ["failed"]
-                self.model.say(lines[-1], alert=True)
+                fail(lines[-1])
                 return
             session_id = out.decode().split()[0]
             self.add_session(registry.read_record(session_id), replace, horizontal)
@@ -224,6 +275,51 @@ class Sessions:
         ]
         self.model.overlay = Overlay(title, lines, on_choose=lambda i: chosen(choices[i]),
                                footer=" Enter choose, Esc cancel ")  # fmt: skip
+
+
+# ---------------------------------------------------------------- the new pane's answers
+
+
+def check_profile(name: str) -> str | None:
+    """What is wrong with profile `name` (unknown, or a file nono cannot use), or None."""
+    from nono.errors import NonoError
+    from nono.sandbox import profile as profiles
+    from nono.userfile import closest
+
+    try:
+        profiles.resolve(name)
+    except NonoError as exc:
+        if not exc.message.startswith("unknown profile"):
+            return exc.one_line()
+        known = list(profiles.available())
+        close = closest(name, known)
+        if close is not None:
+            return f"no profile {name!r}: did you mean {close}?"
+        return f"no profile {name!r} (profiles: {', '.join(known) or 'none'})"
+    return None
+
+
+def workdir_of(text: str, default: str) -> str:
+    return os.path.abspath(os.path.expanduser(text.strip() or default))
+
+
+def check_workdir(path: str) -> str | None:
+    """What keeps a session from starting in `path`, or None."""
+    if not os.path.exists(path):
+        return "no such directory"
+    if not os.path.isdir(path):
+        return "not a directory"
+    if not os.access(path, os.R_OK | os.X_OK):
+        return "cannot enter this directory (permission denied)"
+    return None
+
+
+def check_command(text: str) -> str | None:
+    try:
+        shlex.split(text)
+    except ValueError as exc:  # an unclosed quote
+        return f"cannot read the command: {str(exc).lower()}"
+    return None
 
 
 def rename(tree: layout.Node, old: str, new: str) -> layout.Node:

@@ -81,9 +81,17 @@ def start(
 
 
 def _check_name_free(name: str) -> None:
+    # An exited session keeps its name while its record is listed: `nono ps --all`, attach
+    # and capture by name must never find two.
     records, _ = registry.list_records()
-    if any(r.name == name and r.status != registry.EXITED for r in records):
+    holders = [r for r in records if r.name == name]
+    if any(r.status != registry.EXITED for r in holders):
         raise NonoError(f"a running session is already named {name!r}", "choose another --name")
+    if holders:
+        raise NonoError(
+            f"an exited session is already named {name!r}",
+            "choose another --name, or remove the records of exited sessions with nono prune",
+        )
 
 
 def _supervisor_main(
