@@ -141,6 +141,7 @@ def attach(
 
     cols, rows = terminal_size(stdout)
     conn, _ = connect(record, Hello("raw", cols, rows, steal, read_only))
+    assert conn.sock is not None  # connect() makes a blocking connection: it has the socket
     matcher = SequenceMatcher(detach_keys)
     saved = None
     if os.isatty(stdin):

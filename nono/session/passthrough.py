@@ -304,10 +304,10 @@ class Passthrough:
             after = stop + 2 if data[stop + 1] == 0x5C else stop
         body, self.osc, self.skipping = self.osc, None, False
         if body is not None and byte not in (0x18, 0x1A):
-            body = bytes(body)
-            if osc_allowed(body, self.clipboard_write):
+            osc = bytes(body)
+            if osc_allowed(osc, self.clipboard_write):
                 ending = b"\x07" if byte == 0x07 else b"\x1b\\"
-                out.append(b"\x1b]" + clean_osc(body) + ending)
+                out.append(b"\x1b]" + clean_osc(osc) + ending)
         return after
 
     def _keep(self, part: bytes) -> None:

@@ -59,6 +59,8 @@ class Reason(enum.StrEnum):
 
     @classmethod
     def read(cls, value: object) -> Reason:
+        if not isinstance(value, str):  # what cls(value) would refuse too
+            return cls.UNKNOWN
         try:
             return cls(value)
         except ValueError:

@@ -281,7 +281,7 @@ class Supervisor:
     async def finish(self) -> None:
         # The final rollback snapshot comes first, so a client told of the exit can review it.
         if self.record.rollback_id:
-            self.final_snapshot()
+            self.final_snapshot(self.record.rollback_id)
         # The exit is recorded and announced at once; the final screen follows once the model
         # has caught up (it may lag far behind after a flood).
         self.update(status=EXITED, exit_code=self.exit_code, ended=time.time(), attached=0)
@@ -309,13 +309,13 @@ class Supervisor:
             await asyncio.sleep(0.01)
         self.done.set()
 
-    def final_snapshot(self) -> None:
+    def final_snapshot(self, rollback_id: str) -> None:
         """The after-state of the agent's work, then retention of old rollbacks."""
         try:
             from nono.config import load_config
             from nono.rollback import Rollback, retain
 
-            rb = Rollback.open(self.record.rollback_id)
+            rb = Rollback.open(rollback_id)
             info = rb.snapshot()
             registry.log_event(self.record.id, "rollback-snapshot", rollback=rb.id,
                                index=info.index, files=info.files)  # fmt: skip
@@ -363,7 +363,12 @@ class Supervisor:
         os.set_blocking(self.master, False)
         loop.add_reader(self.master, self.on_pty_readable)
         pidfd = os.pidfd_open(self.child_pid)
-        loop.add_reader(pidfd, lambda: (loop.remove_reader(pidfd), self.on_child_exit()))
+
+        def child_exited() -> None:
+            loop.remove_reader(pidfd)
+            self.on_child_exit()
+
+        loop.add_reader(pidfd, child_exited)
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: loop.create_task(self.stop(5, False)))
         server = await asyncio.start_unix_server(self.clients.serve, sock=self.listener)

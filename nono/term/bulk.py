@@ -122,10 +122,11 @@ class BulkWriter:
 
     # Text.
 
-    def line(self, params: str | None, run: str, wide: int, newline: bool) -> None:
+    def line(self, params: str | None, run: str, wide: int, newline: str | None) -> None:
         """What most output is made of, in one call (a call costs as much as the work): a
         colour change (its parameters, or None), text of characters one column wide but for
-        `wide` that are two (no marks or controls), and a CR LF (if `newline`)."""
+        `wide` that are two (no marks or controls), and a CR LF (`newline`, the token's CR LF
+        group as matched, or None)."""
         cursor = self.cursor
         if params is not None:
             self.pen(params)

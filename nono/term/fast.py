@@ -78,6 +78,7 @@ class FastParser(Parser):
                     break
                 pos = stop
                 kind = token.lastindex
+                assert kind is not None  # group 6 takes part in every match of the last branch
                 if kind >= _SGR:  # most of it
                     params, run, newline = token.group(_SGR, _TEXT, _CRLF)
                     wide = 0 if run.isascii() else len(wide_chars(run))
@@ -91,7 +92,7 @@ class FastParser(Parser):
                     del pieces[0]  # empty: the token starts with an SGR
                     write.runs(pieces)
                     if kind == _RUNS_CRLF:
-                        line(None, "", 0, True)
+                        line(None, "", 0, "\r\n")
             if pos < end:
                 if text[pos] == "\x1b" and _SGR_SO_FAR(text, pos):
                     self._held = text[pos:]

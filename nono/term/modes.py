@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from pyte import modes as mo
-from pyte.screens import Savepoint
 
 from .modeset import MOUSE_MODES, Modes
 
 if TYPE_CHECKING:
-    from pyte.screens import Cursor
+    from .style import Cell
 
 ALTERNATE_MODES = (47, 1047, 1049)
 _PYTE_PRIVATE = (6, 7, 25)  # origin, autowrap, cursor visible: pyte's Screen handles these
@@ -27,13 +26,35 @@ PRIMARY_DA = "\x1b[?62;22c"
 SECONDARY_DA = "\x1b[>1;10;0c"
 
 
+class PenCursor(Protocol):
+    """pyte's Cursor as VTScreen uses it. pyte types `attrs` as its own Char; here it always
+    holds a style.Cell (VTScreen.reset puts BLANK there, every SGR a Cell, and pyte's only
+    handlers that read a Char are overridden), so this is the type the code can rely on."""
+
+    x: int
+    y: int
+    attrs: Cell
+    hidden: bool
+
+
+class Savepoint(NamedTuple):
+    """What DECSC keeps: pyte's Savepoint, fields in the same order, with the cursor as above."""
+
+    cursor: PenCursor
+    g0_charset: str
+    g1_charset: str
+    charset: int
+    origin: bool
+    wrap: bool
+
+
 class ModeState:
     """Mixin for VTScreen (a pyte Screen): the state that is not cells."""
 
     # Provided by pyte.Screen / VTScreen.
     buffer: Any
     blank_buffer: Any
-    cursor: Cursor
+    cursor: PenCursor
     mode: set[int]
     lines: int
     columns: int
@@ -49,7 +70,7 @@ class ModeState:
     def reset_mode_state(self) -> None:
         self.alternate = 0  # the mode (47, 1047 or 1049) that entered it; 0 on the main screen
         self.main_buffer: Any = None
-        self.main_cursor: Cursor | None = None
+        self.main_cursor: PenCursor | None = None
         self.saved: Savepoint | None = None  # DECSC's single slot
         self.app_cursor = self.app_keypad = self.mouse_sgr = False
         self.focus_events = self.bracketed_paste = self.sync_output = False

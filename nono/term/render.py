@@ -12,8 +12,7 @@ from .lines import Row, Run, glyphs
 from .style import DEFAULT, sgr
 
 if TYPE_CHECKING:
-    from pyte.screens import Cursor
-
+    from .modes import PenCursor
     from .screen import VTScreen
 
 
@@ -128,7 +127,7 @@ def render_ansi(screen: VTScreen) -> bytes:
     return "".join(out).encode("utf-8", "replace")
 
 
-def _cursor(out: list[str], screen: VTScreen, cursor: Cursor, top: int) -> None:
+def _cursor(out: list[str], screen: VTScreen, cursor: PenCursor, top: int) -> None:
     cols = screen.columns
     y = cursor.y - top
     if cursor.x >= cols and mo.DECAWM in screen.mode:

@@ -12,7 +12,7 @@ from pyte.screens import Margins
 
 from .history import HISTORY_BYTES, History
 from .lines import Row, clear_wide_halves, expand
-from .modes import ModeState
+from .modes import ModeState, PenCursor
 from .style import BLANK, Cell, Params, apply_sgr, blank, char_width
 
 Buffer = list[Row]
@@ -26,6 +26,8 @@ class VTScreen(ModeState, pyte.Screen):
     real programs, and all that touch cells, are overridden."""
 
     buffer: Buffer  # type: ignore[assignment]
+    # pyte's Cursor, whose `attrs` here hold a Cell and never pyte's Char (see PenCursor).
+    cursor: PenCursor  # type: ignore[assignment]
 
     def __init__(
         self, cols: int, rows: int, history: int, history_bytes: int = HISTORY_BYTES
