@@ -4,7 +4,7 @@ command prompt) and a list overlay (help, choosing a session)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from wcwidth import wcswidth
 
@@ -34,7 +34,7 @@ class Prompt:
         self.check = check
         self.problem = problem  # what is wrong with the last answer given, if anything
 
-    def key(self, key: str, data: str) -> str | bool | None:
+    def key(self, key: str, data: str) -> str | Literal[False] | None:
         if key in ("escape", "c-c", "c-g"):
             return False
         if self.single_key:

@@ -112,12 +112,16 @@ def cell_style_string(wire: str) -> str:
     return style_string(decode_style(wire))
 
 
+def _nearest_level(channel: int) -> int:
+    return min(_CUBE, key=lambda level: abs(level - channel))
+
+
 def nearest_256(rgb: str) -> str:
     """The palette colour (cube or grey ramp, not the 16 the terminal's theme sets) nearest to
     rrggbb, as rrggbb: per channel for the cube, by the mean for the greys. The palette is the
     one prompt_toolkit maps to (its grey ramp is 18..218), so it maps the answer to itself."""
     r, g, b = int(rgb[0:2], 16), int(rgb[2:4], 16), int(rgb[4:6], 16)
-    cube = [min(_CUBE, key=lambda level, c=c: abs(level - c)) for c in (r, g, b)]
+    cube = [_nearest_level(c) for c in (r, g, b)]
     grey = min(218, max(18, 8 + round(((r + g + b) / 3 - 8) / 10) * 10))  # prompt_toolkit's
 
     def distance(p: tuple[int, int, int] | list[int]) -> int:
@@ -325,7 +329,9 @@ def screen_diff(
                 stale.difference_update(range(start, stop))
                 columns_set.difference_update(range(start, stop))
             columns_set |= stale
-        new_default = new_row.default_factory()  # the screen's blank (rows are defaultdicts)
+        # The screen's blank (rows are defaultdicts, always made with a factory).
+        assert new_row.default_factory is not None and old_row.default_factory is not None
+        new_default = new_row.default_factory()
         old_default = old_row.default_factory()
         columns = sorted(c for c in columns_set if c < width)
         covered_to = -1  # columns up to here belong to a wide character already on screen

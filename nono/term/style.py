@@ -36,15 +36,15 @@ class Style:
         if other.__class__ is not Style:
             return NotImplemented
         return (
-            self.fg == other.fg  # type: ignore[attr-defined]
-            and self.bg == other.bg  # type: ignore[attr-defined]
-            and self.bold == other.bold  # type: ignore[attr-defined]
-            and self.italic == other.italic  # type: ignore[attr-defined]
-            and self.underline == other.underline  # type: ignore[attr-defined]
-            and self.reverse == other.reverse  # type: ignore[attr-defined]
-            and self.strikethrough == other.strikethrough  # type: ignore[attr-defined]
-            and self.dim == other.dim  # type: ignore[attr-defined]
-            and self.blink == other.blink  # type: ignore[attr-defined]
+            self.fg == other.fg
+            and self.bg == other.bg
+            and self.bold == other.bold
+            and self.italic == other.italic
+            and self.underline == other.underline
+            and self.reverse == other.reverse
+            and self.strikethrough == other.strikethrough
+            and self.dim == other.dim
+            and self.blink == other.blink
         )
 
 
