@@ -13,7 +13,7 @@ from typing import NamedTuple
 from nono.term.style import DEFAULT, Style, char_width
 
 Run = tuple[str, Style]
-Line = Sequence[Run]
+Runs = Sequence[Run]
 
 WORD_SEPARATORS = "!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~"
 """tmux's default `word-separators`; a space separates words too."""
@@ -55,7 +55,7 @@ class _Cells(NamedTuple):
 _NO_CELLS = _Cells([], [], [0], 0)
 
 
-def _cells_of(line: Line) -> _Cells:
+def _cells_of(line: Runs) -> _Cells:
     chars: list[str] = []
     styles: list[Style] = []
     cols: list[int] = []
@@ -99,7 +99,7 @@ class CopyMode:
 
     def __init__(
         self,
-        lines: Sequence[Line],
+        lines: Sequence[Runs],
         width: int,
         height: int,
         cursor: tuple[int, int] | None = None,
@@ -108,7 +108,7 @@ class CopyMode:
         """`cursor` is the pane's cursor (x, y on its screen: the last `height` lines), where
         tmux starts copy mode; without it the cursor goes after the last non-empty screen line.
         `from_wheel` is `copy-mode -e`: scrolling down to the bottom leaves copy mode."""
-        self._lines: list[Line] = list(lines)
+        self._lines: list[Runs] = list(lines)
         self._texts: list[str | None] = [None] * len(self._lines)
         self._cache: dict[int, _Cells] = {}
         self._dropped = 0  # lines dropped so far: cache keys stay valid across drop_oldest
@@ -235,7 +235,7 @@ class CopyMode:
         self._backward = backward
         return self._search_again(backward)
 
-    def extend(self, lines: Iterable[Line]) -> None:
+    def extend(self, lines: Iterable[Runs]) -> None:
         """More output from the pane: the view stays on the content it shows."""
         before = len(self._lines)
         self._lines.extend(lines)

@@ -27,14 +27,14 @@ from prompt_toolkit.mouse_events import MouseEvent
 from prompt_toolkit.output.color_depth import ColorDepth
 
 from nono.mux import layout, render
-from nono.mux.paint import Line, blit, fill, placed_row, put
+from nono.mux.paint import PaintedRow, blit, fill, placed_row, put
 from nono.mux.pane import Cells, Pane, row_cells, style_string
 from nono.mux.prompts import Overlay, Prompt, overlay_box, text_width
 from nono.mux.styles import (
     BORDER,
     BORDER_FOCUS,
     BORDER_SYNC,
-    EXITED,
+    EXITED_STYLE,
     MESSAGE,
     OVERLAY,
     OVERLAY_SELECTED,
@@ -157,7 +157,7 @@ class Dashboard(Container):
             message = (f"too small for this layout: it needs {need[0]}x{need[1] + 1}; "
                        "zoom a pane, close panes or enlarge the terminal")  # fmt: skip
             for dy, line in enumerate(textwrap.wrap(message, max(width, 1))[:area_h]):
-                put(screen, 0, dy, line, EXITED, width)
+                put(screen, 0, dy, line, EXITED_STYLE, width)
         else:
             for pane_id, rect in rects.items():
                 self.draw_pane(screen, segments, view.panes[pane_id], rect)
@@ -270,14 +270,14 @@ class Dashboard(Container):
         position = copy.position if copy is not None else None
         badge = self.badge(pane)
 
-        def build() -> Line:
-            line = Line(rect.width)
+        def build() -> PaintedRow:
+            line = PaintedRow(rect.width)
             line.add("─ ", style)
             line.add(label, style + (" reverse" if focused else ""))
             if word not in ("running", "idle"):
-                line.add(f" {word}", EXITED)
+                line.add(f" {word}", EXITED_STYLE)
                 if pane.problem:
-                    line.add(f": {pane.problem}", EXITED)
+                    line.add(f": {pane.problem}", EXITED_STYLE)
             if view.zoomed:
                 line.add(" [zoom]", style)
             if view.sync:
@@ -304,7 +304,7 @@ class Dashboard(Container):
         y: int,
         width: int,
         key: object,
-        build: Callable[[], Line],
+        build: Callable[[], PaintedRow],
     ) -> None:
         """A composed line as a segment, composed again only when `key` (what it shows)
         changes; or as cells."""
@@ -367,8 +367,8 @@ class Dashboard(Container):
             right = view.status_right()
             key = ("status", tuple(items), right)
 
-        def build() -> Line:
-            line = Line(width)
+        def build() -> PaintedRow:
+            line = PaintedRow(width)
             if prompt is not None:
                 line.add(prompt.label, STATUS + " bold")
                 line.add(prompt.text, STATUS)

@@ -1,5 +1,5 @@
 """Writing into prompt_toolkit's Screen for the Dashboard: styled text cut at a column, blank
-fills, rows of cached cells copied in, and a Line composed left to right from styled text."""
+fills, rows of cached cells copied in, and a PaintedRow composed left to right from styled text."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def blit(screen: Screen, rows: list[Cells], rect: layout.Rect) -> None:
             row[x + dx] = cell
 
 
-class Line:
+class PaintedRow:
     """One row composed left to right from styled text, cut at its width as put() cuts."""
 
     def __init__(self, width: int) -> None:

@@ -29,11 +29,11 @@ from nono.term.style import Style, char_width, encode_style
 
 Cells = list[Char | None]
 """One row: a Char per column; None where a wide character's right half is."""
-Line = tuple[list[Any], list[str]]
+WireRow = tuple[list[Any], list[str]]
 """One row as its supervisor sent it: runs of [text, style] (a style is an index into the
 frame's table of cell styles in the protocol's form, or a prompt_toolkit style string itself),
 and that table."""
-BLANK_LINE: Line = ([], [])
+BLANK_LINE: WireRow = ([], [])
 
 _GENERATIONS = itertools.count(1)  # row generations, unique across panes and their lifetimes
 BACKGROUND_FPS = 10  # frames a second a flooding pane that is not focused is sent
@@ -84,7 +84,7 @@ class Pane:
         self.on_change = on_change
         cols, rows = record.size
         self.cols, self.rows = cols, rows
-        self.lines: list[Line] = [BLANK_LINE] * rows
+        self.lines: list[WireRow] = [BLANK_LINE] * rows
         # A row's generation changes with the row, so the drawing can keep per-row caches.
         self.row_gen: list[int] = [next(_GENERATIONS)] * rows
         self.cursor = (0, 0)

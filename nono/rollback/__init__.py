@@ -1,6 +1,7 @@
 """Rollback: snapshot what an agent may change, show what changed, and undo it byte for byte."""
 
 from nono.rollback.catalog import Retained, cleanup, list_rollbacks, retain
+from nono.rollback.handle import Rollback
 from nono.rollback.location import rollbacks_dir
 from nono.rollback.model import (
     Action,
@@ -13,7 +14,6 @@ from nono.rollback.model import (
     RollbackError,
     SnapshotInfo,
 )
-from nono.rollback.rollback import Rollback
 
 __all__ = [
     "Action",

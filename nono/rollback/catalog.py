@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nono.errors import NonoError
+from nono.rollback.handle import Rollback
 from nono.rollback.location import rollback_ids, rollbacks_dir
 from nono.rollback.model import RollbackError
-from nono.rollback.rollback import Rollback
 
 
 def list_rollbacks(path: str | None = None, recent: int | None = None) -> list[Rollback]:

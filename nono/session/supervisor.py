@@ -20,9 +20,9 @@ from dataclasses import replace
 from typing import Any
 
 from nono.session import registry
-from nono.session.clients import READ_CHUNK, TAIL_BYTES, Clients
 from nono.session.protocol import Exit, encode_output
 from nono.session.registry import EXITED, Record
+from nono.session.serving import READ_CHUNK, TAIL_BYTES, Clients
 from nono.term import TerminalModel
 
 READ_BUDGET = 1 << 20
@@ -103,7 +103,7 @@ class Supervisor:
         self.listener = listener
         cols, rows = record.size
         self.model = TerminalModel(cols, rows)
-        self.clients = Clients(self)  # its connections (clients.py)
+        self.clients = Clients(self)  # its connections (serving.py)
         self.input = bytearray()
         self.backlog = Backlog()  # read from the PTY, not yet fed to the model
         self.tail = bytearray()  # the last raw output, as written (lines unwrapped)

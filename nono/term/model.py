@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from itertools import islice
 
+from .capture import line_ansi, line_text, render_ansi
 from .fast import FastParser
 from .history import HISTORY_BYTES
 from .lines import runs
 from .modes import Modes
 from .parser import Parser
-from .render import line_ansi, line_text, render_ansi
 from .screen import VTScreen
 from .style import Style
 
