@@ -333,15 +333,23 @@ class Supervisor:
         registry.log_event(self.record.id, "stop", timeout=timeout, force=force)
         # SIGHUP first, as a closing terminal does: an interactive shell ignores SIGTERM but
         # exits on a hang-up (and passes it to its jobs), so it need not wait for SIGKILL.
+        # Sent together, the two race through the sandbox's relays and either may land first;
+        # a moment between them lets the hang-up be what ends a program that obeys it.
+        grace = 0 if force else min(1.0, timeout / 2)
         for sig in (signal.SIGKILL,) if force else (signal.SIGHUP, signal.SIGTERM):
             with contextlib.suppress(OSError):
                 os.killpg(self.child_pid, sig)
             with contextlib.suppress(OSError):
                 os.kill(self.child_pid, sig)
+            if sig == signal.SIGHUP:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.exited.wait(), grace)
+                if self.exited.is_set():
+                    return
         if force:
             return
         try:
-            await asyncio.wait_for(self.exited.wait(), timeout)
+            await asyncio.wait_for(self.exited.wait(), max(timeout - grace, 0.01))
         except TimeoutError:
             registry.log_event(self.record.id, "stop-escalated")
             with contextlib.suppress(OSError):
