@@ -93,7 +93,22 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # a pipe's reader may be gone: find out here, not at interpreter exit
         return code
     except BrokenPipeError:
+        if not _stdout_unread():
+            raise  # a pipe of ours that is not stdout: a real failure, shown as one
         return _reader_gone()
+
+
+def _stdout_unread() -> bool:
+    """Whether standard output is a pipe nobody reads any more (its write end polls as an
+    error): the only BrokenPipeError that means `nono ps | head` is done."""
+    import select
+
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poll.poll(0))
+    except (OSError, ValueError):
+        return True  # no stdout left to ask: it is gone
 
 
 def _reader_gone() -> int:

@@ -109,7 +109,7 @@ def execute(args: argparse.Namespace) -> int:
     excludes = (*profile.rollback_exclude, *args.rollback_exclude)
     steps = agent_mod.plan(profile.agent, args.cmd, expand)
     if args.dry_run:
-        return _dry_run(policy, args, environ, profile, steps)
+        return _dry_run(policy, args, environ, profile, steps, expand)
     for step in steps:
         if step.what == "both" and not args.silent:
             print(f"nono: {step.text}", file=sys.stderr)
@@ -293,7 +293,9 @@ def _summarize_from_screen(prepared: Prepared, record) -> None:
         print(line, file=sys.stderr)
 
 
-def _dry_run(policy, args: argparse.Namespace, environ: dict[str, str], profile, steps) -> int:
+def _dry_run(
+    policy, args: argparse.Namespace, environ: dict[str, str], profile, steps, expand
+) -> int:
     from nono.sandbox.kernel import plan, probe
     from nono.sandbox.launcher import nono_code, nono_vars
     from nono.sandbox.report import describe, render
@@ -304,7 +306,7 @@ def _dry_run(policy, args: argparse.Namespace, environ: dict[str, str], profile,
     view = plan_view(policy, environ, nono_code())
     cmd = agent_mod.with_args(profile.agent, args.cmd)
     info = describe(policy, the_plan, cmd, child_env, environ, view)
-    info["agent"] = agent_mod.describe(profile.agent, steps, dict(policy.env.set))
+    info["agent"] = agent_mod.describe(profile.agent, steps, dict(policy.env.set), expand)
     if args.json:
         print(json.dumps(info, indent=2))
     else:

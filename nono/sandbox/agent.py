@@ -65,8 +65,8 @@ def plan(setup: AgentSetup, argv: Sequence[str], expand) -> list[Step]:
         path = expand(written)
         if not os.path.lexists(path):
             steps.append(Step("create", f"create {_short(path)} (0700): the agent's own state"))
-    for beside, inside in setup.adopt:
-        src, dst = expand(beside), expand(inside)
+    for src, dst in ((expand(b), expand(i)) for b, i in setup.adopt):
+        beside, inside = _short(src), _short(dst)
         if _is_plain_file(src) and not os.path.lexists(dst):
             steps.append(
                 Step(
@@ -104,8 +104,8 @@ def prepare(setup: AgentSetup, expand) -> list[Step]:
                 f"create it yourself (mkdir -m 700 {written}) or fix what stands in its way",
             ) from None
         done.append(Step("create", f"created {_short(path)} (the agent's own state)"))
-    for beside, inside in setup.adopt:
-        src, dst = expand(beside), expand(inside)
+    for src, dst in ((expand(b), expand(i)) for b, i in setup.adopt):
+        beside, inside = _short(src), _short(dst)
         if not _is_plain_file(src) or os.path.lexists(dst):
             continue
         # The state is the agent's to change: a directory on the way in that it swapped for a
@@ -153,14 +153,16 @@ def _adopt(src: str, dst: str, beside: str, inside: str) -> None:
         ) from None
 
 
-def describe(setup: AgentSetup, steps: list[Step], env_set: Mapping[str, str]) -> dict | None:
+def describe(
+    setup: AgentSetup, steps: list[Step], env_set: Mapping[str, str], expand
+) -> dict | None:
     """The dry run's account of what the profile does to the agent and its settings."""
     if setup.empty:
         return None
     return {
         "kind": setup.kind,
         "commands": list(setup.commands),
-        "state": list(setup.state),
+        "state": [_short(expand(s)) for s in setup.state],
         "does": [step.text for step in steps],
         "env": dict(env_set),
     }

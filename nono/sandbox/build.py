@@ -92,6 +92,16 @@ def expand(text: str, environ: Mapping[str, str], workdir: str) -> str:
     return os.path.join(workdir, text)
 
 
+_DEFAULTED = re.compile(r"\$\{(\w+):-([^}]*)\}")
+
+
+def _env_value(value: str, environ: Mapping[str, str], home: str) -> str:
+    """An env.set value as a shell would assign it: ${VAR:-default} (the person's own
+    CLAUDE_CONFIG_DIR wins over the profile's), then a leading ~. A bare $ stays as written."""
+    value = _DEFAULTED.sub(lambda m: environ.get(m.group(1)) or m.group(2), value)
+    return home + value[1:] if value == "~" or value.startswith("~/") else value
+
+
 def _without_redundant_group_grants(grants: list[Grant]) -> list[Grant]:
     """Groups overlap (node's prefix is /usr, already in system); keep the policy readable."""
     group_dirs: dict[str, Grant] = {}
@@ -198,10 +208,7 @@ def build_policy(
         open_ports=tuple(dict.fromkeys((*profile.open_ports, *options.allow_port))),
         connect_ports=tuple(dict.fromkeys((*profile.connect_ports, *options.allow_connect_port))),
     )
-    # A value that starts with ~/ means the home directory, as in a shell's assignment (the
-    # agents' state variables, e.g. CLAUDE_CONFIG_DIR: ~/.claude); nothing else is expanded.
-    env_set = tuple((k, home + v[1:] if v == "~" or v.startswith("~/") else v)
-                    for k, v in profile.env_set)  # fmt: skip
+    env_set = tuple((k, _env_value(v, environ, home)) for k, v in profile.env_set)
     env = EnvPolicy(
         allow=profile.env_allow, deny=profile.env_deny, set=env_set, passed=profile.env_pass
     )

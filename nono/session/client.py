@@ -50,6 +50,15 @@ def _read(conn: Connection, timeout: float | None) -> Frame | None:
         raise NonoError(f"garbled answer from the supervisor: {exc.message}") from None
 
 
+def _send(conn: Connection, message: Hello | Request) -> None:
+    """A message to a supervisor; one that is going away (its session just ended) is said so,
+    not taken for the reader of our output going away (BrokenPipeError, as both are)."""
+    try:
+        conn.send(message)
+    except OSError as exc:
+        raise NonoError(f"the supervisor hung up: {exc.strerror or exc}") from None
+
+
 def connect(record: Record, hello: Hello) -> tuple[Connection, Welcome]:
     """Connect and introduce ourselves; returns the connection and the supervisor's Welcome. A
     refusal is raised as protocol.Refusal, a NonoError carrying the supervisor's reason code."""
@@ -66,7 +75,7 @@ def connect(record: Record, hello: Hello) -> tuple[Connection, Welcome]:
             raise NonoError(f"session {record.name} ({record.id}) is not running: {why}") from None
         raise NonoError(f"cannot reach session {record.name}: {exc.strerror}") from None
     try:
-        conn.send(hello)
+        _send(conn, hello)
         frame = _read(conn, 30)
         if frame is None:
             raise NonoError(f"session {record.name} hung up")
@@ -88,7 +97,7 @@ class Control:
         self.welcome = welcome.record
 
     def request(self, op: str, wait: float | None = 30, **args: Any) -> dict[str, Any]:
-        self.conn.send(Request(op, args))
+        _send(self.conn, Request(op, args))
         while True:
             frame = _read(self.conn, wait)
             if frame is None:
