@@ -236,3 +236,24 @@ def test_a_finished_progress_bar_leaves_nothing_behind(workspace):
     text = "\n".join(line.rstrip() for line in screen.display)
     assert "1 change(s); undo with" in text, text
     assert "Snapshotting" not in text and "100.0%" not in text, text
+
+
+def test_many_kept_rollbacks_are_said_in_one_line_not_a_growing_list(nono, tmp_path):
+    keep_one(tmp_path)
+    for n in range(5):
+        r = scripted(nono, f"echo {n} > made-{n}.txt")
+    said = [line for line in r.stderr.splitlines() if "never restored" in line]
+    assert len(said) == 1 and "kept 4 rollbacks beyond [rollback] keep = 1" in said[0], r.stderr
+    assert len(rollback_ids(nono)) == 5
+
+
+def test_the_disk_cap_removes_even_unrestored_rollbacks_and_says_so(nono, tmp_path):
+    config = tmp_path / "config" / "nono"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.toml").write_text("[rollback]\nkeep = 1\nmax_total_mb = 0\n")
+    scripted(nono, "echo x > made.txt")
+    changed = rollback_ids(nono)[0]
+    r = scripted(nono, "true")
+    assert changed not in rollback_ids(nono)  # a hard limit: sparing would grow without end
+    assert f"removed rollback {changed}" in r.stderr and "max_total_mb = 0" in r.stderr
+    assert "1 change(s) it held were never restored" in r.stderr

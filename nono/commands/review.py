@@ -34,11 +34,20 @@ def apply_retention(current: str | None) -> list[str]:
     limits = (f"[rollback] keep = {cfg.keep}, older_than_days = {cfg.older_than_days:g}, "
               f"max_total_mb = {cfg.max_total_mb}")  # fmt: skip
     lines = []
-    for rb, left in kept.spared:
-        if left:  # None: its session may still run; nothing it holds is at risk yet
+    at_risk = [(rb, left) for rb, left in kept.spared if left]  # None: its session may run
+    if len(at_risk) > 3:  # one line, not a list that grows with every run
+        lines.append(f"nono: kept {len(at_risk)} rollbacks beyond {limits}: they hold "
+                     "changes never restored (nono rollback list; nono rollback cleanup "
+                     "removes them)")  # fmt: skip
+    else:
+        for rb, left in at_risk:
             lines.append(f"nono: kept rollback {rb.id} ({roots_text(rb.roots)}) beyond {limits}: "
                          f"{left} change(s) never restored (nono rollback show {rb.id}; "
                          "nono rollback cleanup removes it)")  # fmt: skip
+    for rb, left in kept.forced:
+        lines.append(f"nono: removed rollback {rb.id} ({roots_text(rb.roots)}) to stay within "
+                     f"max_total_mb = {cfg.max_total_mb}: {left} change(s) it held were never "
+                     "restored")  # fmt: skip
     return lines
 
 

@@ -95,6 +95,9 @@ class Retained:
     removed: tuple[Rollback, ...]
     # (rollback, changes no restore has undone; None: no final snapshot, its session may run)
     spared: tuple[tuple[Rollback, int | None], ...]
+    # Removed although they held unrestored changes: the disk cap (max_total_bytes) is a hard
+    # limit, or sparing would let rollbacks grow without end. Oldest first; always said.
+    forced: tuple[tuple[Rollback, int], ...] = ()
 
 
 def retain(
@@ -124,5 +127,22 @@ def retain(
             removed.append(rb)
         except (FileNotFoundError, RollbackError):
             pass  # gone already, or busy with a snapshot or restore
+    forced = []
+    if max_total_bytes is not None and spared:
+        sizes = {r.id: r.size_bytes() for r in list_rollbacks()}
+        total = sum(sizes.values())
+        for rb, left in sorted(spared, key=lambda item: item[0].created):  # oldest first
+            if total <= max_total_bytes:
+                break
+            if left is None:
+                continue  # its session may still run: its final snapshot is not taken yet
+            try:
+                rb.remove()
+            except (FileNotFoundError, RollbackError):
+                continue
+            total -= sizes.get(rb.id, 0)
+            forced.append((rb, left))
+        gone = {rb.id for rb, _ in forced}
+        spared = [(rb, left) for rb, left in spared if rb.id not in gone]
     _sweep_leftovers(rollbacks_dir())
-    return Retained(tuple(removed), tuple(spared))
+    return Retained(tuple(removed), tuple(spared), tuple(forced))

@@ -326,6 +326,9 @@ class Supervisor:
             if kept.spared:
                 registry.log_event(self.record.id, "rollback-retention-kept",
                                    rollbacks=[r.id for r, _ in kept.spared])  # fmt: skip
+            if kept.forced:
+                registry.log_event(self.record.id, "rollback-retention-over-disk-cap",
+                                   rollbacks=[r.id for r, _ in kept.forced])  # fmt: skip
         except Exception as exc:  # the baseline stays restorable even if this fails
             registry.log_event(self.record.id, "rollback-snapshot-failed", error=str(exc))
 
