@@ -317,3 +317,14 @@ def test_a_link_the_agent_planted_in_its_state_does_not_move_the_persons_file(no
     assert "left ~/.my-agent.json where it is" in r.stderr
     assert not (my_agent / ".my-agent.json").is_symlink()
     assert list(elsewhere.iterdir()) == []
+
+
+def test_an_agent_state_inside_a_secret_is_refused_before_anything_is_made(nono, home):
+    # The person's own CLAUDE_CONFIG_DIR wins over the profile's: pointed into ~/.ssh (by a
+    # mistake, or a planted rc line), nono refuses it and makes nothing there first.
+    target = home / ".ssh" / "claude"
+    r = nono("run", "--profile", "claude-code", "--", "true",
+             env={**os.environ, "CLAUDE_CONFIG_DIR": str(target)})  # fmt: skip
+    assert r.returncode == 1
+    assert "lies inside ~/.ssh" in r.stderr
+    assert not target.exists()

@@ -102,7 +102,7 @@ def execute(args: argparse.Namespace) -> int:
 
     if not args.dry_run:
         # The agent's own state exists before the policy is made, so that it is granted.
-        for step in agent_mod.prepare(profile.agent, expand):
+        for step in agent_mod.prepare(profile.agent, expand, _refuse_secret(environ)):
             if not args.silent:
                 print(f"nono: {step.text}", file=sys.stderr)
     policy = build_policy(options, environ, os.getcwd(), profile)
@@ -147,6 +147,20 @@ def execute(args: argparse.Namespace) -> int:
             if not args.silent:
                 print(line, file=sys.stderr)
     return code
+
+
+def _refuse_secret(environ: dict[str, str]):
+    """The policy's own refusal (check_conflicts), for a directory nono is about to make."""
+    from nono.sandbox.build import protected_paths
+    from nono.sandbox.policy import Grant, check_conflicts
+
+    protected = protected_paths(environ.get("HOME") or os.path.expanduser("~"))
+
+    def refuse(path: str, source: str) -> None:
+        real = os.path.realpath(path)
+        check_conflicts([Grant(real, Access.READWRITE, False, source, path)], protected)
+
+    return refuse
 
 
 def _join_cgroup_early(options, profile):

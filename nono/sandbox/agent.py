@@ -89,13 +89,17 @@ def plan(setup: AgentSetup, argv: Sequence[str], expand) -> list[Step]:
     return steps
 
 
-def prepare(setup: AgentSetup, expand) -> list[Step]:
-    """Make the agent's state directories and adopt its files. Returns what was done."""
+def prepare(setup: AgentSetup, expand, refuse=None) -> list[Step]:
+    """Make the agent's state directories and adopt its files. Returns what was done.
+    `refuse(path)` raises for a place the policy would never grant (inside ~/.ssh, nono's
+    state): checked before anything is made there, not after."""
     done = []
     for written in setup.state:
         path = expand(written)
         if os.path.lexists(path):
             continue
+        if refuse is not None:
+            refuse(path, f"profile agent.state {written}")
         try:
             os.makedirs(path, 0o700)
         except OSError as exc:
