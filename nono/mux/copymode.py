@@ -381,50 +381,46 @@ class CopyMode:
         self._go(self._y, self._end(self._y))
         self._want = _END
 
+    def _onward(self, y: int, x: int) -> tuple[int, int] | None:
+        """(y, x), or past the end of its line the start of the next one; None past the last."""
+        last = self._last()
+        while x > self._cells(y).length:
+            if y >= last:
+                return None
+            y, x = y + 1, 0
+        return y, x
+
     def _next_word(self) -> None:
         # tmux's grid_reader_cursor_next_word: skip the rest of this word (letters, or
         # separators), then spaces and line ends, to the next word's first character.
-        y, x, last = self._y, self._x, self._last()
-
-        def wrap() -> bool:
-            nonlocal y, x
-            while x > self._cells(y).length:
-                if y >= last:
-                    return False
-                y, x = y + 1, 0
-            return True
-
+        y, x = self._y, self._x
         kind = self._class(y, x)
         if kind != _SPACE:
             x = self._after(y, x)
-            while wrap() and self._class(y, x) == kind:
+            while (at := self._onward(y, x)) and self._class(*at) == kind:
+                y, x = at
                 x = self._after(y, x)
-        while wrap() and self._class(y, x) == _SPACE:
+        while (at := self._onward(y, x)) and self._class(*at) == _SPACE:
+            y, x = at
             x = self._after(y, x)
-        self._go(y, x)
+        self._go(*(self._onward(y, x) or (y, x)))
 
     def _word_end(self) -> None:
         # tmux's vi next-word-end: one step right (so that from a word's last character it
         # goes on to the next word), over spaces and line ends, to just past the end of the
         # word found (letters, or separators), then back onto its last character.
-        y, x, last = self._y, self._x, self._last()
-
-        def wrap() -> bool:
-            nonlocal y, x
-            while x > self._cells(y).length:
-                if y >= last:
-                    return False
-                y, x = y + 1, 0
-            return True
-
+        y, x = self._y, self._x
         if self._class(y, x) != _SPACE and x < self._cells(y).length:
             x = self._after(y, x)
-        while wrap():
+        while at := self._onward(y, x):
+            y, x = at
             kind = self._class(y, x)
             x = self._after(y, x)
             if kind != _SPACE:
-                while wrap() and self._class(y, x) == kind:
+                while (at := self._onward(y, x)) and self._class(*at) == kind:
+                    y, x = at
                     x = self._after(y, x)
+                y, x = self._onward(y, x) or (y, x)
                 break
         if x > 0:
             x = self._before(y, x)
