@@ -125,9 +125,11 @@ def _check_config(command: str) -> None:
     """Every command reads config.toml alike: a broken one is an error naming its file and
     line, whether the command itself needs the file or not, as git treats a bad config. Not
     for `setup`, which is how one starts over. A missing file costs a stat, no parse."""
-    from nono.config import config_path, load_config
+    from nono.paths import config_file
 
-    if command != "setup" and config_path().exists():
+    if command != "setup" and config_file().exists():
+        from nono.config import load_config  # its dataclasses cost ~1.5 ms: only when needed
+
         load_config()
 
 

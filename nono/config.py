@@ -7,7 +7,7 @@ from pathlib import Path
 
 from nono import userfile
 from nono.errors import FileError, NonoError
-from nono.paths import config_dir
+from nono.paths import config_file
 from nono.userfile import did_you_mean, type_name
 
 # typing costs `nono attach` ~5 ms to import; annotations here are never evaluated.
@@ -66,8 +66,8 @@ _SECTIONS: dict[str, type] = {"ui": UIConfig, "rollback": RollbackConfig}
 
 
 def config_path() -> Path:
-    """$XDG_CONFIG_HOME/nono/config.toml, looked up at each call so tests can move it."""
-    return config_dir() / "config.toml"
+    """$XDG_CONFIG_HOME/nono/config.toml (paths.config_file)."""
+    return config_file()
 
 
 def load_config(path: Path | None = None) -> Config:

@@ -63,6 +63,11 @@ def write_cache(name: str, data: dict[str, Any]) -> None:
         pass
 
 
+def config_file() -> Path:
+    """$XDG_CONFIG_HOME/nono/config.toml, looked up at each call so tests can move it."""
+    return config_dir() / "config.toml"
+
+
 def user_profiles_dir() -> Path:
     return config_dir() / "profiles"
 
