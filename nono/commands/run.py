@@ -212,6 +212,15 @@ def run_options(args: argparse.Namespace) -> dict[str, object]:
     return {"options": options, "command": list(args.cmd), "cwd": os.getcwd()}
 
 
+def agent_kind(args: argparse.Namespace) -> str | None:
+    """The agent kind whose screen rules read this session: the profile's, when the command is
+    its agent (`--profile claude-code -- bash` is a shell), else none (the generic rules)."""
+    profile = resolve(args.profile or "default")
+    if profile.agent.kind and agent_mod.is_the_agent(profile.agent, args.cmd):
+        return profile.agent.kind
+    return None
+
+
 def run_session(prepared: Prepared, args: argparse.Namespace, excludes=()) -> int:
     """Through a supervisor with a PTY: detached, or attached to this terminal."""
     from nono.config import load_config
@@ -223,15 +232,19 @@ def run_session(prepared: Prepared, args: argparse.Namespace, excludes=()) -> in
         cols, rows = args.size or (80, 24)
     else:
         cols, rows = terminal_size(1)
+    from nono.session import rules
     from nono.session.registry import new_id
 
+    kind = agent_kind(args)
+    rules.load(kind)  # a broken agents file is an error here, not a silent supervisor's
     session_id = new_id()
     rb = start_rollback(prepared.policy, args, excludes, session_id) if args.rollback else None
     try:
         record = launch.start(prepared, name=args.name, cols=cols, rows=rows,
                               detached=args.detached, session_id=session_id,
                               rollback_id=rb.id if rb else None,
-                              extra={"run": run_options(args)})  # fmt: skip
+                              extra={"run": run_options(args)},
+                              agent=kind)  # fmt: skip
     except NonoError as exc:
         from nono.session.registry import record_path
 

@@ -33,9 +33,10 @@ def socket_name() -> str:
 def start(
     prepared: Prepared, *, name: str | None, cols: int, rows: int, detached: bool,
     session_id: str | None = None, rollback_id: str | None = None,
-    extra: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None, agent: str | None = None,
 ) -> Record:  # fmt: skip
-    """Fork a supervisor for `prepared`; return its record once clients can attach."""
+    """Fork a supervisor for `prepared`; return its record once clients can attach. `agent`:
+    the agent kind whose rules (agents/KIND.yaml) tell its activity state from its screen."""
     session_id = session_id or registry.new_id()
     name = name or f"{os.path.basename(prepared.argv[0])}-{session_id[:4]}"
     _check_name_free(name)
@@ -50,7 +51,7 @@ def start(
         code = 1
         try:
             code = _supervisor_main(prepared, session_id, name, cols, rows, detached, write_end,
-                                    rollback_id, extra or {})  # fmt: skip
+                                    rollback_id, extra or {}, agent)  # fmt: skip
         except BaseException as exc:  # the child never returns into the CLI's code
             with contextlib.suppress(OSError):
                 os.write(write_end, json.dumps({"error": f"supervisor failed: {exc}"}).encode())
@@ -97,6 +98,7 @@ def _check_name_free(name: str) -> None:
 def _supervisor_main(
     prepared: Prepared, session_id: str, name: str, cols: int, rows: int, detached: bool,
     status_fd: int, rollback_id: str | None = None, extra: dict[str, Any] | None = None,
+    agent: str | None = None,
 ) -> int:  # fmt: skip
     from nono.session.supervisor import Supervisor
 
@@ -146,7 +148,7 @@ def _supervisor_main(
         created=time.time(), supervisor_pid=os.getpid(),
         supervisor_start=registry.process_start(os.getpid()) or time.time(),
         socket=abstract, status=RUNNING, child_pid=started.pid, size=(cols, rows),
-        rollback_id=rollback_id, extra=extra or {},
+        rollback_id=rollback_id, extra=extra or {}, agent=agent,
     )  # fmt: skip
     registry.write_record(record)
     registry.log_event(session_id, "started", pid=started.pid, command=list(prepared.argv))

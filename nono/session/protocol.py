@@ -44,6 +44,7 @@ class Kind(enum.IntEnum):
     RESPONSE = 10  # supervisor -> client: Response
     SCREEN = 11  # supervisor -> screen-mode client: Screen
     RELEASED = 12  # supervisor -> watching clients: the session is free to take (no payload)
+    ACTIVITY = 13  # supervisor -> screen and raw clients: ActivityChanged
 
 
 class Reason(enum.StrEnum):
@@ -257,6 +258,22 @@ class Released(namedtuple("Released", "")):
         return cls()
 
 
+class ActivityChanged(namedtuple("ActivityChanged", "activity")):
+    """The session's activity state changed (session/activity.py): sent to every screen and raw
+    client when it does, and once on admission. Wire: Activity.to_json()."""
+
+    __slots__ = ()
+
+    activity: dict[str, Any]
+
+    def encode(self) -> bytes:
+        return encode(Kind.ACTIVITY, self.activity)
+
+    @classmethod
+    def decode(cls, frame: Frame) -> ActivityChanged:
+        return cls(_expect(frame, Kind.ACTIVITY))
+
+
 class Resize(namedtuple("Resize", "cols rows")):
     __slots__ = ()
 
@@ -276,7 +293,7 @@ class Resize(namedtuple("Resize", "cols rows")):
 
 
 class Request(namedtuple("Request", "op args")):
-    """A control request: status, capture, history, send, detach, stop, rate."""
+    """A control request: status, capture, history, send, detach, stop, rate, wait."""
 
     __slots__ = ()
 

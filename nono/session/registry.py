@@ -43,6 +43,8 @@ class Record:
     size: tuple[int, int] = (80, 24)
     rollback_id: str | None = None
     note: str | None = None  # why a session ended abnormally (supervisor died, ...)
+    agent: str | None = None  # the agent kind its profile names (agents/KIND.yaml's rules)
+    activity: dict[str, Any] | None = None  # session/activity.py Activity.to_json()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
