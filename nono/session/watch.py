@@ -125,7 +125,7 @@ def read_notification(code: str, payload: str, rules: AgentRules) -> tuple[str, 
             return None
     else:
         return None
-    text = clean_text(text)
+    text = clean_text(text, 120)
     state = rules.notification_state(text)
     return state, f'notification (OSC {code}) "{text}"', NOTIFICATION
 
@@ -236,7 +236,7 @@ class Watch:
         if state == self.activity.state and source == self.activity.source:
             return None
         since = self.activity.since if state == self.activity.state else wall
-        self.activity = Activity(state, since, reason, source)
+        self.activity = Activity(state, since, clean_text(reason), source)
         return self.activity
 
     def exited(self, wall: float, code: int | None) -> Activity:
