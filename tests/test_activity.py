@@ -22,6 +22,7 @@ from nono.session.watch import CLAIM_HOLD, ECHO_WINDOW, IDLE_AFTER, ProcessInfo,
 # typing, which answers whatever it asked) and writes what each says to its terminal.
 AGENT = r"""
 import sys
+import time
 def w(s):
     sys.stdout.write(s)
     sys.stdout.flush()
@@ -38,6 +39,8 @@ while True:
             elif cmd == "ask":
                 w(arg)
                 w("got " + sys.stdin.readline().strip() + "\n")
+            elif cmd == "sleep":
+                time.sleep(float(arg))
             elif cmd == "exit":
                 sys.exit(int(arg or 0))
 """
@@ -217,6 +220,21 @@ def test_agent_text_never_carries_control_characters(agents):
     reason = agent.wait("waiting")["activity"]["reason"]
     assert "\u009b" not in reason and "\u009d" not in reason and len(reason) <= 200
     assert reason == clean_text(reason)
+
+
+def test_an_agent_flipping_its_state_cannot_flood_the_event_log(agents):
+    agent = agents("flips")
+    flips = []
+    for _ in range(20):
+        flips += ["osc 777;nono;idle;a", "sleep 0.08", "osc 777;nono;waiting;b", "sleep 0.08"]
+    agent.cue(*flips, "osc 777;nono;working;end")
+    end = time.monotonic() + 20
+    while agent.activity().reason != 'hook said working: "end"' and time.monotonic() < end:
+        time.sleep(0.1)
+    logged = events(agent.id)
+    # ~3.2 s of flipping: at most one line a second (and the first), with the count of the rest.
+    assert 2 <= len(logged) <= 6, logged
+    assert sum(e.get("unlogged", 0) for e in logged) >= 10
 
 
 # ---------------------------------------------------------------- the process, resize, exit
