@@ -203,7 +203,7 @@ def anthropic_events(answer: tuple[str, str], body: dict[str, Any]) -> list[tupl
                 "delta": {"stop_reason": stop, "stop_sequence": None},
                 "usage": {"output_tokens": 5},
             },
-        ),  # fmt: skip
+        ),
         ("message_stop", {"type": "message_stop"}),
     ]
     return events
@@ -229,7 +229,7 @@ def responses_events(answer: tuple[str, str]) -> list[tuple[str, dict]]:
         (
             "response.output_item.added",
             {"type": "response.output_item.added", "output_index": 0, "item": item},
-        ),  # fmt: skip
+        ),
     ]
     if kind == "text":
         events.append(("response.output_text.delta", {"type": "response.output_text.delta",
@@ -239,7 +239,7 @@ def responses_events(answer: tuple[str, str]) -> list[tuple[str, dict]]:
         (
             "response.output_item.done",
             {"type": "response.output_item.done", "output_index": 0, "item": item},
-        ),  # fmt: skip
+        ),
         ("response.completed", {"type": "response.completed", "response": done}),
     ]
     return events
