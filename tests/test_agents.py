@@ -24,6 +24,9 @@ from typing import NamedTuple
 import pexpect
 import pytest
 
+from nono.session import registry
+from nono.session.client import Control
+from nono.session.watch import IDLE_AFTER
 from nono.term.model import TerminalModel
 
 
@@ -212,9 +215,13 @@ def test_the_agents_own_sandbox_defers_to_nonos(name, nono, home):
     env = {**os.environ, **environment(home, program)}
     r = nono("run", "--profile", agent.profile, "--dry-run", "--", agent.command, env=env)
     assert r.returncode == 0, r.stderr
-    added = {"claude-code": '--settings {"sandbox": {"enabled": false}}',
-             "codex": '-c sandbox_mode="danger-full-access"'}[name]  # fmt: skip
-    assert f"adds to the command: {added}" in r.stdout
+    added = re.search(r"adds to the command: (.*)", r.stdout).group(1)
+    if name == "claude-code":
+        flag, settings = added.split(" ", 1)
+        assert flag == "--settings" and json.loads(settings)["sandbox"] == {"enabled": False}
+        assert set(json.loads(settings)["hooks"]) == {"Notification", "Stop"}
+    else:
+        assert added.startswith('-c sandbox_mode="danger-full-access"'), added
     r = nono("run", "--profile", agent.profile, *install_root(program), "--", agent.command,
              "--version", env=env)  # fmt: skip
     assert r.returncode == 0, r.stderr + r.stdout
@@ -328,3 +335,125 @@ def test_an_agent_state_inside_a_secret_is_refused_before_anything_is_made(nono,
     assert r.returncode == 1
     assert "lies inside ~/.ssh" in r.stderr
     assert not target.exists()
+
+
+# ------------------------------------------- the real agents' states, as the supervisor tells
+
+
+def detached(nono, agent: Agent, program: str, home: Path, env: dict[str, str]) -> str:
+    r = nono("run", "--detached", "--size", "120x40", "--profile", agent.profile, "--allow-cwd",
+             *install_root(program), "--", agent.command, env=env)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split()[0]
+
+
+def wait_state(session_id: str, state: str, seconds: float = 60) -> dict:
+    """The session's activity once it is `state` (the supervisor's wait request)."""
+    with Control(registry.read_record(session_id)) as control:
+        answer = control.request("wait", wait=seconds, state=state)
+    assert answer.get("ok") and answer["reached"] == "state", answer
+    return answer["activity"]
+
+
+def record_says(session_id: str, what, seconds: float = 30) -> dict:
+    """The session record's activity once `what(activity)` holds for it (the record has every
+    change; the event log keeps at most one a second)."""
+    end = time.monotonic() + seconds
+    while True:
+        now = registry.read_record(session_id).activity
+        if now and what(now):
+            return now
+        assert time.monotonic() < end, f"{session_id} never got there: {now}"
+        time.sleep(0.05)
+
+
+def states_seen(session_id: str) -> list[dict]:
+    """The activity changes the session's event log kept (at most one a second)."""
+    lines = registry.events_path(session_id).read_text().splitlines()
+    return [e for e in map(json.loads, lines) if e["event"] == "activity"]
+
+
+@pytest.mark.parametrize("name", ["claude-code", "codex"])
+def test_the_agents_first_screen_is_waiting_never_working(name, nono, home, workspace):
+    """A new user's first run stops at a login or onboarding screen: that needs the person."""
+    agent = AGENTS[name]
+    program = find(agent)
+    env = {**os.environ, **environment(home, program)}
+    if name == "claude-code":
+        # A token skips the connectivity check Claude starts with, which (without network)
+        # shows its error and exits; its onboarding proper, the theme choice, stays up.
+        env["ANTHROPIC_AUTH_TOKEN"] = "not-a-real-token"
+    session = detached(nono, agent, program, home, env)
+    try:
+        activity = wait_state(session, "waiting", agent.seconds)
+        assert activity["source"] == "screen", activity
+        assert activity["reason"].startswith(f"screen rule {name}."), activity
+        r = nono("capture", session, env=env)
+        assert re.search(agent.screen, r.stdout), r.stdout
+        # It stays waiting while the screen is up, past the time the output layer would have
+        # called it idle (its redraws, a blinking cursor or a clock are not work either).
+        end = time.monotonic() + IDLE_AFTER + 2
+        while time.monotonic() < end:
+            now = registry.read_record(session).activity
+            assert now["state"] == "waiting" and now["since"] == activity["since"], now
+            time.sleep(0.2)
+    finally:
+        nono("stop", session, "--force", env=env)
+
+
+CLAUDE_KEY = "sk-ant-api03-fake-key-for-nono-tests-0000000000000000"
+
+
+def onboarded_claude(home: Path, workspace: Path) -> None:
+    """What Claude Code's own onboarding leaves in its config: done, this API key approved,
+    the project trusted."""
+    state = home / ".claude"
+    state.mkdir(mode=0o700)
+    (state / ".claude.json").write_text(json.dumps({
+        "hasCompletedOnboarding": True, "theme": "dark", "numStartups": 1,
+        "customApiKeyResponses": {"approved": [CLAUDE_KEY[-20:]], "rejected": []},
+        "projects": {str(workspace): {"hasTrustDialogAccepted": True}},
+    }))  # fmt: skip
+
+
+def test_claudes_permission_prompt_is_waiting_and_its_hooks_say_so(nono, home, workspace):
+    """Claude Code under its profile, on a local fake model API: a Bash call asks for
+    permission (waiting, by the screen and then by the profile's Notification hook), the
+    answer ends the turn (idle, said by its Stop hook) and the command ran."""
+    from fakeapi import FakeAPI
+
+    agent = AGENTS["claude-code"]
+    program = find(agent)
+    onboarded_claude(home, workspace)
+    with FakeAPI() as api:
+        env = {**os.environ, **environment(home, program), "ANTHROPIC_BASE_URL": api.url,
+               "ANTHROPIC_API_KEY": CLAUDE_KEY, "DISABLE_AUTOUPDATER": "1",
+               "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}  # fmt: skip
+        session = detached(nono, agent, program, home, env)
+        try:
+            wait_state(session, "idle")
+            r = nono("send-keys", session, "run: touch made-by-claude", "Enter", env=env)
+            assert r.returncode == 0, r.stderr
+            asked = wait_state(session, "waiting")
+            assert asked["source"] == "screen", asked  # the prompt is read at once ...
+            assert re.fullmatch(
+                r"screen rule claude-code.permission matched row \d+ "
+                r'"Do you want to proceed\?"',
+                asked["reason"],
+            ), asked
+            # ... and Claude's Notification hook, a few seconds later, says it too: its bytes
+            # reached the session's PTY from inside the sandbox.
+            hooked = record_says(session, lambda a: a["source"] == "hook")
+            assert hooked["state"] == "waiting", hooked
+            assert hooked["reason"] == 'hook said waiting: "Claude Code asks for permission"'
+            assert hooked["since"] == asked["since"]  # the same wait, better explained
+
+            r = nono("send-keys", session, "Enter", env=env)  # 1. Yes
+            assert r.returncode == 0, r.stderr
+            ended = record_says(session, lambda a: a["state"] != "waiting")
+            assert ended["state"] in ("working", "idle"), ended
+            done = record_says(session, lambda a: "ended its turn" in a["reason"])
+            assert done["state"] == "idle" and done["source"] == "hook", done
+            assert (workspace / "made-by-claude").is_file()
+        finally:
+            nono("stop", session, "--force", env=env)
