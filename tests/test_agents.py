@@ -457,3 +457,49 @@ def test_claudes_permission_prompt_is_waiting_and_its_hooks_say_so(nono, home, w
             assert (workspace / "made-by-claude").is_file()
         finally:
             nono("stop", session, "--force", env=env)
+
+
+def test_codexs_approval_prompt_is_waiting_and_the_answer_ends_it(nono, home, workspace):
+    """Codex under its profile, on a local fake model API (a provider of its own config): a
+    command it asks to run outside its sandbox waits for approval; `y` runs it, the turn ends."""
+    from fakeapi import FakeAPI
+
+    agent = AGENTS["codex"]
+    program = find(agent)
+    with FakeAPI() as api:
+        env = {**os.environ, **environment(home, program), "OPENAI_API_KEY": "not-a-real-key"}
+        provider = [
+            "-c", 'model_providers.fake.name="fake"',
+            "-c", f'model_providers.fake.base_url="{api.url}/v1"',
+            "-c", 'model_providers.fake.wire_api="responses"',
+            "-c", 'model_providers.fake.env_key="OPENAI_API_KEY"',
+            "-c", 'model_provider="fake"', "-c", 'model="gpt-5"',
+            # Its own sandbox back on (read-only: nothing it runs needs it) for this test only,
+            # so that a command asking to leave it needs the person's approval.
+            "-c", 'approval_policy="on-request"', "-c", 'sandbox_mode="read-only"',
+        ]  # fmt: skip
+        r = nono("run", "--detached", "--size", "120x40", "--profile", agent.profile,
+                 "--allow-cwd", *install_root(program), "--", agent.command, *provider,
+                 env=env)  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        session = r.stdout.split()[0]
+        try:
+            start = wait_state(session, "idle")
+            assert start["reason"].startswith("screen rule codex.prompt"), start
+            # (typed, then Enter on its own: Codex takes a burst with its Enter for a paste)
+            r = nono("send-keys", session, "run: touch made-by-codex", env=env)
+            assert r.returncode == 0, r.stderr
+            r = nono("send-keys", session, "Enter", env=env)
+            assert r.returncode == 0, r.stderr
+            asked = wait_state(session, "waiting")
+            assert re.fullmatch(r'screen rule codex.approval matched row \d+ '
+                                r'"Would you like to run the following command\?"',
+                                asked["reason"]), asked  # fmt: skip
+            r = nono("send-keys", session, "y", env=env)
+            assert r.returncode == 0, r.stderr
+            record_says(session, lambda a: a["state"] != "waiting")
+            done = wait_state(session, "idle")
+            assert done["source"] == "screen", done
+            assert (workspace / "made-by-codex").is_file()
+        finally:
+            nono("stop", session, "--force", env=env)
