@@ -367,12 +367,6 @@ def record_says(session_id: str, what, seconds: float = 30) -> dict:
         time.sleep(0.05)
 
 
-def states_seen(session_id: str) -> list[dict]:
-    """The activity changes the session's event log kept (at most one a second)."""
-    lines = registry.events_path(session_id).read_text().splitlines()
-    return [e for e in map(json.loads, lines) if e["event"] == "activity"]
-
-
 @pytest.mark.parametrize("name", ["claude-code", "codex"])
 def test_the_agents_first_screen_is_waiting_never_working(name, nono, home, workspace):
     """A new user's first run stops at a login or onboarding screen: that needs the person."""
