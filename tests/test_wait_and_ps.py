@@ -9,7 +9,9 @@ running. The second half drives real sessions whose agent is a small script.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+import sys
 import time
 
 import pytest
@@ -264,3 +266,137 @@ def test_wait_for_an_unknown_session_errors_as_other_commands_do(nono, records):
     assert r.returncode == 1
     assert r.stderr == nono("capture", "nosuch").stderr
     assert "no session matches 'nosuch'" in r.stderr
+
+
+# ---------------------------------------------------------------- real sessions
+
+# The agent: idle at "> " until told; "ask" asks "Proceed? [y/N] " (waiting, by the default
+# rules); "y" works, writing a line every 0.2 s until the test creates `go-on`; "exit N" exits.
+AGENT = """\
+import os, sys, time
+while True:
+    line = input("> ").strip()
+    if line.startswith("exit"):
+        sys.exit(int(line.split()[1]))
+    if line == "ask" and input("Proceed? [y/N] ").strip() == "y":
+        n = 0
+        while not os.path.exists("go-on"):
+            n += 1
+            print(f"burst {n}", flush=True)
+            time.sleep(0.2)
+        os.remove("go-on")
+        print("finished", flush=True)
+"""
+
+
+@pytest.fixture
+def agents(nono, workspace):
+    """Start the scripted agent in detached sessions; each is force-stopped afterwards."""
+    (workspace / "agent.py").write_text(AGENT)
+    started: list[str] = []
+
+    def start(name: str) -> str:
+        r = nono("run", "--detached", "--name", name, "--allow-cwd", "--", "python3", "agent.py")
+        assert r.returncode == 0, r.stderr
+        started.append(name)
+        return name
+
+    yield start
+    for name in started:
+        nono("stop", name, "--force")
+
+
+def wait(nono, name: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return nono("wait", name, *args, timeout=timeout)
+
+
+def waiting_in_background(nono, workspace, name: str, *args: str) -> subprocess.Popen:
+    """`nono wait` left running, once its request is with the supervisor (a second control
+    client besides the one `inspect` itself is), so that it hears the answer live."""
+    waiting = subprocess.Popen([sys.executable, "-m", "nono", "wait", name, *args],
+                               cwd=workspace, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+    def controls() -> int:
+        clients = json.loads(nono("inspect", name, "--json").stdout).get("clients", [])
+        return sum(1 for client in clients if client["mode"] == "control")
+
+    end = time.monotonic() + 30
+    while controls() < 2:
+        assert time.monotonic() < end and waiting.poll() is None, "the wait never connected"
+        time.sleep(0.05)
+    return waiting
+
+
+def test_wait_follows_a_scripted_agent_through_its_turn(nono, agents, workspace):
+    agents("agent-1")
+    r = wait(nono, "agent-1", "--state", "idle", "--timeout", "30")
+    assert (r.returncode, r.stderr.startswith("nono: agent-1 is idle")) == (0, True), r.stderr
+    nono("send-keys", "agent-1", "ask", "Enter")
+    r = wait(nono, "agent-1", "--state", "waiting", "--timeout", "30")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.startswith("nono: agent-1 is waiting (screen rule default.confirm matched ")
+    assert ps_rows(nono)["agent-1"][2].startswith("waiting ")
+    shown = nono("inspect", "agent-1").stdout
+    assert "activity    waiting since " in shown and '"Proceed? [y/N]"' in shown
+    nono("send-keys", "agent-1", "y", "Enter")
+    r = wait(nono, "agent-1", "--state", "working", "--timeout", "30")
+    assert (r.returncode, r.stderr.startswith("nono: agent-1 is working")) == (0, True), r.stderr
+    r = wait(nono, "agent-1", "--pattern", r"^burst [3-9]$", "--timeout", "30")
+    assert r.returncode == 0, r.stderr
+    assert re.fullmatch(r"nono: agent-1's screen matches .* at row \d+: 'burst [3-9]'\n", r.stderr)
+    (workspace / "go-on").touch()
+    r = wait(nono, "agent-1", "--state", "idle", "--timeout", "30")
+    assert r.returncode == 0, r.stderr
+    assert "finished" in nono("capture", "agent-1").stdout
+
+
+def test_wait_timeout_exits_124_saying_the_state_it_left_the_session_in(nono, agents):
+    agents("agent-1")
+    assert wait(nono, "agent-1", "--state", "idle", "--timeout", "30").returncode == 0
+    r = wait(nono, "agent-1", "--state", "waiting", "--timeout", "1")
+    assert r.returncode == 124
+    assert re.fullmatch(r"nono: timed out after 1s; agent-1 is idle \d+s\n", r.stderr)
+    r = wait(nono, "agent-1", "--pattern", "never shown", "--timeout", "0.5")
+    assert (r.returncode, r.stderr.startswith("nono: timed out after 0.5s;")) == (124, True)
+
+
+def test_wait_for_exit_returns_the_agents_exit_code(nono, agents, workspace):
+    agents("agent-1")
+    assert wait(nono, "agent-1", "--state", "idle", "--timeout", "30").returncode == 0
+    waiting = waiting_in_background(nono, workspace, "agent-1", "--state", "exited")
+    try:
+        nono("send-keys", "agent-1", "exit 5", "Enter")
+        assert waiting.wait(timeout=60) == 5
+        assert waiting.stderr.read() == "nono: agent-1 exited(5)\n"
+    finally:
+        waiting.kill()
+    r = wait(nono, "agent-1", "--state", "exited")  # and from the record, once it is gone
+    assert (r.returncode, r.stderr) == (5, "nono: agent-1 exited(5)\n")
+
+
+def test_wait_for_a_state_fails_when_the_agent_exits_first(nono, agents, workspace):
+    agents("agent-1")
+    assert wait(nono, "agent-1", "--state", "idle", "--timeout", "30").returncode == 0
+    waiting = waiting_in_background(nono, workspace, "agent-1", "--state", "waiting")
+    try:
+        nono("send-keys", "agent-1", "exit 3", "Enter")
+        assert waiting.wait(timeout=60) == 1
+        assert waiting.stderr.read() == "nono: agent-1 exited(3) before it was waiting\n"
+    finally:
+        waiting.kill()
+
+
+def test_ps_waiting_lists_real_sessions_by_how_long_they_have_waited(nono, agents):
+    agents("first")
+    agents("second")  # newer: plain `ps` lists it first
+    for name in ("first", "second"):  # ... but "first" starts waiting first
+        assert wait(nono, name, "--state", "idle", "--timeout", "30").returncode == 0
+        nono("send-keys", name, "ask", "Enter")
+        assert wait(nono, name, "--state", "waiting", "--timeout", "30").returncode == 0
+    assert list(ps_rows(nono)) == ["second", "first"]
+    assert list(ps_rows(nono, "--waiting")) == ["first", "second"]
+    nono("send-keys", "first", "y", "Enter")  # answered: it leaves the list
+    assert wait(nono, "first", "--state", "working", "--timeout", "30").returncode == 0
+    assert list(ps_rows(nono, "--waiting")) == ["second"]
+    listed = json.loads(nono("ps", "--waiting", "--json").stdout)
+    assert [(row["name"], row["activity"]["state"]) for row in listed] == [("second", "waiting")]

@@ -128,7 +128,7 @@ def reached(record: registry.Record, args: argparse.Namespace, answer: dict[str,
     code = code if isinstance(code, int) and not isinstance(code, bool) else None
     if how == "pattern":
         row, text = answer.get("row"), act.clean_text(str(answer.get("text") or ""))
-        at = f" at row {row}" if isinstance(row, int) else ""
+        at = f" at row {row + 1}" if isinstance(row, int) else ""  # 1-based, as rules say
         say(f"{record.name}'s screen matches {args.pattern!r}{at}: {text!r}")
         return 0
     if how == "state" and args.state == act.EXITED:
