@@ -19,8 +19,6 @@ import pytest
 from nono.session import registry
 from nono.session.registry import Record
 
-NOW = time.time()
-
 
 @pytest.fixture
 def records(home):
@@ -30,7 +28,7 @@ def records(home):
     written: list[Record] = []
 
     def write(name: str, activity: dict | None = None, *, exited: int | None = None,
-              created: float = NOW - 3600, note: str | None = None) -> Record:  # fmt: skip
+              created_ago: float = 3600, note: str | None = None) -> Record:  # fmt: skip
         if exited is None:
             stand_in = subprocess.Popen(["sleep", "600"])
             stand_ins.append(stand_in)
@@ -48,13 +46,13 @@ def records(home):
             profile="default",
             network="allowed",
             sandbox={},
-            created=created,
+            created=time.time() - created_ago,
             supervisor_pid=pid,
             supervisor_start=started,
             socket=f"nono-test-none-{name}",  # nobody listens: a status request finds nobody
             status=registry.RUNNING if exited is None else registry.EXITED,
             exit_code=exited,
-            ended=None if exited is None else NOW - 30,
+            ended=None if exited is None else time.time() - 30,
             note=note,
             activity=activity,
         )
@@ -75,7 +73,7 @@ def dead_supervisor() -> tuple[int, float]:
     """A pid and start time that no live process has: a supervisor that is gone."""
     gone = subprocess.Popen(["true"])
     gone.wait()
-    return gone.pid, NOW - 7200
+    return gone.pid, time.time() - 7200
 
 
 def lose_supervisor(record: Record) -> None:
@@ -86,7 +84,8 @@ def lose_supervisor(record: Record) -> None:
 
 
 def activity(state: str, ago: float, reason: str = "", source: str = "screen") -> dict:
-    return {"state": state, "since": NOW - ago, "reason": reason, "source": source}
+    """An activity entered `ago` seconds before now (now: each test's own; the labels count)."""
+    return {"state": state, "since": time.time() - ago, "reason": reason, "source": source}
 
 
 def ps_rows(nono, *args: str) -> dict[str, list[str]]:
@@ -128,7 +127,7 @@ def test_ps_state_column_says_what_each_agent_is_doing(nono, records):
 
 def test_ps_json_carries_each_activity_cleaned_and_null_when_unknown(nono, records):
     hostile = "Proceed?\x1b]52;c;ZXZpbA==\x07\x1b[2J [y/N]"
-    records("asking", activity("waiting", 60, hostile, "notification"))
+    asked = records("asking", activity("waiting", 60, hostile, "notification")).activity
     records("older", None)
     records("finished", activity("waiting", 100), exited=2)
     r = nono("ps", "--all", "--json")
@@ -138,7 +137,7 @@ def test_ps_json_carries_each_activity_cleaned_and_null_when_unknown(nono, recor
     asking = by_name["asking"]["activity"]
     assert set(asking) == {"state", "since", "reason", "source"}
     assert asking["state"] == "waiting" and asking["source"] == "notification"
-    assert asking["since"] == pytest.approx(NOW - 60)
+    assert asking["since"] == asked["since"]
     assert asking["reason"].startswith("Proceed?") and asking["reason"].endswith("[y/N]")
     assert by_name["older"]["activity"] is None
     assert by_name["finished"]["activity"]["state"] == "exited"
@@ -146,9 +145,9 @@ def test_ps_json_carries_each_activity_cleaned_and_null_when_unknown(nono, recor
 
 
 def test_ps_waiting_lists_only_sessions_waiting_oldest_first(nono, records):
-    records("newer", activity("waiting", 30), created=NOW - 100)
+    records("newer", activity("waiting", 30), created_ago=100)
     records("busy", activity("working", 5))
-    records("oldest", activity("waiting", 900), created=NOW - 50)
+    records("oldest", activity("waiting", 900), created_ago=50)
     records("idle", activity("idle", 2000))
     records("gone", activity("waiting", 5000), exited=0)
     rows = ps_rows(nono, "--waiting")
@@ -175,8 +174,8 @@ def test_ps_waiting_with_none_waiting_says_so(nono, records):
 
 def test_inspect_explains_the_state_with_its_reason(nono, records):
     reason = 'screen rule claude-code.permission matched row 38 "Do you want to make this edit?"'
-    records("claude-1", activity("waiting", 120, reason + "\x07\x1b"))
-    at = time.strftime("%H:%M:%S", time.localtime(NOW - 120))
+    since = records("claude-1", activity("waiting", 120, reason + "\x07\x1b")).activity["since"]
+    at = time.strftime("%H:%M:%S", time.localtime(since))
     r = nono("inspect", "claude-1")
     assert r.returncode == 0, r.stderr
     assert f"activity    waiting since {at}: {reason}\n" in r.stdout
