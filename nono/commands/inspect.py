@@ -12,6 +12,11 @@ from nono.errors import NonoError
 from nono.session import registry
 from nono.session.client import Control
 
+# typing costs start-up time to import; annotations here are never evaluated.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("session", help="id, unique id prefix, or name")
@@ -23,7 +28,7 @@ def execute(args: argparse.Namespace) -> int:
     record = registry.resolve(args.session)
     data = record.to_json()
     data["uptime"] = uptime(record)
-    live: dict[str, object] = {}
+    live: dict[str, Any] = {}
     if record.status != registry.EXITED:
         with contextlib.suppress(NonoError), Control(record) as control:
             live = control.request("status")

@@ -84,6 +84,8 @@ def execute(args: argparse.Namespace) -> int:
         try:
             control.conn.send(Request("wait", {k: v for k, v in wanted.items() if v is not None}))
             answer = _answer(control, deadline)
+        except TimeoutError:  # ours to take: leaving hangs up, and the supervisor drops the wait
+            return timed_out(registry.reconcile(registry.read_record(record.id)), args)
         except (OSError, ProtocolError):
             answer = None  # the supervisor went away mid-wait: the record says how it ended
         except NonoError as exc:
@@ -94,22 +96,17 @@ def execute(args: argparse.Namespace) -> int:
     if answer is None:
         hung_up = NonoError(f"session {record.name} hung up during the wait")
         return ended_or_raise(record, args, hung_up)
-    if answer == "timeout":
-        return timed_out(registry.reconcile(registry.read_record(record.id)), args)
     return reached(record, args, answer)
 
 
-def _answer(control: Control, deadline: float | None) -> dict[str, Any] | str | None:
-    """The supervisor's answer to the wait; "timeout" when the deadline passed first; None if it
-    hung up. Frames in between (an EXIT) are not the answer."""
+def _answer(control: Control, deadline: float | None) -> dict[str, Any] | None:
+    """The supervisor's answer to the wait, or None if it hung up; TimeoutError when the
+    deadline passes first. Frames in between (an EXIT) are not the answer."""
     while True:
         left = None if deadline is None else deadline - time.monotonic()
         if left is not None and left <= 0:
-            return "timeout"
-        try:
-            frame = control.conn.read(left)
-        except TimeoutError:
-            return "timeout"
+            raise TimeoutError
+        frame = control.conn.read(left)
         if frame is None:
             return None
         response = read_response(frame, "wait")
