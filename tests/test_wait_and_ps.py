@@ -9,7 +9,9 @@ running. The second half drives real sessions whose agent is a small script.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -399,3 +401,24 @@ def test_ps_waiting_lists_real_sessions_by_how_long_they_have_waited(nono, agent
     assert list(ps_rows(nono, "--waiting")) == ["second"]
     listed = json.loads(nono("ps", "--waiting", "--json").stdout)
     assert [(row["name"], row["activity"]["state"]) for row in listed] == [("second", "waiting")]
+
+
+def test_wait_when_the_supervisor_dies_mid_wait_says_the_code_is_lost(nono, agents, workspace):
+    agents("agent-1")
+    assert wait(nono, "agent-1", "--state", "idle", "--timeout", "30").returncode == 0
+    for_exit = waiting_in_background(nono, workspace, "agent-1", "--state", "exited")
+    for_prompt = waiting_in_background(nono, workspace, "agent-1", "--pattern", "never shown")
+    try:
+        supervisor = json.loads(nono("inspect", "agent-1", "--json").stdout)["supervisor_pid"]
+        os.kill(supervisor, signal.SIGKILL)
+        assert for_exit.wait(timeout=60) == 1
+        assert for_exit.stderr.read() == (
+            "nono: agent-1 exited, and its exit code is unknown (its supervisor died)\n"
+        )
+        assert for_prompt.wait(timeout=60) == 1
+        assert "session agent-1 has exited; its screen is no longer watched" in (
+            for_prompt.stderr.read()
+        )
+    finally:
+        for_exit.kill()
+        for_prompt.kill()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 TIMED_OUT = 124  # timeout(1)'s status, so scripts can tell "not yet" from "failed"
+GONE_WITHIN = 2.0  # seconds a supervisor that hung up on a wait has to finish dying
 WAITABLE = (act.WAITING, act.IDLE, act.WORKING, act.EXITED)
 
 
@@ -94,6 +95,11 @@ def execute(args: argparse.Namespace) -> int:
                 raise NonoError(old, "it was started by an older nono; restart it") from None
             raise
     if answer is None:
+        # A supervisor that dies closes its sockets before /proc shows it gone: give its exit
+        # the moment it takes, so that the record, reconciled, says it ended.
+        end = time.monotonic() + GONE_WITHIN
+        while registry.supervisor_alive(record) and time.monotonic() < end:
+            time.sleep(0.01)
         hung_up = NonoError(f"session {record.name} hung up during the wait")
         return ended_or_raise(record, args, hung_up)
     return reached(record, args, answer)
