@@ -264,6 +264,19 @@ def test_a_resize_does_not_make_an_idle_shell_work(sessions_shell):
     assert [e["state"] for e in events(shell.id)[before:]] == []
 
 
+def test_a_question_stays_waiting_through_a_resize(agents):
+    agent = agents("resized")
+    agent.cue("ask Apply the patch? [y/N] ")
+    since = agent.wait("waiting")["activity"]["since"]
+    for cols, rows in ((100, 30), (60, 20), (80, 24)):
+        conn, _ = connect(agent.record(), Hello("raw", cols, rows))
+        conn.close()
+    time.sleep(ECHO_WINDOW + 1.0)  # each resize looked at
+    now = agent.activity()
+    assert (now.state, now.since) == ("waiting", since)
+    assert [e["state"] for e in events(agent.id)][-1] == "waiting"
+
+
 def test_exit_is_the_last_state_and_wait_returns_it(agents):
     agent = agents("exits")
     agent.cue("say done", "exit 3")

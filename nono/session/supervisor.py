@@ -145,6 +145,8 @@ class Supervisor:
         self.look_timer: asyncio.TimerHandle | None = None
         self.look_at = 0.0  # loop time the look timer fires at
         self.bells_seen = 0
+        # The screen's rows as of the last look, and what the model had taken then.
+        self.screen_seen: tuple[tuple[int, int, int] | None, list[str]] = (None, [])
         # `wait` requests not answered yet: (state or None, compiled pattern or None, future).
         self.waits: list[tuple[str | None, re.Pattern[str] | None, asyncio.Future]] = []
         self.turn_task: asyncio.Task | None = None  # a turn's rollback snapshot being taken
@@ -318,7 +320,10 @@ class Supervisor:
         if self.model.bells > self.bells_seen:
             self.bells_seen = self.model.bells
             watch.bell(now)
-        lines = self.model.screen_lines()
+        key = (self.fed, self.model.cols, self.model.rows)
+        if key != self.screen_seen[0]:
+            self.screen_seen = (key, self.model.screen_lines())
+        lines = self.screen_seen[1]
         changed = watch.look(now, time.time(), lines, self.model.cursor[1], probe(self.master))
         if changed is not None:
             self.set_activity(changed)
