@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import stat
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -497,3 +498,29 @@ def test_codexs_approval_prompt_is_waiting_and_the_answer_ends_it(nono, home, wo
             assert (workspace / "made-by-codex").is_file()
         finally:
             nono("stop", session, "--force", env=env)
+
+
+def test_claudes_hooks_never_write_into_a_file_it_reads_its_prompt_from(nono, home, workspace):
+    """`claude -p < prompt.txt`: Claude's fd 0 is the person's file, not a terminal; the
+    profile's Stop hook must leave it as it is (a `>` to it would empty it)."""
+    from fakeapi import FakeAPI
+
+    agent = AGENTS["claude-code"]
+    program = find(agent)
+    onboarded_claude(home, workspace)
+    prompt = workspace / "prompt.txt"
+    prompt.write_text("say hello\n")
+    with FakeAPI() as api:
+        env = {**os.environ, **environment(home, program), "ANTHROPIC_BASE_URL": api.url,
+               "ANTHROPIC_API_KEY": CLAUDE_KEY, "DISABLE_AUTOUPDATER": "1",
+               "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}  # fmt: skip
+        with prompt.open("rb") as stdin:
+            r = subprocess.run(
+                [sys.executable, "-m", "nono", "run", "--profile", agent.profile, "--allow-cwd",
+                 *install_root(program), "--", agent.command, "-p"],
+                cwd=workspace, env=env, stdin=stdin, capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "Done."
+    assert any(path.endswith("/messages") for path, _ in api.requests)  # the turn ran
+    assert prompt.read_text() == "say hello\n"
