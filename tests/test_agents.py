@@ -414,7 +414,8 @@ def onboarded_claude(home: Path, workspace: Path) -> None:
 def test_claudes_permission_prompt_is_waiting_and_its_hooks_say_so(nono, home, workspace):
     """Claude Code under its profile, on a local fake model API: a Bash call asks for
     permission (waiting, by the screen and then by the profile's Notification hook), the
-    answer ends the turn (idle, said by its Stop hook) and the command ran."""
+    answer ends the turn (idle, said by its Stop hook) and the command ran; a Write prompt
+    rejected with Esc leaves waiting too."""
     from fakeapi import FakeAPI
 
     agent = AGENTS["claude-code"]
@@ -427,7 +428,9 @@ def test_claudes_permission_prompt_is_waiting_and_its_hooks_say_so(nono, home, w
         session = detached(nono, agent, program, home, env)
         try:
             wait_state(session, "idle")
-            r = nono("send-keys", session, "run: touch made-by-claude", "Enter", env=env)
+            r = nono("send-keys", session, "run: touch made-by-claude", env=env)
+            assert r.returncode == 0, r.stderr
+            r = nono("send-keys", session, "Enter", env=env)
             assert r.returncode == 0, r.stderr
             asked = wait_state(session, "waiting")
             assert asked["source"] == "screen", asked  # the prompt is read at once ...
@@ -450,6 +453,21 @@ def test_claudes_permission_prompt_is_waiting_and_its_hooks_say_so(nono, home, w
             done = record_says(session, lambda a: "ended its turn" in a["reason"])
             assert done["state"] == "idle" and done["source"] == "hook", done
             assert (workspace / "made-by-claude").is_file()
+
+            # A prompt rejected with Esc does not stick at waiting (nor does its hook's claim).
+            notes = workspace / "notes.txt"
+            r = nono("send-keys", session, f"write: {notes}", env=env)
+            assert r.returncode == 0, r.stderr
+            r = nono("send-keys", session, "Enter", env=env)  # (with it, a paste)
+            assert r.returncode == 0, r.stderr
+            asked = wait_state(session, "waiting")
+            assert 'Do you want to create notes.txt?"' in asked["reason"], asked
+            r = nono("send-keys", session, "Escape", env=env)
+            assert r.returncode == 0, r.stderr
+            after = record_says(session, lambda a: a["state"] != "waiting")
+            assert after["state"] in ("working", "idle"), after
+            assert wait_state(session, "idle")["state"] == "idle"
+            assert not notes.exists()
         finally:
             nono("stop", session, "--force", env=env)
 
