@@ -38,6 +38,7 @@ RULE = {
     "codex-idle-finished": "codex.prompt",
     "codex-idle-start": "codex.prompt",
     "codex-waiting-approval": "codex.approval",
+    "codex-waiting-hooks-review": "codex.hooks-review",
     "codex-waiting-onboarding-browser": "codex.onboarding",
     "codex-waiting-onboarding-signin": "codex.onboarding",
     "codex-working-thinking": "codex.working",
@@ -56,6 +57,7 @@ ROW = {
     "claude-code-waiting-permission-write": "Do you want to create notes.txt?",
     "codex-waiting-approval": "Would you like to run the following command?",
     "codex-waiting-onboarding-browser": "Finish signing in via your browser",
+    "codex-waiting-hooks-review": "Hooks need review",
     "codex-working-thinking": "esc to interrupt",
 }
 
