@@ -3,7 +3,8 @@ and Codex CLIs reach their permission prompts, spinners and finished turns witho
 
 What the model "says" is decided by the last thing the person typed (the newest user text in the
 request), so a test scripts a turn by what it types:
-- `run: CMD` answers with a shell tool call running CMD (the agent then asks for permission);
+- `run: CMD` answers with a shell tool call running CMD: Claude's Bash, Codex's exec_command
+  asking to run outside Codex's own sandbox (with that sandbox on, Codex asks for approval);
 - `write: PATH` answers with a call of Claude Code's Write tool making PATH (Claude only);
 - `hold: TEXT` holds the answer until `release()` (the agent shows its working spinner), then
   answers TEXT;
