@@ -2,9 +2,10 @@
 agents file refused with its file and line.
 
 tests/fixtures/agents/KIND-STATE-WHAT.txt are screens of the real CLIs (versions and how each was
-reached in its first line; the fake model API is tests/fakeapi.py), as nono's terminal model
-shows them at 120x40: a header of two lines (what it is; the cursor), then the 40 rows. The
-state a fixture must be read as is in its name; the rule that must say it is below.
+reached in its first line; made by record.py beside them, with the fake model API of
+tests/fakeapi.py), as nono's terminal model shows them at 120x40: a header of two lines (what
+it is; the cursor), then the 40 rows. The state a fixture must be read as is in its name; the
+rule that must say it is below.
 """
 
 from __future__ import annotations
