@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol
 
 from nono.keys import Key, KeyCodeError, encode_key
-from nono.mux import presets
+from nono.mux import presets, waiting
 
 if TYPE_CHECKING:
     from prompt_toolkit.application import Application
@@ -187,6 +187,8 @@ _register("send-prefix", PANES, "Send the prefix key to the focused pane", _send
 _register("redraw", PANES, "Redraw the screen", _redraw)
 _register("next-session", PANES, "Show the next session not on screen in the focused pane",
           lambda p, _: p.sessions.next_session())
+_register("next-waiting", PANES, "Focus the session waiting longest for you; again: the next",
+          lambda p, _: waiting.next_waiting(p.model, p.sessions))
 
 # Copy mode's commands: CopyMode.act (copymode.py) does each, by this name.
 for _name, _help_text in (

@@ -31,6 +31,7 @@ from nono.mux.paint import PaintedRow, blit, fill, placed_row, put
 from nono.mux.pane import Cells, Pane, row_cells, style_string
 from nono.mux.prompts import Overlay, Prompt, overlay_box, text_width
 from nono.mux.styles import (
+    ACTIVITY_BORDER,
     BORDER,
     BORDER_FOCUS,
     BORDER_SYNC,
@@ -76,7 +77,7 @@ class View(Protocol):
     @property
     def message_alert(self) -> bool: ...
     def number(self, pane_id: str) -> int: ...
-    def status_items(self) -> list[tuple[str, str]]: ...
+    def status_items(self) -> list[tuple[tuple[str, str], ...]]: ...  # each: styled runs
     def status_right(self) -> tuple[str, str] | None: ...
 
 
@@ -274,7 +275,10 @@ class Dashboard(Container):
             line = PaintedRow(rect.width)
             line.add("─ ", style)
             line.add(label, style + (" reverse" if focused else ""))
-            if word not in ("running", "idle"):
+            if word in ACTIVITY_BORDER:
+                line.add(" ", style)
+                line.add(f" {word} " if word == "waiting" else word, ACTIVITY_BORDER[word])
+            elif word != "running":
                 line.add(f" {word}", EXITED_STYLE)
                 if pane.problem:
                     line.add(f": {pane.problem}", EXITED_STYLE)
@@ -383,11 +387,12 @@ class Dashboard(Container):
                 line.pad(width, " ", style)
             else:
                 line.add("[nono] ", STATUS + " bold")
-                for item, style in items:
-                    if line.x + text_width(item) + 1 > width:
+                for runs in items:
+                    if line.x + sum(text_width(text) for text, _ in runs) + 1 > width:
                         line.add("…", STATUS)
                         break
-                    line.add(item, style)
+                    for text, style in runs:
+                        line.add(text, style)
                     line.add(" ", STATUS)
                 if right:
                     text, style = right
