@@ -252,3 +252,35 @@ def test_notify_config_silences_the_terminal_and_runs_the_command_without_a_shel
     assert (session, state) == ("beta", "waiting")
     assert args[0] == "--" and args[1].startswith("beta waiting: screen rule default.confirm")
     assert "Proceed? [y/N]" in reason and len(args) == 2  # one argument, however it is spaced
+
+
+def test_an_agent_written_reason_cannot_end_the_notice_or_start_a_sequence_of_its_own():
+    from nono.mux.notify import notice_for, terminal_bytes
+    from nono.session.activity import Activity
+
+    working = Activity("working", 1.0, "output", "output")
+    hostile = Activity("waiting", 2.0, "ok\x07\x1b]52;c;QUFB\x07\x1b[2J; rm -rf ~;", "hook")
+    notice = notice_for("beta", working, hostile)
+    assert notice is not None
+    out = terminal_bytes(notice, bell=True, desktop=True)
+    assert out.count("\x1b") == 2  # the two notices' own ESC ] and nothing the agent wrote
+    assert out.count("\x07") == 3  # their two terminators and the bell
+    osc777 = out.split("\x1b]777;")[1].split("\x07")[0]
+    assert osc777.split(";")[:2] == ["notify", "nono"] and osc777.count(";") == 2
+    assert terminal_bytes(notice, bell=False, desktop=False) == ""
+
+
+def test_only_a_turn_that_needs_the_person_is_news():
+    from nono.mux.notify import notice_for
+    from nono.session.activity import Activity
+
+    def a(state: str, since: float = 1.0) -> Activity:
+        return Activity(state, since, "", "")
+
+    assert notice_for("s", None, a("waiting")) is None  # the first word heard: no change
+    assert notice_for("s", a("idle"), a("waiting")) is not None
+    assert notice_for("s", a("working"), a("idle")) is not None
+    assert notice_for("s", a("working"), a("exited")) is not None
+    assert notice_for("s", a("waiting"), a("idle")) is None  # answered, then quiet
+    assert notice_for("s", a("idle"), a("working")) is None
+    assert notice_for("s", a("starting"), a("idle")) is None
