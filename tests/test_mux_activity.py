@@ -165,11 +165,15 @@ def test_the_jump_key_opens_a_waiting_session_that_is_not_on_screen(agents, dash
     assert "beta" not in [name for _, _, name in dash.headers()]
     cue(nono, "beta", "ask")
     dash.wait(lambda t: status_says(dash, "beta", "waiting"))  # from its record
+    dash.settle(quiet=1.0)
+    assert notices(dash) == ([(b"beta", b"waiting")], [(b"beta", b"waiting")], 1)
     dash.prefix("a")
     dash.wait(lambda t: header_says(dash, "beta", "waiting") and focused(dash) == "beta")
     dash.wait("Proceed? [y/N]")
     dash.type_line("n")
     dash.wait("answered n")
+    # Heard again through its new pane: the same change, not told twice.
+    assert notices(dash) == ([(b"beta", b"waiting")], [(b"beta", b"waiting")], 1)
 
 
 def test_notices_reach_the_outer_terminal_once_per_change_and_not_for_the_focused_pane(
