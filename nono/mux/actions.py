@@ -132,6 +132,18 @@ def _synchronize(p: Parts, _: str) -> None:
     model.say("typing goes to every pane" if model.sync else "synchronize off", alert=model.sync)
 
 
+def _choose_session(p: Parts, _: str) -> None:
+    from nono.mux import chooser  # imported on first use, as the overlay it opens
+
+    chooser.choose(p.model, p.sessions)
+
+
+def _review_turn(p: Parts, _: str) -> None:
+    from nono.mux import review
+
+    review.open_review(p.model)
+
+
 def _none(p: Parts, _: str) -> None:
     pass
 
@@ -187,6 +199,12 @@ _register("send-prefix", PANES, "Send the prefix key to the focused pane", _send
 _register("redraw", PANES, "Redraw the screen", _redraw)
 _register("next-session", PANES, "Show the next session not on screen in the focused pane",
           lambda p, _: p.sessions.next_session())
+_register("choose-session", PANES,
+          "Choose a session (waiting ones first): open it in a pane or swap it in",
+          _choose_session)
+_register("review-turn", PANES,
+          "Review the focused session's changes: diffs; restore a file, the last turn, or all",
+          _review_turn)
 
 # Copy mode's commands: CopyMode.act (copymode.py) does each, by this name.
 for _name, _help_text in (
