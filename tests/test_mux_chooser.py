@@ -10,8 +10,11 @@ import time
 
 from nono.mux.chooser import ordered
 from nono.session.registry import EXITED, RUNNING, Record
+from tests import test_mux
 from tests.mux_helpers import Dashboard
-from tests.test_mux import dashboard, sessions  # noqa: F401 (fixtures)
+
+# The dashboard tests' fixtures: detached sessions, and `nono mux` in a PTY.
+sessions, dashboard = test_mux.sessions, test_mux.dashboard
 
 # Before the supervisor computes activity the state is the record's; after, the activity's.
 STATE = r"(running|starting|working|idle \d+[smhd]|waiting \d+[smhd])"
@@ -30,9 +33,7 @@ def open_chooser(dash: Dashboard) -> None:
     dash.wait("LAST LINE")
 
 
-def test_the_chooser_lists_every_session_with_state_profile_host_last_line_and_changes(
-    sessions, dashboard, nono, workspace
-):
+def test_the_chooser_lists_state_profile_host_last_line_and_changes(sessions, dashboard, nono):
     sessions("alpha", "sh", "-c", 'echo LAST-"alpha"; exec sleep 600')
     done = sessions("gamma", "sh", "-c", 'echo made > made.txt; echo LAST-"gamma"',
                     extra=("--rollback",))  # fmt: skip
