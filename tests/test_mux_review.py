@@ -5,6 +5,7 @@ keep the person's own later edits unless forced."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from nono.rollback import Rollback
@@ -47,27 +48,40 @@ def select(dash: Dashboard, line_text: str) -> None:
     raise AssertionError(f"cannot select {line_text!r}:\n{dash.text()}")
 
 
-def two_turns(sessions, dashboard, nono, workspace) -> tuple[Dashboard, Rollback]:
+def end_turn(rb: Rollback, wrote: str) -> None:
+    """The snapshot that ends a turn which wrote `wrote`: the supervisor's own where the
+    rollback takes turn snapshots (the agent went from working to idle, asleep on its read),
+    else one taken here."""
+    if not hasattr(Rollback, "turn_snapshot"):
+        rb.snapshot()
+        return
+    deadline = time.monotonic() + 30
+    while not any(p.endswith("/" + wrote) for p in Rollback.open(rb.id).manifest(-1).by_path):
+        assert time.monotonic() < deadline, f"no turn snapshot with {wrote}"
+        time.sleep(0.1)
+
+
+def two_turns(sessions, dashboard, nono, workspace) -> Dashboard:
     """A --rollback session focused in the dashboard, with a snapshot after each turn."""
     sessions("agent", "sh", "-c", AGENT, extra=("--rollback",))
     dash = dashboard(cols=110, rows=32)
     dash.wait("READY-agent")
     rb = rollback_of(nono, "agent")
-    rb.snapshot()  # snapshot 1: the end of the first turn
+    end_turn(rb, "first.txt")
     dash.send("\r")
     dash.wait("TURN2-agent")
-    rb.snapshot()  # snapshot 2: the end of the second
+    end_turn(rb, "second.txt")
     assert (workspace / "second.txt").read_text() == "two\n"
-    return dash, rb
+    return dash
 
 
 def test_review_lists_the_last_turn_and_everything_since_the_start_and_shows_a_diff(
     sessions, dashboard, nono, workspace
 ):
-    dash, _ = two_turns(sessions, dashboard, nono, workspace)
+    dash = two_turns(sessions, dashboard, nono, workspace)
     dash.prefix("u")
     text = dash.wait("since the start: 3 path(s)")
-    assert "last turn (snapshot 1 to 2): 2 path(s)" in text
+    assert re.search(r"last turn \(turn 2, snapshot \d+ to \d+\): 2 path\(s\)", text)
     turn, start = row_of(dash, "last turn"), row_of(dash, "since the start")
     listed = dash.lines()
     names = ("README.md", "second.txt", "first.txt")
@@ -88,7 +102,7 @@ def test_review_lists_the_last_turn_and_everything_since_the_start_and_shows_a_d
 def test_restoring_one_file_changes_the_disk_and_a_later_edit_is_kept_without_force(
     sessions, dashboard, nono, workspace
 ):
-    dash, _ = two_turns(sessions, dashboard, nono, workspace)
+    dash = two_turns(sessions, dashboard, nono, workspace)
     dash.prefix("u")
     dash.wait("since the start: 3 path(s)")
     select(dash, "second.txt")
@@ -118,7 +132,7 @@ def test_restoring_one_file_changes_the_disk_and_a_later_edit_is_kept_without_fo
 
 
 def test_restoring_the_last_turn_keeps_the_first(sessions, dashboard, nono, workspace):
-    dash, _ = two_turns(sessions, dashboard, nono, workspace)
+    dash = two_turns(sessions, dashboard, nono, workspace)
     dash.prefix("u")
     dash.wait("since the start: 3 path(s)")
     dash.send("t")
@@ -144,7 +158,7 @@ def test_review_after_the_session_exited_uses_its_final_snapshot(
         dash.pump(0.1)
     dash.prefix("u")
     dash.wait("since the start: 1 path(s)")
-    assert "last turn (snapshot 0 to 1): 1 path(s)" in dash.text()
+    assert "last turn (turn 1, snapshot 0 to 1): 1 path(s)" in dash.text()
     dash.send("a")
     dash.wait("restore everything, as at the start? (y/n)")
     dash.send("y")

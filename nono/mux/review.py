@@ -38,6 +38,7 @@ class Line:
     style: str | None = None
     change: Change | None = None  # a file line: it can be chosen
     to: int = 0  # the snapshot restoring this line's file goes back to
+    turn: int | None = None  # or the turn whose undo restores it
     where: str = ""  # how that snapshot is said: "as before the last turn", "as at the start"
 
 
@@ -48,12 +49,12 @@ def relative(path: str, roots: tuple[str, ...]) -> str:
     return path
 
 
-def change_line(change: Change, turns: undo.Turns, to: int, where: str) -> Line:
+def change_line(change: Change, turns: undo.Turns, to: int, turn: int | None, where: str) -> Line:
     area = git_area(change.path, turns.runs)
     tag = f"[{area}] " if area else ""
     shown = name(relative(change.path, turns.roots))
     mark = MARKS.get(change.kind, "?")
-    return Line(f"  {mark} {change.kind:<9} {tag}{shown}", None, change, to, where)
+    return Line(f"  {mark} {change.kind:<9} {tag}{shown}", None, change, to, turn, where)
 
 
 def lines_of(turns: undo.Turns) -> list[Line]:
@@ -65,13 +66,13 @@ def lines_of(turns: undo.Turns) -> list[Line]:
         out.append(Line("no snapshot since the start yet: the session's changes show here once "
                         "a turn ends or the session exits"))  # fmt: skip
         return out
-    before, after = turns.turn
-    out.append(Line(f"last turn (snapshot {before} to {after}): {len(turns.last)} path(s)",
-                    SECTION))  # fmt: skip
-    out += [change_line(c, turns, before, "as before the last turn") for c in turns.last]
+    number, before, after = turns.turn
+    out.append(Line(f"last turn (turn {number}, snapshot {before} to {after}): "
+                    f"{len(turns.last)} path(s)", SECTION))  # fmt: skip
+    out += [change_line(c, turns, before, number, "as before the last turn") for c in turns.last]
     out.append(Line(""))
     out.append(Line(f"since the start: {len(turns.since)} path(s)", SECTION))
-    out += [change_line(c, turns, 0, "as at the start") for c in turns.since]
+    out += [change_line(c, turns, 0, None, "as at the start") for c in turns.since]
     for r in turns.refs:
         out.append(Line(f"  g {r.kind:<9} [git ref] {name(r.ref)} in {name(r.repo)}"))
     return out
@@ -184,9 +185,10 @@ class Review(Overlay):
         elif key == "r":
             self._restore_file()
         elif key == "t" and self.turns is not None and self.turns.turn is not None:
-            self._ask(self.turns.turn[0], None, "the last turn")
+            number, before, _ = self.turns.turn
+            self._ask(before, number, None, "the last turn")
         elif key == "a" and self.turns is not None and self.turns.turn is not None:
-            self._ask(0, None, "everything, as at the start")
+            self._ask(0, None, None, "everything, as at the start")
         return False
 
     def _diff_key(self, key: str, page: int) -> bool:
@@ -270,9 +272,9 @@ class Review(Overlay):
         if line is None or line.change is None:
             return
         label = name(relative(line.change.path, self.rollback_roots()))
-        self._ask(line.to, (line.change.path,), f"{label} {line.where}")
+        self._ask(line.to, line.turn, (line.change.path,), f"{label} {line.where}")
 
-    def _ask(self, to: int, paths: tuple[str, ...] | None, what: str) -> None:
+    def _ask(self, to: int, turn: int | None, paths: tuple[str, ...] | None, what: str) -> None:
         """Plan first, so the question can say what would be kept; ask; restore."""
 
         def planned(preview: tuple[int, tuple[str, ...]]) -> None:
@@ -298,14 +300,15 @@ class Review(Overlay):
             def answer(key: str) -> None:
                 if key in ("y", "Y", "F"):
                     force = key == "F"
-                    self._run(undo.restore, (self.rollback_id, to, paths, force), self._restored)
+                    args = (self.rollback_id, to, turn, paths, force)
+                    self._run(undo.restore, args, self._restored)
                 elif conflicts:
                     self.outcome = []
                     self.show_list()
 
             self.model.ask(question, answer, single_key=True)
 
-        self._run(undo.preview, (self.rollback_id, to, paths), planned)
+        self._run(undo.preview, (self.rollback_id, to, turn, paths), planned)
 
     def _restored(self, done: undo.Outcome) -> None:
         self.outcome = outcome_lines(done, self.rollback_roots())

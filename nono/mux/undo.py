@@ -11,6 +11,7 @@ event loop. The plans they cut are pure (`narrow`).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from nono.rollback.changes import RefChange, runs_outside_first
 from nono.rollback.model import Change, RestorePlan
@@ -23,10 +24,8 @@ class Turns:
 
     rollback_id: str
     roots: tuple[str, ...]
-    # The last turn: the snapshots before and after it. Until per-turn snapshots exist, each
-    # snapshot after the baseline ends a turn (turn N: snapshot N-1 to N). None: no snapshot
-    # since the baseline yet.
-    turn: tuple[int, int] | None
+    # The last turn: its number, and the snapshots before and after it. None: no turn yet.
+    turn: tuple[int, int, int] | None
     last: tuple[Change, ...]  # changed in the last turn
     since: tuple[Change, ...]  # changed since the start (baseline to latest snapshot)
     refs: tuple[RefChange, ...]  # git refs moved since the start
@@ -47,8 +46,15 @@ class Outcome:
     existed: tuple[str, ...]  # never removed: there (ignored) before the session
 
 
-def last_turn(indexes: list[int]) -> tuple[int, int] | None:
-    return (indexes[-2], indexes[-1]) if len(indexes) >= 2 else None
+def last_turn(rb: Any) -> tuple[int, int, int] | None:
+    """The last turn that changed something: (number, snapshot before, snapshot after). The
+    rollback's own turns where it has them (per-turn snapshots, `Rollback.turns`); before
+    those, each snapshot after the baseline ends a turn (turn N: snapshot N-1 to N)."""
+    if hasattr(rb, "turns"):
+        found = rb.turns()
+        return (found[-1].number, found[-1].since, found[-1].until) if found else None
+    indexes = [s.index for s in rb.snapshots()]
+    return (len(indexes) - 1, indexes[-2], indexes[-1]) if len(indexes) >= 2 else None
 
 
 def load(rollback_id: str) -> Turns:
@@ -59,12 +65,12 @@ def load(rollback_id: str) -> Turns:
 
     rb = Rollback.open(rollback_id)
     note = settle(rb)
-    turn = last_turn([s.index for s in rb.snapshots()])
+    turn = last_turn(rb)
     runs = rb.runs_outside()
     if turn is None:
         return Turns(rb.id, rb.roots, None, (), (), (), runs, note)
-    last = runs_outside_first(rb.changes(turn[0], turn[1]), runs)
-    since = runs_outside_first(rb.changes(0, turn[1]), runs)
+    last = runs_outside_first(rb.changes(turn[1], turn[2]), runs)
+    since = runs_outside_first(rb.changes(), runs)
     return Turns(rb.id, rb.roots, turn, tuple(last), tuple(since), tuple(rb.ref_changes()), runs,
                  note)  # fmt: skip
 
@@ -112,26 +118,44 @@ def narrow(
     return replace(plan, actions=tuple(spared), conflicts=()), touched
 
 
-def restore(rollback_id: str, to: int, paths: tuple[str, ...] | None, force: bool) -> Outcome:
+def plan(
+    rb: Any, to: int, turn: int | None, paths: tuple[str, ...] | None, force: bool
+) -> tuple[RestorePlan, tuple[str, ...]]:
+    """The plan for `paths` (None: all), back to snapshot `to` or, with `turn`, that turn
+    undone; and the person's later changes it keeps (or, forced, overwrites)."""
+    if turn is not None and hasattr(rb, "plan_turn_restore"):
+        # The rollback undoes a turn itself: only the turn's paths move, and the ones changed
+        # after it (`newer`) are left unless forced; the forced plan does not name them.
+        kept = rb.plan_turn_restore(turn, force=False)
+        chosen = rb.plan_turn_restore(turn, force=True) if force else kept
+        narrowed, _ = narrow(chosen, paths, force)
+        newer = tuple(p for p in kept.newer if paths is None or _wanted(p, "", paths))
+        return narrowed, newer
+    return narrow(rb.plan_restore(to, force=force), paths, force)
+
+
+def restore(
+    rollback_id: str, to: int, turn: int | None, paths: tuple[str, ...] | None, force: bool
+) -> Outcome:
     """Plan from the disk as it is now (a person may have edited since the question was asked)
-    and restore snapshot `to` for `paths` (None: everything)."""
+    and restore: see `plan`."""
     from nono.rollback import Rollback
 
     rb = Rollback.open(rollback_id)
-    plan, conflicts = narrow(rb.plan_restore(to, force=force), paths, force)
-    existed = tuple(k for k in plan.kept if paths is None or _wanted(k, "", paths))
-    if not plan.actions:
+    planned, conflicts = plan(rb, to, turn, paths, force)
+    existed = tuple(k for k in planned.kept if paths is None or _wanted(k, "", paths))
+    if not planned.actions:
         return Outcome(to, 0, 0, (), conflicts, force, existed)
-    result = rb.restore(plan)
+    result = rb.restore(planned)
     return Outcome(to, result.restored, result.removed, tuple(result.skipped), conflicts, force,
                    existed)  # fmt: skip
 
 
 def preview(
-    rollback_id: str, to: int, paths: tuple[str, ...] | None
+    rollback_id: str, to: int, turn: int | None, paths: tuple[str, ...] | None
 ) -> tuple[int, tuple[str, ...]]:
     """How many actions a restore would take, and the later changes it would keep."""
     from nono.rollback import Rollback
 
-    plan, conflicts = narrow(Rollback.open(rollback_id).plan_restore(to), paths, force=False)
-    return len(plan.actions), conflicts
+    planned, conflicts = plan(Rollback.open(rollback_id), to, turn, paths, force=False)
+    return len(planned.actions), conflicts
