@@ -17,7 +17,8 @@ from tests.mux_helpers import Dashboard
 sessions, dashboard = test_mux.sessions, test_mux.dashboard
 
 # Two turns: first.txt, then (after a line on stdin) second.txt and a line added to README.md.
-AGENT = ('echo one > first.txt; echo READY-"agent"; read x; echo two > second.txt; '
+# The second turn works a moment first: output right after a keystroke is taken for its echo.
+AGENT = ('echo one > first.txt; echo READY-"agent"; read x; sleep 1; echo two > second.txt; '
          'echo more >> README.md; echo TURN2-"agent"; read y')  # fmt: skip
 
 
