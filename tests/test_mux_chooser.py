@@ -156,3 +156,19 @@ def test_waiting_sessions_come_first_the_longest_waiting_on_top() -> None:
     ]  # fmt: skip
     assert [e.state for e in entries] == ["waiting 5m", "waiting 10s", "working", "running",
                                           "exited"]  # fmt: skip
+
+
+def test_the_chooser_follows_sessions_that_start_and_end_while_it_is_open(
+    sessions, dashboard, nono
+):
+    sessions("alpha")
+    dash = dashboard(cols=120)
+    dash.wait("READY-alpha")
+    open_chooser(dash)
+    sessions("late", "sh", "-c", 'echo LAST-"late"; read x')
+    dash.wait("LAST-late")
+    assert chooser_row(dash, "late").split()[1] != "exited(0)"
+    nono("send-keys", "late", "Enter")
+    dash.wait(lambda t: "exited(0)" in t)
+    assert chooser_row(dash, "late").split()[:2] == ["late", "exited(0)"]
+    assert chooser_row(dash, "late").split()[-1] == "LAST-late"

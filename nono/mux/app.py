@@ -173,6 +173,8 @@ class Mux:
 
     def _registry_changed(self) -> None:
         self.model.refresh_records()
+        if self.model.overlay is not None:
+            self.model.overlay.registry_changed()
         self.invalidate()
 
     def close(self) -> None:

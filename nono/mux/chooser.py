@@ -127,6 +127,7 @@ class Chooser(Overlay):
         self.entries = entries
         self.marks = marks  # session id -> `*` or `+`
         self.open_, self.swap = open_, swap
+        self.on_registry_change: Callable[[], None] = lambda: None  # choose() sets it
         self.widths = widths(entries)
         self.heading = heading(self.widths)
         self.last: dict[str, str] = {}  # session id -> its last screen line, once read
@@ -201,6 +202,9 @@ class Chooser(Overlay):
             return False
         return super().key(key, page)
 
+    def registry_changed(self) -> None:
+        self.on_registry_change()
+
     def _chosen(self, index: int) -> None:
         record = self.shown[index].record
         (self.swap if self.swapping else self.open_)(record)
@@ -220,12 +224,30 @@ def choose(model: Model, sessions: Sessions) -> None:
     chooser = Chooser(ordered(records, time.time()), marks,
                       lambda r: sessions.show_session(r, split=True),
                       lambda r: swap_in(model, sessions, r))  # fmt: skip
+    chooser.on_registry_change = lambda: _relist(model, chooser)
     model.overlay = chooser
-    for e in chooser.entries:
+    _read(model, chooser, chooser.entries)
+    model.invalidate()
+
+
+def _read(model: Model, chooser: Chooser, entries: list[Entry]) -> None:
+    for e in entries:
         model.spawn(_read_last(model, chooser, e.record))
         if e.record.rollback_id:
             model.spawn(_read_changes(model, chooser, e.record))
-    model.invalidate()
+
+
+def _relist(model: Model, chooser: Chooser) -> None:
+    """The records again (a state changed, a session started or ended): what is new or has
+    ended since is read again; the filter and the selection stay."""
+    records, _ = registry.list_records()
+    before = {e.record.id: e.record.status for e in chooser.entries}
+    chooser.entries = ordered(records, time.time())
+    chooser.widths = widths(chooser.entries)
+    chooser.heading = heading(chooser.widths)
+    _read(model, chooser, [e for e in chooser.entries
+                           if before.get(e.record.id) != e.record.status])  # fmt: skip
+    chooser.refresh()
 
 
 def _arrived(model: Model, chooser: Chooser, table: dict[str, str], sid: str, value: str) -> None:

@@ -105,6 +105,9 @@ class Overlay:
             self.top = min(max(self.top + step, 0), max(len(self.lines) - page, 0))
         return False
 
+    def registry_changed(self) -> None:
+        """A session started, changed state or ended while the overlay is up."""
+
     def line_style(self, index: int) -> str | None:
         """The style of line `index` when it is not the selected one (None: the overlay's)."""
         return None
