@@ -28,6 +28,12 @@ def chooser_row(dash: Dashboard, name: str) -> str:
     raise AssertionError(f"no line for {name} in the chooser:\n{dash.text()}")
 
 
+def fields(dash: Dashboard, name: str) -> list[str]:
+    """The columns of `name`'s line, without its mark."""
+    found = chooser_row(dash, name).split()
+    return found[1:] if found[0] in ("*", "+") else found
+
+
 def open_chooser(dash: Dashboard) -> None:
     dash.prefix("w")
     dash.wait("LAST LINE")
@@ -172,3 +178,27 @@ def test_the_chooser_follows_sessions_that_start_and_end_while_it_is_open(
     dash.wait(lambda t: "exited(0)" in t)
     assert chooser_row(dash, "late").split()[:2] == ["late", "exited(0)"]
     assert chooser_row(dash, "late").split()[-1] == "LAST-late"
+
+
+def test_sessions_waiting_for_the_person_come_first_the_longest_waiting_on_top(
+    sessions, dashboard, nono
+):
+    asks = "read x; printf '\\033]777;nono;waiting;approve?\\007'; echo ASKED; read y"
+    sessions("calm", "sh", "-c", 'echo LAST-"calm"; exec sleep 600')
+    sessions("asks-late", "sh", "-c", asks)
+    sessions("asks-early", "sh", "-c", asks)
+    for name in ("asks-early", "asks-late"):
+        nono("send-keys", name, "Enter")
+        deadline = time.monotonic() + 20
+        while (json.loads(nono("inspect", name, "--json").stdout).get("activity") or {}).get(
+            "state"
+        ) != "waiting":
+            assert time.monotonic() < deadline, f"{name} never waited"
+            time.sleep(0.1)
+    dash = dashboard(cols=120)
+    dash.wait("LAST-calm")
+    open_chooser(dash)
+    dash.wait(lambda t: "…" not in t)
+    order = [line.split()[1 if line.split()[0] in "*+" else 0] for line in dash.lines()[2:5]]
+    assert order == ["asks-early", "asks-late", "calm"]
+    assert re.fullmatch(r"waiting \d+s", " ".join(fields(dash, "asks-early")[1:3]))
