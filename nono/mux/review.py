@@ -29,6 +29,7 @@ ALERT = "bg:ansiblack fg:ansiyellow bold"
 MARKS = {"created": "+", "deleted": "-", "modified": "~", "mode": "m", "xattr": "x", "type": "!"}
 LIST_HELP = (" ↑↓ jk move · Enter/d diff · r restore file · t restore last turn · "
              "a restore all · q/Esc close ")  # fmt: skip
+BUSY_HELP = " reading the rollback… (q closes; a restore under way still finishes) "
 DIFF_HELP = " ↑↓ jk PgUp PgDn scroll · r restore this file · q/Esc back to the list "
 
 
@@ -225,18 +226,20 @@ class Review(Overlay):
         """`work(*args)` in a worker thread (it walks the tree and reads the rollback's store:
         blocking file I/O the event loop must not wait on), then `done` with its result."""
         self.busy = True
+        footer, self.footer = self.footer, BUSY_HELP
         self.model.invalidate()
 
         async def go() -> None:
             try:
                 result = await asyncio.get_running_loop().run_in_executor(None, work, *args)
-            except NonoError as exc:
-                self.busy = False
-                self.outcome = [Line(text(exc.one_line()), ALERT)]
+            except (NonoError, OSError) as exc:
+                self.busy, self.footer = False, footer
+                why = exc.one_line() if isinstance(exc, NonoError) else str(exc)
+                self.outcome = [Line(text(why), ALERT)]
                 if self.model.overlay is self:
                     self.show_list()
                 return
-            self.busy = False
+            self.busy, self.footer = False, footer
             if self.model.overlay is self:
                 done(result)
             elif isinstance(result, undo.Outcome):  # closed meanwhile: said where it can be
