@@ -158,6 +158,12 @@ _register("split-down", PANES, "Split: a new pane below the focused one",
           lambda p, _: p.sessions.split(horizontal=False))
 _register("attach-session", PANES, "Put an existing session into a new pane",
           lambda p, _: p.sessions.attach())
+_register("choose-session", PANES,
+          "Choose a session (waiting ones first): open it in a pane or swap it in",
+          _choose_session)
+_register("review-turn", PANES,
+          "Review the focused session's changes: diffs; restore a file, the last turn, or all",
+          _review_turn)
 for _where, _help_text in (
     ("left", "Focus the pane on the left"), ("right", "Focus the pane on the right"),
     ("up", "Focus the pane above"), ("down", "Focus the pane below"),
@@ -199,12 +205,6 @@ _register("send-prefix", PANES, "Send the prefix key to the focused pane", _send
 _register("redraw", PANES, "Redraw the screen", _redraw)
 _register("next-session", PANES, "Show the next session not on screen in the focused pane",
           lambda p, _: p.sessions.next_session())
-_register("choose-session", PANES,
-          "Choose a session (waiting ones first): open it in a pane or swap it in",
-          _choose_session)
-_register("review-turn", PANES,
-          "Review the focused session's changes: diffs; restore a file, the last turn, or all",
-          _review_turn)
 
 # Copy mode's commands: CopyMode.act (copymode.py) does each, by this name.
 for _name, _help_text in (

@@ -173,9 +173,9 @@ class Mux:
 
     def _registry_changed(self) -> None:
         self.model.refresh_records()
+        self.invalidate()
         if self.model.overlay is not None:
             self.model.overlay.registry_changed()
-        self.invalidate()
 
     def close(self) -> None:
         for pane in self.model.panes.values():
