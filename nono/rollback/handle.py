@@ -412,8 +412,7 @@ class Rollback:
         with paused_gc():
             before, after = self.manifest(turn.since), self.manifest(turn.until)
             current, git = self._current(before, self._reference())
-            target, newer = turns.undo(current, before.by_path, after.by_path, self.roots,
-                                       force=force)  # fmt: skip
+            target, newer = turns.undo(current, before.by_path, after.by_path, force=force)
             target_git, moved = turns.refs_target(git, before.git, after.git, force=force)
             actions = restoring.build_actions(current, target, git, target_git)
             actions, kept = self._spare(actions, before)

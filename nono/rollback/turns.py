@@ -53,7 +53,6 @@ def undo(
     current: dict[str, Row],
     before: dict[str, Row],
     after: dict[str, Row],
-    roots: tuple[str, ...],
     *,
     force: bool,
 ) -> tuple[dict[str, Row], list[str]]:
@@ -75,31 +74,42 @@ def undo(
             target[path] = before[path]
         else:
             target.pop(path, None)
-    newer |= _keep_whole(target, current, roots)
+    newer |= _keep_whole(target, current, before, touched)
     return target, sorted(newer)
 
 
 def _keep_whole(
-    target: dict[str, Row], current: dict[str, Row], roots: tuple[str, ...]
+    target: dict[str, Row], current: dict[str, Row], before: dict[str, Row], touched: set[str]
 ) -> set[str]:
-    """Mend the tree where a partial undo tore it, and say which paths that left as they are:
-    a directory the turn made that now holds later files stays; a path the turn removed whose
-    directory is gone since is not put back."""
+    """Mend the tree where a partial undo would tear it, and name the paths that leaves as
+    they are now: a directory the turn made that holds later files stays; a path the turn
+    removed is not put back into a directory that is gone since. (A manifest need not hold
+    every parent: of .git it keeps only hooks and config.)"""
     left: set[str] = set()
     changed = True
-    while changed:
+    while changed:  # each path is left at most once, so this ends
         changed = False
-        for path in sorted(target):
-            parent = os.path.dirname(path)
-            if path in roots or (parent in target and target[parent][TYPE] == DIR):
+        parents = {os.path.dirname(p) for p in target}
+        for path in sorted(touched):
+            now, want = current.get(path), target.get(path)
+            if want == now:
                 continue
-            changed = True
-            if parent in current and current[parent][TYPE] == DIR:
-                target[parent] = current[parent]
-                left.add(parent)
-            else:
-                del target[path]
+            parent = os.path.dirname(path)
+            up, there = before.get(parent), target.get(parent)
+            holds_later = now is not None and now[TYPE] == DIR and path in parents
+            homeless = (
+                want is not None
+                and up is not None
+                and up[TYPE] == DIR
+                and (there is None or there[TYPE] != DIR)
+            )
+            if holds_later or homeless:
+                if now is None:
+                    target.pop(path, None)
+                else:
+                    target[path] = now
                 left.add(path)
+                changed = True
     return left
 
 
