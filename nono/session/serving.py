@@ -13,6 +13,7 @@ from typing import Protocol
 from nono.session import registry
 from nono.session.connection import Connection
 from nono.session.protocol import (
+    ActivityChanged,
     Detached,
     Exit,
     Frame,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import Any
 
+    from nono.session.activity import Activity
     from nono.session.registry import Record
     from nono.term import TerminalModel
 
@@ -71,6 +73,7 @@ class Client:
         self.dirty: set[int] | None = None  # screen mode: rows changed since its last frame
         self.meta: Any = None  # screen mode: screen_meta() as of its last frame
         self.frame_interval = 1 / 30  # screen mode: the most frames a second it wants in a flood
+        self.waiting: set[asyncio.Task] = set()  # its `wait` requests not answered yet
 
     def queue(self, data: bytes) -> None:
         if self.closed or self.stale or self.closed_after_flush:
@@ -88,6 +91,7 @@ class Session(Protocol):
 
     record: Record
     model: TerminalModel
+    activity: Activity
     exited: asyncio.Event  # the child has exited
     first_client: asyncio.Event  # a screen or raw client has attached once
     exit_code: int | None
@@ -96,11 +100,12 @@ class Session(Protocol):
     tail: bytearray  # the last raw output
 
     def replay(self) -> bytes: ...
-    def write_input(self, data: bytes) -> None: ...
+    def write_input(self, data: bytes, typed: bool = False) -> None: ...
     def resize(self, cols: int, rows: int) -> None: ...
     async def stop(self, timeout: float, force: bool) -> None: ...
     def update(self, **changes: Any) -> None: ...
     async def caught_up(self) -> None: ...
+    async def wait_for(self, state: str | None, pattern: str | None) -> dict[str, Any]: ...
 
 
 class Clients:
@@ -193,6 +198,8 @@ class Clients:
         client = Client(writer, mode, interactive)
         self.connected.append(client)
         writer.write(Welcome(self.session.record.to_json()).encode())
+        if mode != "control":
+            writer.write(ActivityChanged(self.session.activity.to_json()).encode())
         if interactive and hello.cols and hello.rows:
             self.session.resize(hello.cols, hello.rows)
         if mode == "raw":
@@ -222,6 +229,8 @@ class Clients:
 
     def drop(self, client: Client) -> None:
         client.closed = True
+        for task in client.waiting:  # a `nono wait` that gave up (its timeout) or was killed
+            task.cancel()
         if client in self.connected:
             self.connected.remove(client)
             if client.interactive and not any(c.interactive for c in self.connected):
@@ -261,7 +270,7 @@ class Clients:
     async def handle(self, client: Client, frame: Frame) -> None:
         if frame.kind == Kind.INPUT:
             if client.interactive and not self.session.exited.is_set():
-                self.session.write_input(frame.payload)
+                self.session.write_input(frame.payload, typed=True)
         elif frame.kind == Kind.RESIZE:
             if client.interactive:
                 self.session.resize(*Resize.decode(frame))
@@ -271,10 +280,23 @@ class Clients:
                 client.frame_interval = 1 / min(max(float(req.args.get("fps", 30)), 1.0), 60.0)
                 client.queue(Response(True, {}).encode())
                 return
+            if req.op == "wait":  # answered when reached: the connection is read meanwhile,
+                # so a client that gives up is seen leaving, and its wait goes with it
+                task = asyncio.create_task(self.answer_wait(client, req))
+                client.waiting.add(task)
+                task.add_done_callback(client.waiting.discard)
+                return
             response = await self.request(req)
             client.queue(Response(bool(response.get("ok")), response).encode())
         else:
             raise ProtocolError(f"unexpected {frame.kind.name} frame from a client")
+
+    async def answer_wait(self, client: Client, req: Request) -> None:
+        state, pattern = req.args.get("state"), req.args.get("pattern")
+        answer = await self.session.wait_for(
+            state if isinstance(state, str) else None, pattern if isinstance(pattern, str) else None
+        )
+        client.queue(Response(bool(answer.get("ok")), answer).encode())
 
     async def request(self, request: Request) -> dict[str, Any]:
         op, req = request.op, request.args
@@ -282,6 +304,7 @@ class Clients:
             await self.session.caught_up()
             m = self.session.model
             return {"ok": True, "record": self.session.record.to_json(), "title": m.title,
+                    "activity": self.session.activity.to_json(),
                     "alternate": m.alternate, "app_cursor": m.modes.app_cursor,
                     "clients": [{"mode": c.mode, "interactive": c.interactive}
                                 for c in self.connected]}  # fmt: skip
@@ -296,7 +319,7 @@ class Clients:
         if op == "send":
             if self.session.exited.is_set():
                 return {"ok": False, "error": "the session has exited"}
-            self.session.write_input(bytes.fromhex(req.get("hex", "")))
+            self.session.write_input(bytes.fromhex(req.get("hex", "")), typed=True)
             return {"ok": True}
         if op == "detach":
             count = 0

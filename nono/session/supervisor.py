@@ -20,9 +20,12 @@ from dataclasses import replace
 from typing import Any
 
 from nono.session import registry
-from nono.session.protocol import Exit, encode_output
+from nono.session import rules as agent_rules
+from nono.session.activity import IDLE, STATES, WAITING, WORKING, Activity
+from nono.session.protocol import ActivityChanged, Exit, encode_output
 from nono.session.registry import EXITED, Record
 from nono.session.serving import READ_CHUNK, TAIL_BYTES, Clients
+from nono.session.watch import ECHO_WINDOW, Watch, probe, read_notification
 from nono.term import TerminalModel
 
 READ_BUDGET = 1 << 20
@@ -35,6 +38,10 @@ MODEL_SLICE = 4096
 MODEL_TURN = 0.002
 MODEL_BACKLOG = 32 * 1024 * 1024
 FIRST_CLIENT_WAIT = 5.0
+# The state is looked at this long after output, input or a resize (not again before the look
+# is done, however much output comes): a prompt shows as `waiting` within a tenth of a second,
+# and a flood costs twenty looks a second, never a look per read.
+LOOK_DELAY = 0.05
 _ESCAPES = re.compile(
     rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()*+].|\x1b[@-Z\\-_]"
 )
@@ -123,6 +130,20 @@ class Supervisor:
         self.first_client = asyncio.Event()
         if detached:
             self.first_client.set()
+        try:
+            kind_rules = agent_rules.load(record.agent)
+        except Exception as exc:  # checked by `nono run`; an edit since must not stop the agent
+            registry.log_event(record.id, "agent-rules-failed", error=str(exc))
+            kind_rules = agent_rules.AgentRules(record.agent or "default")
+        self.watch = Watch(kind_rules, time.monotonic())
+        self.activity: Activity = self.watch.activity
+        self.look_timer: asyncio.TimerHandle | None = None
+        self.look_at = 0.0  # loop time the look timer fires at
+        self.bells_seen = 0
+        # `wait` requests not answered yet: (state or None, compiled pattern or None, future).
+        self.waits: list[tuple[str | None, re.Pattern[str] | None, asyncio.Future]] = []
+        self.turn_task: asyncio.Task | None = None  # a turn's rollback snapshot being taken
+        self.turn_again = False  # another turn ended while it was being taken
 
     # ------------------------------------------------------------ the PTY
 
@@ -160,6 +181,10 @@ class Supervisor:
         # blocks the PTY drain, typing, or the other clients.
         self.backlog.append(data)
         self.received += len(data)
+        loop = asyncio.get_running_loop()
+        self.watch.output(loop.time(), len(data))
+        if self.look_timer is None:
+            self.schedule_look(LOOK_DELAY)
         self.tail += data
         if len(self.tail) > TAIL_BYTES * 2:
             del self.tail[:-TAIL_BYTES]
@@ -216,7 +241,11 @@ class Supervisor:
             self.rendered = (key, self.model.render_ansi())
         return self.rendered[1] + self.backlog.peek()
 
-    def write_input(self, data: bytes) -> None:
+    def write_input(self, data: bytes, typed: bool = False) -> None:
+        """`typed`: from the person (a client's keys, send-keys), not a reply to a query."""
+        if typed:
+            self.watch.input(asyncio.get_running_loop().time())
+            self.schedule_look(ECHO_WINDOW)
         if len(self.input) + len(data) > INPUT_BACKLOG:
             registry.log_event(self.record.id, "input-dropped", bytes=len(data))
             return
@@ -244,6 +273,8 @@ class Supervisor:
         with contextlib.suppress(OSError):
             set_winsize(self.master, cols, rows)  # the kernel sends SIGWINCH to the child
         self.model.resize(cols, rows)
+        self.watch.resized(asyncio.get_running_loop().time())
+        self.schedule_look(ECHO_WINDOW)
         self.rendered = None
         for client in self.clients:
             if client.mode == "screen":
@@ -251,6 +282,123 @@ class Supervisor:
         self.clients.schedule_screen()
         self.update(size=(cols, rows))
         registry.log_event(self.record.id, "resized", cols=cols, rows=rows)
+
+    # ------------------------------------------------------------ the activity state
+
+    def schedule_look(self, delay: float) -> None:
+        """Look at the state `delay` from now, unless a look is due sooner."""
+        loop = asyncio.get_running_loop()
+        at = loop.time() + delay
+        if self.look_timer is not None:
+            if self.look_at <= at:
+                return
+            self.look_timer.cancel()
+        self.look_at = at
+        self.look_timer = loop.call_at(at, self.look)
+
+    def look(self) -> None:
+        self.look_timer = None
+        if self.exited.is_set():
+            return
+        loop = asyncio.get_running_loop()
+        now, watch = loop.time(), self.watch
+        for code, payload in self.model.take_notifications():
+            said = read_notification(code, payload, watch.rules)
+            if said is not None:
+                watch.said(now, *said)
+            elif code == "9" and payload.startswith("4;"):
+                watch.progress_done()
+        if self.model.bells > self.bells_seen:
+            self.bells_seen = self.model.bells
+            watch.bell(now)
+        lines = self.model.screen_lines()
+        changed = watch.look(now, time.time(), lines, self.model.cursor[1], probe(self.master))
+        if changed is not None:
+            self.set_activity(changed)
+        if self.waits:
+            self.check_waits(lines)
+        if self.backlog:  # the model is behind: what it has not seen may change the answer
+            self.schedule_look(LOOK_DELAY)
+        elif (due := watch.next_look(now)) is not None:
+            self.schedule_look(max(due - now, 0.0) + 0.01)
+
+    def set_activity(self, activity: Activity) -> None:
+        before, self.activity = self.activity, activity
+        self.update(activity=activity.to_json())
+        registry.log_event(self.record.id, "activity", **activity.to_json())
+        frame = ActivityChanged(activity.to_json()).encode()
+        for client in self.clients:
+            if client.mode != "control":
+                client.queue(frame)
+        if self.record.rollback_id and before.state == WORKING and activity.state in (
+            WAITING, IDLE,
+        ):  # fmt: skip
+            self.turn_ended()
+
+    def turn_ended(self) -> None:
+        """A turn's work is done: snapshot it (in a thread: a big tree takes a while), one at
+        a time; a turn that ends while one is taken is taken after it."""
+        if self.turn_task is not None and not self.turn_task.done():
+            self.turn_again = True
+            return
+        self.turn_task = asyncio.get_running_loop().create_task(self.turn_snapshots())
+
+    async def turn_snapshots(self) -> None:
+        rollback_id = self.record.rollback_id
+        assert rollback_id is not None
+        while True:
+            self.turn_again = False
+            try:
+                info = await asyncio.to_thread(_turn_snapshot, rollback_id)
+            except Exception as exc:  # a full disk loses this turn, never the session
+                registry.log_event(self.record.id, "rollback-turn-failed", error=str(exc))
+            else:
+                if info is not None:
+                    registry.log_event(self.record.id, "rollback-turn", rollback=rollback_id,
+                                       index=info.index, files=info.files)  # fmt: skip
+            if not self.turn_again or self.exited.is_set():
+                return
+
+    async def wait_for(self, state: str | None, pattern: str | None) -> dict[str, Any]:
+        """A `wait` request's answer, once the session is in `state` or its screen matches
+        `pattern` (or it exited first)."""
+        if state is not None and state not in STATES:
+            return {"ok": False, "error": f"unknown state {state!r} (one of {', '.join(STATES)})"}
+        try:
+            regex = re.compile(pattern) if pattern else None
+        except re.error as exc:
+            return {"ok": False, "error": f"bad pattern {pattern!r}: {exc}"}
+        await self.caught_up()
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.waits.append((state, regex, future))
+        self.check_waits(self.model.screen_lines())
+        if self.exited.is_set():
+            self.end_waits()
+        try:
+            return await future
+        finally:
+            self.waits = [w for w in self.waits if w[2] is not future]
+
+    def check_waits(self, lines: list[str]) -> None:
+        for state, regex, future in self.waits:
+            if future.done():
+                continue
+            if state is not None and self.activity.state == state:
+                future.set_result(self.wait_answer("state"))
+            elif regex is not None:
+                for y, line in enumerate(lines):
+                    if regex.search(line):
+                        future.set_result(self.wait_answer("pattern", y, line))
+                        break
+
+    def end_waits(self) -> None:
+        for state, _, future in self.waits:
+            if not future.done():
+                future.set_result(self.wait_answer("state" if state == EXITED else "exited"))
+
+    def wait_answer(self, reached: str, row: int | None = None, text: str | None = None) -> dict:
+        return {"ok": True, "reached": reached, "activity": self.activity.to_json(),
+                "exit_code": self.exit_code, "row": row, "text": text}  # fmt: skip
 
     # ------------------------------------------------------------ the child
 
@@ -279,15 +427,29 @@ class Supervisor:
         self.finishing = loop.create_task(self.finish())
 
     async def finish(self) -> None:
-        # The final rollback snapshot comes first, so a client told of the exit can review it.
+        if self.look_timer is not None:
+            self.look_timer.cancel()
+            self.look_timer = None
+        # The final rollback snapshot comes first, so a client told of the exit can review it
+        # (after a turn's snapshot being taken: one writer at a time).
+        if self.turn_task is not None:
+            with contextlib.suppress(Exception):
+                await self.turn_task
         if self.record.rollback_id:
             self.final_snapshot(self.record.rollback_id)
         # The exit is recorded and announced at once; the final screen follows once the model
         # has caught up (it may lag far behind after a flood).
-        self.update(status=EXITED, exit_code=self.exit_code, ended=time.time(), attached=0)
+        ended = time.time()
+        self.activity = self.watch.exited(ended, self.exit_code)
+        self.update(status=EXITED, exit_code=self.exit_code, ended=ended, attached=0,
+                    activity=self.activity.to_json())  # fmt: skip
         registry.log_event(self.record.id, "exited", code=self.exit_code)
+        changed = ActivityChanged(self.activity.to_json()).encode()
         for client in list(self.clients):
+            if client.mode != "control":
+                client.queue(changed)
             client.queue(Exit(self.exit_code).encode())
+        self.end_waits()
         await self.caught_up()
         final = {
             "exit_code": self.exit_code,
@@ -391,3 +553,9 @@ class Supervisor:
                 client.writer.close()
         os.close(pidfd)
         return self.exit_code
+
+
+def _turn_snapshot(rollback_id: str) -> Any:
+    from nono.rollback import Rollback
+
+    return Rollback.open(rollback_id).turn_snapshot()

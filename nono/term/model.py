@@ -83,6 +83,11 @@ class TerminalModel:
     def modes(self) -> Modes:
         return self._screen.modes()
 
+    def take_notifications(self) -> list[tuple[str, str]]:
+        """OSC 9, 99 and 777 sequences written since the last call, as (code, payload)."""
+        found, self._screen.notifications[:] = list(self._screen.notifications), []
+        return found
+
     def take_replies(self) -> bytes:
         """Answers owed to the program (DA1, DA2, DSR, CPR, DECRQM), to write to the PTY."""
         replies, self._screen.replies[:] = "".join(self._screen.replies), []

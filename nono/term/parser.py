@@ -266,6 +266,8 @@ class Parser:
             screen.set_title(payload)
         if code in ("0", "1"):
             screen.set_icon_name(payload)
+        elif code in ("9", "99", "777"):
+            screen.notify(code, payload)
         return None
 
     def _string(self, screen: Any, escape: dict, csi: dict, basic: dict) -> _Sub:

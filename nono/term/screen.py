@@ -18,6 +18,7 @@ from .style import BLANK, Cell, Params, apply_sgr, blank, char_width
 Buffer = list[Row]
 
 _MAX_COMBINING = 16  # code points per cell: a flood of combining marks must not grow one cell
+NOTIFICATIONS_KEPT = 16
 
 
 class VTScreen(ModeState, pyte.Screen):
@@ -36,6 +37,9 @@ class VTScreen(ModeState, pyte.Screen):
         self.history = History(history, history_bytes)
         self.replies: list[str] = []
         self.bells = 0  # BEL characters seen, for clients that mark a pane needing attention
+        # OSC 9 / 99 / 777 the program wrote, (code, payload), for the supervisor to read as
+        # what the agent says of its state; the oldest go if nobody takes them.
+        self.notifications: list[tuple[str, str]] = []
         super().__init__(cols, rows)
 
     @property
@@ -58,6 +62,11 @@ class VTScreen(ModeState, pyte.Screen):
 
     def bell(self) -> None:
         self.bells += 1
+
+    def notify(self, code: str, payload: str) -> None:
+        if len(self.notifications) >= NOTIFICATIONS_KEPT:
+            del self.notifications[0]
+        self.notifications.append((code, payload))
 
     # Drawing.
 
