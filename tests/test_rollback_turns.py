@@ -7,6 +7,7 @@ import fcntl
 import json
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -240,3 +241,65 @@ def test_a_full_disk_loses_that_turn_only(home, workspace, tmp_path, monkeypatch
         plan = rb.plan_turn_restore(1)
         rb.restore(plan)
         assert not (workspace / "a.txt").exists() and (workspace / "b.txt").exists()
+
+
+# The agent: busy (a dot every 0.1 s) until the test lets it go on, then writes a file and asks;
+# an answer starts the next step. The cue files are left out of the rollback.
+AGENT = r"""
+import os, sys, time
+def w(s):
+    sys.stdout.write(s)
+    sys.stdout.flush()
+for step in (1, 2):
+    w(f"step {step}: working")
+    while not os.path.exists(f"cues/go{step}"):
+        w(".")
+        time.sleep(0.1)
+    open(f"step{step}.txt", "w").write(f"written in step {step}\n")
+    w("\nContinue? [y/N] ")
+    w("got " + sys.stdin.readline().strip() + "\n")
+"""
+
+
+def wait_state(session_id: str, state: str) -> None:
+    from nono.session import registry
+    from nono.session.client import Control
+
+    with Control(registry.read_record(session_id)) as control:
+        answer = control.request("wait", wait=20, state=state)
+    assert answer.get("reached") == "state", answer
+
+
+def wait_turns(nono, rid: str, count: int) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        r = nono("rollback", "show", rid, "--json")
+        assert r.returncode == 0, r.stderr
+        if len(json.loads(r.stdout)["turns"]) == count:
+            return
+        assert time.monotonic() < deadline, f"timed out waiting for turn {count}: {r.stdout}"
+        time.sleep(0.1)
+
+
+def test_a_session_takes_a_turn_snapshot_each_time_it_asks(nono, workspace):
+    (workspace / "agent.py").write_text(AGENT)
+    (workspace / "cues").mkdir()
+    r = nono("run", "--detached", "--rollback", "--rollback-exclude", "cues/", "--allow-cwd",
+             "--", "python3", "agent.py")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    session_id, _name, _word, rid = r.stdout.split()
+    try:
+        for step in (1, 2):
+            wait_state(session_id, "working")
+            (workspace / "cues" / f"go{step}").write_text("")
+            wait_state(session_id, "waiting")  # working -> waiting: the turn's snapshot
+            wait_turns(nono, rid, step)
+            r = nono("send-keys", session_id, "y", "Enter")
+            assert r.returncode == 0, r.stderr
+        assert shown(nono, rid, "--turn", "1") == {"step1.txt": "created"}
+        assert shown(nono, rid, "--turn", "2") == {"step2.txt": "created"}
+        r = nono("rollback", "restore", rid, "--turn", "1")
+        assert r.returncode == 0, r.stderr
+        assert not (workspace / "step1.txt").exists() and (workspace / "step2.txt").exists()
+    finally:
+        nono("stop", session_id, "--force")
