@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nono import paths
-from nono.rollback import integrity, turns
+from nono.rollback import integrity, planning, turns
 from nono.rollback import restore as restoring
 from nono.rollback.changes import RefChange, compare, compare_refs, diff_text
 from nono.rollback.location import normalise_roots, rollback_ids, rollbacks_dir
@@ -23,7 +23,6 @@ from nono.rollback.manifest import (
     Manifest,
     info_path,
     manifest_path,
-    paused_gc,
     read_info,
     read_manifest,
     snapshot_indexes,
@@ -40,7 +39,7 @@ from nono.rollback.model import (
     SnapshotInfo,
     Turn,
 )
-from nono.rollback.snapshot import scan, take
+from nono.rollback.snapshot import take
 from nono.rollback.store import Store
 from nono.rollback.walk import Spec, baseline_rules
 
@@ -361,76 +360,19 @@ class Rollback:
         return RestorePlan.from_json(journal["plan"])
 
     def _reference(self) -> Manifest:
-        """The state nono last left the tree in: the latest snapshot, with the paths of every
-        restore finished since then (whole or partial) at their restored state."""
-        latest = self.manifest(-1)
-        done = restoring.read_done(self.path / RESTORES, latest.created)
-        if not done:
-            return latest
-        rows = dict(latest.by_path)
-        for restore in done:
-            target = self.manifest(restore["to"]).by_path
-            for path in restore["paths"]:
-                if path in target:
-                    rows[path] = target[path]
-                else:
-                    rows.pop(path, None)
-        return Manifest(
-            latest.index,
-            latest.created,
-            latest.started_ns,
-            latest.roots,
-            sorted(rows.values()),
-            latest.git,
-        )
+        """The state nono last left the tree in (see planning.reference)."""
+        done = restoring.read_done(self.path / RESTORES, self.manifest(-1).created)
+        return planning.reference(self, done)
 
     def plan_restore(self, to: int = 0, *, force: bool = False) -> RestorePlan:
         """What restoring snapshot `to` would do, from the disk as it is now."""
-        with paused_gc():
-            target = self.manifest(to)
-            reference = self._reference()
-            pending = self.pending_restore()
-            resumed = self.manifest(pending.to).by_path if pending is not None else None
-            current, git = self._current(target, reference)
-            actions = restoring.build_actions(current, target.by_path, git, target.git)
-            actions, kept = self._spare(actions, target)
-            plan = RestorePlan(
-                rollback_id=self.id,
-                to=target.index,
-                actions=tuple(actions),
-                conflicts=tuple(restoring.conflicts(current, reference.by_path, resumed)),
-                force=force,
-                kept=tuple(kept),
-            )
-        restoring.check_plan(plan, self.roots, self.store)
-        return plan
+        return planning.whole(self, to, force=force)
 
     def plan_turn_restore(self, wanted: int | str, *, force: bool = False) -> RestorePlan:
-        """What undoing one turn would do: each path it changed back to its state before it.
-        A path changed after the turn (`plan.newer`) is left as it is, unless `force`."""
-        turn = self.turn(wanted)
-        with paused_gc():
-            before, after = self.manifest(turn.since), self.manifest(turn.until)
-            current, git = self._current(before, self._reference())
-            target, newer = turns.undo(current, before.by_path, after.by_path, force=force)
-            target_git, moved = turns.refs_target(git, before.git, after.git, force=force)
-            actions = restoring.build_actions(current, target, git, target_git)
-            actions, kept = self._spare(actions, before)
-            plan = RestorePlan(self.id, before.index, tuple(actions), (), force, tuple(kept),
-                               turn=turn.number, newer=tuple(newer + moved))  # fmt: skip
-        restoring.check_plan(plan, self.roots, self.store)
-        return plan
-
-    def _current(self, target: Manifest, reference: Manifest) -> tuple[dict[str, Any], dict]:
-        """The tree as it is now (hashed where its stat moved since `reference`), and its git
-        refs; paths the target or reference know are looked up even if excluded now."""
-        extra = tuple(target.by_path.keys() | reference.by_path.keys())
-        now = scan(self.roots, self.options, reference, None, extra=extra, rules=self.rules())
-        return restoring.index_paths(now.rows), now.git
-
-    def _spare(self, actions: list[Any], target: Manifest) -> tuple[list[Any], list[str]]:
-        existed = {*self.manifest(0).ignored, *target.ignored}
-        return restoring.spare_existing(actions, existed, self.roots)
+        """What undoing one turn (1..N, or "last") would do: each path it changed back to its
+        state before it. A path changed after the turn (`plan.newer`) is left as it is,
+        unless `force`."""
+        return planning.one_turn(self, self.turn(wanted), force=force)
 
     def restore(self, plan: RestorePlan, progress: Progress | None = None) -> RestoreResult:
         """Carry out a plan; safe to run again (with the same plan) after an interruption."""
