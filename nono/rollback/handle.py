@@ -361,18 +361,19 @@ class Rollback:
 
     def _reference(self) -> Manifest:
         """The state nono last left the tree in (see planning.reference)."""
-        done = restoring.read_done(self.path / RESTORES, self.manifest(-1).created)
-        return planning.reference(self, done)
+        latest = self.manifest(-1)
+        done = restoring.read_done(self.path / RESTORES, latest.created)
+        return planning.reference(latest, done, self.manifest)
 
     def plan_restore(self, to: int = 0, *, force: bool = False) -> RestorePlan:
         """What restoring snapshot `to` would do, from the disk as it is now."""
-        return planning.whole(self, to, force=force)
+        return planning.whole(self, to, self._reference(), self.pending_restore(), force=force)
 
     def plan_turn_restore(self, wanted: int | str, *, force: bool = False) -> RestorePlan:
         """What undoing one turn (1..N, or "last") would do: each path it changed back to its
         state before it. A path changed after the turn (`plan.newer`) is left as it is,
         unless `force`."""
-        return planning.one_turn(self, self.turn(wanted), force=force)
+        return planning.one_turn(self, self.turn(wanted), self._reference(), force=force)
 
     def restore(self, plan: RestorePlan, progress: Progress | None = None) -> RestoreResult:
         """Carry out a plan; safe to run again (with the same plan) after an interruption."""

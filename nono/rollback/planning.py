@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from nono.rollback import restore as restoring
 from nono.rollback import turns
 from nono.rollback.manifest import Manifest, paused_gc
-from nono.rollback.model import Action, RestorePlan, Row, Turn
+from nono.rollback.model import Action, Options, RestorePlan, Row, Turn
 from nono.rollback.snapshot import scan
+from nono.rollback.store import Store
+from nono.rollback.walk import Spec
 
-if TYPE_CHECKING:
-    from nono.rollback.handle import Rollback
+
+class Rollback(Protocol):
+    """What a plan needs of a rollback (handle.Rollback, which imports this module)."""
+
+    id: str
+    roots: tuple[str, ...]
+    options: Options
+    store: Store
+
+    def manifest(self, index: int) -> Manifest: ...
+
+    def rules(self) -> dict[str, Spec]: ...
 
 
-def reference(rb: Rollback, done: list[dict[str, Any]]) -> Manifest:
+def reference(
+    latest: Manifest, done: list[dict[str, Any]], manifest: Callable[[int], Manifest]
+) -> Manifest:
     """The state nono last left the tree in: the latest snapshot, with the paths of every
     restore finished since then (`done`: whole, partial or a turn's) at their restored state."""
-    latest = rb.manifest(-1)
     if not done:
         return latest
     rows = dict(latest.by_path)
     for restore in done:
-        target = rb.manifest(restore["to"]).by_path
+        target = manifest(restore["to"]).by_path
         for path in restore["paths"]:
             if path in target:
                 rows[path] = target[path]
@@ -38,12 +52,13 @@ def reference(rb: Rollback, done: list[dict[str, Any]]) -> Manifest:
     )
 
 
-def whole(rb: Rollback, to: int, *, force: bool) -> RestorePlan:
-    """Every path back to snapshot `to`; paths changed since nono last left them conflict."""
+def whole(
+    rb: Rollback, to: int, ref: Manifest, pending: RestorePlan | None, *, force: bool
+) -> RestorePlan:
+    """Every path back to snapshot `to`; paths changed since nono last left them (`ref`)
+    conflict, but for those on the way there in an interrupted restore (`pending`)."""
     with paused_gc():
         target = rb.manifest(to)
-        ref = rb._reference()
-        pending = rb.pending_restore()
         resumed = rb.manifest(pending.to).by_path if pending is not None else None
         current, git = _current(rb, target, ref)
         actions = restoring.build_actions(current, target.by_path, git, target.git)
@@ -60,12 +75,12 @@ def whole(rb: Rollback, to: int, *, force: bool) -> RestorePlan:
     return plan
 
 
-def one_turn(rb: Rollback, turn: Turn, *, force: bool) -> RestorePlan:
+def one_turn(rb: Rollback, turn: Turn, ref: Manifest, *, force: bool) -> RestorePlan:
     """The paths (and git refs) `turn` changed back to snapshot `turn.since`; the rest of the
     tree stays as it is now."""
     with paused_gc():
         before, after = rb.manifest(turn.since), rb.manifest(turn.until)
-        current, git = _current(rb, before, rb._reference())
+        current, git = _current(rb, before, ref)
         target, newer = turns.undo(current, before.by_path, after.by_path, force=force)
         target_git, moved = turns.refs_target(git, before.git, after.git, force=force)
         actions = restoring.build_actions(current, target, git, target_git)
