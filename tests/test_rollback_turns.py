@@ -193,6 +193,18 @@ def test_a_git_commit_in_a_turn_is_undone_with_the_turn(nono, workspace):
     assert (workspace / ".git" / "config").exists() and (workspace / ".git" / "hooks").is_dir()
 
 
+def test_undoing_the_first_turn_is_not_taken_for_undoing_the_session(workspace):
+    git_repo(workspace)
+    rb = start(workspace)
+    (workspace / "a.txt").write_text("first\n")
+    rb.turn_snapshot()
+    git(workspace, "commit", "-q", "--allow-empty", "-m", "turn 2")
+    rb.snapshot()
+    rb.restore(rb.plan_turn_restore(1))  # back to snapshot 0, but for turn 1's paths only
+    # What is left: turn 2's branch move, which only undoing the whole session puts back.
+    assert rb.unrestored() == 1
+
+
 def hold_lock(rb: Rollback) -> int:
     """Take the rollback's lock as a running restore holds it."""
     fd = os.open(rb.path / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
