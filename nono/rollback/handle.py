@@ -266,7 +266,6 @@ class Rollback:
         previous = self.manifest(-1)
         index = previous.index + 1
         self.store.clear_tmp()  # what a killed snapshot left behind
-        kept = False
         try:
             manifest = take(self.store, self.roots, self.options, index, previous, progress,
                             self.rules(), late=late)  # fmt: skip
@@ -275,19 +274,17 @@ class Rollback:
             if turn and not manifest.changes:
                 return None
             write_manifest(self._snapdir, manifest)
-            kept = True
         except OSError as exc:
+            if turn:  # a turn is whole or absent: no manifest that lost its info file
+                for leftover in (manifest_path(self._snapdir, index),
+                                 info_path(self._snapdir, index)):  # fmt: skip
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(leftover)
             what = f"{'turn ' if turn else ''}snapshot {index} of rollback {self.id}"
             why = "not enough space for" if exc.errno in NO_SPACE else "cannot take"
             raise RollbackError(f"{why} {what}: {exc.strerror}",
                                 "free space and try again; the earlier snapshots are "
                                 "intact") from None  # fmt: skip
-        finally:
-            if turn and not kept:  # a turn is whole or absent: no manifest without its info
-                for leftover in (manifest_path(self._snapdir, index),
-                                 info_path(self._snapdir, index)):  # fmt: skip
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(leftover)
         self._manifests[index] = manifest
         return manifest
 
