@@ -130,6 +130,39 @@ def test_restore_turn_works_while_the_session_runs_and_dry_run_changes_nothing(n
     assert (workspace / "b.txt").exists()
 
 
+def tree_state(root: Path) -> dict[str, tuple]:
+    out = {}
+    for path in sorted(root.rglob("*")):
+        st = path.lstat()
+        if path.is_symlink():
+            out[str(path.relative_to(root))] = ("link", os.readlink(path))
+        elif path.is_dir():
+            out[str(path.relative_to(root))] = ("dir", st.st_mode & 0o7777)
+        else:
+            out[str(path.relative_to(root))] = ("file", path.read_bytes(), st.st_mode & 0o7777)
+    return out
+
+
+def test_undoing_a_turn_brings_back_what_it_deleted_renamed_and_chmodded(nono, workspace):
+    (workspace / "sub" / "deep").mkdir(parents=True)
+    (workspace / "sub" / "deep" / "inner.txt").write_text("inner\n")
+    (workspace / "script.sh").write_text("#!/bin/sh\n")
+    (workspace / "script.sh").chmod(0o755)
+    (workspace / "old-name.txt").write_text("renamed\n")
+    rb = start(workspace)
+    before = tree_state(workspace)
+    (workspace / "sub" / "deep" / "inner.txt").unlink()
+    (workspace / "sub" / "deep").rmdir()
+    (workspace / "sub").rmdir()
+    (workspace / "script.sh").chmod(0o600)
+    (workspace / "old-name.txt").rename(workspace / "new-name.txt")
+    os.symlink("new-name.txt", workspace / "link")
+    rb.turn_snapshot()
+    r = nono("rollback", "restore", rb.id, "--turn", "1")
+    assert r.returncode == 0, r.stderr
+    assert tree_state(workspace) == before
+
+
 def test_a_later_edit_by_the_person_is_kept_without_force_and_overwritten_with_it(nono, workspace):
     rb = start(workspace)
     (workspace / "notes.txt").write_text("agent's notes\n")
