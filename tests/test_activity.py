@@ -22,6 +22,7 @@ from nono.session.watch import CLAIM_HOLD, ECHO_WINDOW, IDLE_AFTER, ProcessInfo,
 # typing, which answers whatever it asked) and writes what each says to its terminal.
 AGENT = r"""
 import sys
+import time
 def w(s):
     sys.stdout.write(s)
     sys.stdout.flush()
@@ -38,6 +39,8 @@ while True:
             elif cmd == "ask":
                 w(arg)
                 w("got " + sys.stdin.readline().strip() + "\n")
+            elif cmd == "sleep":
+                time.sleep(float(arg))
             elif cmd == "exit":
                 sys.exit(int(arg or 0))
 """
@@ -219,6 +222,21 @@ def test_agent_text_never_carries_control_characters(agents):
     assert reason == clean_text(reason)
 
 
+def test_an_agent_flipping_its_state_cannot_flood_the_event_log(agents):
+    agent = agents("flips")
+    flips = []
+    for _ in range(20):
+        flips += ["osc 777;nono;idle;a", "sleep 0.08", "osc 777;nono;waiting;b", "sleep 0.08"]
+    agent.cue(*flips, "osc 777;nono;working;end")
+    end = time.monotonic() + 20
+    while agent.activity().reason != 'hook said working: "end"' and time.monotonic() < end:
+        time.sleep(0.1)
+    logged = events(agent.id)
+    # ~3.2 s of flipping: at most one line a second (and the first), with the count of the rest.
+    assert 2 <= len(logged) <= 6, logged
+    assert sum(e.get("unlogged", 0) for e in logged) >= 10
+
+
 # ---------------------------------------------------------------- the process, resize, exit
 
 
@@ -244,6 +262,19 @@ def test_a_resize_does_not_make_an_idle_shell_work(sessions_shell):
     time.sleep(ECHO_WINDOW + 1.0)
     assert shell.record().size == (100, 30)
     assert [e["state"] for e in events(shell.id)[before:]] == []
+
+
+def test_a_question_stays_waiting_through_a_resize(agents):
+    agent = agents("resized")
+    agent.cue("ask Apply the patch? [y/N] ")
+    since = agent.wait("waiting")["activity"]["since"]
+    for cols, rows in ((100, 30), (60, 20), (80, 24)):
+        conn, _ = connect(agent.record(), Hello("raw", cols, rows))
+        conn.close()
+    time.sleep(ECHO_WINDOW + 1.0)  # each resize looked at
+    now = agent.activity()
+    assert (now.state, now.since) == ("waiting", since)
+    assert [e["state"] for e in events(agent.id)][-1] == "waiting"
 
 
 def test_exit_is_the_last_state_and_wait_returns_it(agents):

@@ -42,6 +42,11 @@ FIRST_CLIENT_WAIT = 5.0
 # is done, however much output comes): a prompt shows as `waiting` within a tenth of a second,
 # and a flood costs twenty looks a second, never a look per read.
 LOOK_DELAY = 0.05
+# An agent can change its state as often as it is looked at (it says what it likes): the event
+# log keeps at most one change a second (the record and the clients get every one), and turn
+# snapshots are at least TURN_INTERVAL apart (each walks the tree and may keep new contents).
+LOG_INTERVAL = 1.0
+TURN_INTERVAL = 5.0
 _ESCAPES = re.compile(
     rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()*+].|\x1b[@-Z\\-_]"
 )
@@ -140,10 +145,14 @@ class Supervisor:
         self.look_timer: asyncio.TimerHandle | None = None
         self.look_at = 0.0  # loop time the look timer fires at
         self.bells_seen = 0
+        # The screen's rows as of the last look, and what the model had taken then.
+        self.screen_seen: tuple[tuple[int, int, int] | None, list[str]] = (None, [])
         # `wait` requests not answered yet: (state or None, compiled pattern or None, future).
         self.waits: list[tuple[str | None, re.Pattern[str] | None, asyncio.Future]] = []
         self.turn_task: asyncio.Task | None = None  # a turn's rollback snapshot being taken
         self.turn_again = False  # another turn ended while it was being taken
+        self.logged_at = 0.0  # when an activity change was last written to the event log
+        self.unlogged = 0  # changes since then that were not
 
     # ------------------------------------------------------------ the PTY
 
@@ -311,7 +320,10 @@ class Supervisor:
         if self.model.bells > self.bells_seen:
             self.bells_seen = self.model.bells
             watch.bell(now)
-        lines = self.model.screen_lines()
+        key = (self.fed, self.model.cols, self.model.rows)
+        if key != self.screen_seen[0]:
+            self.screen_seen = (key, self.model.screen_lines())
+        lines = self.screen_seen[1]
         changed = watch.look(now, time.time(), lines, self.model.cursor[1], probe(self.master))
         if changed is not None:
             self.set_activity(changed)
@@ -325,7 +337,13 @@ class Supervisor:
     def set_activity(self, activity: Activity) -> None:
         before, self.activity = self.activity, activity
         self.update(activity=activity.to_json())
-        registry.log_event(self.record.id, "activity", **activity.to_json())
+        now = time.monotonic()
+        if now - self.logged_at >= LOG_INTERVAL:
+            extra = {"unlogged": self.unlogged} if self.unlogged else {}
+            registry.log_event(self.record.id, "activity", **activity.to_json(), **extra)
+            self.logged_at, self.unlogged = now, 0
+        else:
+            self.unlogged += 1
         frame = ActivityChanged(activity.to_json()).encode()
         for client in self.clients:
             if client.mode != "control":
@@ -348,6 +366,7 @@ class Supervisor:
         assert rollback_id is not None
         while True:
             self.turn_again = False
+            started = time.monotonic()
             try:
                 info = await asyncio.to_thread(_turn_snapshot, rollback_id)
             except Exception as exc:  # a full disk loses this turn, never the session
@@ -357,6 +376,12 @@ class Supervisor:
                     registry.log_event(self.record.id, "rollback-turn", rollback=rollback_id,
                                        index=info.index, files=info.files)  # fmt: skip
             if not self.turn_again or self.exited.is_set():
+                return
+            # Turns that end faster than this are one turn to undo.
+            with contextlib.suppress(TimeoutError):
+                rest = TURN_INTERVAL - (time.monotonic() - started)
+                await asyncio.wait_for(self.exited.wait(), max(rest, 0.0))
+            if self.exited.is_set():
                 return
 
     async def wait_for(self, state: str | None, pattern: str | None) -> dict[str, Any]:
@@ -544,6 +569,7 @@ class Supervisor:
         loop.add_reader(pidfd, child_exited)
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: loop.create_task(self.stop(5, False)))
+        self.update(activity=self.activity.to_json())  # starting: `nono ps` shows it at once
         server = await asyncio.start_unix_server(self.clients.serve, sock=self.listener)
         await ready(self)
         await self.done.wait()

@@ -34,7 +34,7 @@ from nono.session.activity import (
     Activity,
     clean_text,
 )
-from nono.session.rules import AgentRules, match_screen
+from nono.session.rules import AgentRules, Match, match_screen
 
 IDLE_AFTER = 5.0  # seconds without output before a program with no other signal is idle
 PROCESS_QUIET = 0.5  # seconds without output before an asleep foreground process is idle
@@ -144,6 +144,9 @@ class Watch:
         self.cpu: tuple[int, float, float] | None = None  # (pgrp, when, CPU s) measured from
         self.cpu_share = 0.0  # the foreground group's leader's share of a CPU, last measured
         self.activity = Activity(STARTING, started, "no output yet", "")
+        # The last screen looked at (the caller passes the same list while it is unchanged)
+        # and the rule it matched: a look while nothing was drawn costs no regular expression.
+        self._screen: tuple[list[str] | None, int, Match | None] = (None, -1, None)
 
     # ------------------------------------------------------------ signals
 
@@ -187,7 +190,10 @@ class Watch:
             claim = self.claim = None
         if claim is not None:
             return claim.state, claim.reason, claim.source
-        match = match_screen(self.rules, lines, cursor_row)
+        seen, seen_row, match = self._screen
+        if lines is not seen or cursor_row != seen_row:  # else the last look's answer holds
+            match = match_screen(self.rules, lines, cursor_row)
+            self._screen = (lines, cursor_row, match)
         if match is not None:
             return (match.rule.state, f'screen rule {match.rule.name} matched row '
                     f'{match.row + 1} "{clean_text(match.text, 120)}"', SCREEN)  # fmt: skip
