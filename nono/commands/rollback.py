@@ -200,6 +200,8 @@ def _show(args: argparse.Namespace) -> int:
     note = settle(rb)
     done = rb.turns()
     turn = rb.turn(args.turn) if args.turn is not None else None
+    if turn is not None and not turn.late and rb.final() is not None:
+        note = None  # a late final snapshot is no part of an earlier turn
     since, until = (turn.since, turn.until) if turn else (0, -1)
     changes = runs_outside_first(rb.changes(since, until), rb.runs_outside())
     refs = rb.ref_changes(since, until)
