@@ -33,6 +33,10 @@ COMMANDS = {
     "prune": ("prune", "remove exited sessions"),
     "send-keys": ("send_keys", "type keys into a session"),
     "capture": ("capture", "print a session's screen"),
+    "wait": (
+        "wait",
+        "wait until a session reaches a state or shows a pattern",
+    ),
     "rollback": ("rollback", "list, show, restore and verify rollbacks"),
     "mux": ("mux", "the full-screen dashboard of sessions (split panes, detach, reattach)"),
 }

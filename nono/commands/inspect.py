@@ -1,4 +1,4 @@
-"""`nono inspect`: everything known about one session."""
+"""`nono inspect`: everything known about one session, and why its agent is in its state."""
 
 from __future__ import annotations
 
@@ -7,10 +7,15 @@ import contextlib
 import json
 import shlex
 
-from nono.commands.sessions import uptime
+from nono.commands.sessions import activity_of, uptime
 from nono.errors import NonoError
 from nono.session import registry
 from nono.session.client import Control
+
+# typing costs start-up time to import; annotations here are never evaluated.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -23,12 +28,16 @@ def execute(args: argparse.Namespace) -> int:
     record = registry.resolve(args.session)
     data = record.to_json()
     data["uptime"] = uptime(record)
+    live: dict[str, Any] = {}
     if record.status != registry.EXITED:
         with contextlib.suppress(NonoError), Control(record) as control:
             live = control.request("status")
             data.update(live["record"])
             data["title"] = live["title"]
             data["clients"] = live["clients"]
+    # The supervisor's answer is the freshest word; the record file is what it last wrote.
+    activity = activity_of(registry.Record.from_json(data), live.get("activity"))
+    data["activity"] = activity.to_json() if activity else None
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
@@ -43,6 +52,8 @@ def execute(args: argparse.Namespace) -> int:
         ("landlock", f"ABI {data['sandbox'].get('landlock_abi')}"),
         ("rollback", data.get("rollback_id") or "-"),
     ]  # fmt: skip
+    if activity is not None:
+        rows.insert(3, ("activity", activity.explain()))
     if data.get("note"):
         rows.append(("note", data["note"]))
     for key, value in rows:
