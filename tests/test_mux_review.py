@@ -50,12 +50,8 @@ def select(dash: Dashboard, line_text: str) -> None:
 
 
 def end_turn(rb: Rollback, wrote: str) -> None:
-    """The snapshot that ends a turn which wrote `wrote`: the supervisor's own where the
-    rollback takes turn snapshots (the agent went from working to idle, asleep on its read),
-    else one taken here."""
-    if not hasattr(Rollback, "turn_snapshot"):
-        rb.snapshot()
-        return
+    """Until the supervisor's turn snapshot holding `wrote` is taken (the agent went from
+    working to idle, asleep on its read)."""
     deadline = time.monotonic() + 30
     while not any(p.endswith("/" + wrote) for p in Rollback.open(rb.id).manifest(-1).by_path):
         assert time.monotonic() < deadline, f"no turn snapshot with {wrote}"
@@ -143,6 +139,22 @@ def test_restoring_the_last_turn_keeps_the_first(sessions, dashboard, nono, work
     assert not (workspace / "second.txt").exists()
     assert (workspace / "README.md").read_text() == "hello\n"
     assert (workspace / "first.txt").read_text() == "one\n"
+
+
+def test_undoing_the_last_turn_keeps_a_file_of_it_the_person_edited_since(
+    sessions, dashboard, nono, workspace
+):
+    dash = two_turns(sessions, dashboard, nono, workspace)
+    (workspace / "second.txt").write_text("two, and the person's own line\n")
+    dash.prefix("u")
+    dash.wait("since the start: 3 path(s)")
+    dash.send("t")
+    dash.wait("y: keep your later changes · F: overwrite them")
+    assert "second.txt changed after the latest snapshot: y keeps it" in dash.text()
+    dash.send("y")
+    dash.wait("kept second.txt")
+    assert (workspace / "second.txt").read_text() == "two, and the person's own line\n"
+    assert (workspace / "README.md").read_text() == "hello\n"  # the rest of the turn undone
 
 
 def test_review_after_the_session_exited_uses_its_final_snapshot(

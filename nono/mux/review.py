@@ -67,10 +67,11 @@ def lines_of(turns: undo.Turns) -> list[Line]:
         out.append(Line("no snapshot since the start yet: the session's changes show here once "
                         "a turn ends or the session exits"))  # fmt: skip
         return out
-    number, before, after = turns.turn
-    out.append(Line(f"last turn (turn {number}, snapshot {before} to {after}): "
+    turn = turns.turn
+    out.append(Line(f"last turn (turn {turn.number}, snapshot {turn.since} to {turn.until}): "
                     f"{len(turns.last)} path(s)", SECTION))  # fmt: skip
-    out += [change_line(c, turns, before, number, "as before the last turn") for c in turns.last]
+    out += [change_line(c, turns, turn.since, turn.number, "as before the last turn")
+            for c in turns.last]  # fmt: skip
     out.append(Line(""))
     out.append(Line(f"since the start: {len(turns.since)} path(s)", SECTION))
     out += [change_line(c, turns, 0, None, "as at the start") for c in turns.since]
@@ -186,8 +187,8 @@ class Review(Overlay):
         elif key == "r":
             self._restore_file()
         elif key == "t" and self.turns is not None and self.turns.turn is not None:
-            number, before, _ = self.turns.turn
-            self._ask(before, number, None, "the last turn")
+            turn = self.turns.turn
+            self._ask(turn.since, turn.number, None, "the last turn")
         elif key == "a" and self.turns is not None and self.turns.turn is not None:
             self._ask(0, None, None, "everything, as at the start")
         return False

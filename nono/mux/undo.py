@@ -1,8 +1,8 @@
 """What the dashboard's review (review.py) reads from a session's rollback and does to it: the
 changes of the last turn and since the start, a file's diff, and restores cut to one file, the
-last turn or everything, which never overwrite what the person changed after the latest
-snapshot unless forced: the CLI's rule (`nono rollback restore` refuses without --force),
-applied path by path so the rest of a restore still happens.
+last turn or everything. None overwrites what the person changed since nono last left it unless
+forced: the CLI's rule (`nono rollback restore` refuses without --force; a turn's undo leaves
+the paths changed after it), applied path by path so the rest of a restore still happens.
 
 The functions here block (they walk the tree and read the store): the review runs them off the
 event loop. The plans they cut are pure (`narrow`).
@@ -11,11 +11,14 @@ event loop. The plans they cut are pure (`narrow`).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from nono.rollback.changes import RefChange, runs_outside_first
-from nono.rollback.model import Change, RestorePlan
+from nono.rollback.model import Change, RestorePlan, Turn
 from nono.rollback.restore import REMOVALS
+
+if TYPE_CHECKING:
+    from nono.rollback.handle import Rollback
 
 
 @dataclass(frozen=True)
@@ -24,8 +27,7 @@ class Turns:
 
     rollback_id: str
     roots: tuple[str, ...]
-    # The last turn: its number, and the snapshots before and after it. None: no turn yet.
-    turn: tuple[int, int, int] | None
+    turn: Turn | None  # the last turn; None: none has changed anything yet
     last: tuple[Change, ...]  # changed in the last turn
     since: tuple[Change, ...]  # changed since the start (baseline to latest snapshot)
     refs: tuple[RefChange, ...]  # git refs moved since the start
@@ -46,15 +48,11 @@ class Outcome:
     existed: tuple[str, ...]  # never removed: there (ignored) before the session
 
 
-def last_turn(rb: Any) -> tuple[int, int, int] | None:
-    """The last turn that changed something: (number, snapshot before, snapshot after). The
-    rollback's own turns where it has them (per-turn snapshots, `Rollback.turns`); before
-    those, each snapshot after the baseline ends a turn (turn N: snapshot N-1 to N)."""
-    if hasattr(rb, "turns"):
-        found = rb.turns()
-        return (found[-1].number, found[-1].since, found[-1].until) if found else None
-    indexes = [s.index for s in rb.snapshots()]
-    return (len(indexes) - 1, indexes[-2], indexes[-1]) if len(indexes) >= 2 else None
+def last_turn(rb: Rollback) -> Turn | None:
+    """The last turn that changed something (a turn snapshot's, or the whole session's once
+    its final snapshot is taken when no turn was snapshotted)."""
+    found = rb.turns()
+    return found[-1] if found else None
 
 
 def load(rollback_id: str) -> Turns:
@@ -69,7 +67,7 @@ def load(rollback_id: str) -> Turns:
     runs = rb.runs_outside()
     if turn is None:
         return Turns(rb.id, rb.roots, None, (), (), (), runs, note)
-    last = runs_outside_first(rb.changes(turn[1], turn[2]), runs)
+    last = runs_outside_first(rb.changes(turn.since, turn.until), runs)
     since = runs_outside_first(rb.changes(), runs)
     return Turns(rb.id, rb.roots, turn, tuple(last), tuple(since), tuple(rb.ref_changes()), runs,
                  note)  # fmt: skip
@@ -119,19 +117,18 @@ def narrow(
 
 
 def plan(
-    rb: Any, to: int, turn: int | None, paths: tuple[str, ...] | None, force: bool
+    rb: Rollback, to: int, turn: int | None, paths: tuple[str, ...] | None, force: bool
 ) -> tuple[RestorePlan, tuple[str, ...]]:
     """The plan for `paths` (None: all), back to snapshot `to` or, with `turn`, that turn
     undone; and the person's later changes it keeps (or, forced, overwrites)."""
-    if turn is not None and hasattr(rb, "plan_turn_restore"):
-        # The rollback undoes a turn itself: only the turn's paths move, and the ones changed
-        # after it (`newer`) are left unless forced; the forced plan does not name them.
-        kept = rb.plan_turn_restore(turn, force=False)
-        chosen = rb.plan_turn_restore(turn, force=True) if force else kept
-        narrowed, _ = narrow(chosen, paths, force)
-        newer = tuple(p for p in kept.newer if paths is None or _wanted(p, "", paths))
-        return narrowed, newer
-    return narrow(rb.plan_restore(to, force=force), paths, force)
+    if turn is None:
+        return narrow(rb.plan_restore(to, force=force), paths, force)
+    # The rollback undoes a turn itself: only the turn's paths move, and the ones changed after
+    # it (`newer`) are left unless forced; the forced plan does not name them.
+    kept = rb.plan_turn_restore(turn, force=False)
+    chosen = rb.plan_turn_restore(turn, force=True) if force else kept
+    narrowed, _ = narrow(chosen, paths, force)
+    return narrowed, tuple(p for p in kept.newer if paths is None or _wanted(p, "", paths))
 
 
 def restore(
