@@ -185,3 +185,25 @@ def test_a_session_without_rollback_says_so(sessions, dashboard):
     dash.wait("READY-plain")
     dash.prefix("u")
     dash.wait("plain has no rollback")
+
+
+def test_a_file_the_person_added_in_a_directory_the_agent_made_keeps_that_directory(
+    workspace,
+):
+    from nono.mux import undo
+
+    rb = Rollback.create([str(workspace)])
+    (workspace / "made").mkdir()
+    (workspace / "made" / "out.o").write_text("agent\n")
+    (workspace / "notes.txt").write_text("agent\n")
+    rb.snapshot()
+    (workspace / "made" / "mine.txt").write_text("the person's\n")  # after the snapshot
+
+    done = undo.restore(rb.id, 0, None, None, force=False)
+    assert done.conflicts == (str(workspace / "made" / "mine.txt"),)
+    assert done.skipped == ()  # the directory is spared with the file, not tried and refused
+    assert not (workspace / "notes.txt").exists() and not (workspace / "made" / "out.o").exists()
+    assert (workspace / "made" / "mine.txt").read_text() == "the person's\n"
+
+    forced = undo.restore(rb.id, 0, None, None, force=True)  # the control: F removes it all
+    assert forced.conflicts and not (workspace / "made").exists()
