@@ -132,6 +132,18 @@ def _synchronize(p: Parts, _: str) -> None:
     model.say("typing goes to every pane" if model.sync else "synchronize off", alert=model.sync)
 
 
+def _choose_session(p: Parts, _: str) -> None:
+    from nono.mux import chooser  # imported on first use, as the overlay it opens
+
+    chooser.choose(p.model, p.sessions)
+
+
+def _review_turn(p: Parts, _: str) -> None:
+    from nono.mux import review
+
+    review.open_review(p.model)
+
+
 def _none(p: Parts, _: str) -> None:
     pass
 
@@ -146,6 +158,12 @@ _register("split-down", PANES, "Split: a new pane below the focused one",
           lambda p, _: p.sessions.split(horizontal=False))
 _register("attach-session", PANES, "Put an existing session into a new pane",
           lambda p, _: p.sessions.attach())
+_register("choose-session", PANES,
+          "Choose a session (waiting ones first): open it in a pane or swap it in",
+          _choose_session)
+_register("review-turn", PANES,
+          "Review the focused session's changes: diffs; restore a file, the last turn, or all",
+          _review_turn)
 for _where, _help_text in (
     ("left", "Focus the pane on the left"), ("right", "Focus the pane on the right"),
     ("up", "Focus the pane above"), ("down", "Focus the pane below"),

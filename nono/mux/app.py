@@ -183,6 +183,8 @@ class Mux:
         self.model.refresh_records()
         self.notifier.records_changed(self.model.all_records, self.model.panes)
         self.invalidate()
+        if self.model.overlay is not None:
+            self.model.overlay.registry_changed()
 
     def _activity_changed(self, pane: Pane) -> None:
         """A pane's agent changed state: a notice unless the person is looking at it."""

@@ -336,18 +336,25 @@ class Dashboard(Container):
         if box is None:
             return
         x0, y0, box_w, box_h = box
-        inner = box_h - 2
+        heading = overlay.heading
+        inner = box_h - 2 - bool(heading)
         top = overlay.top
         for dy in range(box_h):
             fill(screen, x0, y0 + dy, box_w, " ", OVERLAY)
         put(screen, x0 + 1, y0, f" {overlay.title} ", OVERLAY + " bold", x0 + box_w)
+        if heading:
+            put(screen, x0 + 2, y0 + 1, heading, OVERLAY + " underline", x0 + box_w - 1)
+        y1 = y0 + 1 + bool(heading)
         for i in range(inner):
             index = top + i
             if index >= len(lines):
                 break
-            style = OVERLAY_SELECTED if index == overlay.selected else OVERLAY
-            fill(screen, x0 + 1, y0 + 1 + i, box_w - 2, " ", style)
-            put(screen, x0 + 2, y0 + 1 + i, lines[index], style, x0 + box_w - 1)
+            if index == overlay.selected:
+                style = OVERLAY_SELECTED
+            else:
+                style = overlay.line_style(index) or OVERLAY
+            fill(screen, x0 + 1, y1 + i, box_w - 2, " ", style)
+            put(screen, x0 + 2, y1 + i, lines[index], style, x0 + box_w - 1)
         foot = overlay.footer
         put(screen, x0 + 1, y0 + box_h - 1, foot, OVERLAY, x0 + box_w)
 
