@@ -44,11 +44,23 @@ class RollbackConfig:
 
 
 @dataclass(frozen=True)
+class NotifyConfig:
+    """[notify]: how the dashboard says that a session it does not show needs the person."""
+
+    bell: bool = True  # the outer terminal's bell
+    desktop: bool = True  # OSC 9 and OSC 777;notify, which terminals turn into notifications
+    # An argv run for each notice (no shell): the notice's text is appended as one argument;
+    # NONO_SESSION, NONO_STATE and NONO_REASON carry its parts.
+    command: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything config.toml can set, with the defaults for what it leaves out."""
 
     ui: UIConfig = field(default_factory=UIConfig)
     rollback: RollbackConfig = field(default_factory=RollbackConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     # The dotted keys the file set, e.g. "ui.prefix": a prefix set by the user beats the
     # keymap's own, the default one does not.
     explicit: frozenset[str] = frozenset()
@@ -62,7 +74,7 @@ class Config:
 
 
 CLIPBOARD_CHOICES = ("write", "off")
-_SECTIONS: dict[str, type] = {"ui": UIConfig, "rollback": RollbackConfig}
+_SECTIONS: dict[str, type] = {"ui": UIConfig, "rollback": RollbackConfig, "notify": NotifyConfig}
 
 
 def config_path() -> Path:
@@ -101,16 +113,26 @@ def _build(doc: Map) -> Config:
 def _build_section(cls: type, body: Map) -> Any:
     known = {f.name: f for f in fields(cls)}
     body.check_keys(known)
+    values = dict(body)
     for key, value in body.items():
         wanted = known[key].type
         if wanted == "str" and not isinstance(value, str):
             body.fail(key, f"must be a string, got {type_name(value, toml=True)}")
+        if wanted == "bool" and not isinstance(value, bool):
+            body.fail(key, f"must be true or false, got {type_name(value, toml=True)}")
+        if wanted == "tuple[str, ...]":
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                got = "an empty or non-string item" if isinstance(value, list) else type_name(
+                    value, toml=True)  # fmt: skip
+                body.fail(key, f"must be a list of non-empty strings, got {got}",
+                          f'e.g. {key} = ["notify-send", "nono"]')  # fmt: skip
+            values[key] = tuple(value)
         if wanted in ("int", "float"):
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
             if not numeric or (wanted == "int" and not isinstance(value, int)) or value < 0:
                 got = type_name(value, toml=True)
                 body.fail(key, f"must be a non-negative {wanted}, got {got}")
-    return cls(**body)
+    return cls(**values)
 
 
 def _check_keys(config: Config, ui: Map) -> None:

@@ -74,7 +74,7 @@ def execute(args: argparse.Namespace) -> int:
 
     from nono.mux.app import Mux
 
-    mux = Mux(keymap, problems)
+    mux = Mux(keymap, problems, config.notify)
     try:
         asyncio.run(mux.run(initial, saved, focus_new=focus))
     finally:

@@ -23,15 +23,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     show = sub.add_parser("show", help="what changed: created, modified, deleted, mode changes")
     show.add_argument("id")
     show.add_argument("--diff", action="store_true", help="unified diffs of text files")
+    show.add_argument("--turn", metavar="N", help="only what turn N (1.., or last) changed")
     show.add_argument("--json", action="store_true")
     restore = sub.add_parser("restore", help="put the files back (default: as before the session)")
     restore.add_argument("id")
-    restore.add_argument(
+    which = restore.add_mutually_exclusive_group()
+    which.add_argument(
         "--snapshot",
         type=int,
         default=0,
         metavar="N",
         help="restore snapshot N (0, the default, is before the session)",
+    )
+    which.add_argument(
+        "--turn", metavar="N", help="undo only turn N (1.., or last): its files as before it"
     )
     restore.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
     restore.add_argument(
@@ -75,6 +80,7 @@ def _list(args: argparse.Namespace) -> int:
         rows.append({
             "id": rb.id, "created": rb.created, "session": rb.session_id,
             "command": list(rb.command), "roots": list(rb.roots), "snapshots": len(snaps),
+            "turns": len(rb.turns()),
             "changes": len(rb.changes()) if len(snaps) > 1 else 0, "bytes": rb.size_bytes(),
             "final_snapshot": final_json(rb), "note": note,
         })  # fmt: skip
@@ -84,10 +90,10 @@ def _list(args: argparse.Namespace) -> int:
     if not rows:
         print("no rollbacks")
         return 0
-    print(f"{'ID':<14}{'CREATED':<18}{'SNAPS':>6}{'CHANGES':>9}{'SIZE':>9}  ROOTS")
+    print(f"{'ID':<14}{'CREATED':<18}{'SNAPS':>6}{'TURNS':>6}{'CHANGES':>9}{'SIZE':>9}  ROOTS")
     for r in rows:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created"]))
-        print(f"{r['id']:<14}{when:<18}{r['snapshots']:>6}{r['changes']:>9}"
+        print(f"{r['id']:<14}{when:<18}{r['snapshots']:>6}{r['turns']:>6}{r['changes']:>9}"
               f"{_size(r['bytes']):>9}  {roots_text(r['roots'])}")  # fmt: skip
         if r["note"]:
             print(f"{'':<14}{text(r['note'])}")
@@ -118,6 +124,10 @@ def _session_running(rb: Any) -> bool:
 def final_note(rb: Any) -> str | None:
     final = rb.final()
     if final is None:
+        done = rb.turns()
+        if done:
+            return (f"the session is still running: its changes up to the end of turn "
+                    f"{len(done)} are listed (no final snapshot yet)")  # fmt: skip
         return ("the session is still running: no final snapshot yet, so its changes are "
                 "not listed")  # fmt: skip
     if final.late:
@@ -188,7 +198,13 @@ def _show(args: argparse.Namespace) -> int:
 
     rb = Rollback.open(args.id)
     note = settle(rb)
-    changes = runs_outside_first(rb.changes(), rb.runs_outside())
+    done = rb.turns()
+    turn = rb.turn(args.turn) if args.turn is not None else None
+    if turn is not None and not turn.late and rb.final() is not None:
+        note = None  # a late final snapshot is no part of an earlier turn
+    since, until = (turn.since, turn.until) if turn else (0, -1)
+    changes = runs_outside_first(rb.changes(since, until), rb.runs_outside())
+    refs = rb.ref_changes(since, until)
     if args.json:
         rows = change_rows(changes, rb.runs_outside())
         if args.diff:
@@ -203,16 +219,22 @@ def _show(args: argparse.Namespace) -> int:
                     "snapshots": len(rb.snapshots()),
                     "final_snapshot": final_json(rb),
                     "note": note,
+                    "turns": [turn_row(t) for t in done],
+                    "turn": turn_row(turn) if turn else None,
                     "changes": rows,
-                    "git": [ref_row(r) for r in rb.ref_changes()],
+                    "git": [ref_row(r) for r in refs],
                 },
                 indent=2,
             )
         )
         return 0
-    refs = rb.ref_changes()
     also = f" and {len(refs)} git ref change(s)" if refs else ""
-    print(f"rollback {rb.id}: {len(changes)} change(s){also} in {roots_text(rb.roots)}")
+    if turn is not None:
+        print(f"rollback {rb.id}, turn {turn.number} of {len(done)} ({turn_span(turn)}): "
+              f"{len(changes)} change(s){also} in {roots_text(rb.roots)}")  # fmt: skip
+    else:
+        print(f"rollback {rb.id}: {len(changes)} change(s){also} in {turns_text(done)} in "
+              f"{roots_text(rb.roots)}")  # fmt: skip
     if note:
         print(f"  note: {note}")
     print_changes(changes, rb.runs_outside())
@@ -220,6 +242,23 @@ def _show(args: argparse.Namespace) -> int:
     if args.diff:
         print_diffs(rb, changes)
     return 0
+
+
+def turn_row(turn: Any) -> dict[str, Any]:
+    return {"number": turn.number, "since": turn.since, "until": turn.until,
+            "started": turn.started, "ended": turn.ended, "changes": turn.changes,
+            "late": turn.late}  # fmt: skip
+
+
+def turn_span(turn: Any) -> str:
+    def clock(t: float) -> str:
+        return time.strftime("%H:%M:%S", time.localtime(t))
+
+    return f"{clock(turn.started)}-{clock(turn.ended)}" + (", taken late" if turn.late else "")
+
+
+def turns_text(done: list[Any]) -> str:
+    return "1 turn" if len(done) == 1 else f"{len(done)} turns"
 
 
 def print_diffs(rb: Any, changes: list[Any]) -> None:
@@ -234,6 +273,8 @@ def _restore(args: argparse.Namespace) -> int:
 
     rb = Rollback.open(args.id)
     note = settle(rb)
+    if args.turn is not None:  # a turn's own snapshots tell its changes, session over or not
+        return _restore_turn(rb, args)
     if rb.final_missing() and not args.force:
         raise NonoError(f"rollback {rb.id}: {note}",
                         "stop the session first, or rerun with --force")  # fmt: skip
@@ -258,6 +299,36 @@ def _restore(args: argparse.Namespace) -> int:
         print(f"  skipped {text(why)}")
     print_kept(plan)
     return 0
+
+
+def _restore_turn(rb: Any, args: argparse.Namespace) -> int:
+    plan = rb.plan_turn_restore(args.turn, force=args.force)
+    if args.dry_run:
+        print(f"would undo turn {plan.turn} with {len(plan.actions)} action(s), back to "
+              f"snapshot {plan.to}:")  # fmt: skip
+        for action in plan.actions:
+            print(f"  {action.op:<8} {name(action.path)}")
+    else:
+        with Progress("Restoring") as progress:
+            result = rb.restore(plan, progress=progress)
+        print(f"undid turn {plan.turn}: restored {result.restored}, removed {result.removed} "
+              f"(rollback {rb.id})")  # fmt: skip
+        for why in result.skipped:
+            print(f"  skipped {text(why)}")
+    print_newer(plan, dry_run=args.dry_run)
+    print_kept(plan)
+    return 0
+
+
+def print_newer(plan: Any, *, dry_run: bool = False) -> None:
+    """What a turn's undo leaves alone, and why: someone's later work is not overwritten."""
+    verb = "would keep" if dry_run else "kept"
+    for path in plan.newer:
+        if plan.force:
+            print(f"  {verb} {name(path)}: it holds what was made after turn {plan.turn}")
+        else:
+            print(f"  {verb} {name(path)}: changed after turn {plan.turn}; --force undoes "
+                  "it anyway")  # fmt: skip
 
 
 def print_kept(plan: Any) -> None:

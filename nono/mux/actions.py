@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol
 
 from nono.keys import Key, KeyCodeError, encode_key
-from nono.mux import presets
+from nono.mux import presets, waiting
 
 if TYPE_CHECKING:
     from prompt_toolkit.application import Application
@@ -132,6 +132,18 @@ def _synchronize(p: Parts, _: str) -> None:
     model.say("typing goes to every pane" if model.sync else "synchronize off", alert=model.sync)
 
 
+def _choose_session(p: Parts, _: str) -> None:
+    from nono.mux import chooser  # imported on first use, as the overlay it opens
+
+    chooser.choose(p.model, p.sessions)
+
+
+def _review_turn(p: Parts, _: str) -> None:
+    from nono.mux import review
+
+    review.open_review(p.model)
+
+
 def _none(p: Parts, _: str) -> None:
     pass
 
@@ -146,6 +158,12 @@ _register("split-down", PANES, "Split: a new pane below the focused one",
           lambda p, _: p.sessions.split(horizontal=False))
 _register("attach-session", PANES, "Put an existing session into a new pane",
           lambda p, _: p.sessions.attach())
+_register("choose-session", PANES,
+          "Choose a session (waiting ones first): open it in a pane or swap it in",
+          _choose_session)
+_register("review-turn", PANES,
+          "Review the focused session's changes: diffs; restore a file, the last turn, or all",
+          _review_turn)
 for _where, _help_text in (
     ("left", "Focus the pane on the left"), ("right", "Focus the pane on the right"),
     ("up", "Focus the pane above"), ("down", "Focus the pane below"),
@@ -187,6 +205,8 @@ _register("send-prefix", PANES, "Send the prefix key to the focused pane", _send
 _register("redraw", PANES, "Redraw the screen", _redraw)
 _register("next-session", PANES, "Show the next session not on screen in the focused pane",
           lambda p, _: p.sessions.next_session())
+_register("next-waiting", PANES, "Focus the session waiting longest for you; again: the next",
+          lambda p, _: waiting.next_waiting(p.model, p.sessions))
 
 # Copy mode's commands: CopyMode.act (copymode.py) does each, by this name.
 for _name, _help_text in (

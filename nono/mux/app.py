@@ -19,6 +19,7 @@ from prompt_toolkit.keys import Keys
 from prompt_toolkit.layout import Layout, Window
 from prompt_toolkit.output.color_depth import ColorDepth
 
+from nono.config import NotifyConfig
 from nono.mux import actions, layout, presets
 from nono.mux import state as saved_state
 from nono.mux.copying import Copying
@@ -26,6 +27,7 @@ from nono.mux.draw import Dashboard
 from nono.mux.input import PENDING_WAIT, Input
 from nono.mux.keymap import Keymap
 from nono.mux.model import Model
+from nono.mux.notify import Notifier
 from nono.mux.pane import Pane
 from nono.mux.render import row_skipping_renderer
 from nono.mux.sessions import Sessions
@@ -37,9 +39,14 @@ ESCAPE_WAIT = 0.05  # a lone Esc reaches the agent after this (tmux's escape-tim
 
 
 class Mux:
-    def __init__(self, keymap: Keymap, problems: list[str] | None = None) -> None:
+    def __init__(
+        self, keymap: Keymap, problems: list[str] | None = None, notify: NotifyConfig | None = None
+    ) -> None:
         self.screen_size = (80, 24)  # the terminal's, as last known
         self.model = Model(keymap.prefix_label, problems, self.invalidate, self._terminal_size)
+        self.notifier = Notifier(notify or NotifyConfig(), self._write_raw, self.model.spawn,
+                                 lambda text: self.model.say(text, alert=True))  # fmt: skip
+        self.model.on_activity = self._activity_changed
         self.copying = Copying(self.model, self._write_raw)
         self.sessions = Sessions(self.model)
         self.input = Input(keymap, self.model, self.copying, self.act)
@@ -163,6 +170,7 @@ class Mux:
             # Like tmux starting with a shell, but asking first: a session grants the directory.
             self.sessions.split(horizontal=True)
         model.refresh_records()
+        self.notifier.records_changed(model.all_records, model.panes)  # what they are now
         model.save()
         watch = RegistryWatch(registry.sessions_dir(), self._registry_changed)
         try:
@@ -173,7 +181,17 @@ class Mux:
 
     def _registry_changed(self) -> None:
         self.model.refresh_records()
+        self.notifier.records_changed(self.model.all_records, self.model.panes)
         self.invalidate()
+        if self.model.overlay is not None:
+            self.model.overlay.registry_changed()
+
+    def _activity_changed(self, pane: Pane) -> None:
+        """A pane's agent changed state: a notice unless the person is looking at it."""
+        if pane.doing is not None:
+            looking = pane.id == self.model.focus
+            self.notifier.changed(pane.id, pane.record.name, pane.doing_before, pane.doing,
+                                  looking)  # fmt: skip
 
     def close(self) -> None:
         for pane in self.model.panes.values():

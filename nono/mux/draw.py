@@ -31,6 +31,7 @@ from nono.mux.paint import PaintedRow, blit, fill, placed_row, put
 from nono.mux.pane import Cells, Pane, row_cells, style_string
 from nono.mux.prompts import Overlay, Prompt, overlay_box, text_width
 from nono.mux.styles import (
+    ACTIVITY_BORDER,
     BORDER,
     BORDER_FOCUS,
     BORDER_SYNC,
@@ -76,7 +77,7 @@ class View(Protocol):
     @property
     def message_alert(self) -> bool: ...
     def number(self, pane_id: str) -> int: ...
-    def status_items(self) -> list[tuple[str, str]]: ...
+    def status_items(self) -> list[tuple[tuple[str, str], ...]]: ...  # each: styled runs
     def status_right(self) -> tuple[str, str] | None: ...
 
 
@@ -274,7 +275,10 @@ class Dashboard(Container):
             line = PaintedRow(rect.width)
             line.add("─ ", style)
             line.add(label, style + (" reverse" if focused else ""))
-            if word not in ("running", "idle"):
+            if word in ACTIVITY_BORDER:
+                line.add(" ", style)
+                line.add(f" {word} " if word == "waiting" else word, ACTIVITY_BORDER[word])
+            elif word != "running":
                 line.add(f" {word}", EXITED_STYLE)
                 if pane.problem:
                     line.add(f": {pane.problem}", EXITED_STYLE)
@@ -332,18 +336,25 @@ class Dashboard(Container):
         if box is None:
             return
         x0, y0, box_w, box_h = box
-        inner = box_h - 2
+        heading = overlay.heading
+        inner = box_h - 2 - bool(heading)
         top = overlay.top
         for dy in range(box_h):
             fill(screen, x0, y0 + dy, box_w, " ", OVERLAY)
         put(screen, x0 + 1, y0, f" {overlay.title} ", OVERLAY + " bold", x0 + box_w)
+        if heading:
+            put(screen, x0 + 2, y0 + 1, heading, OVERLAY + " underline", x0 + box_w - 1)
+        y1 = y0 + 1 + bool(heading)
         for i in range(inner):
             index = top + i
             if index >= len(lines):
                 break
-            style = OVERLAY_SELECTED if index == overlay.selected else OVERLAY
-            fill(screen, x0 + 1, y0 + 1 + i, box_w - 2, " ", style)
-            put(screen, x0 + 2, y0 + 1 + i, lines[index], style, x0 + box_w - 1)
+            if index == overlay.selected:
+                style = OVERLAY_SELECTED
+            else:
+                style = overlay.line_style(index) or OVERLAY
+            fill(screen, x0 + 1, y1 + i, box_w - 2, " ", style)
+            put(screen, x0 + 2, y1 + i, lines[index], style, x0 + box_w - 1)
         foot = overlay.footer
         put(screen, x0 + 1, y0 + box_h - 1, foot, OVERLAY, x0 + box_w)
 
@@ -383,11 +394,12 @@ class Dashboard(Container):
                 line.pad(width, " ", style)
             else:
                 line.add("[nono] ", STATUS + " bold")
-                for item, style in items:
-                    if line.x + text_width(item) + 1 > width:
+                for runs in items:
+                    if line.x + sum(text_width(text) for text, _ in runs) + 1 > width:
                         line.add("…", STATUS)
                         break
-                    line.add(item, style)
+                    for text, style in runs:
+                        line.add(text, style)
                     line.add(" ", STATUS)
                 if right:
                     text, style = right

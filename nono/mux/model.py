@@ -17,8 +17,9 @@ from nono.mux import layout, presets
 from nono.mux import state as saved_state
 from nono.mux.pane import BACKGROUND_FPS, Pane
 from nono.mux.prompts import Overlay, Prompt
-from nono.mux.styles import STATUS, STATUS_ALERT, STATUS_FOCUS
+from nono.mux.styles import ACTIVITY_STATUS, STATUS, STATUS_ALERT, STATUS_FOCUS
 from nono.session import registry
+from nono.session.activity import Activity
 from nono.session.registry import EXITED, Record
 
 if TYPE_CHECKING:
@@ -71,6 +72,9 @@ class Model:
         self.rects: dict[str, layout.Rect] | None = {}
         self.too_small = (0, 0)
         self.sizes: dict[str, tuple[int, int]] = {}
+        # A pane's agent changed activity state (the Mux notifies): called once per change.
+        self.on_activity: Callable[[Pane], None] = lambda pane: None
+        self.waiting_jump: str | None = None  # the session next-waiting went to last
 
     # ------------------------------------------------------------ running beside the dashboard
 
@@ -89,8 +93,13 @@ class Model:
     def pane_changed(self, pane: Pane) -> None:
         """Focused pane first: its changes (an echo) are drawn at once; the others' are
         gathered and drawn at most DRAW_FPS times a second, so a flooding pane never
-        keeps the renderer busy when a key is typed elsewhere."""
-        if pane.id == self.focus:
+        keeps the renderer busy when a key is typed elsewhere. A change of activity state is
+        drawn at once too: it is what the person waits for."""
+        if pane.doing_news:
+            pane.doing_news = False
+            self.on_activity(pane)
+            self.invalidate()
+        elif pane.id == self.focus:
             self.invalidate()
         elif self.background_timer is None:
             self.background_timer = asyncio.get_running_loop().call_later(
@@ -328,7 +337,8 @@ class Model:
         self.all_records = sorted(keep, key=lambda r: r.created)
         self.numbers = {r.id: n for n, r in enumerate(self.all_records)}
 
-    def status_items(self) -> list[tuple[str, str]]:
+    def status_items(self) -> list[tuple[tuple[str, str], ...]]:
+        """Each session as styled runs: its number, name and marks, then its state's word."""
         items = []
         on_screen = set(layout.panes(self.tree))
         for number, record in enumerate(self.all_records):
@@ -337,13 +347,13 @@ class Model:
                 word = pane.status_word()
                 marks = "!" if pane.bell else ("#" if pane.activity else "")
             else:
-                word, marks = record.state, ""
+                word, marks = _record_word(record), ""
             shown = "" if record.id in on_screen else "-"
             focus = "*" if record.id == self.focus else ""
             zoom = "Z" if focus and self.zoomed else ""  # tmux's window_zoomed_flag
-            text = f"{number}:{record.name}{focus}{zoom}{marks}{shown} {word}"
+            text = f"{number}:{record.name}{focus}{zoom}{marks}{shown} "
             style = STATUS_FOCUS if focus else (STATUS_ALERT if marks == "!" else STATUS)
-            items.append((text, style))
+            items.append(((text, style), (word, ACTIVITY_STATUS.get(word, style))))
         return items
 
     def status_right(self) -> tuple[str, str] | None:
@@ -380,3 +390,9 @@ class Model:
         except OSError as exc:
             with contextlib.suppress(RuntimeError):
                 self.say(f"cannot save the layout: {exc.strerror}", alert=True)
+
+
+def _record_word(record: Record) -> str:
+    """A session not on screen: its activity from its record while it runs, else its status."""
+    doing = Activity.from_json(record.activity) if record.status != EXITED else None
+    return doing.state if doing is not None and doing.state != "exited" else record.state

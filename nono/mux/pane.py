@@ -21,6 +21,8 @@ from nono.mux.render import cell_style_string
 from nono.mux.render import style_string as style_string  # where draw.py has imported it from
 from nono.session import protocol as wire
 from nono.session import registry
+from nono.session.activity import EXITED as ACTIVITY_EXITED
+from nono.session.activity import Activity
 from nono.session.connection import Connection
 from nono.session.protocol import Frame, Kind, ProtocolError, Reason
 from nono.session.registry import EXITED, Record
@@ -37,7 +39,6 @@ BLANK_LINE: WireRow = ([], [])
 
 _GENERATIONS = itertools.count(1)  # row generations, unique across panes and their lifetimes
 BACKGROUND_FPS = 10  # frames a second a flooding pane that is not focused is sent
-IDLE_AFTER = 5.0  # seconds without output before a running agent counts as idle
 TITLE_EVERY = 1.0
 QUIET_AFTER_RESIZE = 1.0  # a churning window title is shown at most this often
 
@@ -100,6 +101,11 @@ class Pane:
         self.problem = ""  # why the pane is not live, for its border
         self.bell = False  # a bell while not focused
         self.activity = False  # output while not focused
+        # What the agent is doing, as its supervisor says (session/activity.py); None from a
+        # supervisor that says nothing of it: the pane then shows running / exited only.
+        self.doing: Activity | None = None
+        self.doing_before: Activity | None = None  # what it was doing before that
+        self.doing_news = False  # doing changed state; the model has not looked yet
         self.focused = False
         self.last_output = 0.0
         # A resize makes most programs redraw: that is not news worth marking the pane for.
@@ -108,7 +114,6 @@ class Pane:
         self.read_only = False
         self._conn: Connection | None = None
         self._task: asyncio.Task | None = None
-        self._idle_timer: asyncio.TimerHandle | None = None
         self._title_timer: asyncio.TimerHandle | None = None
         self._want_size: tuple[int, int] | None = None
         # Detached because another client took the session over: watch it instead.
@@ -118,17 +123,26 @@ class Pane:
     def id(self) -> str:
         return self.record.id
 
-    @property
-    def idle(self) -> bool:
-        return self.state == "running" and time.monotonic() - self.last_output >= IDLE_AFTER
-
     def status_word(self) -> str:
-        """running / idle / exited(code) / lost / watching, as the status bar shows it."""
+        """The agent's activity (starting / working / waiting / idle) while it runs, or
+        running / exited(code) / lost / watching, as the status bar shows it."""
         if self.state == "exited":
             return "exited" if self.exit_code is None else f"exited({self.exit_code})"
-        if self.state == "running" and self.idle:
-            return "idle"
+        doing = self.doing
+        if self.state == "running" and doing is not None and doing.state != ACTIVITY_EXITED:
+            return doing.state
         return self.state
+
+    def set_doing(self, doing: Activity | None) -> None:
+        """The supervisor's word on the agent's activity (WELCOME's record, ACTIVITY frames)."""
+        if doing is None:
+            return  # garbled or from an older supervisor: keep what was known
+        old = self.doing
+        self.doing = doing
+        if old is None or old.state != doing.state:
+            self.doing_before = old
+            self.doing_news = old is not None  # the first word on connecting is no change
+            self._changed()
 
     # ------------------------------------------------------------ connection
 
@@ -163,6 +177,7 @@ class Pane:
             conn.close()
             raise
         self.record = Record.from_json(welcome.record)
+        self.set_doing(Activity.from_json(self.record.activity))
         self._conn = conn
         self._taken_over = False
         self.quiet_until = time.monotonic() + QUIET_AFTER_RESIZE
@@ -196,7 +211,13 @@ class Pane:
         elif frame.kind == Kind.EXIT:
             self.exit_code = wire.Exit.decode(frame).code
             self.state = "exited"
+            if self.doing is not None and self.doing.state != ACTIVITY_EXITED:
+                # The agent's end is its last activity, whether or not an ACTIVITY frame said so.
+                reason = f"exit code {self.exit_code}" if self.exit_code is not None else ""
+                self.set_doing(Activity(ACTIVITY_EXITED, time.time(), reason, ""))
             self._changed()
+        elif frame.kind == Kind.ACTIVITY:
+            self.set_doing(Activity.from_json(wire.ActivityChanged.decode(frame).activity))
         elif frame.kind == Kind.RELEASED:
             if self.read_only and self.state == "watching":
                 asyncio.get_running_loop().create_task(self._reclaim())
@@ -292,9 +313,8 @@ class Pane:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-        for timer in (self._idle_timer, self._title_timer):
-            if timer is not None:
-                timer.cancel()
+        if self._title_timer is not None:
+            self._title_timer.cancel()
 
     # ------------------------------------------------------------ frames
 
@@ -336,10 +356,8 @@ class Pane:
             self.last_output = now
             if not self.focused and now >= self.quiet_until:
                 self.activity = True
-            self._arm_idle()
         elif frame.full and not self.last_output:
             self.last_output = now
-            self._arm_idle()
         self._changed()
 
     def cells(self, y: int) -> Cells:
@@ -353,12 +371,6 @@ class Pane:
 
     def _all_rows_new(self, rows: int) -> None:
         self.row_gen = [next(_GENERATIONS)] * rows
-
-    def _arm_idle(self) -> None:
-        # One timer per quiet spell, not a polling loop: the status bar flips to "idle" once.
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-        self._idle_timer = asyncio.get_running_loop().call_later(IDLE_AFTER + 0.05, self._changed)
 
     def _late_title(self) -> None:
         self._title_timer = None

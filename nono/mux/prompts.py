@@ -59,7 +59,13 @@ class Prompt:
 
 
 class Overlay:
-    """A list over the panes: scrolls, and with `on_choose`, picks one line."""
+    """A list over the panes: scrolls, and with `on_choose`, picks one line.
+
+    A subclass may fill the whole area (`full_screen`), keep a line of column names above the
+    list (`heading`) and colour single lines (`line_style`): the chooser and the review do."""
+
+    full_screen = False
+    heading = ""
 
     def __init__(
         self,
@@ -99,6 +105,13 @@ class Overlay:
             self.top = min(max(self.top + step, 0), max(len(self.lines) - page, 0))
         return False
 
+    def registry_changed(self) -> None:
+        """A session started, changed state or ended while the overlay is up."""
+
+    def line_style(self, index: int) -> str | None:
+        """The style of line `index` when it is not the selected one (None: the overlay's)."""
+        return None
+
 
 def text_width(text: str) -> int:
     width = wcswidth(text)
@@ -108,6 +121,8 @@ def text_width(text: str) -> int:
 def overlay_box(overlay: Overlay, width: int, height: int) -> tuple[int, int, int, int] | None:
     """Where the overlay goes in a `width` x `height` area: (x, y, width, height) of its box,
     its lines shown in all but the top and bottom rows; None when there is no room for it."""
+    if overlay.full_screen:
+        return (0, 0, width, height) if width >= 4 and height >= 3 + bool(overlay.heading) else None
     widest = max([text_width(overlay.title)] + [text_width(s) for s in overlay.lines])
     box_w = min(width - 2, widest + 4)
     box_h = min(height - 2, len(overlay.lines) + 2)
@@ -119,4 +134,4 @@ def overlay_box(overlay: Overlay, width: int, height: int) -> tuple[int, int, in
 def overlay_page(overlay: Overlay, width: int, height: int) -> int:
     """How many of the overlay's lines show at once (what PageUp and PageDown move by)."""
     box = overlay_box(overlay, width, height)
-    return box[3] - 2 if box is not None else OVERLAY_PAGE
+    return box[3] - 2 - bool(overlay.heading) if box is not None else OVERLAY_PAGE

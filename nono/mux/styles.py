@@ -10,3 +10,18 @@ EXITED_STYLE = "fg:ansired bold"
 MESSAGE = "bg:ansiyellow fg:ansiblack"
 OVERLAY = "bg:ansiblack fg:ansiwhite"
 OVERLAY_SELECTED = "bg:ansiwhite fg:ansiblack"
+
+# The agent's activity (session/activity.py) as a word: waiting stands out most, as the state
+# that needs the person; idle (its turn is over) is quieter; working is the bar's own green.
+ACTIVITY_BORDER = {
+    "waiting": "bg:ansiyellow fg:ansiblack bold",
+    "working": "fg:ansigreen",
+    "idle": "fg:ansiblue",
+    "starting": "fg:ansibrightblack",
+}
+ACTIVITY_STATUS = {
+    "waiting": "bg:ansiyellow fg:ansiblack bold",
+    "working": "bg:ansigreen fg:ansiblack",
+    "idle": "bg:ansigreen fg:ansiblue",
+    "starting": "bg:ansigreen fg:ansiblack",
+}

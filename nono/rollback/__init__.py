@@ -13,6 +13,7 @@ from nono.rollback.model import (
     RestoreResult,
     RollbackError,
     SnapshotInfo,
+    Turn,
 )
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Rollback",
     "RollbackError",
     "SnapshotInfo",
+    "Turn",
     "cleanup",
     "list_rollbacks",
     "retain",

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from nono import paths
-from nono.rollback import integrity
+from nono.rollback import integrity, planning, turns
 from nono.rollback import restore as restoring
 from nono.rollback.changes import RefChange, compare, compare_refs, diff_text
 from nono.rollback.location import normalise_roots, rollback_ids, rollbacks_dir
 from nono.rollback.manifest import (
     Manifest,
-    paused_gc,
+    info_path,
+    manifest_path,
     read_info,
     read_manifest,
     snapshot_indexes,
@@ -36,8 +37,9 @@ from nono.rollback.model import (
     RestoreResult,
     RollbackError,
     SnapshotInfo,
+    Turn,
 )
-from nono.rollback.snapshot import scan, take
+from nono.rollback.snapshot import take
 from nono.rollback.store import Store
 from nono.rollback.walk import Spec, baseline_rules
 
@@ -183,12 +185,13 @@ class Rollback:
     # -- snapshots -----------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        """One snapshot or restore at a time per rollback."""
+    def _locked(self, *, wait: bool = False) -> Iterator[None]:
+        """One snapshot or restore at a time per rollback; `wait` for the one running (an
+        flock: it ends with its holder, even one killed), else refuse at once."""
         fd = os.open(self.path / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
             except BlockingIOError:
                 raise RollbackError(
                     f"rollback {self.id} is busy (a snapshot or restore is running)",
@@ -225,45 +228,65 @@ class Rollback:
         return token is not None and token == self.owner.get("start")
 
     def final_missing(self) -> bool:
-        """Only the baseline exists: the session has not ended, or it ended without its final
-        snapshot (supervisor killed, disk full). Without one every change the agent made
-        would look like the person's own, made after the session."""
-        return self._indexes()[-1] == 0
+        """No final snapshot yet, only the baseline and the turns: the session has not ended,
+        or it ended without one (supervisor killed, disk full). Without one every change the
+        agent made since its last turn would look like the person's own, made after it."""
+        return self.final() is None
 
     def final(self) -> SnapshotInfo | None:
-        """The latest snapshot after the baseline, or None."""
-        indexes = self._indexes()
-        return read_info(self._snapdir, indexes[-1]) if indexes[-1] != 0 else None
+        """The snapshot taken when the session ended, or None."""
+        latest = self._indexes()[-1]
+        info = read_info(self._snapdir, latest) if latest != 0 else None
+        return None if info is None or info.turn else info
 
     def snapshot(self, progress: Progress | None = None, *, late: bool = False) -> SnapshotInfo:
-        """The next snapshot, incremental against the latest one; `late` marks a final
-        snapshot taken after the session ended without one."""
-        with self._locked():
+        """The final snapshot, incremental against the latest one; `late` marks one taken
+        after the session ended without one. It waits for a turn snapshot still running."""
+        with self._locked(wait=True):
             if late and not self.final_missing():
                 return self.manifest(-1).info()  # another process took it meanwhile
-            previous = self.manifest(-1)
-            index = previous.index + 1
-            self.store.clear_tmp()  # what a killed snapshot left behind
-            try:
-                manifest = take(
-                    self.store,
-                    self.roots,
-                    self.options,
-                    index,
-                    previous,
-                    progress,
-                    self.rules(),
-                    late=late,
-                )
-                write_manifest(self._snapdir, manifest)
-            except OSError as exc:
-                why = "not enough space for" if exc.errno in NO_SPACE else "cannot take"
-                raise RollbackError(
-                    f"{why} snapshot {index} of rollback {self.id}: {exc.strerror}",
-                    "free space and try again",
-                ) from None
-            self._manifests[index] = manifest
+            manifest = self._take(progress, turn=False, late=late)
+            assert manifest is not None
             return manifest.info()
+
+    def turn_snapshot(self) -> SnapshotInfo | None:
+        """A snapshot while the session runs, when the agent's turn has ended; None when
+        nothing changed since the latest snapshot (no snapshot is kept), or when the session
+        has ended (its final snapshot is taken). RollbackError when a restore is running or
+        the disk is full: then this turn's changes go into the next snapshot, and the ones
+        before, the baseline included, stay as they were."""
+        with self._locked():
+            if not self.final_missing():
+                return None
+            manifest = self._take(None, turn=True, late=False)
+            return None if manifest is None else manifest.info()
+
+    def _take(self, progress: Progress | None, *, turn: bool, late: bool) -> Manifest | None:
+        """The next snapshot, written; for a turn, None when it holds no change. Under the lock."""
+        previous = self.manifest(-1)
+        index = previous.index + 1
+        self.store.clear_tmp()  # what a killed snapshot left behind
+        try:
+            manifest = take(self.store, self.roots, self.options, index, previous, progress,
+                            self.rules(), late=late)  # fmt: skip
+            manifest.turn = turn
+            manifest.changes = turns.count_changes(previous, manifest)
+            if turn and not manifest.changes:
+                return None
+            write_manifest(self._snapdir, manifest)
+        except OSError as exc:
+            if turn:  # a turn is whole or absent: no manifest that lost its info file
+                for leftover in (manifest_path(self._snapdir, index),
+                                 info_path(self._snapdir, index)):  # fmt: skip
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(leftover)
+            what = f"{'turn ' if turn else ''}snapshot {index} of rollback {self.id}"
+            why = "not enough space for" if exc.errno in NO_SPACE else "cannot take"
+            raise RollbackError(f"{why} {what}: {exc.strerror}",
+                                "free space and try again; the earlier snapshots are "
+                                "intact") from None  # fmt: skip
+        self._manifests[index] = manifest
+        return manifest
 
     def rules(self) -> dict[str, Spec]:
         """The ignore rules every snapshot and restore of this rollback applies: the
@@ -275,6 +298,19 @@ class Rollback:
 
     def snapshots(self) -> list[SnapshotInfo]:
         return [read_info(self._snapdir, i) for i in self._indexes()]
+
+    def turns(self) -> list[Turn]:
+        """The turns that changed something, numbered 1..N; a session without turn snapshots
+        has one, the whole session (once its final snapshot is taken)."""
+
+        def counted(index: int) -> int:
+            return turns.count_changes(self.manifest(index - 1), self.manifest(index))
+
+        return turns.number(self.snapshots(), counted)
+
+    def turn(self, wanted: int | str) -> Turn:
+        """Turn `wanted` (1..N, or "last"); a RollbackError naming the valid ones otherwise."""
+        return turns.pick(self.turns(), wanted, self.id)
 
     def changes(self, since: int = 0, until: int | None = None) -> list[Change]:
         old = self.manifest(since)
@@ -289,12 +325,13 @@ class Rollback:
         base, latest = self.manifest(0), self.manifest(-1)
         paths = compare(base.by_path, self._reference().by_path)
         done = restoring.read_done(self.path / RESTORES, latest.created)
-        refs = [] if any(d.get("to") == 0 for d in done) else compare_refs(base.git, latest.git)
+        whole = any(d.get("to") == 0 and not d.get("turn") for d in done)
+        refs = [] if whole else compare_refs(base.git, latest.git)
         return len(paths) + len(refs)
 
-    def ref_changes(self) -> list[RefChange]:
-        """HEAD, branches and tags the session moved in repositories under the roots."""
-        return compare_refs(self.manifest(0).git, self.manifest(-1).git)
+    def ref_changes(self, since: int = 0, until: int = -1) -> list[RefChange]:
+        """HEAD, branches and tags the session (or one turn) moved under the roots."""
+        return compare_refs(self.manifest(since).git, self.manifest(until).git)
 
     def runs_outside(self) -> dict[str, str]:
         """Work-tree paths git was pointed at (core.hooksPath, includes) before or after."""
@@ -320,52 +357,20 @@ class Rollback:
         return RestorePlan.from_json(journal["plan"])
 
     def _reference(self) -> Manifest:
-        """The state nono last left the tree in: the latest snapshot, with the paths of every
-        restore finished since then (whole or partial) at their restored state."""
+        """The state nono last left the tree in (see planning.reference)."""
         latest = self.manifest(-1)
         done = restoring.read_done(self.path / RESTORES, latest.created)
-        if not done:
-            return latest
-        rows = dict(latest.by_path)
-        for restore in done:
-            target = self.manifest(restore["to"]).by_path
-            for path in restore["paths"]:
-                if path in target:
-                    rows[path] = target[path]
-                else:
-                    rows.pop(path, None)
-        return Manifest(
-            latest.index,
-            latest.created,
-            latest.started_ns,
-            latest.roots,
-            sorted(rows.values()),
-            latest.git,
-        )
+        return planning.reference(latest, done, self.manifest)
 
     def plan_restore(self, to: int = 0, *, force: bool = False) -> RestorePlan:
         """What restoring snapshot `to` would do, from the disk as it is now."""
-        with paused_gc():
-            target = self.manifest(to)
-            reference = self._reference()
-            pending = self.pending_restore()
-            resumed = self.manifest(pending.to).by_path if pending is not None else None
-            extra = tuple(target.by_path.keys() | reference.by_path.keys())
-            now = scan(self.roots, self.options, reference, None, extra=extra, rules=self.rules())
-            current = restoring.index_paths(now.rows)
-            actions = restoring.build_actions(current, target.by_path, now.git, target.git)
-            existed = {*self.manifest(0).ignored, *target.ignored}
-            actions, kept = restoring.spare_existing(actions, existed, self.roots)
-            plan = RestorePlan(
-                rollback_id=self.id,
-                to=target.index,
-                actions=tuple(actions),
-                conflicts=tuple(restoring.conflicts(current, reference.by_path, resumed)),
-                force=force,
-                kept=tuple(kept),
-            )
-        restoring.check_plan(plan, self.roots, self.store)
-        return plan
+        return planning.whole(self, to, self._reference(), self.pending_restore(), force=force)
+
+    def plan_turn_restore(self, wanted: int | str, *, force: bool = False) -> RestorePlan:
+        """What undoing one turn (1..N, or "last") would do: each path it changed back to its
+        state before it. A path changed after the turn (`plan.newer`) is left as it is,
+        unless `force`."""
+        return planning.one_turn(self, self.turn(wanted), self._reference(), force=force)
 
     def restore(self, plan: RestorePlan, progress: Progress | None = None) -> RestoreResult:
         """Carry out a plan; safe to run again (with the same plan) after an interruption."""

@@ -38,6 +38,8 @@ class Manifest:
     # Paths a rule left out (their contents unseen): they existed, so no restore removes them.
     ignored: tuple[str, ...] = ()
     late: bool = False  # see SnapshotInfo.late
+    turn: bool = False  # see SnapshotInfo.turn
+    changes: int | None = None  # see SnapshotInfo.changes
     # Work-tree paths .git/config points git at (core.hooksPath, includes): "hook" | "git config"
     runs: dict[str, str] = field(default_factory=dict)
     _by_path: dict[str, Row] | None = field(default=None, repr=False)
@@ -59,6 +61,8 @@ class Manifest:
             self.notices,
             self.git,
             self.late,
+            self.turn,
+            self.changes,
         )
 
     def header(self) -> dict[str, Any]:
@@ -76,6 +80,8 @@ class Manifest:
             "merkle_root": self.merkle_root,
             "ignored": list(self.ignored),
             "late": self.late,
+            "turn": self.turn,
+            "changes": self.changes,
             "runs": self.runs,
             "count": len(self.rows),
             "fields": list(FIELDS),
@@ -168,6 +174,8 @@ def read_info(snapdir: Path, index: int) -> SnapshotInfo:
             tuple(data["notices"]),
             data["git"],
             bool(data.get("late")),
+            bool(data.get("turn")),
+            data.get("changes"),
         )
     except FileNotFoundError:
         return read_manifest(snapdir, index).info()
@@ -220,6 +228,8 @@ def read_manifest(snapdir: Path, index: int, *, check: bool = False) -> Manifest
         merkle_root=head["merkle_root"],
         ignored=tuple(head.get("ignored", ())),
         late=bool(head.get("late")),
+        turn=bool(head.get("turn")),
+        changes=head.get("changes"),
         runs=dict(head.get("runs", {})),
     )
     if check:

@@ -122,6 +122,27 @@ class SnapshotInfo:
     # A final snapshot taken when first needed, after the session ended without one (its
     # supervisor killed, the disk full): it may hold changes made after the session.
     late: bool = False
+    # Taken while the session ran, when the agent's turn ended (Rollback.turn_snapshot), not
+    # the final snapshot at its end.
+    turn: bool = False
+    # Paths and git refs changed since the snapshot before it; None in snapshots taken before
+    # nono counted them (work it out from the manifests).
+    changes: int | None = None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One stretch of the agent's work that changed something: the changes between snapshot
+    `since` and snapshot `until`. Numbered 1..N in order; a snapshot that changed nothing
+    is no turn."""
+
+    number: int
+    since: int
+    until: int
+    started: float  # when snapshot `since` was taken
+    ended: float  # when snapshot `until` was taken
+    changes: int  # paths and git refs
+    late: bool = False  # `until` is a final snapshot taken late (see SnapshotInfo.late)
 
 
 @dataclass(frozen=True)
@@ -157,11 +178,18 @@ class RestorePlan:
     conflicts: tuple[str, ...]
     force: bool = False  # planned with force: restore() may overwrite the conflicts
     kept: tuple[str, ...] = ()  # not removed: they existed (ignored) before the session
+    # A turn's undo: `to` is the snapshot before the turn, and only the turn's paths move.
+    turn: int | None = None
+    # Paths of that turn changed after it (a later turn, the person): left as they are
+    # unless forced, then overwritten.
+    newer: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
             "rollback_id": self.rollback_id,
             "to": self.to,
+            "turn": self.turn,
+            "newer": list(self.newer),
             "force": self.force,
             "conflicts": list(self.conflicts),
             "kept": list(self.kept),
@@ -177,6 +205,8 @@ class RestorePlan:
             conflicts=tuple(data["conflicts"]),
             force=bool(data.get("force")),
             kept=tuple(data.get("kept", ())),
+            turn=data.get("turn"),
+            newer=tuple(data.get("newer", ())),
         )
 
 

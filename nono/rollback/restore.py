@@ -195,7 +195,10 @@ def record_done(log: Path, plan: RestorePlan, skipped_paths: list[str]) -> None:
     """Append a finished restore to the rollback's history: which paths now hold the target
     snapshot's state, so the next plan knows what nono itself left on disk."""
     done = sorted({a.path for a in plan.actions if a.op != "gitrefs"} - set(skipped_paths))
-    line = json.dumps({"time": time.time(), "to": plan.to, "paths": done}) + "\n"
+    entry = {"time": time.time(), "to": plan.to, "paths": done}
+    if plan.turn is not None:
+        entry["turn"] = plan.turn  # only these paths: not the undo of the whole session
+    line = json.dumps(entry) + "\n"
     fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         os.write(fd, line.encode())

@@ -192,7 +192,7 @@ class Supervisor:
         self.received += len(data)
         loop = asyncio.get_running_loop()
         self.watch.output(loop.time(), len(data))
-        if self.look_timer is None:
+        if self.look_timer is None or self.look_at > loop.time() + LOOK_DELAY:
             self.schedule_look(LOOK_DELAY)
         self.tail += data
         if len(self.tail) > TAIL_BYTES * 2:
