@@ -16,7 +16,14 @@ from nono.session.activity import Activity, clean_text
 from nono.session.client import Control, connect
 from nono.session.protocol import Hello
 from nono.session.rules import AgentRules, load
-from nono.session.watch import CLAIM_HOLD, ECHO_WINDOW, IDLE_AFTER, ProcessInfo, Watch
+from nono.session.watch import (
+    CLAIM_HOLD,
+    ECHO_WINDOW,
+    IDLE_AFTER,
+    START_GRACE,
+    ProcessInfo,
+    Watch,
+)
 
 # The agent: reads cues from a FIFO in its workspace (not its terminal, so that a cue is not
 # typing, which answers whatever it asked) and writes what each says to its terminal.
@@ -333,6 +340,20 @@ def test_a_claim_holds_until_the_person_types_or_the_agent_goes_on_without_them(
     assert w.decide(6.6, [], 0, None)[0] == "working"
 
 
+def test_drawing_the_first_screen_is_starting_not_a_turn_of_work():
+    w = watch()
+    w.output(0.2, 5000)
+    assert w.look(0.3, 0.3, [], 0, None) is None  # still starting: no turn began
+    w.output(START_GRACE + 0.5, 100)
+    assert w.look(START_GRACE + 0.6, 10.0, [], 0, None).state == "working"
+    quiet = watch()
+    quiet.output(0.2, 5000)
+    asleep = ProcessInfo(10, "python3", False, "wait_woken", cpu=0.0)
+    assert quiet.look(0.3, 0.3, [], 0, asleep) is None
+    assert quiet.look(1.0, 1.0, [], 0, asleep).state == "idle"  # straight from starting
+    assert IDLE_AFTER > START_GRACE
+
+
 def test_an_echo_or_a_redraw_is_not_work():
     w = watch()
     w.output(0.1, 10)
@@ -348,7 +369,7 @@ def test_an_echo_or_a_redraw_is_not_work():
 
 def test_quiet_spells_have_a_look_due_and_claims_none():
     w = watch()
-    assert w.next_look(0.0) == IDLE_AFTER
+    assert w.next_look(0.0) == START_GRACE
     w.output(1.0, 10)
     w.look(1.0, 1.0, [], 0, None)
     assert w.next_look(1.1) == 1.5  # an asleep process could be idle then

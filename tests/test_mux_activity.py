@@ -39,13 +39,17 @@ OSC777 = re.compile(rb"\x1b\]777;notify;nono;([\w-]+) (\w+)[^\x07;]*\x07")
 
 
 @pytest.fixture
-def agents(sessions, workspace):  # noqa: F811
-    """Start scripted agents by name."""
+def agents(sessions, workspace, nono):  # noqa: F811
+    """Start scripted agents by name, and let each settle (idle at its prompt) before the test
+    looks: a dashboard opened while one still worked would rightly hear it end its turn."""
     (workspace / "agent.py").write_text(AGENT)
 
     def start(*names: str) -> None:
         for name in names:
             sessions(name, "python3", str(workspace / "agent.py"))
+        for name in names:
+            r = nono("wait", name, "--state", "idle", "--timeout", "30")
+            assert r.returncode == 0, r.stderr
 
     return start
 

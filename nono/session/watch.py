@@ -43,6 +43,9 @@ ECHO_BYTES = 4096  # ... up to this much
 CPU_BUSY = 0.05  # a foreground process using this share of a CPU is working ...
 CPU_WINDOW = 0.5  # ... measured over at least this long (the kernel counts in 10 ms ticks)
 PROCESS_RELOOK = 1.0  # a process working without output is looked at again this often
+# A program drawing its first screen (and the CPU it takes to start) is starting, not working,
+# for this long: else every session would "finish a turn" the moment it was drawn, and ring.
+START_GRACE = 3.0
 # What the agent said holds until the person types, or until it has gone on writing for this
 # long after saying it (an agent that carried on by itself is not waiting any more).
 CLAIM_HOLD = 3.0
@@ -239,6 +242,9 @@ class Watch:
         if self.activity.state == EXITED:
             return None
         state, reason, source = self.decide(now, lines, cursor_row, process)
+        if (self.activity.state == STARTING and state == WORKING and source in (OUTPUT, PROCESS)
+                and now - self.started < START_GRACE):  # fmt: skip
+            return None
         if state == self.activity.state and source == self.activity.source:
             return None
         since = self.activity.since if state == self.activity.state else wall
@@ -256,10 +262,11 @@ class Watch:
             return None
         if self.activity.source == PROCESS and self.activity.state == WORKING:
             return now + PROCESS_RELOOK
+        due = []
+        if self.activity.state == STARTING and now < self.started + START_GRACE:
+            due.append(self.started + START_GRACE)
         if self.last_output is None:
-            return self.started + IDLE_AFTER if now < self.started + IDLE_AFTER else None
-        quiet = now - self.last_output
-        for step in (PROCESS_QUIET, IDLE_AFTER):
-            if quiet < step:
-                return self.last_output + step
-        return None
+            due.append(self.started + IDLE_AFTER)
+        else:
+            due += [self.last_output + step for step in (PROCESS_QUIET, IDLE_AFTER)]
+        return min((t for t in due if t > now), default=None)
