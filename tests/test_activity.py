@@ -259,6 +259,15 @@ def test_a_foreground_job_is_working_and_ctrl_c_makes_the_shell_idle(sessions_sh
     assert idle["source"] == "process" and "bash" in idle["reason"]
 
 
+def test_a_job_reading_the_terminal_waits_for_the_person(sessions_shell):
+    shell = sessions_shell
+    shell.wait("idle")
+    shell.keys("cat", "Enter")  # a job of the shell's, asleep in its read of the terminal
+    reason = shell.wait_reason("cat (pid")
+    assert "waits for input" in reason and shell.activity().state == "idle"
+    shell.keys("C-c")
+
+
 def test_a_resize_does_not_make_an_idle_shell_work(sessions_shell):
     shell = sessions_shell
     shell.wait("idle")

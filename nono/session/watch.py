@@ -51,7 +51,8 @@ START_GRACE = 3.0
 CLAIM_HOLD = 3.0
 HOOK_STATES = (WORKING, WAITING, IDLE)
 # Kernel functions a process waiting for its terminal (or anything it polls with it) sleeps in.
-_INPUT_WAITS = ("n_tty_read", "wait_woken", "poll_schedule_timeout", "do_select", "do_sys_poll")
+_TTY_READS = ("n_tty_read", "wait_woken")
+_INPUT_WAITS = (*_TTY_READS, "poll_schedule_timeout", "do_select", "do_sys_poll")
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,8 @@ class Watch:
         # The last screen looked at (the caller passes the same list while it is unchanged)
         # and the rule it matched: a look while nothing was drawn costs no regular expression.
         self._screen: tuple[list[str] | None, int, Match | None] = (None, -1, None)
+        self.decided_by: object = None  # the claim, rule or process that decided the last look
+        self._decided: tuple[object, ...] = (STARTING, "", None)
 
     # ------------------------------------------------------------ signals
 
@@ -192,30 +195,32 @@ class Watch:
         if claim is not None and last is not None and last - claim.at > CLAIM_HOLD:
             claim = self.claim = None
         if claim is not None:
+            self.decided_by = claim
             return claim.state, claim.reason, claim.source
         seen, seen_row, match = self._screen
         if lines is not seen or cursor_row != seen_row:  # else the last look's answer holds
             match = match_screen(self.rules, lines, cursor_row)
             self._screen = (lines, cursor_row, match)
         if match is not None:
+            self.decided_by = match.rule
             return (match.rule.state, f'screen rule {match.rule.name} matched row '
                     f'{match.row + 1} "{clean_text(match.text, 120)}"', SCREEN)  # fmt: skip
         quiet = None if self.last_output is None else now - self.last_output
         if process is not None:
             used = self._cpu_share(now, process)
-            if process.job:
-                return (
-                    WORKING,
-                    f"{process.comm} (pid {process.pgrp}) runs in the foreground",
-                    PROCESS,
-                )
+            who = f"{process.comm} (pid {process.pgrp})"
+            # A job the shell started (less, python's input(), cat) asleep in a read of the
+            # terminal waits for the person; one polling may be waiting on the network (curl)
+            # and is left to its output; any other (sleep, make waiting for its children) works.
+            self.decided_by = process.pgrp
+            waits = _TTY_READS if process.job else _INPUT_WAITS
+            asleep = quiet is not None and quiet >= PROCESS_QUIET and used < CPU_BUSY
+            if asleep and process.sleeping.startswith(waits):
+                return IDLE, f"{who} waits for input ({process.sleeping})", PROCESS
+            if process.job and not process.sleeping.startswith(_INPUT_WAITS):
+                return WORKING, f"{who} runs in the foreground", PROCESS
             if used >= CPU_BUSY:
-                return (WORKING, f"{process.comm} (pid {process.pgrp}) uses "
-                        f"{used:.0%} of a CPU", PROCESS)  # fmt: skip
-            if (quiet is not None and quiet >= PROCESS_QUIET
-                    and process.sleeping.startswith(_INPUT_WAITS)):  # fmt: skip
-                return (IDLE, f"{process.comm} (pid {process.pgrp}) waits for input "
-                        f"({process.sleeping})", PROCESS)  # fmt: skip
+                return WORKING, f"{who} uses {used:.0%} of a CPU", PROCESS
         if quiet is None:
             if now - self.started < IDLE_AFTER:
                 return STARTING, "no output yet", ""
@@ -241,12 +246,17 @@ class Watch:
         monotonic clock the signals use, `wall` the epoch time a change is stamped with."""
         if self.activity.state == EXITED:
             return None
+        self.decided_by = None
         state, reason, source = self.decide(now, lines, cursor_row, process)
+        # A change of what decides it is news too (another rule, another process), not a new
+        # reason's wording (a spinner's count, a CPU share): the record is not rewritten.
+        decided = (state, source, self.decided_by if source != OUTPUT else None)
         if (self.activity.state == STARTING and state == WORKING and source in (OUTPUT, PROCESS)
                 and now - self.started < START_GRACE):  # fmt: skip
             return None
-        if state == self.activity.state and source == self.activity.source:
+        if decided == self._decided:
             return None
+        self._decided = decided
         since = self.activity.since if state == self.activity.state else wall
         self.activity = Activity(state, since, clean_text(reason), source)
         return self.activity
