@@ -21,7 +21,7 @@ from typing import Any
 
 from nono.session import registry
 from nono.session import rules as agent_rules
-from nono.session.activity import IDLE, STATES, WAITING, WORKING, Activity
+from nono.session.activity import IDLE, STARTING, STATES, WAITING, WORKING, Activity
 from nono.session.protocol import ActivityChanged, Exit, encode_output
 from nono.session.registry import EXITED, Record
 from nono.session.serving import READ_CHUNK, TAIL_BYTES, Clients
@@ -348,9 +348,10 @@ class Supervisor:
         for client in self.clients:
             if client.mode != "control":
                 client.queue(frame)
-        if self.record.rollback_id and before.state == WORKING and activity.state in (
-            WAITING, IDLE,
-        ):  # fmt: skip
+        # A turn ends where the agent stops for the person; one that wrote files while it was
+        # still starting is a turn too (a snapshot of no change keeps nothing).
+        if (self.record.rollback_id and before.state in (STARTING, WORKING)
+                and activity.state in (WAITING, IDLE)):  # fmt: skip
             self.turn_ended()
 
     def turn_ended(self) -> None:
