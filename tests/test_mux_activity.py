@@ -292,3 +292,32 @@ def test_only_a_turn_that_needs_the_person_is_news():
     assert notice_for("s", a("waiting"), a("idle")) is None  # answered, then quiet
     assert notice_for("s", a("idle"), a("working")) is None
     assert notice_for("s", a("starting"), a("idle")) is None
+
+
+def test_an_agent_flipping_its_state_is_noticed_at_most_every_few_seconds():
+    """What the agent says decides the state: one flipping between working and waiting at every
+    look must not ring ten times a second or start a command per flip."""
+    from nono.config import NotifyConfig
+    from nono.mux.notify import NOTICE_INTERVAL, Notifier
+    from nono.session.activity import Activity
+
+    written: list[str] = []
+    spawned: list[object] = []
+
+    def spawn(coro) -> None:
+        spawned.append(coro)
+        coro.close()  # never run: what counts is how many were asked for
+
+    notifier = Notifier(NotifyConfig(command=("true",)), written.append, spawn, print)
+    old = Activity("working", 0.0, "", "output")
+    for i in range(50):
+        state = "waiting" if i % 2 == 0 else "working"
+        new = Activity(state, float(i + 1), "flip", "hook")
+        notifier.changed("s1", "flipper", old, new, looking=False)
+        old = new
+    assert len([w for w in written if w.startswith("\x1b]9;")]) == 1
+    assert len(spawned) == 1
+    notifier.noticed_at["s1"] -= NOTICE_INTERVAL  # as if the interval had passed
+    notifier.changed("s1", "flipper", old, Activity("waiting", 99.0, "again", "hook"), False)
+    assert len([w for w in written if w.startswith("\x1b]9;")]) == 2
+    assert len(spawned) == 1  # the first command has not finished: not another

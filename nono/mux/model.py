@@ -339,7 +339,7 @@ class Model:
 
     def status_items(self) -> list[tuple[tuple[str, str], ...]]:
         """Each session as styled runs: its number, name and marks, then its state's word."""
-        items = []
+        items: list[tuple[tuple[str, str], ...]] = []
         on_screen = set(layout.panes(self.tree))
         for number, record in enumerate(self.all_records):
             pane = self.panes.get(record.id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,10 @@ from nono.session.activity import EXITED, IDLE, WAITING, WORKING, Activity, clea
 from nono.session.registry import Record
 
 BEL = "\x07"
+# The state is what the agent says: one that flips between working and waiting as fast as it
+# is looked at would ring and pop a desktop notice ten times a second. A session is noticed
+# at most this often, and its command is not run again while the last one still runs.
+NOTICE_INTERVAL = 3.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,8 @@ class Notifier:
         self.say = say  # a problem with the command, in the status bar
         self.said: dict[str, tuple[str, float]] = {}  # session id -> (state, since) noticed
         self.records: dict[str, Activity] = {}  # session id -> activity its record had
+        self.noticed_at: dict[str, float] = {}  # session id -> when it was last noticed
+        self.running: set[str] = set()  # sessions whose command has not finished
 
     def changed(self, session_id: str, name: str, old: Activity | None, new: Activity,
                 looking: bool) -> None:  # fmt: skip
@@ -85,11 +92,16 @@ class Notifier:
         if notice is None or looking or self.said.get(session_id) == key:
             return
         self.said[session_id] = key
+        now = time.monotonic()
+        if now - self.noticed_at.get(session_id, -NOTICE_INTERVAL) < NOTICE_INTERVAL:
+            return
+        self.noticed_at[session_id] = now
         data = terminal_bytes(notice, self.config.bell, self.config.desktop)
         if data:
             self.write(data)
-        if self.config.command:
-            self.spawn(self._run(notice))
+        if self.config.command and session_id not in self.running:
+            self.running.add(session_id)
+            self.spawn(self._run(session_id, notice))
 
     def records_changed(self, records: Iterable[Record], shown: Mapping[str, object]) -> None:
         """Sessions not in a pane are heard of through their records (the supervisor writes
@@ -104,7 +116,13 @@ class Notifier:
                 self.changed(record.id, record.name, self.records.get(record.id), new, False)
         self.records = seen
 
-    async def _run(self, notice: Notice) -> None:
+    async def _run(self, session_id: str, notice: Notice) -> None:
+        try:
+            await self._command(notice)
+        finally:
+            self.running.discard(session_id)
+
+    async def _command(self, notice: Notice) -> None:
         # An argv, never a shell line: the reason is the agent's text. It is one argument
         # (notify-send's body) and in the environment for a script that wants the parts.
         argv = [*self.config.command, notice.text]
