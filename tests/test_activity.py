@@ -433,3 +433,39 @@ def sessions_shell(nono, workspace):
     shell = Shell(nono, workspace)
     yield shell
     shell.stop()
+
+
+def test_only_a_client_that_asks_hears_activity_frames(agents):
+    """A client from before ACTIVITY frames existed would refuse an unknown frame kind: it is
+    sent none, and one that asks gets the state at once and each change."""
+    from nono.session.protocol import ActivityChanged, Kind
+
+    agent = agents("asks-or-not")
+    agent.cue("say hello")
+
+    def kinds(hello: Hello, then: str | None = None) -> list:
+        conn, _ = connect(agent.record(), hello)
+        try:
+            if then:
+                agent.cue(then)
+            seen = []
+            end = time.monotonic() + 2
+            while time.monotonic() < end:
+                try:
+                    frame = conn.read(0.2)
+                except TimeoutError:
+                    continue
+                if frame is None:
+                    break
+                seen.append(frame)
+            return seen
+        finally:
+            conn.close()
+
+    old = kinds(Hello("screen", 80, 24, read_only=True), then="osc 777;nono;waiting;one")
+    assert old and Kind.ACTIVITY not in [f.kind for f in old]
+    new = kinds(Hello("screen", 80, 24, read_only=True, activity=True),
+                then="osc 777;nono;idle;two")  # fmt: skip
+    said = [ActivityChanged.decode(f).activity for f in new if f.kind == Kind.ACTIVITY]
+    assert said[0]["state"] == "waiting"  # the state at once
+    assert said[-1]["reason"] == 'hook said idle: "two"'  # and the change

@@ -172,7 +172,9 @@ class Pane:
         cols, rows = self._want_size or self.record.size
         conn = await Connection.open("\0" + self.record.socket)
         try:
-            welcome = await conn.ahandshake(wire.Hello("screen", cols, rows, read_only=read_only))
+            welcome = await conn.ahandshake(
+                wire.Hello("screen", cols, rows, read_only=read_only, activity=True)
+            )
         except BaseException:
             conn.close()
             raise

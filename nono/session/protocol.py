@@ -132,11 +132,13 @@ def _int_or_none(value: object) -> int | None:
 class Hello(
     namedtuple(
         "Hello",
-        "mode cols rows steal read_only version",
-        defaults=(None, None, False, False, VERSION),
+        "mode cols rows steal read_only version activity",
+        defaults=(None, None, False, False, VERSION, False),
     )
 ):
-    """The client's first frame: how it wants to be served."""
+    """The client's first frame: how it wants to be served. `activity`: send it ACTIVITY
+    frames (a client that says nothing may be from before they existed, and would refuse an
+    unknown frame kind: so it is sent none, and the protocol version stays the same)."""
 
     __slots__ = ()
 
@@ -146,9 +148,12 @@ class Hello(
     steal: bool
     read_only: bool
     version: int
+    activity: bool
 
     def encode(self) -> bytes:
         body: dict[str, Any] = {"v": self.version, "mode": self.mode}
+        if self.activity:
+            body["activity"] = True
         if self.cols and self.rows:
             body["cols"], body["rows"] = self.cols, self.rows
         if self.steal:
@@ -162,7 +167,8 @@ class Hello(
         body = _expect(frame, Kind.HELLO)
         return cls(str(body.get("mode")), _int_or_none(body.get("cols")),
                    _int_or_none(body.get("rows")), bool(body.get("steal")),
-                   bool(body.get("read_only")), body.get("v"))  # fmt: skip
+                   bool(body.get("read_only")), body.get("v"),
+                   bool(body.get("activity")))  # fmt: skip
 
 
 class Welcome(namedtuple("Welcome", "record")):
@@ -259,8 +265,8 @@ class Released(namedtuple("Released", "")):
 
 
 class ActivityChanged(namedtuple("ActivityChanged", "activity")):
-    """The session's activity state changed (session/activity.py): sent to every screen and raw
-    client when it does, and once on admission. Wire: Activity.to_json()."""
+    """The session's activity state changed (session/activity.py): sent to every client whose
+    Hello asked for it when it does, and once on admission. Wire: Activity.to_json()."""
 
     __slots__ = ()
 

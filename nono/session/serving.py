@@ -74,6 +74,7 @@ class Client:
         self.meta: Any = None  # screen mode: screen_meta() as of its last frame
         self.frame_interval = 1 / 30  # screen mode: the most frames a second it wants in a flood
         self.waiting: set[asyncio.Task] = set()  # its `wait` requests not answered yet
+        self.hears_activity = False  # it asked for ACTIVITY frames (Hello.activity)
 
     def queue(self, data: bytes) -> None:
         if self.closed or self.stale or self.closed_after_flush:
@@ -198,7 +199,8 @@ class Clients:
         client = Client(writer, mode, interactive)
         self.connected.append(client)
         writer.write(Welcome(self.session.record.to_json()).encode())
-        if mode != "control":
+        if hello.activity:
+            client.hears_activity = True
             writer.write(ActivityChanged(self.session.activity.to_json()).encode())
         if interactive and hello.cols and hello.rows:
             self.session.resize(hello.cols, hello.rows)

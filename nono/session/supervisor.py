@@ -346,7 +346,7 @@ class Supervisor:
             self.unlogged += 1
         frame = ActivityChanged(activity.to_json()).encode()
         for client in self.clients:
-            if client.mode != "control":
+            if client.hears_activity:
                 client.queue(frame)
         # A turn ends where the agent stops for the person; one that wrote files while it was
         # still starting is a turn too (a snapshot of no change keeps nothing).
@@ -472,7 +472,7 @@ class Supervisor:
         registry.log_event(self.record.id, "exited", code=self.exit_code)
         changed = ActivityChanged(self.activity.to_json()).encode()
         for client in list(self.clients):
-            if client.mode != "control":
+            if client.hears_activity:
                 client.queue(changed)
             client.queue(Exit(self.exit_code).encode())
         self.end_waits()
