@@ -92,7 +92,6 @@ class Session(Protocol):
 
     record: Record
     model: TerminalModel
-    activity: Activity
     exited: asyncio.Event  # the child has exited
     first_client: asyncio.Event  # a screen or raw client has attached once
     exit_code: int | None
@@ -100,6 +99,8 @@ class Session(Protocol):
     fed: int  # bytes the model has taken
     tail: bytearray  # the last raw output
 
+    @property
+    def activity(self) -> Activity: ...
     def replay(self) -> bytes: ...
     def write_input(self, data: bytes, typed: bool = False) -> None: ...
     def resize(self, cols: int, rows: int) -> None: ...

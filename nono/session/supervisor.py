@@ -20,12 +20,11 @@ from dataclasses import replace
 from typing import Any
 
 from nono.session import registry
-from nono.session import rules as agent_rules
-from nono.session.activity import IDLE, STARTING, STATES, WAITING, WORKING, Activity
-from nono.session.protocol import ActivityChanged, Exit, encode_output
+from nono.session.activity import Activity
+from nono.session.attention import Attention
+from nono.session.protocol import Exit, encode_output
 from nono.session.registry import EXITED, Record
 from nono.session.serving import READ_CHUNK, TAIL_BYTES, Clients
-from nono.session.watch import ECHO_WINDOW, Watch, probe, read_notification
 from nono.term import TerminalModel
 
 READ_BUDGET = 1 << 20
@@ -38,15 +37,6 @@ MODEL_SLICE = 4096
 MODEL_TURN = 0.002
 MODEL_BACKLOG = 32 * 1024 * 1024
 FIRST_CLIENT_WAIT = 5.0
-# The state is looked at this long after output, input or a resize (not again before the look
-# is done, however much output comes): a prompt shows as `waiting` within a tenth of a second,
-# and a flood costs twenty looks a second, never a look per read.
-LOOK_DELAY = 0.05
-# An agent can change its state as often as it is looked at (it says what it likes): the event
-# log keeps at most one change a second (the record and the clients get every one), and turn
-# snapshots are at least TURN_INTERVAL apart (each walks the tree and may keep new contents).
-LOG_INTERVAL = 1.0
-TURN_INTERVAL = 5.0
 _ESCAPES = re.compile(
     rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()*+].|\x1b[@-Z\\-_]"
 )
@@ -135,24 +125,7 @@ class Supervisor:
         self.first_client = asyncio.Event()
         if detached:
             self.first_client.set()
-        try:
-            kind_rules = agent_rules.load(record.agent)
-        except Exception as exc:  # checked by `nono run`; an edit since must not stop the agent
-            registry.log_event(record.id, "agent-rules-failed", error=str(exc))
-            kind_rules = agent_rules.AgentRules(record.agent or "default")
-        self.watch = Watch(kind_rules, time.monotonic())
-        self.activity: Activity = self.watch.activity
-        self.look_timer: asyncio.TimerHandle | None = None
-        self.look_at = 0.0  # loop time the look timer fires at
-        self.bells_seen = 0
-        # The screen's rows as of the last look, and what the model had taken then.
-        self.screen_seen: tuple[tuple[int, int, int] | None, list[str]] = (None, [])
-        # `wait` requests not answered yet: (state or None, compiled pattern or None, future).
-        self.waits: list[tuple[str | None, re.Pattern[str] | None, asyncio.Future]] = []
-        self.turn_task: asyncio.Task | None = None  # a turn's rollback snapshot being taken
-        self.turn_again = False  # another turn ended while it was being taken
-        self.logged_at = 0.0  # when an activity change was last written to the event log
-        self.unlogged = 0  # changes since then that were not
+        self.attention = Attention(self)  # its activity state (attention.py)
 
     # ------------------------------------------------------------ the PTY
 
@@ -190,10 +163,7 @@ class Supervisor:
         # blocks the PTY drain, typing, or the other clients.
         self.backlog.append(data)
         self.received += len(data)
-        loop = asyncio.get_running_loop()
-        self.watch.output(loop.time(), len(data))
-        if self.look_timer is None or self.look_at > loop.time() + LOOK_DELAY:
-            self.schedule_look(LOOK_DELAY)
+        self.attention.output(len(data))
         self.tail += data
         if len(self.tail) > TAIL_BYTES * 2:
             del self.tail[:-TAIL_BYTES]
@@ -253,8 +223,7 @@ class Supervisor:
     def write_input(self, data: bytes, typed: bool = False) -> None:
         """`typed`: from the person (a client's keys, send-keys), not a reply to a query."""
         if typed:
-            self.watch.input(asyncio.get_running_loop().time())
-            self.schedule_look(ECHO_WINDOW)
+            self.attention.typed()
         if len(self.input) + len(data) > INPUT_BACKLOG:
             registry.log_event(self.record.id, "input-dropped", bytes=len(data))
             return
@@ -282,8 +251,7 @@ class Supervisor:
         with contextlib.suppress(OSError):
             set_winsize(self.master, cols, rows)  # the kernel sends SIGWINCH to the child
         self.model.resize(cols, rows)
-        self.watch.resized(asyncio.get_running_loop().time())
-        self.schedule_look(ECHO_WINDOW)
+        self.attention.resized()
         self.rendered = None
         for client in self.clients:
             if client.mode == "screen":
@@ -291,140 +259,6 @@ class Supervisor:
         self.clients.schedule_screen()
         self.update(size=(cols, rows))
         registry.log_event(self.record.id, "resized", cols=cols, rows=rows)
-
-    # ------------------------------------------------------------ the activity state
-
-    def schedule_look(self, delay: float) -> None:
-        """Look at the state `delay` from now, unless a look is due sooner."""
-        loop = asyncio.get_running_loop()
-        at = loop.time() + delay
-        if self.look_timer is not None:
-            if self.look_at <= at:
-                return
-            self.look_timer.cancel()
-        self.look_at = at
-        self.look_timer = loop.call_at(at, self.look)
-
-    def look(self) -> None:
-        self.look_timer = None
-        if self.exited.is_set():
-            return
-        loop = asyncio.get_running_loop()
-        now, watch = loop.time(), self.watch
-        for code, payload in self.model.take_notifications():
-            said = read_notification(code, payload, watch.rules)
-            if said is not None:
-                watch.said(now, *said)
-            elif code == "9" and payload.startswith("4;"):
-                watch.progress_done()
-        if self.model.bells > self.bells_seen:
-            self.bells_seen = self.model.bells
-            watch.bell(now)
-        key = (self.fed, self.model.cols, self.model.rows)
-        if key != self.screen_seen[0]:
-            self.screen_seen = (key, self.model.screen_lines())
-        lines = self.screen_seen[1]
-        changed = watch.look(now, time.time(), lines, self.model.cursor[1], probe(self.master))
-        if changed is not None:
-            self.set_activity(changed)
-        if self.waits:
-            self.check_waits(lines)
-        if self.backlog:  # the model is behind: what it has not seen may change the answer
-            self.schedule_look(LOOK_DELAY)
-        elif (due := watch.next_look(now)) is not None:
-            self.schedule_look(max(due - now, 0.0) + 0.01)
-
-    def set_activity(self, activity: Activity) -> None:
-        before, self.activity = self.activity, activity
-        self.update(activity=activity.to_json())
-        now = time.monotonic()
-        if now - self.logged_at >= LOG_INTERVAL:
-            extra = {"unlogged": self.unlogged} if self.unlogged else {}
-            registry.log_event(self.record.id, "activity", **activity.to_json(), **extra)
-            self.logged_at, self.unlogged = now, 0
-        else:
-            self.unlogged += 1
-        frame = ActivityChanged(activity.to_json()).encode()
-        for client in self.clients:
-            if client.hears_activity:
-                client.queue(frame)
-        # A turn ends where the agent stops for the person; one that wrote files while it was
-        # still starting is a turn too (a snapshot of no change keeps nothing).
-        if (self.record.rollback_id and before.state in (STARTING, WORKING)
-                and activity.state in (WAITING, IDLE)):  # fmt: skip
-            self.turn_ended()
-
-    def turn_ended(self) -> None:
-        """A turn's work is done: snapshot it (in a thread: a big tree takes a while), one at
-        a time; a turn that ends while one is taken is taken after it."""
-        if self.turn_task is not None and not self.turn_task.done():
-            self.turn_again = True
-            return
-        self.turn_task = asyncio.get_running_loop().create_task(self.turn_snapshots())
-
-    async def turn_snapshots(self) -> None:
-        rollback_id = self.record.rollback_id
-        assert rollback_id is not None
-        while True:
-            self.turn_again = False
-            started = time.monotonic()
-            try:
-                info = await asyncio.to_thread(_turn_snapshot, rollback_id)
-            except Exception as exc:  # a full disk loses this turn, never the session
-                registry.log_event(self.record.id, "rollback-turn-failed", error=str(exc))
-            else:
-                if info is not None:
-                    registry.log_event(self.record.id, "rollback-turn", rollback=rollback_id,
-                                       index=info.index, files=info.files)  # fmt: skip
-            if not self.turn_again or self.exited.is_set():
-                return
-            # Turns that end faster than this are one turn to undo.
-            with contextlib.suppress(TimeoutError):
-                rest = TURN_INTERVAL - (time.monotonic() - started)
-                await asyncio.wait_for(self.exited.wait(), max(rest, 0.0))
-            if self.exited.is_set():
-                return
-
-    async def wait_for(self, state: str | None, pattern: str | None) -> dict[str, Any]:
-        """A `wait` request's answer, once the session is in `state` or its screen matches
-        `pattern` (or it exited first)."""
-        if state is not None and state not in STATES:
-            return {"ok": False, "error": f"unknown state {state!r} (one of {', '.join(STATES)})"}
-        try:
-            regex = re.compile(pattern) if pattern else None
-        except re.error as exc:
-            return {"ok": False, "error": f"bad pattern {pattern!r}: {exc}"}
-        await self.caught_up()
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
-        self.waits.append((state, regex, future))
-        self.check_waits(self.model.screen_lines())
-        if self.exited.is_set():
-            self.end_waits()
-        try:
-            return await future
-        finally:
-            self.waits = [w for w in self.waits if w[2] is not future]
-
-    def check_waits(self, lines: list[str]) -> None:
-        for state, regex, future in self.waits:
-            if future.done():
-                continue
-            if state is not None and self.activity.state == state:
-                future.set_result(self.wait_answer("state"))
-            elif regex is not None:
-                for y, line in enumerate(lines):
-                    if regex.search(line):
-                        future.set_result(self.wait_answer("pattern", y, line))
-                        break
-
-    def end_waits(self) -> None:
-        for state, _, future in self.waits:
-            if not future.done():
-                future.set_result(self.wait_answer("state" if state == EXITED else "exited"))
-
-    def wait_answer(self, reached: str, row: int | None = None, text: str | None = None) -> dict:
-        return {"ok": True, "reached": reached, "activity": self.activity.to_json(),
-                "exit_code": self.exit_code, "row": row, "text": text}  # fmt: skip
 
     # ------------------------------------------------------------ the child
 
@@ -453,29 +287,20 @@ class Supervisor:
         self.finishing = loop.create_task(self.finish())
 
     async def finish(self) -> None:
-        if self.look_timer is not None:
-            self.look_timer.cancel()
-            self.look_timer = None
-        # The final rollback snapshot comes first, so a client told of the exit can review it
-        # (after a turn's snapshot being taken: one writer at a time).
-        if self.turn_task is not None:
-            with contextlib.suppress(Exception):
-                await self.turn_task
+        await self.attention.ended()
+        # The final rollback snapshot comes first, so a client told of the exit can review it.
         if self.record.rollback_id:
             self.final_snapshot(self.record.rollback_id)
         # The exit is recorded and announced at once; the final screen follows once the model
         # has caught up (it may lag far behind after a flood).
         ended = time.time()
-        self.activity = self.watch.exited(ended, self.exit_code)
+        activity = self.attention.exited(ended, self.exit_code)
         self.update(status=EXITED, exit_code=self.exit_code, ended=ended, attached=0,
-                    activity=self.activity.to_json())  # fmt: skip
+                    activity=activity.to_json())  # fmt: skip
         registry.log_event(self.record.id, "exited", code=self.exit_code)
-        changed = ActivityChanged(self.activity.to_json()).encode()
         for client in list(self.clients):
-            if client.hears_activity:
-                client.queue(changed)
             client.queue(Exit(self.exit_code).encode())
-        self.end_waits()
+        self.attention.end_waits()
         await self.caught_up()
         final = {
             "exit_code": self.exit_code,
@@ -548,6 +373,13 @@ class Supervisor:
             with contextlib.suppress(OSError):
                 os.kill(self.child_pid, signal.SIGKILL)
 
+    @property
+    def activity(self) -> Activity:
+        return self.attention.activity
+
+    async def wait_for(self, state: str | None, pattern: str | None) -> dict[str, Any]:
+        return await self.attention.wait_for(state, pattern)
+
     def update(self, **changes: Any) -> None:
         self.record = replace(self.record, **changes)
         try:
@@ -570,7 +402,8 @@ class Supervisor:
         loop.add_reader(pidfd, child_exited)
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: loop.create_task(self.stop(5, False)))
-        self.update(activity=self.activity.to_json())  # starting: `nono ps` shows it at once
+        # Starting, in the record from the first moment: `nono ps` shows it at once.
+        self.update(activity=self.attention.activity.to_json())
         server = await asyncio.start_unix_server(self.clients.serve, sock=self.listener)
         await ready(self)
         await self.done.wait()
@@ -580,9 +413,3 @@ class Supervisor:
                 client.writer.close()
         os.close(pidfd)
         return self.exit_code
-
-
-def _turn_snapshot(rollback_id: str) -> Any:
-    from nono.rollback import Rollback
-
-    return Rollback.open(rollback_id).turn_snapshot()
