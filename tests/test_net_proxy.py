@@ -27,8 +27,16 @@ from net_helpers import (
     tls_server,
 )
 
-from nono.net import EgressLog, EgressPolicy, EgressRecord, parse_host_rule, parse_resolve_pin
-from nono.net import Limits, read_records
+from nono.net import (
+    EgressLog,
+    EgressPolicy,
+    EgressRecord,
+    Limits,
+    ProxyStats,
+    parse_host_rule,
+    parse_resolve_pin,
+    read_records,
+)
 
 # npm ships undici (Node's fetch, with the ProxyAgent Node's built-in fetch lacks); Node 20's
 # fetch ignores HTTPS_PROXY, so a proxy-aware fetch needs undici's ProxyAgent.
@@ -85,6 +93,14 @@ class Running:
                 return records
             time.sleep(0.02)
         raise AssertionError(f"the egress log has {len(records)} records, expected {count}")
+
+    def settled(self) -> ProxyStats:
+        """The proxy's counters once every connection has ended."""
+        deadline = time.monotonic() + 20
+        while (stats := self.proxy.run(self.proxy.proxy.stats)).active:
+            assert time.monotonic() < deadline, stats
+            time.sleep(0.02)
+        return stats
 
     def curl(self, *args: str, env_proxy: bool = False) -> subprocess.CompletedProcess[str]:
         env = {"PATH": os.environ["PATH"], "HOME": str(self.log_path.parent)}
@@ -319,7 +335,9 @@ def test_an_unreachable_server_is_502(running: Running) -> None:
 def test_allowing_a_host_at_runtime_takes_effect_on_the_next_attempt(running: Running) -> None:
     url = f"http://late.test:{running.world.http.port}/again"
     assert running.curl("-i", url).stdout.startswith("HTTP/1.1 403")
-    rule = running.proxy.run(lambda: running.proxy.proxy.allow(f"late.test:{running.world.http.port}"))
+    rule = running.proxy.run(
+        lambda: running.proxy.proxy.allow(f"late.test:{running.world.http.port}")
+    )
     assert rule.kind == "name"
     done = running.curl(url)
     assert done.returncode == 0 and json.loads(done.stdout)["path"] == "/again"
@@ -337,8 +355,7 @@ def test_a_head_sent_too_slowly_is_answered_408_and_closed(world: World, tmp_pat
             sock.sendall(b"CONNECT tls.test:443 HTTP/1.1\r\nX-Slow: ")  # and never the rest
             answer = read_all(sock)
         assert answer.startswith(b"HTTP/1.1 408")
-        stats = r.proxy.run(r.proxy.proxy.stats)
-        assert stats.head_timeouts == 1 and stats.active == 0
+        assert r.settled().head_timeouts == 1
         (record,) = r.records(1)
         assert record.status == 408 and "not complete" in record.error
     finally:
@@ -384,12 +401,11 @@ def test_two_thousand_connections_hold_at_most_the_limit(running: Running) -> No
     finally:
         for sock in socks:
             sock.close()
-    deadline = time.monotonic() + 20
-    while running.proxy.run(running.proxy.proxy.stats).active:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    running.settled()
     # Control: with the crowd gone, a real request goes through again.
-    done = running.curl("--cacert", str(running.world.ca), f"https://tls.test:{running.world.tls.port}/")
+    done = running.curl(
+        "--cacert", str(running.world.ca), f"https://tls.test:{running.world.tls.port}/"
+    )
     assert done.returncode == 0, done.stderr
 
 

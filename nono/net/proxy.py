@@ -1,29 +1,35 @@
 """The egress proxy: accepts on a socket it is given, decides each request by the policy,
 connects to the checked address and relays; every connection ends as one egress record.
 
-The caller owns the socket and the loop: the plan is that the launcher makes the listening
-socket on 127.0.0.1 inside the sandbox's own network namespace (only loopback there) and hands
-its descriptor to the supervisor, which serves it from the host's namespace. So the agent can
-reach nothing but its proxy, and nothing but the agent can reach the proxy.
+The caller owns the loop; the socket becomes the proxy's (closed by `close`). The plan is
+that the launcher makes the listening socket on 127.0.0.1 inside the sandbox's own network
+namespace (only loopback there) and hands its descriptor to the supervisor, which serves it
+from the host's namespace: the agent can reach nothing but its proxy, and nothing but the
+agent can reach the proxy.
 
-Plain HTTP is served one request per connection: the proxy tells both ends `Connection: close`
-and closes when the origin has answered (clients open a new connection for the next request).
+Plain HTTP is served one request per connection: the proxy tells both ends
+`Connection: close` and closes once the origin has answered; clients open a new connection
+for the next request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import socket
 import time
 from dataclasses import dataclass
 
 from nono.net.addresses import ResolveError, check_address, resolve
 from nono.net.egress_log import EgressLog, EgressRecord, Outcome
-from nono.net.http import BadRequest, answer, parse_head, parse_request
-from nono.net.relay import WRITE_HIGH, ClientSide, Connection, UpstreamSide
+from nono.net.http import BadRequest, answer, parse_head, parse_request, rewrite_response_head
+from nono.net.relay import HeadError, Traffic, linger, read_head, relay
 from nono.net.rules import EgressPolicy, HostRule, decide, parse_host_rule
 
 TUNNEL_OPEN = b"HTTP/1.1 200 Connection established\r\n\r\n"
+RESPONSE_HEAD_MAX = 64 * 1024
+LINGER = 1.0
 
 
 @dataclass(frozen=True)
@@ -49,37 +55,38 @@ class ProxyStats:
     heads_too_large: int
 
 
-class EgressProxy:
-    """One session's proxy. `serve(sock)` starts it on the caller's loop; `allow(rule)`
-    changes the policy for the next connection; `close()` ends it and every relay."""
+class Refused(Exception):
+    """The proxy's own answer to a request, with the record the log keeps of it."""
 
-    def __init__(
-        self,
-        policy: EgressPolicy,
-        log: EgressLog,
-        limits: Limits | None = None,
-    ) -> None:
+    def __init__(self, status: int, text: str, record: EgressRecord, denied_by: str | None = None):
+        super().__init__(text)
+        self.response = answer(status, text, denied_by)
+        self.record = record
+
+
+class EgressProxy:
+    """One session's proxy. `serve(sock)` starts it on the running loop; `allow(rule)` changes
+    the policy for the next connection; `close()` ends it and every relay."""
+
+    def __init__(self, policy: EgressPolicy, log: EgressLog, limits: Limits | None = None) -> None:
         self.policy = policy
         self.log = log
         self.limits = limits or Limits()
-        self._server: asyncio.Server | None = None
-        self._live: set[Connection] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._listener: socket.socket | None = None
+        self._accepting: asyncio.Task[None] | None = None
+        self._live: set[asyncio.Task[None]] = set()
         self._accepted = self._peak = self._busy = self._slow = self._large = 0
 
-    # -- the public surface -------------------------------------------------------------------
-
     async def serve(self, sock: socket.socket) -> None:
-        """Start accepting on `sock`, a TCP socket already bound (and listening or not)."""
-        loop = asyncio.get_running_loop()
+        """Start accepting on `sock`: a bound TCP socket (listening or not) that is now ours."""
         sock.setblocking(False)
-        self._server = await loop.create_server(
-            lambda: ClientSide(self._accept), sock=sock, backlog=1024
-        )
+        sock.listen(1024)
+        self._listener = sock
+        self._accepting = asyncio.get_running_loop().create_task(self._accept_loop(sock))
 
     def allow(self, text: str) -> HostRule:
-        """Allow a host from now on ("allow this host for this session"); the next connection
-        sees it, the ones already decided are unchanged. Raises NonoError for a bad rule."""
+        """Allow a host from now on ("allow this host for this session"): the next connection
+        sees it; those already decided are unchanged. Raises NonoError for a bad rule."""
         rule = parse_host_rule(text)
         self.policy = self.policy.with_allowed(rule)
         return rule
@@ -90,171 +97,183 @@ class EgressProxy:
         )
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for conn in list(self._live):
-            conn.abort()
-        for task in list(self._tasks):
+        tasks = [t for t in (self._accepting, *self._live) if t is not None]
+        for task in tasks:
             task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._listener is not None:
+            self._listener.close()
 
-    # -- a connection's life ------------------------------------------------------------------
-
-    def _accept(self, transport: asyncio.Transport) -> Connection | None:
-        self._accepted += 1
-        if len(self._live) >= self.limits.max_connections:
-            # Refused before anything is read or allocated for it.
-            self._busy += 1
-            transport.write(answer(503, "too many connections through this proxy"))
-            transport.close()
-            return None
+    async def _accept_loop(self, listener: socket.socket) -> None:
         loop = asyncio.get_running_loop()
-        conn = Connection(loop, self.limits.head_bytes)
-        conn.client = transport
-        transport.set_write_buffer_limits(high=WRITE_HIGH)
-        conn.on_head = self._on_head
-        conn.on_bad_head = self._on_bad_head
-        conn.on_close = self._on_close
-        conn.arm(
-            self.limits.head_timeout, f"request head not complete in {self.limits.head_timeout:g} s"
-        )
-        self._live.add(conn)
-        self._peak = max(self._peak, len(self._live))
-        return conn
+        while True:
+            try:
+                client, _ = await loop.sock_accept(listener)
+            except OSError:  # EMFILE and friends: back off rather than spin
+                await asyncio.sleep(0.1)
+                continue
+            self._accepted += 1
+            if len(self._live) >= self.limits.max_connections:
+                # Refused before anything is read or allocated for it.
+                self._busy += 1
+                with contextlib.suppress(OSError):
+                    client.setblocking(False)
+                    client.send(answer(503, "too many connections through this proxy"))
+                client.close()
+                continue
+            task = loop.create_task(self._connection(client))
+            self._live.add(task)
+            self._peak = max(self._peak, len(self._live))
+            task.add_done_callback(self._live.discard)
 
-    def _on_bad_head(self, conn: Connection, status: int, why: str) -> None:
-        if status == 408:
-            self._slow += 1
-        else:
-            self._large += 1
-        self._refuse(conn, _record(conn, "", 0, "invalid", status, why), answer(status, why))
-
-    def _on_head(self, conn: Connection, head: bytes, rest: bytes) -> None:
-        task = asyncio.get_running_loop().create_task(self._decide(conn, head, rest))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _decide(self, conn: Connection, head: bytes, rest: bytes) -> None:
+    async def _connection(self, client: socket.socket) -> None:
+        client.setblocking(False)
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        started = time.time()
+        loop = asyncio.get_running_loop()
+        traffic = Traffic(loop)
+        upstream: socket.socket | None = None
+        record: EgressRecord | None = None
         try:
-            target = parse_request(parse_head(head))
-        except BadRequest as exc:
-            record = _record(conn, "", 0, "invalid", 400, str(exc))
-            self._refuse(conn, record, answer(400, str(exc)))
-            return
-        kind = "connect" if target.tunnel else "http"
+            try:
+                head, rest = await self._head(client, started)
+                target = parse_request(parse_head(head))
+                record, upstream = await self._open(
+                    target.host, target.port, target.tunnel, started
+                )
+                if target.tunnel:
+                    await loop.sock_sendall(client, TUNNEL_OPEN)
+                else:
+                    await loop.sock_sendall(upstream, target.forward_head)
+            except BadRequest as exc:
+                record = _record(started, "", 0, "invalid", 400, str(exc))
+                raise Refused(400, str(exc), record) from None
+            if rest:
+                traffic.add_up(len(rest))
+                await loop.sock_sendall(upstream, rest)
+            if not target.tunnel:
+                await self._response_head(client, upstream, traffic)
+            error = await relay(client, upstream, traffic, self.limits.idle_timeout)
+            record = _with(record, error=error)
+        except Refused as refusal:
+            record = refusal.record
+            with contextlib.suppress(OSError):
+                await loop.sock_sendall(client, refusal.response)
+                await linger(client, LINGER)
+        except HeadError:
+            pass  # hung up before asking for anything: nothing to audit
+        except OSError as exc:
+            if record is not None:
+                record = _with(record, error=exc.strerror or str(exc) or type(exc).__name__)
+        finally:
+            client.close()
+            if upstream is not None:
+                upstream.close()
+            if record is not None:
+                self.log.write(
+                    _with(
+                        record,
+                        bytes_up=traffic.up,
+                        bytes_down=traffic.down,
+                        duration=round(time.time() - started, 6),
+                    )
+                )
+
+    async def _head(self, client: socket.socket, started: float) -> tuple[bytes, bytes]:
+        try:
+            async with asyncio.timeout(self.limits.head_timeout):
+                return await read_head(client, self.limits.head_bytes)
+        except TimeoutError:
+            self._slow += 1
+            why = f"request head not complete in {self.limits.head_timeout:g} s"
+            raise Refused(408, why, _record(started, "", 0, "invalid", 408, why)) from None
+        except HeadError as exc:
+            if exc.status == 0:
+                raise
+            self._large += 1
+            why = f"request head over {self.limits.head_bytes} bytes"
+            raise Refused(431, why, _record(started, "", 0, "invalid", 431, why)) from None
+
+    async def _open(
+        self, host: str, port: int, tunnel: bool, started: float
+    ) -> tuple[EgressRecord, socket.socket]:
+        """Decide, resolve, check and connect -> (the record so far, the upstream socket)."""
+        kind = "connect" if tunnel else "http"
+        where = f"{host}:{port}"
         policy = self.policy  # one policy for the whole decision, even if allow() runs meanwhile
-        where = f"{target.host}:{target.port}"
-        decision = decide(policy, target.host, target.port)
-        rule = decision.rule
+        decision = decide(policy, host, port)
+        base = _record(started, host, port, kind, 403, decision.reason, rule=decision.rule)
         if not decision.allowed:
-            reason = decision.reason
-            record = _record(conn, target.host, target.port, kind, 403, reason, rule=rule)
-            self._refuse(conn, record, answer(403, f"{where}: {reason}", rule or "no allow rule"))
-            return
+            raise Refused(
+                403, f"{where}: {decision.reason}", base, decision.rule or "no allow rule"
+            )
         try:
             async with asyncio.timeout(self.limits.connect_timeout):
-                addresses = await resolve(policy, target.host, target.port)
-                verdicts = [check_address(policy, a, target.port) for a in addresses]
+                addresses = await resolve(policy, host, port)
+                verdicts = [check_address(policy, a, port) for a in addresses]
                 passed = [v for v in verdicts if v.allowed]
                 if not passed:
-                    refusal = verdicts[0]
-                    record = _record(
-                        conn, target.host, target.port, kind, 403, refusal.reason,
-                        rule=refusal.rule or rule, address=refusal.address,
-                    )  # fmt: skip
-                    self._refuse(
-                        conn, record, answer(403, f"{where}: {refusal.reason}", refusal.reason)
+                    v = verdicts[0]
+                    record = _with(
+                        base, address=v.address, error=v.reason, rule=v.rule or base.rule
                     )
-                    return
-                address, error = await _connect(conn, [v.address for v in passed], target.port)
+                    raise Refused(403, f"{where}: {v.reason}", record, v.reason)
+                error = ""
+                for verdict in passed:  # connect to the checked address: never resolve again
+                    try:
+                        upstream = await _connect(verdict.address, port)
+                    except OSError as exc:
+                        error = f"cannot connect to {verdict.address}: {exc.strerror or exc}"
+                        continue
+                    rule = " + ".join(dict.fromkeys(r for r in (base.rule, verdict.rule) if r))
+                    opened = _with(base, status=200, decision="allowed", error="", rule=rule)
+                    return _with(opened, address=verdict.address), upstream
         except ResolveError as exc:
-            record = _record(conn, target.host, target.port, kind, 502, str(exc), rule=rule)
-            self._refuse(conn, record, answer(502, f"{where}: {exc}"))
-            return
+            raise Refused(502, f"{where}: {exc}", _with(base, status=502, error=str(exc))) from None
         except TimeoutError:
             why = f"no connection within {self.limits.connect_timeout:g} s"
-            record = _record(conn, target.host, target.port, kind, 504, why, rule=rule)
-            self._refuse(conn, record, answer(504, f"{where}: {why}"))
-            return
-        extra = next((v.rule for v in passed if v.address == address and v.rule), "")
-        rule_text = f"{rule} + {extra}" if extra and extra != rule else rule
-        if conn.upstream is None:
-            record = _record(conn, target.host, target.port, kind, 502, error, rule=rule_text)
-            self._refuse(conn, record, answer(502, f"{where}: {error}"))
-            return
-        conn.record = _record(
-            conn, target.host, target.port, kind, 200, "", rule=rule_text, address=address,
-            decision="allowed",
-        )  # fmt: skip
-        if conn.state != "deciding":  # the client went away while we connected
-            conn.upstream.close()
-            return
-        assert conn.client is not None
-        if target.tunnel:
-            conn.client.write(TUNNEL_OPEN)
-            conn.start_relay(rest)
-        else:
-            conn.rewrite_response = True
-            conn.upstream.write(target.forward_head)
-            conn.start_relay(rest)
-        conn.arm(self.limits.idle_timeout, f"idle for {self.limits.idle_timeout:g} s", idle=True)
+            raise Refused(504, f"{where}: {why}", _with(base, status=504, error=why)) from None
+        raise Refused(502, f"{where}: {error}", _with(base, status=502, error=error))
 
-    def _refuse(self, conn: Connection, record: EgressRecord, response: bytes) -> None:
-        conn.record = record
-        conn.refuse(response)
+    async def _response_head(
+        self, client: socket.socket, upstream: socket.socket, traffic: Traffic
+    ) -> None:
+        """Plain HTTP: the origin's head goes to the client rewritten (no hop-by-hop headers,
+        `Connection: close`); the body then goes through the relay untouched."""
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.limits.idle_timeout):
+                head, rest = await read_head(upstream, RESPONSE_HEAD_MAX)
+            data = rewrite_response_head(head) + rest
+        except TimeoutError:
+            raise OSError(f"the server sent no answer in {self.limits.idle_timeout:g} s") from None
+        except HeadError as exc:
+            raise OSError(f"the server's answer: {exc}") from None
+        except BadRequest as exc:
+            raise OSError(str(exc)) from None
+        traffic.add_down(len(data))
+        await loop.sock_sendall(client, data)
 
-    def _on_close(self, conn: Connection) -> None:
-        self._live.discard(conn)
-        record = conn.record
-        if record is None:
-            return  # closed before it asked for anything: nothing to audit
-        status, error = record.status, record.error
-        if record.decision == "allowed" and conn.error:
-            error = conn.error
-        self.log.write(
-            EgressRecord(
-                time=record.time, host=record.host, port=record.port, address=record.address,
-                decision=record.decision, rule=record.rule, kind=record.kind, status=status,
-                bytes_up=conn.bytes_up, bytes_down=conn.bytes_down,
-                duration=round(time.time() - record.time, 6), error=error,
-            )
-        )  # fmt: skip
+
+async def _connect(address: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        await asyncio.get_running_loop().sock_connect(sock, (address, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _record(
-    conn: Connection,
-    host: str,
-    port: int,
-    kind: str,
-    status: int,
-    error: str,
-    *,
-    rule: str = "",
-    address: str = "",
-    decision: Outcome = "denied",
+    started: float, host: str, port: int, kind: str, status: int, error: str, *, rule: str = ""
 ) -> EgressRecord:
-    return EgressRecord(
-        time=conn.started, host=host, port=port, address=address, decision=decision,
-        rule=rule, kind=kind, status=status, error=error,
-    )  # fmt: skip
+    decision: Outcome = "denied"
+    return EgressRecord(started, host, port, "", decision, rule, kind, status, error=error)
 
 
-async def _connect(conn: Connection, addresses: list[str], port: int) -> tuple[str, str]:
-    """Try each checked address in turn; the first that answers is the upstream."""
-    loop = asyncio.get_running_loop()
-    error = ""
-    for address in addresses:
-        try:
-            transport, _ = await loop.create_connection(
-                lambda: UpstreamSide(conn), host=address, port=port
-            )
-        except OSError as exc:
-            error = f"cannot connect to {address}: {exc.strerror or exc}"
-            continue
-        assert isinstance(transport, asyncio.Transport)
-        conn.upstream = transport
-        return address, ""
-    return "", error
+def _with(record: EgressRecord, **changes: object) -> EgressRecord:
+    return dataclasses.replace(record, **changes)  # type: ignore[arg-type]

@@ -1,258 +1,161 @@
-"""One proxied connection: its two sockets, the bytes between them, and when it ends.
+"""Moving bytes for the proxy: reading a bounded head, and relaying both ways with splice(2).
 
-Built on asyncio protocols rather than streams: bytes read from one side are written to the
-other at once, and when a side's outgoing buffer passes its high-water mark the other side
-stops reading (`pause_writing` -> `pause_reading`) until it drains. So each connection holds
-at most one read plus one write buffer per direction, whatever the peers do, and a relay costs
-one callback per read, not a task switch.
+The relay never copies payload into Python: each direction splices socket -> pipe -> socket
+in the kernel, waiting on the event loop whenever a socket has nothing to read or no room to
+write. The pipe is the only buffer, so a connection holds at most two pipes' worth of bytes
+whatever its peers do (backpressure is the socket not being writable), and a direction that
+always has data yields to the loop every few MiB so one download cannot starve the others.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
+import contextlib
+import fcntl
+import os
+import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
 
-if TYPE_CHECKING:
-    from nono.net.egress_log import EgressRecord
-
-State = Literal["head", "deciding", "relay", "refused", "closed"]
-
-# After a refusal the client may still be sending (a POST body): its bytes are read and dropped
-# for this long so that closing does not reset the connection before the answer is read.
-LINGER = 1.0
-
-WRITE_HIGH = 256 * 1024
-RESPONSE_HEAD_MAX = 64 * 1024
+PIPE_SIZE = 256 * 1024
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+_SPLICE = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK
+_FAIRNESS = 4 * 1024 * 1024  # bytes a direction moves before letting other tasks run
 
 
-class Connection:
-    """The shared state of a client socket and (once connected) its upstream socket."""
+class HeadError(Exception):
+    """No usable head: `status` is the answer (431 too large) or 0 (the peer hung up)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, head_max: int) -> None:
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+
+
+async def _ready(loop: asyncio.AbstractEventLoop, sock: socket.socket, write: bool) -> None:
+    fut: asyncio.Future[None] = loop.create_future()
+    fd = sock.fileno()
+
+    def wake() -> None:
+        if not fut.done():
+            fut.set_result(None)
+
+    if write:
+        loop.add_writer(fd, wake)
+    else:
+        loop.add_reader(fd, wake)
+    try:
+        await fut
+    finally:
+        if write:
+            loop.remove_writer(fd)
+        else:
+            loop.remove_reader(fd)
+
+
+async def read_head(sock: socket.socket, limit: int) -> tuple[bytes, bytes]:
+    """Read up to CRLF CRLF -> (head, bytes read after it). Never holds more than `limit`+1
+    bytes: each read asks only for what is left of the allowance."""
+    loop = asyncio.get_running_loop()
+    buf = bytearray()
+    while True:
+        chunk = await loop.sock_recv(sock, min(65536, limit + 1 - len(buf)))
+        if not chunk:
+            raise HeadError(0, "closed before the head was complete")
+        start = max(0, len(buf) - 3)
+        buf += chunk
+        end = buf.find(b"\r\n\r\n", start)
+        if end >= 0 and end + 4 <= limit:
+            return bytes(buf[: end + 4]), bytes(buf[end + 4 :])
+        if len(buf) > limit or end >= 0:
+            raise HeadError(431, f"head over {limit} bytes")
+
+
+async def pump(src: socket.socket, dst: socket.socket, count: Callable[[int], None]) -> None:
+    """src -> dst until src ends, then end dst's sending side (a half-close passed on)."""
+    loop = asyncio.get_running_loop()
+    r, w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+    try:
+        with contextlib.suppress(OSError):  # a smaller pipe is slower, not wrong
+            fcntl.fcntl(w, _F_SETPIPE_SZ, PIPE_SIZE)
+        moved = 0
+        while True:
+            try:
+                n = os.splice(src.fileno(), w, PIPE_SIZE, flags=_SPLICE)
+            except BlockingIOError:
+                await _ready(loop, src, write=False)
+                moved = 0
+                continue
+            if n == 0:
+                break
+            count(n)
+            moved += n
+            while n:
+                try:
+                    n -= os.splice(r, dst.fileno(), n, flags=_SPLICE)
+                except BlockingIOError:
+                    await _ready(loop, dst, write=True)
+            if moved > _FAIRNESS:
+                moved = 0
+                await asyncio.sleep(0)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+class Traffic:
+    """Bytes each way and when the last moved (the idle timeout's clock)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.head_max = head_max
-        self.state: State = "head"
-        self.client: asyncio.Transport | None = None
-        self.upstream: asyncio.Transport | None = None
-        self.head = bytearray()
-        self.started = time.time()
-        self.last_active = loop.time()
-        self.bytes_up = 0
-        self.bytes_down = 0
-        self.error = ""
-        self.eof_from: set[str] = set()
-        self.rewrite_response = False  # plain HTTP: the origin's head is rewritten first
-        self.record: EgressRecord | None = None  # what the log will say, once decided
-        self.response_head = bytearray()
-        # Set by the proxy: on_head gets the head and the bytes read after it; on_bad_head a
-        # status and a reason when no head came (too slow, too large). Each at most once.
-        self.on_head: Callable[[Connection, bytes, bytes], None] = lambda c, h, r: None
-        self.on_bad_head: Callable[[Connection, int, str], None] = lambda c, s, w: None
-        self.on_close: Callable[[Connection], None] = lambda c: None
-        self._timer: asyncio.TimerHandle | None = None
+        self.up = 0
+        self.down = 0
+        self.last = loop.time()
 
-    # -- timers -------------------------------------------------------------------------------
+    def add_up(self, n: int) -> None:
+        self.up += n
+        self.last = self.loop.time()
 
-    def arm(self, seconds: float, why: str, idle: bool = False) -> None:
-        """Close the connection after `seconds` (of no traffic, when `idle`), saying `why`."""
-        self.disarm()
-
-        def fire() -> None:
-            quiet = self.loop.time() - self.last_active
-            if idle and quiet < seconds:
-                self._timer = self.loop.call_later(seconds - quiet, fire)
-                return
-            if self.state == "head":
-                self._stop_reading()
-                self.on_bad_head(self, 408, why)
-            elif self.state == "refused":
-                self.close()
-            else:
-                self.error = self.error or why
-                self.close()
-
-        self._timer = self.loop.call_later(seconds, fire)
-
-    def disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    # -- the relay ----------------------------------------------------------------------------
-
-    def start_relay(self, first_up: bytes) -> None:
-        """Both sockets are open and the client has its answer: pass bytes both ways."""
-        assert self.client is not None and self.upstream is not None
-        self.state = "relay"
-        if first_up:
-            self.bytes_up += len(first_up)
-            self.upstream.write(first_up)
-        self.client.resume_reading()
-
-    def from_client(self, data: bytes) -> None:
-        if self.state == "relay":
-            assert self.upstream is not None
-            self.last_active = self.loop.time()
-            self.bytes_up += len(data)
-            self.upstream.write(data)
-        elif self.state == "head":
-            self._head_bytes(data)
-        # "deciding": reading is paused, so only bytes already read can arrive; they were
-        # handed over with the head. "refused", "closed": dropped.
-
-    def _head_bytes(self, data: bytes) -> None:
-        start = max(0, len(self.head) - 3)
-        self.head += data
-        end = self.head.find(b"\r\n\r\n", start)
-        if (end < 0 and len(self.head) > self.head_max) or end + 4 > self.head_max:
-            self._stop_reading()
-            self.on_bad_head(self, 431, f"request head over {self.head_max} bytes")
-            return
-        if end < 0:
-            return
-        head, rest = bytes(self.head[: end + 4]), bytes(self.head[end + 4 :])
-        self._stop_reading()
-        self.on_head(self, head, rest)
-
-    def _stop_reading(self) -> None:
-        """The head phase is over: hold the client's bytes until the proxy has decided."""
-        self.head = bytearray()
-        self.state = "deciding"
-        self.disarm()
-        assert self.client is not None
-        self.client.pause_reading()
-
-    def from_upstream(self, data: bytes) -> None:
-        if self.state != "relay" or self.client is None:
-            return
-        self.last_active = self.loop.time()
-        if self.rewrite_response:
-            data = self._response_head_bytes(data)
-            if not data:
-                return
-        self.bytes_down += len(data)
-        self.client.write(data)
-
-    def _response_head_bytes(self, data: bytes) -> bytes:
-        from nono.net.http import BadRequest, rewrite_response_head
-
-        self.response_head += data
-        end = self.response_head.find(b"\r\n\r\n")
-        if end < 0:
-            if len(self.response_head) > RESPONSE_HEAD_MAX:
-                self.error = "the server's response head is over 64 KiB"
-                self.close()
-            return b""
-        self.rewrite_response = False
-        head, rest = bytes(self.response_head[: end + 4]), bytes(self.response_head[end + 4 :])
-        self.response_head = bytearray()
-        try:
-            return rewrite_response_head(head) + rest
-        except BadRequest as exc:
-            self.error = str(exc)
-            self.close()
-            return b""
-
-    def refuse(self, response: bytes) -> None:
-        """Answer the client, stop sending, drop what it still sends, and close soon after."""
-        if self.state == "closed" or self.client is None:
-            return
-        self.state = "refused"
-        self.client.write(response)
-        if self.client.can_write_eof():
-            self.client.write_eof()
-        self.client.resume_reading()
-        self.arm(LINGER, "")
-
-    def eof(self, side: str) -> None:
-        """Half-close: pass the EOF on; when both sides have ended, close."""
-        self.eof_from.add(side)
-        other = self.upstream if side == "client" else self.client
-        if self.state != "relay" or len(self.eof_from) == 2 or other is None:
-            self.close()
-        elif other.can_write_eof():
-            other.write_eof()
-
-    def close(self) -> None:
-        if self.state == "closed":
-            return
-        self.state = "closed"
-        self.disarm()
-        for transport in (self.client, self.upstream):
-            if transport is not None:
-                transport.close()  # flushes what is buffered, then closes
-        self.on_close(self)
-
-    def abort(self) -> None:
-        for transport in (self.client, self.upstream):
-            if transport is not None:
-                transport.abort()
-        self.close()
+    def add_down(self, n: int) -> None:
+        self.down += n
+        self.last = self.loop.time()
 
 
-class ClientSide(asyncio.Protocol):
-    """The agent's socket: the request head, then the bytes it sends."""
-
-    def __init__(self, accept: Callable[[asyncio.Transport], Connection | None]) -> None:
-        self._accept = accept
-        self.conn: Connection | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.conn = self._accept(transport)
-
-    def data_received(self, data: bytes) -> None:
-        if self.conn is not None:
-            self.conn.from_client(data)
-
-    def eof_received(self) -> bool:
-        if self.conn is not None:
-            self.conn.eof("client")
-        return True  # keep the socket: the answer may still be on its way
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.conn is not None:
-            if exc is not None and not self.conn.error:
-                self.conn.error = f"client: {exc}"
-            self.conn.close()
-
-    def pause_writing(self) -> None:
-        if self.conn is not None and self.conn.upstream is not None:
-            self.conn.upstream.pause_reading()
-
-    def resume_writing(self) -> None:
-        if self.conn is not None and self.conn.upstream is not None:
-            self.conn.upstream.resume_reading()
+async def relay(
+    client: socket.socket, upstream: socket.socket, traffic: Traffic, idle: float
+) -> str:
+    """Both ways until both sides have ended, one fails, or nothing moved for `idle` seconds.
+    Returns "" or what ended it early (for the log)."""
+    loop = asyncio.get_running_loop()
+    up = loop.create_task(pump(client, upstream, traffic.add_up))
+    down = loop.create_task(pump(upstream, client, traffic.add_down))
+    pending = {up, down}
+    error = ""
+    try:
+        while pending:
+            wait = max(0.0, traffic.last + idle - loop.time())
+            done, pending = await asyncio.wait(pending, timeout=wait)
+            for task in done:
+                exc = task.exception()
+                if exc is not None:
+                    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                    return f"{'sending' if task is up else 'receiving'}: {why}"
+            if not done and loop.time() - traffic.last >= idle:
+                return f"idle for {idle:g} s"
+        return error
+    finally:
+        for task in (up, down):
+            task.cancel()
+        await asyncio.gather(up, down, return_exceptions=True)
 
 
-class UpstreamSide(asyncio.Protocol):
-    """The server's socket: everything it sends goes to the client."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        transport.set_write_buffer_limits(high=WRITE_HIGH)
-
-    def data_received(self, data: bytes) -> None:
-        self.conn.from_upstream(data)
-
-    def eof_received(self) -> bool:
-        self.conn.eof("upstream")
-        return True
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if exc is not None and not self.conn.error:
-            self.conn.error = f"server: {exc}"
-        self.conn.close()
-
-    def pause_writing(self) -> None:
-        if self.conn.client is not None and self.conn.state == "relay":
-            self.conn.client.pause_reading()
-
-    def resume_writing(self) -> None:
-        if self.conn.client is not None and self.conn.state == "relay":
-            self.conn.client.resume_reading()
+async def linger(sock: socket.socket, seconds: float) -> None:
+    """After a refusal: stop sending, and read and drop what the client still sends (a POST
+    body) for a moment, so that closing does not reset the connection before it reads why."""
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_WR)
+    with contextlib.suppress(OSError, TimeoutError):
+        async with asyncio.timeout(seconds):
+            while await loop.sock_recv(sock, 65536):
+                pass
