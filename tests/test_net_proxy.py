@@ -429,3 +429,51 @@ def test_urllib_sees_a_refusal_as_an_http_error(running: Running) -> None:
         opener.open("http://blocked.test/", timeout=20)
     assert caught.value.code == 403
     assert caught.value.headers["X-Nono-Denied"] == "no allow rule"
+
+
+def test_a_relay_with_nothing_moving_is_closed_after_the_idle_timeout(
+    world: World, tmp_path: Path
+) -> None:
+    r = Running(world, tmp_path, Limits(idle_timeout=0.5))
+    try:
+        with socket.create_connection(("127.0.0.1", r.proxy.port), timeout=20) as sock:
+            sock.sendall(f"CONNECT raw.test:{world.echo.port} HTTP/1.1\r\n\r\n".encode())
+            assert sock.recv(39).startswith(b"HTTP/1.1 200")
+            sock.sendall(b"ping")
+            assert sock.recv(4) == b"ping"
+            assert read_all(sock) == b""  # and then nothing, until the proxy gives up
+        (record,) = r.records(1)
+        assert record.error == "idle for 0.5 s" and record.bytes_up == record.bytes_down == 4
+    finally:
+        r.proxy.close()
+
+
+def test_a_server_that_never_answers_the_connect_is_504(world: World, tmp_path: Path) -> None:
+    # A listener that never accepts: once its queue is full the kernel drops further SYNs,
+    # so the proxy's connect hangs until its own timeout.
+    with socket.socket() as stuck:
+        stuck.bind(("127.0.0.1", 0))
+        stuck.listen(0)
+        port = stuck.getsockname()[1]
+        fillers = [socket.create_connection(("127.0.0.1", port), timeout=5)]  # queue of 1
+        r = Running(world, tmp_path, Limits(connect_timeout=0.5))
+        try:
+            r.proxy.run(lambda: r.proxy.proxy.allow(f"127.0.0.1:{port}"))
+            answer = r.raw(f"CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n".encode())
+            assert answer.startswith(b"HTTP/1.1 504"), answer
+            (record,) = r.records(1)
+            assert record.status == 504 and "no connection within 0.5 s" in record.error
+        finally:
+            r.proxy.close()
+            for filler in fillers:
+                filler.close()
+
+
+def test_a_plain_http_post_body_reaches_the_server_untouched(running: Running) -> None:
+    body = bytes(range(256)) * 1000
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": running.proxy.url}))
+    url = f"http://plain.test:{running.world.http.port}/post"
+    with opener.open(urllib.request.Request(url, data=body, method="POST"), timeout=20) as got:
+        assert got.read() == body
+    (record,) = running.records(1)
+    assert record.bytes_up == len(body) and record.bytes_down > len(body)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import socket
 import time
 from dataclasses import dataclass
@@ -151,9 +152,10 @@ class EgressProxy:
             if rest:
                 traffic.add_up(len(rest))
                 await loop.sock_sendall(upstream, rest)
+            rewrite = None
             if not target.tunnel:
-                await self._response_head(client, upstream, traffic)
-            error = await relay(client, upstream, traffic, self.limits.idle_timeout)
+                rewrite = functools.partial(_response_head, client, upstream, traffic)
+            error = await relay(client, upstream, traffic, self.limits.idle_timeout, rewrite)
             record = _with(record, error=error)
         except Refused as refusal:
             record = refusal.record
@@ -235,24 +237,17 @@ class EgressProxy:
             raise Refused(504, f"{where}: {why}", _with(base, status=504, error=why)) from None
         raise Refused(502, f"{where}: {error}", _with(base, status=502, error=error))
 
-    async def _response_head(
-        self, client: socket.socket, upstream: socket.socket, traffic: Traffic
-    ) -> None:
-        """Plain HTTP: the origin's head goes to the client rewritten (no hop-by-hop headers,
-        `Connection: close`); the body then goes through the relay untouched."""
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(self.limits.idle_timeout):
-                head, rest = await read_head(upstream, RESPONSE_HEAD_MAX)
-            data = rewrite_response_head(head) + rest
-        except TimeoutError:
-            raise OSError(f"the server sent no answer in {self.limits.idle_timeout:g} s") from None
-        except HeadError as exc:
-            raise OSError(f"the server's answer: {exc}") from None
-        except BadRequest as exc:
-            raise OSError(str(exc)) from None
-        traffic.add_down(len(data))
-        await loop.sock_sendall(client, data)
+
+async def _response_head(client: socket.socket, upstream: socket.socket, traffic: Traffic) -> None:
+    """Plain HTTP: the origin's head goes to the client rewritten (no hop-by-hop headers,
+    `Connection: close`); the body then goes through the relay untouched."""
+    try:
+        head, rest = await read_head(upstream, RESPONSE_HEAD_MAX)
+        data = rewrite_response_head(head) + rest
+    except (HeadError, BadRequest) as exc:
+        raise OSError(f"the server's answer: {exc}") from None
+    traffic.add_down(len(data))
+    await asyncio.get_running_loop().sock_sendall(client, data)
 
 
 async def _connect(address: str, port: int) -> socket.socket:

@@ -14,7 +14,7 @@ import contextlib
 import fcntl
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 PIPE_SIZE = 256 * 1024
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
@@ -122,13 +122,25 @@ class Traffic:
 
 
 async def relay(
-    client: socket.socket, upstream: socket.socket, traffic: Traffic, idle: float
+    client: socket.socket,
+    upstream: socket.socket,
+    traffic: Traffic,
+    idle: float,
+    response_head: Callable[[], Awaitable[None]] | None = None,
 ) -> str:
     """Both ways until both sides have ended, one fails, or nothing moved for `idle` seconds.
-    Returns "" or what ended it early (for the log)."""
+    `response_head`, when given, handles the start of the server's answer before the rest is
+    spliced (while the client's request body still flows up). Returns "" or what ended it
+    early (for the log)."""
     loop = asyncio.get_running_loop()
+
+    async def downstream() -> None:
+        if response_head is not None:
+            await response_head()
+        await pump(upstream, client, traffic.add_down)
+
     up = loop.create_task(pump(client, upstream, traffic.add_up))
-    down = loop.create_task(pump(upstream, client, traffic.add_down))
+    down = loop.create_task(downstream())
     pending = {up, down}
     error = ""
     try:
