@@ -114,9 +114,11 @@ def child(*args: str) -> tuple[subprocess.Popen[str], list[int]]:
     return proc, [int(p) for p in proc.stdout.readline().split()]
 
 
-def download(url: str, proxy: str | None) -> float:
-    """MB/s curl reports for the whole download."""
+def download(url: str, proxy: str | None, rate: str = "") -> float:
+    """MB/s curl reports for the whole download (at most `rate`, curl's --limit-rate)."""
     argv = ["curl", "-sS", "-o", "/dev/null", "-w", "%{size_download} %{time_total}", url]
+    if rate:
+        argv[1:1] = ["--limit-rate", rate]
     if proxy:
         argv[1:1] = ["--proxy", proxy]
     out = subprocess.run(
@@ -167,6 +169,14 @@ def main() -> None:
         print(f"  ratio         {best_proxied / best_direct:8.2f}  (goal >= 0.8)")
         print(f"  bare relay    {best_floor:8.0f} MB/s  (ratio {best_floor / best_direct:.2f}:")
         print("                 blocking splice, no proxy: what the second hop alone costs)")
+        # A real link is far slower than loopback: at 1 Gbit/s does the proxy cost anything?
+        link_direct = download(f"http://127.0.0.1:{data_port}/{size}", None, "125M")
+        link_proxied = download(f"http://bench.test:{data_port}/{size}", proxy_url, "125M")
+        print("at 1 Gbit/s (curl --limit-rate 125M), one run each:")
+        print(
+            f"  direct {link_direct:.0f} MB/s, through proxy {link_proxied:.0f} MB/s,"
+            f" ratio {link_proxied / link_direct:.2f}"
+        )
         for _ in range(20):  # warm both paths
             probe(echo_port, None), probe(echo_port, proxy_port)
         direct_ms = [probe(echo_port, None) for _ in range(args.probes)]
