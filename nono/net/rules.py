@@ -172,7 +172,7 @@ def parse_host_rule(text: str) -> HostRule:
         host = normalise_host(host_text)
     except ValueError as exc:
         raise _bad_rule(text, str(exc), example) from None
-    if _is_address(host):
+    if is_address(host):
         if kind == "suffix":
             raise _bad_rule(text, "an address has no subdomains", f"write {host_text}")
         kind = "address"
@@ -190,17 +190,13 @@ def _host_of(url: str) -> str:
     return rest.split("/", 1)[0] or "api.example.com"
 
 
-def _is_address(host: str) -> bool:
+def is_address(host: str) -> bool:
+    """Whether a normalised host is an IP literal."""
     try:
         ipaddress.ip_address(host)
     except ValueError:
         return False
     return True
-
-
-def is_address(host: str) -> bool:
-    """Whether a normalised host is an IP literal."""
-    return _is_address(host)
 
 
 def parse_resolve_pin(text: str) -> ResolvePin:
@@ -234,5 +230,5 @@ def decide(policy: EgressPolicy, host: str, port: int) -> Decision:
     for rule in policy.allow:
         if rule.matches(host, port):
             return Decision(True, rule.text, f"allowed by rule {rule.text}")
-    what = "address" if _is_address(host) else "host"
+    what = "address" if is_address(host) else "host"
     return Decision(False, "", f"no rule allows this {what} on port {port}")
