@@ -63,6 +63,14 @@ def write_cache(name: str, data: dict[str, Any]) -> None:
         pass
 
 
+def egress_log(run_id: str) -> Path:
+    """The egress log of one run or session (`nono/net/egress_log.py` writes it, one JSON line
+    per connection through the proxy; `<name>.1` is its rotated half). A session's run id is
+    its session id. Outside every sandbox, like the rest of nono's state."""
+    directory = ensure_private_dir(ensure_private_dir(state_dir()) / "egress")
+    return directory / f"{run_id}.jsonl"
+
+
 def config_file() -> Path:
     """$XDG_CONFIG_HOME/nono/config.toml, looked up at each call so tests can move it."""
     return config_dir() / "config.toml"

@@ -64,6 +64,40 @@ def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
         help="with --block-net: allow outbound TCP connect to port N",
     )
     g.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="reach HOST[:PORT] (or *.DOMAIN) through nono's proxy; with any, nothing else "
+        "is reachable (default ports 80, 443)",
+    )
+    g.add_argument(
+        "--deny-host",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="refuse HOST[:PORT] (or *.DOMAIN) even where an allow rule matches",
+    )
+    g.add_argument(
+        "--allow-host-group",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="add a named list of hosts (registries: npm, PyPI, crates.io, Go, GitHub)",
+    )
+    g.add_argument(
+        "--resolve",
+        action="append",
+        default=[],
+        metavar="HOST:PORT:ADDRESS",
+        help="as curl's: the proxy reaches HOST:PORT at ADDRESS (PORT may be *)",
+    )
+    g.add_argument(
+        "--allow-net",
+        action="store_true",
+        help="drop the profile's host list: the network unfiltered",
+    )
+    g.add_argument(
         "--allow-unix-socket",
         action="append",
         default=[],
@@ -99,6 +133,11 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         workdir=args.workdir,
         block_net=args.block_net,
         allow_port=tuple(args.allow_port),
+        allow_host=tuple(getattr(args, "allow_host", ())),
+        deny_host=tuple(getattr(args, "deny_host", ())),
+        allow_host_group=tuple(getattr(args, "allow_host_group", ())),
+        resolve=tuple(getattr(args, "resolve", ())),
+        allow_net=getattr(args, "allow_net", False),
         allow_connect_port=tuple(args.allow_connect_port),
         unscoped=args.unscoped,
         allow_unix_socket=tuple(getattr(args, "allow_unix_socket", ())),

@@ -8,6 +8,7 @@ import os
 import select
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from nono.commands.options import add_sandbox_options, options_from_args
 from nono.errors import NonoError
@@ -17,9 +18,21 @@ from nono.sandbox import denials
 from nono.sandbox import env as env_mod
 from nono.sandbox.build import build_policy
 from nono.sandbox.build import expand as expand_path
-from nono.sandbox.launcher import ChildSetupFailed, Prepared, exit_code, prepare, spawn
+from nono.sandbox.launcher import (
+    ChildSetupFailed,
+    Prepared,
+    Started,
+    exit_code,
+    prepare,
+    spawn,
+)
 from nono.sandbox.policy import Access
 from nono.sandbox.profile import resolve
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from nono.session.egress import ProxyThread
 
 STDERR_TAIL = 256 * 1024
 
@@ -314,10 +327,19 @@ def _summarize_from_screen(prepared: Prepared, record) -> None:
     if final is None:
         return
     seen: list[str] = []
+    net_seen: list[str] = []
     for line in (final.get("tail") or final.get("capture", "")).splitlines():
         seen.extend(denials.scan_line(line))
+        if prepared.policy.network.filtered:
+            from nono.session.egress import scan_line
+
+            net_seen.extend(scan_line(line))
     for line in denials.render(denials.explain(prepared.policy, seen)):
         print(line, file=sys.stderr)
+    if prepared.policy.network.filtered:
+        from nono import paths
+
+        _report_egress(prepared, paths.egress_log(record.id), net_seen)
 
 
 def _dry_run(
@@ -350,6 +372,8 @@ def run_foreground(prepared: Prepared, *, silent: bool) -> int:
     # Like system(3): the terminal's ^C and ^\ belong to the child; nono only waits. The child
     # is in a session of its own (never the person's terminal), so nono passes them on.
     previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGQUIT)}
+    egress = None
+    net_seen: list[str] = []
     try:
         try:
             started = spawn(prepared, stderr=write_end)
@@ -362,6 +386,7 @@ def run_foreground(prepared: Prepared, *, silent: bool) -> int:
             if write_end is not None:
                 os.close(write_end)
         pid = started.pid
+        egress = _serve_egress(prepared, started) if started.proxy is not None else None
 
         def forward(signum: int, _frame: object) -> None:
             os.kill(pid, signum)
@@ -370,7 +395,7 @@ def run_foreground(prepared: Prepared, *, silent: bool) -> int:
             previous.setdefault(sig, signal.signal(sig, forward))
         seen: list[str] = []
         if read_end is not None:
-            _tee(read_end, pid, seen)
+            _tee(read_end, pid, seen, net_seen if egress is not None else None)
         while True:
             try:
                 _, status = os.waitpid(pid, 0)
@@ -383,14 +408,47 @@ def run_foreground(prepared: Prepared, *, silent: bool) -> int:
             signal.signal(sig, handler)
         if read_end is not None:
             os.close(read_end)
+        if egress is not None:
+            egress[0].stop()
     if code != 0 and seen and not silent:
         for line in denials.render(denials.explain(prepared.policy, seen)):
             print(line, file=sys.stderr)
+    if code != 0 and egress is not None and not silent:
+        _report_egress(prepared, egress[1], net_seen)
     return code
 
 
-def _tee(fd: int, pid: int, seen: list[str]) -> None:
-    """Copy the child's stderr to ours, noting paths on permission errors, until it exits."""
+def _serve_egress(prepared: Prepared, started: Started) -> tuple[ProxyThread, Path]:
+    """A run without a supervisor serves its proxy itself, on a thread (session/egress.py);
+    the log is the run's own, in nono's state (paths.egress_log)."""
+    from nono import paths
+    from nono.session.egress import ProxyThread
+    from nono.session.registry import new_id
+
+    log_path = paths.egress_log(new_id())
+    assert started.proxy is not None
+    thread = ProxyThread(prepared.policy.network, started.proxy, log_path)
+    try:
+        thread.start()
+    except BaseException:
+        # Never run without the host list enforced: the agent goes, the error is said.
+        os.kill(started.pid, signal.SIGKILL)
+        os.waitpid(started.pid, 0)
+        raise
+    return thread, log_path
+
+
+def _report_egress(prepared: Prepared, log_path: Path, seen: list[str]) -> None:
+    from nono.session.egress import report
+
+    port = prepared.view.proxy_port or 0
+    for line in report(prepared.policy.network, log_path, port, seen):
+        print(line, file=sys.stderr)
+
+
+def _tee(fd: int, pid: int, seen: list[str], net_seen: list[str] | None = None) -> None:
+    """Copy the child's stderr to ours, noting paths on permission errors (and, with a host
+    list, signs of a program going around the proxy), until it exits."""
     pidfd = os.pidfd_open(pid)
     pending = b""
     try:
@@ -401,7 +459,7 @@ def _tee(fd: int, pid: int, seen: list[str]) -> None:
                 if not data:
                     break
                 os.write(2, data)
-                pending = _scan(pending + data, seen)
+                pending = _scan(pending + data, seen, net_seen)
             elif pidfd in ready:
                 # The child is gone; take what it left in the pipe, but don't wait on
                 # grandchildren that may hold it open.
@@ -409,18 +467,23 @@ def _tee(fd: int, pid: int, seen: list[str]) -> None:
                 try:
                     while data := os.read(fd, 65536):
                         os.write(2, data)
-                        pending = _scan(pending + data, seen)
+                        pending = _scan(pending + data, seen, net_seen)
                 except BlockingIOError:
                     pass
                 break
     finally:
         os.close(pidfd)
-    _scan(pending + b"\n", seen)
+    _scan(pending + b"\n", seen, net_seen)
 
 
-def _scan(data: bytes, seen: list[str]) -> bytes:
+def _scan(data: bytes, seen: list[str], net_seen: list[str] | None = None) -> bytes:
     *lines, rest = data.split(b"\n")
     for line in lines:
+        text = line.decode(errors="replace")
         if len(seen) < 200:
-            seen.extend(denials.scan_line(line.decode(errors="replace")))
+            seen.extend(denials.scan_line(text))
+        if net_seen is not None and len(net_seen) < 200:
+            from nono.session.egress import scan_line
+
+            net_seen.extend(scan_line(text))
     return rest[-STDERR_TAIL:]

@@ -230,12 +230,17 @@ class EgressProxy:
                     rule = " + ".join(dict.fromkeys(r for r in (base.rule, verdict.rule) if r))
                     opened = _with(base, status=200, decision="allowed", error="", rule=rule)
                     return _with(opened, address=verdict.address), upstream
+        # The rules allowed these; the network failed them. The log says "allowed" with the
+        # status and the error, so an offline agent's attempts are not counted as denials.
         except ResolveError as exc:
-            raise Refused(502, f"{where}: {exc}", _with(base, status=502, error=str(exc))) from None
+            failed = _with(base, status=502, error=str(exc), decision="allowed")
+            raise Refused(502, f"{where}: {exc}", failed) from None
         except TimeoutError:
             why = f"no connection within {self.limits.connect_timeout:g} s"
-            raise Refused(504, f"{where}: {why}", _with(base, status=504, error=why)) from None
-        raise Refused(502, f"{where}: {error}", _with(base, status=502, error=error))
+            failed = _with(base, status=504, error=why, decision="allowed")
+            raise Refused(504, f"{where}: {why}", failed) from None
+        raise Refused(502, f"{where}: {error}", _with(base, status=502, error=error,
+                                                       decision="allowed"))  # fmt: skip
 
 
 async def _response_head(client: socket.socket, upstream: socket.socket, traffic: Traffic) -> None:

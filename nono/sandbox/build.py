@@ -56,6 +56,11 @@ class RunOptions:
     block_net: bool = False
     allow_port: tuple[int, ...] = ()
     allow_connect_port: tuple[int, ...] = ()
+    allow_host: tuple[str, ...] = ()
+    deny_host: tuple[str, ...] = ()
+    allow_host_group: tuple[str, ...] = ()
+    resolve: tuple[str, ...] = ()
+    allow_net: bool = False
     unscoped: bool = False
     allow_unix_socket: tuple[str, ...] = ()
     max_processes: int | None = None
@@ -133,6 +138,42 @@ def _covered_by_group(g: Grant, group_dirs: dict[str, Grant]) -> bool:
         path = os.path.dirname(path)
 
 
+def _hosts(options: RunOptions, profile: Profile) -> dict[str, object]:
+    """The host list's fields of the NetworkPolicy (nothing, and no import, without one)."""
+    given = (options.allow_host, options.deny_host, options.allow_host_group, options.resolve)
+    in_profile = (profile.allow_hosts, profile.deny_hosts, profile.host_groups, profile.resolve)
+    if not any(given) and not any(in_profile):
+        return {}
+    if options.block_net and options.allow_net:
+        raise NonoError("--block-net and --allow-net contradict each other", "give one")
+    if options.block_net and (options.allow_host or options.allow_host_group):
+        # Both typed together: one of them is a mistake, and guessing which could be weaker.
+        raise NonoError(
+            "--allow-host/--allow-host-group and --block-net contradict each other",
+            "drop --block-net to reach only the listed hosts, or drop the host rules",
+        )
+    from nono.sandbox.hosts import HostList, build_network_hosts
+    from nono.sandbox.policy import HostEntry
+
+    def entries(written, flag):
+        return tuple(HostEntry(text, flag) for text in written)
+
+    def profiled(items):
+        return tuple(HostEntry(text, f"profile {origin}") for text, origin in items)
+
+    hosts = HostList(
+        allow=(*profiled(profile.allow_hosts), *entries(options.allow_host, "--allow-host")),
+        deny=(*profiled(profile.deny_hosts), *entries(options.deny_host, "--deny-host")),
+        resolve=(*profiled(profile.resolve), *entries(options.resolve, "--resolve")),
+        groups=(
+            *((name, f"profile {origin}") for name, origin in profile.host_groups),
+            *((name, "--allow-host-group") for name in options.allow_host_group),
+        ),
+    )
+    blocked = options.block_net or bool(profile.network_block)
+    return build_network_hosts(hosts, blocked=blocked, unfiltered=options.allow_net)
+
+
 def build_policy(
     options: RunOptions, environ: Mapping[str, str], cwd: str, profile: Profile | None = None
 ) -> Policy:
@@ -207,6 +248,7 @@ def build_policy(
         blocked=options.block_net or bool(profile.network_block),
         open_ports=tuple(dict.fromkeys((*profile.open_ports, *options.allow_port))),
         connect_ports=tuple(dict.fromkeys((*profile.connect_ports, *options.allow_connect_port))),
+        **_hosts(options, profile),  # type: ignore[arg-type]
     )
     env_set = tuple((k, _env_value(v, environ, home)) for k, v in profile.env_set)
     env = EnvPolicy(

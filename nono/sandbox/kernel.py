@@ -107,6 +107,9 @@ class Plan:
     deny_inet_non_tcp: bool  # AF_INET/AF_INET6 sockets other than plain TCP streams
     deny_other_families: bool  # every family but AF_UNIX, AF_INET, AF_INET6
     notes: tuple[str, ...]
+    # A host list: the child's own network namespace (only loopback) and its proxy. seccomp
+    # then refuses raw and packet sockets and every family a namespace does not confine.
+    private_net: bool = False
 
 
 def plan(policy: Policy, kernel: Kernel) -> Plan:
@@ -169,6 +172,19 @@ def plan(policy: Policy, kernel: Kernel) -> Plan:
             deny_inet = True
             how = "seccomp and Landlock" if handled_net else "seccomp"
             notes.append(f"all IP sockets and other non-Unix families: denied ({how})")
+    elif net.filtered:
+        deny_other = True
+        if abi >= MIN_ABI_NET:
+            handled_net = AccessNet.BIND_TCP | AccessNet.CONNECT_TCP
+            notes.append("TCP: connect to the proxy's port only, bind nowhere (Landlock)"
+                         + (", except the listed ports, on the sandbox's own loopback"
+                            if ports else ""))  # fmt: skip
+        else:
+            notes.append(f"TCP ports: not limited (Landlock ABI {abi}); the namespace alone "
+                         "keeps the child to its proxy")  # fmt: skip
+        notes.append("network: a namespace of its own with only loopback; the listed hosts "
+                     "only through nono's proxy (no direct TCP, UDP or DNS out)")  # fmt: skip
+        notes.append("raw, packet and non-IP socket families: denied (seccomp)")
     else:
         notes.append("network: allowed")
 
@@ -181,4 +197,5 @@ def plan(policy: Policy, kernel: Kernel) -> Plan:
         deny_inet_non_tcp=deny_inet_non_tcp,
         deny_other_families=deny_other,
         notes=tuple(notes),
+        private_net=net.filtered,
     )

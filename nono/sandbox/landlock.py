@@ -36,8 +36,10 @@ def rights(access: Access, is_file: bool, ioctl: bool) -> AccessFS:
     return out
 
 
-def build_ruleset(policy: Policy, plan: Plan) -> Ruleset:
-    """A ready-to-enforce ruleset. Unsupported rights raise instead of being dropped."""
+def build_ruleset(policy: Policy, plan: Plan, proxy_port: int | None = None) -> Ruleset:
+    """A ready-to-enforce ruleset. Unsupported rights raise instead of being dropped.
+    `proxy_port`: with a host list, the one port the child may connect to besides the listed
+    ones (its proxy, on the loopback of its own network namespace)."""
     try:
         ruleset = Ruleset(
             handled_fs=plan.handled_fs,
@@ -61,6 +63,8 @@ def build_ruleset(policy: Policy, plan: Plan) -> Ruleset:
                 ruleset.allow_port(port, AccessNet.CONNECT_TCP | AccessNet.BIND_TCP)
             for port in policy.network.connect_ports:
                 ruleset.allow_port(port, AccessNet.CONNECT_TCP)
+            if proxy_port is not None:
+                ruleset.allow_port(proxy_port, AccessNet.CONNECT_TCP)
     except BaseException:
         ruleset.close()
         raise

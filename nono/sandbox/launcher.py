@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import fcntl
 import os
 import shutil
@@ -13,7 +14,7 @@ import sys
 import termios
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from nono import __version__
 from nono.errors import NonoError
@@ -29,8 +30,11 @@ from nono.sandbox.limits import (
 )
 from nono.sandbox.mounts import cloexec_from, close_all_but
 from nono.sandbox.policy import Policy, evaluate
-from nono.sandbox.view import View, enter_namespaces, map_root, plan_view
+from nono.sandbox.view import View, enter_namespaces, host_socket_paths, map_root, plan_view
 from nono.sandbox.view import build as build_view
+
+if TYPE_CHECKING:
+    import socket
 
 PR_SET_PDEATHSIG = 1
 
@@ -93,14 +97,22 @@ def prepare(
     if not argv:
         raise NonoError("no command given", "usage: nono run [options] -- COMMAND [ARGS...]")
     the_plan = plan(policy, kernel or probe())
-    child_env = env_mod.sanitize(environ, policy.env, nono_vars(policy, the_plan))
+    port = None
+    extra = nono_vars(policy, the_plan)
+    if the_plan.private_net:
+        from nono.sandbox import hosts, netns
+
+        net = policy.network
+        port = netns.choose_port((*net.open_ports, *net.connect_ports))
+        extra.update(hosts.proxy_env(port, net))
+    child_env = env_mod.sanitize(environ, policy.env, extra)
     program = resolve_program(argv[0], child_env.get("PATH", os.defpath), policy.workdir)
     decision = evaluate(policy, program, "read")
     if not decision.allowed:
         hint = f"grant it with {decision.suggestion}" if decision.suggestion else decision.reason
         raise NonoError(f"{argv[0]} ({program}) cannot be run inside the sandbox", hint)
-    the_view = plan_view(policy, environ, nono_code(), prepare=True)
-    ruleset = build_ruleset(policy, the_plan)
+    the_view = plan_view(policy, environ, nono_code(), prepare=True)._replace(proxy_port=port)
+    ruleset = build_ruleset(policy, the_plan, port)
     try:
         flt = build_filter(the_plan)
     except BaseException:
@@ -205,9 +217,12 @@ def _child(
     errfd: int,
     terminal: Terminal | None,
     maps: tuple[int, int] | None,
+    proxy_channel: int | None = None,
 ) -> NoReturn:
     """The child's first process: enters the namespaces, then relays signals to the sandbox's
-    init and its exit status back. Any failure is written to errfd and ends the child."""
+    init and its exit status back. Any failure is written to errfd and ends the child.
+    `proxy_channel`: where the proxy's listening socket goes, made in the child's own network
+    namespace."""
     stage = "setup"
     try:
         # Die with the parent: a supervisor that is gone must not leave an agent running.
@@ -216,14 +231,24 @@ def _child(
             signal.signal(sig, signal.SIG_DFL)
         os.setpgid(0, 0)  # the supervisor signals the group it knows
         keep = {errfd, *(maps or ()), prepared.ruleset.fileno()}
-        close_all_but(keep | ({terminal.channel} if terminal else set()))
+        keep |= {terminal.channel} if terminal else set()
+        close_all_but(keep | ({proxy_channel} if proxy_channel is not None else set()))
         # Root's cgroup was joined before the fork (see spawn); this process removes it at the end.
         cgroup = open_exit(prepared.cgroup.path) if prepared.cgroup else None
+        # Read while this process still shares the host's network namespace (see view.build).
+        host_sockets = host_socket_paths()
         stage = "namespaces"
         enter_namespaces(prepared.view, maps)
+        if prepared.view.proxy_port is not None:
+            stage = "network namespace"
+            if proxy_channel is None:
+                raise OSError(errno.EINVAL, "no channel for the proxy's socket")
+            from nono.sandbox.netns import hand_over_listener
+
+            hand_over_listener(proxy_channel, prepared.view.proxy_port)
         init = os.fork()
         if init == 0:
-            _init(prepared, errfd, terminal)
+            _init(prepared, errfd, terminal, host_sockets)
         os.close(errfd)
         if terminal:
             os.close(terminal.channel)
@@ -259,13 +284,15 @@ def _relay_until_exit(
     os._exit(exit_code(status))
 
 
-def _init(prepared: Prepared, errfd: int, terminal: Terminal | None) -> NoReturn:
+def _init(
+    prepared: Prepared, errfd: int, terminal: Terminal | None, host_sockets: list[str]
+) -> NoReturn:
     """PID 1 of the sandbox: builds the view, starts the agent, reaps orphans. When it exits
     the kernel kills every process left in the namespace: nothing outlives the session."""
     stage = "view"
     try:
         _die_with_parent()
-        rules = build_view(prepared.view)
+        rules = build_view(prepared.view, host_sockets)
         slave = None
         if terminal is not None:
             stage = "terminal"
@@ -331,6 +358,8 @@ def _agent(prepared: Prepared, errfd: int, slave: str | None, rules: list) -> No
 class Started:
     pid: int
     master: int | None = None  # the PTY's master, when spawn() was asked for a terminal
+    # With a host list: the proxy's listening socket, bound in the child's network namespace.
+    proxy: socket.socket | None = None
 
 
 class ChildSetupFailed(NonoError):
@@ -352,11 +381,14 @@ def spawn(
     With `terminal` (cols, rows) the child gets a new PTY, made inside its sandbox, as its
     controlling terminal and standard streams; Started.master is the PTY's master."""
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    if terminal or prepared.view.proxy_port is not None:
+        import socket
     pair = None
     if terminal:
-        import socket
-
         pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    proxy_pair = None
+    if prepared.view.proxy_port is not None:
+        proxy_pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     # Root's namespace maps are written from here (see view.enter_namespaces).
     asked = os.pipe2(os.O_CLOEXEC) if prepared.view.uid == 0 else None
     answer = os.pipe2(os.O_CLOEXEC) if prepared.view.uid == 0 else None
@@ -383,7 +415,11 @@ def spawn(
         if pair and terminal:
             pair[0].close()
             pty_request = Terminal(terminal[0], terminal[1], pair[1].detach())
-        _child(prepared, write_end, pty_request, maps)
+        proxy_channel = None
+        if proxy_pair:
+            proxy_pair[0].close()
+            proxy_channel = proxy_pair[1].detach()
+        _child(prepared, write_end, pty_request, maps, proxy_channel)
     if prepared.cgroup is not None:
         prepared.cgroup.leave()
     os.close(write_end)
@@ -400,6 +436,13 @@ def spawn(
         finally:
             os.close(asked[0])
             os.close(answer[1])
+    proxy = None
+    if proxy_pair:
+        proxy_pair[1].close()
+        from nono.sandbox.netns import receive_listener
+
+        with proxy_pair[0]:
+            proxy = receive_listener(proxy_pair[0])
     master = None
     if pair:
         pair[1].close()
@@ -410,15 +453,24 @@ def spawn(
     while chunk := os.read(read_end, 4096):
         chunks.append(chunk)
     os.close(read_end)
+    if not chunks and proxy_pair and proxy is None:
+        # Never run without the host list: a child whose proxy socket did not arrive is
+        # ended, not left running with a network no one enforces.
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+        chunks = [b"1\0cannot sandbox the child (network namespace): the proxy's socket did "
+                  b"not arrive"]  # fmt: skip
     if chunks:
         if master is not None:
             os.close(master)
+        if proxy is not None:
+            proxy.close()
         code_text, _, message = b"".join(chunks).decode(errors="replace").partition("\0")
         os.waitpid(pid, 0)
         raise ChildSetupFailed(message, int(code_text or 1))
     if master is not None:
         os.set_inheritable(master, False)
-    return Started(pid, master)
+    return Started(pid, master, proxy)
 
 
 def exit_code(status: int) -> int:

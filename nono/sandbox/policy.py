@@ -55,16 +55,40 @@ class Protected:
 
 
 @dataclass(frozen=True)
+class HostEntry:
+    """One host rule or `--resolve` pin as written, and who asked for it (a flag, a profile,
+    a host group). Checked when the policy is built; parsed again by the proxy."""
+
+    text: str
+    source: str
+
+
+@dataclass(frozen=True)
 class NetworkPolicy:
     blocked: bool = False
     # --allow-port: connect and bind (meant for localhost servers).
     open_ports: tuple[int, ...] = ()
     # --allow-connect-port: outbound connect only.
     connect_ports: tuple[int, ...] = ()
+    # The host list (--allow-host, --allow-host-group, profiles' network.allow_hosts): with
+    # any, the child has a network namespace of its own and reaches out only through its proxy.
+    allow_hosts: tuple[HostEntry, ...] = ()
+    deny_hosts: tuple[HostEntry, ...] = ()
+    resolve: tuple[HostEntry, ...] = ()
+    host_groups: tuple[str, ...] = ()
+    # Why a host list that was given is not in effect ("--block-net blocks everything").
+    hosts_dropped: str = ""
+
+    @property
+    def filtered(self) -> bool:
+        """A host list is in effect: the proxy is the only way out."""
+        return bool(self.allow_hosts) and not self.blocked
 
     @property
     def mode(self) -> str:
-        return "blocked" if self.blocked else "allowed"
+        if self.blocked:
+            return "blocked"
+        return "hosts" if self.filtered else "allowed"
 
 
 @dataclass(frozen=True)

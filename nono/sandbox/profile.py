@@ -62,7 +62,7 @@ def load_file(path: Path) -> Profile:
 # Parsed profiles, keyed by file and content hash: YAML parsing and PyYAML's import cost more
 # than the rest of `nono run`'s startup. The cache lives in nono's
 # private state directory, which no sandbox can ever be granted (see paths.cache_dir).
-_CACHE_VERSION = 6
+_CACHE_VERSION = 7
 _CACHE_FILE = "profiles.json"
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nono import userfile
-from nono.errors import ProfileError
+from nono.errors import NonoError, ProfileError
 from nono.pathkinds import PATH_KINDS
 from nono.sandbox.agent import AgentSetup
 from nono.sandbox.groups import BASELINE, GROUPS
@@ -54,6 +55,12 @@ class Profile:
     network_block: bool | None = _rule("given", None)
     open_ports: tuple[int, ...] = _rule("union")
     connect_ports: tuple[int, ...] = _rule("union")
+    # network.allow_hosts / deny_hosts / host_groups / resolve: (as written, profile that wrote
+    # it). Any allow rule puts the host list in effect (see sandbox/hosts.py).
+    allow_hosts: tuple[tuple[str, str], ...] = _rule("union")
+    deny_hosts: tuple[tuple[str, str], ...] = _rule("union")
+    host_groups: tuple[tuple[str, str], ...] = _rule("union")
+    resolve: tuple[tuple[str, str], ...] = _rule("union")
     workdir_access: str | None = _rule("text", None)
     env_allow: tuple[str, ...] | None = _rule("union-or-all", None)
     env_deny: tuple[str, ...] = _rule("union")
@@ -91,6 +98,10 @@ class Profile:
                 "block": bool(self.network_block),
                 "allow_port": list(self.open_ports),
                 "allow_connect_port": list(self.connect_ports),
+                "allow_hosts": [h for h, _ in self.allow_hosts],
+                "deny_hosts": [h for h, _ in self.deny_hosts],
+                "host_groups": [g for g, _ in self.host_groups],
+                "resolve": [r for r, _ in self.resolve],
             },
             "workdir": {"access": self.workdir_access or "readwrite"},
             "env": {
@@ -212,7 +223,8 @@ def _ports(doc: Map, key: str) -> tuple[int, ...]:
 
 
 _NET_UNSUPPORTED = {
-    k: "nono enforces network access per port only; remove it or use --block-net/--allow-port"
+    k: "nono enforces network access per port and per host; remove it, or use "
+    "network.allow_hosts/deny_hosts or --block-net/--allow-port"
     for k in (
         "network_profile", "allow_domain", "proxy_allow", "allow_proxy", "credentials",
         "proxy_credentials", "custom_credentials", "upstream_proxy", "external_proxy",
@@ -297,9 +309,12 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
     net = _section(doc, "network")
     _keys(
         net,
-        ("block", "allow_port", "open_port", "port_allow", "allow_connect_port"),
+        ("block", "allow_port", "open_port", "port_allow", "allow_connect_port",
+         "allow_hosts", "deny_hosts", "host_groups", "resolve"),
         **_NET_UNSUPPORTED,
-    )
+    )  # fmt: skip
+    hosts = {key: _hosts(net, key) for key in ("allow_hosts", "deny_hosts", "host_groups",
+                                               "resolve")}  # fmt: skip
     block = _flag(net, "block")
     open_ports = _ports(net, "allow_port") + _ports(net, "open_port")
     open_ports += _ports(net, "port_allow")
@@ -392,6 +407,10 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
         network_block=block,
         open_ports=tuple(open_ports),
         connect_ports=connect_ports,
+        allow_hosts=tuple((v, name) for v in hosts["allow_hosts"]),
+        deny_hosts=tuple((v, name) for v in hosts["deny_hosts"]),
+        host_groups=tuple((v, name) for v in hosts["host_groups"]),
+        resolve=tuple((v, name) for v in hosts["resolve"]),
         workdir_access=access,
         env_allow=env_allow,
         env_deny=env_deny,
@@ -406,6 +425,35 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
         agent_args=agent_args,
         agent_adopt=tuple(agent_adopt),
     )
+
+
+def _hosts(net: Map, key: str) -> tuple[str, ...]:
+    """A host list key, each item checked as the proxy will read it, a bad one named with
+    its own line."""
+    from nono.sandbox import hosts
+
+    items = _strings(net, key)
+    check = {"host_groups": hosts.unknown_group, "resolve": _checker(hosts.check_pin)}.get(
+        key, _checker(hosts.check_rule)
+    )
+    for i, item in enumerate(items):
+        problem: NonoError | None = check(item)
+        if problem is not None:
+            lines = getattr(net[key], "item_lines", None) or [None] * len(items)
+            raise ProfileError(net.source.file, problem.message, line=lines[i] or net.line_of(key),
+                               key=net.prefix + key, hint=problem.hint)  # fmt: skip
+    return items
+
+
+def _checker(check: Callable[[str], None]) -> Callable[[str], NonoError | None]:
+    def run(text: str) -> NonoError | None:
+        try:
+            check(text)
+        except NonoError as exc:
+            return exc
+        return None
+
+    return run
 
 
 def _under(path: str, directory: str) -> bool:

@@ -31,6 +31,10 @@ PRIO_USER = 2
 IOPRIO_WHO_USER = 3
 
 _INET = (socket.AF_INET, socket.AF_INET6)
+_AF_NETLINK = 16
+_NETLINK_ROUTE = 0
+_SOCK_RAW = 3
+_SOCK_PACKET = 10
 _IPPROTO_SCTP = 132
 _IPPROTO_MPTCP = 262
 _SOCK_TYPE_MASK = 0xF
@@ -50,10 +54,27 @@ def build_filter(plan: Plan):  # -> pyseccomp.SyscallFilter
         flt.add_rule(eperm, "setpriority", sc.Arg(0, sc.EQ, PRIO_USER))
         flt.add_rule(eperm, "ioprio_set", sc.Arg(0, sc.EQ, IOPRIO_WHO_USER))
         if plan.deny_other_families:
-            # Families are small integers: refuse 0 and everything from 3 up except AF_INET6.
+            # Families are small integers: refuse 0 and everything from 3 up except AF_INET6
+            # (and, in a private network namespace, route netlink: getifaddrs() needs it and
+            # it shows only that namespace's loopback). AF_VSOCK and friends are not confined
+            # by a network namespace at all.
+            netlink = plan.private_net
             for family in (0, *range(3, socket.AF_INET6)):
                 flt.add_rule(eacces, "socket", sc.Arg(0, sc.EQ, family))
-            flt.add_rule(eacces, "socket", sc.Arg(0, sc.GT, socket.AF_INET6))
+            for family in range(socket.AF_INET6 + 1, 64):
+                if netlink and family == _AF_NETLINK:
+                    flt.add_rule(eacces, "socket", sc.Arg(0, sc.EQ, family),
+                                 sc.Arg(2, sc.NE, _NETLINK_ROUTE))  # fmt: skip
+                else:
+                    flt.add_rule(eacces, "socket", sc.Arg(0, sc.EQ, family))
+            flt.add_rule(eacces, "socket", sc.Arg(0, sc.GE, 64))
+        if plan.private_net:
+            # No raw IP or packet sockets (they would need CAP_NET_RAW, which the agent lacks:
+            # this holds if that ever changes). Other IP sockets reach only its loopback.
+            for family in _INET:
+                for kind in (_SOCK_RAW, _SOCK_PACKET):
+                    flt.add_rule(eacces, "socket", sc.Arg(0, sc.EQ, family),
+                                 sc.Arg(1, sc.MASKED_EQ, _SOCK_TYPE_MASK, kind))  # fmt: skip
         if plan.deny_inet:
             for family in _INET:
                 flt.add_rule(eacces, "socket", sc.Arg(0, sc.EQ, family))

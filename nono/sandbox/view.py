@@ -75,10 +75,14 @@ class View(NamedTuple):
     runtime_dir: str | None = None
     empty_workdir: str | None = None
     processes: ProcessBound | None = None
+    # With a host list: the child's own network namespace, its proxy listening on this port
+    # of the namespace's loopback (chosen by launcher.prepare; 0 in a dry run).
+    proxy_port: int | None = None
 
     def describe(self) -> list[str]:
+        net = ", network" if self.proxy_port is not None else ""
         lines = [
-            "namespaces: user, mount, PID, IPC (the child sees only its own processes)",
+            f"namespaces: user, mount, PID, IPC{net} (the child sees only its own processes)",
             "everything outside writable grants: read-only, nosuid",
             "private: /tmp, /var/tmp, /dev/shm, /run, /dev/pts, /proc",
         ]
@@ -89,6 +93,9 @@ class View(NamedTuple):
         lines.append("every other host Unix socket: covered")
         if self.processes:
             lines.append(self.processes.describe())
+        if self.proxy_port is not None:
+            port = self.proxy_port or "a port chosen at start"
+            lines.append(f"network: only loopback; nono's proxy at 127.0.0.1:{port}")
         return lines
 
 
@@ -185,7 +192,8 @@ def enter_namespaces(view: View, parent: tuple[int, int] | None = None) -> None:
     nobody); what root may do is still Landlock's and the read-only mounts' to say. A map that
     wide can only be written from the parent namespace, so root's child asks its parent over
     `parent` (notify fd, wait fd); anyone else maps just themselves."""
-    m.unshare(m.CLONE_NEWUSER | m.CLONE_NEWNS | m.CLONE_NEWPID | m.CLONE_NEWIPC)
+    net = m.CLONE_NEWNET if view.proxy_port is not None else 0
+    m.unshare(m.CLONE_NEWUSER | m.CLONE_NEWNS | m.CLONE_NEWPID | m.CLONE_NEWIPC | net)
     if parent is not None:
         notify, wait = parent
         os.write(notify, b"1")
@@ -211,9 +219,11 @@ def _write(path: str, text: str) -> None:
         os.close(fd)
 
 
-def build(view: View) -> list[Rule]:
+def build(view: View, host_sockets: list[str] | None = None) -> list[Rule]:
     """In the sandbox's init (inside every namespace): make the mounts. Returns the Landlock
-    rules for what exists only in the view."""
+    rules for what exists only in the view. `host_sockets`: the host's pathname sockets, read
+    before the namespaces were entered (a private network namespace's /proc/net/unix lists
+    only its own, but a pathname socket is a file, reachable from any namespace)."""
     m.mount(None, "/", None, m.MS_REC | m.MS_PRIVATE)
     # Copies of host trees are taken before anything hides them.
     clones = [(b, _clone_checked(b)) for b in view.binds]
@@ -245,7 +255,7 @@ def build(view: View) -> list[Rule]:
         m.attach(fd, path)
     if view.empty_workdir and not os.path.lexists(view.empty_workdir):
         os.makedirs(view.empty_workdir, 0o755)
-    _cover_sockets(set(view.sockets))
+    _cover_sockets(set(view.sockets), host_sockets)
     return rules
 
 
@@ -287,11 +297,13 @@ def host_socket_paths() -> list[str]:
     return list(out)
 
 
-def _cover_sockets(allowed: set[str]) -> None:
+def _cover_sockets(allowed: set[str], host_sockets: list[str] | None = None) -> None:
     """Lay an empty read-only file over each host socket still visible: connect() then fails
     (ECONNREFUSED), and the cover cannot be unlinked or renamed (it is a mount point)."""
     cover_made = False
-    for path in host_socket_paths():
+    # Both lists: the one read outside, and this namespace's own (the same namespace's, and
+    # fresher, when the network is shared).
+    for path in dict.fromkeys([*(host_sockets or ()), *host_socket_paths()]):
         if path in allowed:
             continue
         try:

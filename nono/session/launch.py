@@ -95,6 +95,19 @@ def _check_name_free(name: str) -> None:
         )
 
 
+def _hosts_info(prepared: Prepared, egress: tuple[socket.socket, Any] | None) -> dict[str, Any]:
+    """The record's account of a host list: the rules, the proxy's port, the log's path."""
+    if egress is None:
+        return {}
+    net = prepared.policy.network
+    return {
+        "allow_hosts": [e.text for e in net.allow_hosts],
+        "deny_hosts": [e.text for e in net.deny_hosts],
+        "proxy_port": prepared.view.proxy_port,
+        "egress_log": str(egress[1]),
+    }
+
+
 def _supervisor_main(
     prepared: Prepared, session_id: str, name: str, cols: int, rows: int, detached: bool,
     status_fd: int, rollback_id: str | None = None, extra: dict[str, Any] | None = None,
@@ -134,6 +147,11 @@ def _supervisor_main(
     master = started.master
 
     policy = prepared.policy
+    egress = None
+    if started.proxy is not None:
+        from nono import paths
+
+        egress = (started.proxy, paths.egress_log(session_id))
     record = Record(
         id=session_id, name=name, command=tuple(prepared.argv), workdir=policy.workdir,
         profile=policy.profile, network=policy.network.mode,
@@ -142,6 +160,7 @@ def _supervisor_main(
             "grants": len(policy.grants),
             "open_ports": list(policy.network.open_ports),
             "connect_ports": list(policy.network.connect_ports),
+            **_hosts_info(prepared, egress),
             "landlock_abi": prepared.plan.abi,
             "enforcement": list(prepared.plan.notes),
         },
@@ -152,7 +171,8 @@ def _supervisor_main(
     )  # fmt: skip
     registry.write_record(record)
     registry.log_event(session_id, "started", pid=started.pid, command=list(prepared.argv))
-    supervisor = Supervisor(record, master, started.pid, listener, detached=detached)
+    supervisor = Supervisor(record, master, started.pid, listener, detached=detached,
+                            egress=egress, network=policy.network)  # fmt: skip
 
     async def ready(sup: Supervisor) -> None:
         if detached:

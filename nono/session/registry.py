@@ -222,7 +222,9 @@ def read_final(record: Record, wait: float = 30.0) -> dict[str, Any] | None:
 
 
 def remove(record: Record) -> None:
-    for path in (record_path(record.id), events_path(record.id), final_path(record.id)):
+    egress = paths.egress_log(record.id)
+    for path in (record_path(record.id), events_path(record.id), final_path(record.id),
+                 egress, egress.with_name(egress.name + ".1")):  # fmt: skip
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
 

@@ -98,8 +98,16 @@ class Supervisor:
         child_pid: int,
         listener: socket.socket,
         detached: bool = True,
+        egress: tuple[socket.socket, Any] | None = None,
+        network: Any = None,
     ) -> None:
         self.record = record
+        # With a host list: the proxy's listening socket (from the sandbox's own network
+        # namespace) and the egress log's path; served by run() on this loop.
+        self.egress = egress
+        self.network = network
+        self.proxy: Any = None
+        self.denied_seen: set[tuple[str, int]] = set()
         self.master = master
         self.child_pid = child_pid
         self.listener = listener
@@ -373,6 +381,29 @@ class Supervisor:
             with contextlib.suppress(OSError):
                 os.kill(self.child_pid, signal.SIGKILL)
 
+    async def serve_egress(self) -> None:
+        """The proxy, on this loop. If it cannot serve, the agent is stopped: it would be
+        running with a host list no one enforces (its connections would only hang)."""
+        from nono.session.egress import serve
+
+        sock, log_path = self.egress  # type: ignore[misc]
+        try:
+            self.proxy = await serve(self.network, sock, log_path, self.on_denied)
+        except Exception as exc:
+            registry.log_event(self.record.id, "egress-proxy-failed", error=str(exc))
+            with contextlib.suppress(OSError):
+                os.killpg(self.child_pid, signal.SIGKILL)
+            raise
+
+    def on_denied(self, record: Any) -> None:
+        """A denial goes to the event log once per host and port (a retry loop would flood
+        it; the egress log has every one)."""
+        key = (record.host, record.port)
+        if key not in self.denied_seen and len(self.denied_seen) < 1000:
+            self.denied_seen.add(key)
+            registry.log_event(self.record.id, "egress-denied", host=record.host,
+                               port=record.port, rule=record.rule, reason=record.error)  # fmt: skip
+
     @property
     def activity(self) -> Activity:
         return self.attention.activity
@@ -405,9 +436,13 @@ class Supervisor:
         # Starting, in the record from the first moment: `nono ps` shows it at once.
         self.update(activity=self.attention.activity.to_json())
         server = await asyncio.start_unix_server(self.clients.serve, sock=self.listener)
+        if self.egress is not None:
+            await self.serve_egress()
         await ready(self)
         await self.done.wait()
         server.close()
+        if self.proxy is not None:
+            await self.proxy.close()
         for client in list(self.clients):
             with contextlib.suppress(Exception):
                 client.writer.close()
