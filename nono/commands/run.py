@@ -353,6 +353,8 @@ def _dry_run(
     the_plan = plan(policy, probe())
     child_env = env_mod.sanitize(environ, policy.env, nono_vars(policy, the_plan))
     view = plan_view(policy, environ, nono_code())
+    if the_plan.private_net:
+        view = view._replace(proxy_port=0)  # its own network namespace; the port is chosen at start
     cmd = agent_mod.with_args(profile.agent, args.cmd)
     info = describe(policy, the_plan, cmd, child_env, environ, view)
     info["agent"] = agent_mod.describe(profile.agent, steps, dict(policy.env.set), expand)

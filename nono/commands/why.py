@@ -107,6 +107,10 @@ def _net(policy: Policy, args: argparse.Namespace) -> dict:
     net = policy.network
     subject = f"tcp connect {args.host}:{args.port}"
     base = {"subject": subject, "kind": "network", "host": args.host, "port": args.port}
+    if net.filtered:
+        from nono.sandbox.hosts import explain_host
+
+        return {**base, **explain_host(net, args.host, args.port)}
     if not net.blocked:
         return {**base, "allowed": True, "reason": "the network is allowed (no --block-net)"}
     if args.port in net.connect_ports:

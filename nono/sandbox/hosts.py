@@ -161,3 +161,42 @@ def proxy_env(port: int, network: NetworkPolicy) -> dict[str, str]:
     no_proxy = "" if names_loopback(network) else "localhost,127.0.0.1,::1"
     out["NO_PROXY"] = out["no_proxy"] = no_proxy
     return out
+
+
+def explain_host(network: NetworkPolicy, host: str, port: int) -> dict[str, object]:
+    """`nono why --host H --port N` under a host list: the proxy's own decision, the rule that
+    made it and who asked for that rule, and what would allow it."""
+    from nono.net.addresses import check_address
+    from nono.net.rules import decide, is_address, normalise_host
+
+    try:
+        name = normalise_host(host)
+    except ValueError as exc:
+        return {"allowed": False, "reason": f"not a host the proxy accepts: {exc}"}
+    policy = egress_policy(network)
+    decision = decide(policy, name, port)
+    out: dict[str, object] = {"allowed": decision.allowed, "reason": decision.reason}
+    if decision.rule:
+        out["grants"] = [
+            {"path": decision.rule, "access": "allow" if decision.allowed else "deny",
+             "source": s} for s in sources(network, decision.rule)
+        ]  # fmt: skip
+    if decision.allowed and is_address(name):
+        verdict = check_address(policy, name, port)
+        if not verdict.allowed:
+            out.update(allowed=False, reason=verdict.reason)
+    elif decision.allowed:
+        pinned = [p.text for p in policy.pins if p.matches(name, port)]
+        reached = f"pinned by --resolve {pinned[0]}" if pinned else "resolved by the proxy"
+        out["advice"] = (f"{reached}; an address that is loopback, link-local or cloud "
+                         "metadata is refused unless a rule names it")  # fmt: skip
+    if not out["allowed"] and not decision.rule:
+        rule = name if port in (80, 443) and not is_address(name) else _host_port(name, port)
+        out["suggestion"] = out["advice"] = f"--allow-host {rule}"
+    elif not out["allowed"]:
+        out["advice"] = "a deny rule wins over every allow rule"
+    return out
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -41,6 +41,7 @@ def describe(
             "mode": policy.network.mode,
             "allow_port": list(policy.network.open_ports),
             "allow_connect_port": list(policy.network.connect_ports),
+            **_hosts(policy),
         },
         "isolation": {
             "signals_and_abstract_sockets_scoped": policy.isolate_ipc,
@@ -51,7 +52,8 @@ def describe(
         if view is None
         else {
             "summary": view.describe()[:3]
-            + ([view.processes.describe()] if view.processes else ["processes: no bound"]),
+            + ([view.processes.describe()] if view.processes else ["processes: no bound"])
+            + ([view.describe()[-1]] if view.proxy_port is not None else []),
             "binds": [
                 {"path": b.path, "access": "rw" if b.writable else "ro", "reason": b.reason}
                 for b in view.binds
@@ -67,6 +69,44 @@ def describe(
             "set": {k: v for k, v in child_env.items() if parent_env.get(k) != v},
         },
     }
+
+
+def _hosts(policy: Policy) -> dict[str, Any]:
+    net = policy.network
+    if not (net.filtered or net.hosts_dropped):
+        return {}
+
+    def listed(entries: tuple) -> list[dict[str, str]]:
+        return [{"rule": e.text, "source": e.source} for e in entries]
+
+    return {
+        "allow_hosts": listed(net.allow_hosts),
+        "deny_hosts": listed(net.deny_hosts),
+        "host_groups": list(net.host_groups),
+        "resolve": listed(net.resolve),
+        "hosts_dropped": net.hosts_dropped,
+    }
+
+
+def _render_hosts(net: dict[str, Any]) -> list[str]:
+    out = []
+    if net.get("hosts_dropped"):
+        out.append(f"            {net['hosts_dropped']}")
+    if net["mode"] != "hosts":
+        return out
+    width = max((len(h["rule"]) for h in (*net["allow_hosts"], *net["deny_hosts"])), default=0)
+    for h in net["allow_hosts"]:
+        out.append(f"            allow {h['rule'].ljust(width)}  {h['source']}")
+    for h in net["deny_hosts"]:
+        out.append(f"            deny  {h['rule'].ljust(width)}  {h['source']}")
+    for pin in net["resolve"]:
+        out.append(f"            resolve {pin['rule']}  {pin['source']}")
+    if net["allow_port"] or net["allow_connect_port"]:
+        ports = ", ".join(str(p) for p in (*net["allow_port"], *net["allow_connect_port"]))
+        out.append(f"            TCP ports {ports}: the sandbox's own loopback only")
+    out.append("            ports 80 and 443 unless a rule names one; the proxy resolves names")
+    out.append("            (loopback, link-local, metadata addresses: only if a rule names them)")
+    return out
 
 
 def render(info: dict[str, Any], verbose: bool) -> str:
@@ -92,7 +132,10 @@ def render(info: dict[str, Any], verbose: bool) -> str:
         )
     elif net["mode"] == "allowed" and (net["allow_port"] or net["allow_connect_port"]):
         line += " (port rules have no effect while the network is allowed)"
+    elif net["mode"] == "hosts":
+        line += " (only these, through nono's proxy; nothing else is reachable)"
     out.append(line)
+    out += _render_hosts(net)
     out.append("")
     caps = [
         c for c in info["capabilities"] if verbose or not c["source"].startswith("group system")

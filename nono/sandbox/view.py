@@ -94,8 +94,8 @@ class View(NamedTuple):
         if self.processes:
             lines.append(self.processes.describe())
         if self.proxy_port is not None:
-            port = self.proxy_port or "a port chosen at start"
-            lines.append(f"network: only loopback; nono's proxy at 127.0.0.1:{port}")
+            where = f"127.0.0.1:{self.proxy_port}" if self.proxy_port else "a port chosen at start"
+            lines.append(f"network: only loopback; nono's proxy at {where}")
         return lines
 
 
