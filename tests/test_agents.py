@@ -341,9 +341,9 @@ def test_an_agent_state_inside_a_secret_is_refused_before_anything_is_made(nono,
 # ------------------------------------------- the real agents' states, as the supervisor tells
 
 
-def detached(nono, agent: Agent, program: str, home: Path, env: dict[str, str]) -> str:
+def detached(nono, agent: Agent, program: str, home: Path, env: dict[str, str], *flags: str) -> str:
     r = nono("run", "--detached", "--size", "120x40", "--profile", agent.profile, "--allow-cwd",
-             *install_root(program), "--", agent.command, env=env)  # fmt: skip
+             *install_root(program), *flags, "--", agent.command, env=env)  # fmt: skip
     assert r.returncode == 0, r.stderr
     return r.stdout.split()[0]
 
@@ -396,6 +396,12 @@ def test_the_agents_first_screen_is_waiting_never_working(name, nono, home, work
         nono("stop", session, "--force", env=env)
 
 
+def reach(api) -> list[str]:
+    """The fake API is a server on the host's loopback: under the agent's host list it is
+    reached through nono's proxy, with a rule naming its address."""
+    return ["--allow-host", api.url.removeprefix("http://")]
+
+
 CLAUDE_KEY = "sk-ant-api03-fake-key-for-nono-tests-0000000000000000"
 
 
@@ -425,7 +431,7 @@ def test_claudes_permission_prompt_is_waiting_and_its_hooks_say_so(nono, home, w
         env = {**os.environ, **environment(home, program), "ANTHROPIC_BASE_URL": api.url,
                "ANTHROPIC_API_KEY": CLAUDE_KEY, "DISABLE_AUTOUPDATER": "1",
                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}  # fmt: skip
-        session = detached(nono, agent, program, home, env)
+        session = detached(nono, agent, program, home, env, *reach(api))
         try:
             wait_state(session, "idle")
             r = nono("send-keys", session, "run: touch made-by-claude", env=env)
@@ -492,7 +498,7 @@ def test_codexs_approval_prompt_is_waiting_and_the_answer_ends_it(nono, home, wo
             "-c", 'approval_policy="on-request"', "-c", 'sandbox_mode="read-only"',
         ]  # fmt: skip
         r = nono("run", "--detached", "--size", "120x40", "--profile", agent.profile,
-                 "--allow-cwd", *install_root(program), "--", agent.command, *provider,
+                 "--allow-cwd", *install_root(program), *reach(api), "--", agent.command, *provider,
                  env=env)  # fmt: skip
         assert r.returncode == 0, r.stderr
         session = r.stdout.split()[0]
@@ -535,7 +541,7 @@ def test_claudes_hooks_never_write_into_a_file_it_reads_its_prompt_from(nono, ho
         with prompt.open("rb") as stdin:
             r = subprocess.run(
                 [sys.executable, "-m", "nono", "run", "--profile", agent.profile, "--allow-cwd",
-                 *install_root(program), "--", agent.command, "-p"],
+                 *install_root(program), *reach(api), "--", agent.command, "-p"],
                 cwd=workspace, env=env, stdin=stdin, capture_output=True, text=True, timeout=120,
             )  # fmt: skip
     assert r.returncode == 0, r.stderr

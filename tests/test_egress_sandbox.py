@@ -497,3 +497,45 @@ def test_a_program_ignoring_the_proxy_is_reported_with_the_host_it_tried(nono):
     assert r.returncode != 0
     assert "nono: the network is reachable only through nono's proxy" in r.stderr
     assert "a program tried to reach exfil.example directly, without the proxy" in r.stderr
+
+
+# ------------------------------------------------------------ the real agents under their lists
+
+
+# Hosts an agent asks for that its profile leaves out on purpose (they take uploads under anyone's
+# token: a gist, a push), each a denial in the log.
+LEFT_OUT = {"claude-code": set(), "codex": {"github.com", "api.github.com"}}
+
+
+@pytest.mark.parametrize("name", ["claude-code", "codex"])
+def test_the_real_agents_reach_their_screens_and_try_only_listed_hosts(name, home, workspace):
+    """Their first screens come up under their profiles' host lists; without internet their
+    calls fail, which the egress log shows as attempts at listed hosts (502: no address), and
+    denials only of the hosts the profile leaves out on purpose."""
+    from test_agents import AGENTS, Terminal, environment, find, install_root
+
+    from nono.sandbox.build import RunOptions, build_policy
+
+    agent = AGENTS[name]
+    program = find(agent)
+    argv = [sys.executable, "-m", "nono", "run", "--profile", agent.profile, "--allow-cwd",
+            *install_root(program), "--", agent.command]  # fmt: skip
+    # (PYTHONPATH: this checkout's nono, wherever the installed one is)
+    env = {**environment(home, program), "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    term = Terminal(argv, workspace, env)
+    try:
+        term.wait_for(agent.screen, agent.seconds)
+        deadline = time.monotonic() + 30
+        while not egress_records(0) and time.monotonic() < deadline:
+            term.pump(0.5)
+        term.pump(2)  # what it asks for next, at once
+    finally:
+        term.close()
+    records = egress_records(0)
+    listed = {e.text for e in build_policy(RunOptions(profile=name), os.environ,
+                                           str(workspace)).network.allow_hosts}  # fmt: skip
+    allowed = {r.host for r in records if r.decision == "allowed"}
+    assert allowed and allowed <= listed, records
+    assert all(r.status == 502 and "cannot resolve" in r.error for r in records
+               if r.decision == "allowed")  # fmt: skip
+    assert {r.host for r in records if r.decision == "denied"} <= LEFT_OUT[name], records
