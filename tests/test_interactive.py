@@ -105,7 +105,8 @@ def test_an_interactive_run_says_it_is_sandboxed_and_offers_a_prompt_marker(work
             "bash", "--noprofile", "--norc", "-i"]  # fmt: skip
     term = Terminal(argv, workspace, env)
     try:
-        term.expect("nono: sandboxed (codex), network allowed, detach ctrl-] d; writable:")
+        # (Codex's profile lists the 4 hosts it needs: issue 16's host list)
+        term.expect("nono: sandboxed (codex), network 4 hosts, detach ctrl-] d; writable:")
         assert "writable:~/project,~/.codex" in "".join(term.lines()).replace(" ", "")
         term.type('PS1="$NONO_PS1$PS1"\r')
         term.expect("[nono:codex] $")

@@ -119,7 +119,11 @@ def test_dry_run_json_names_every_grant_and_its_source(nono, workspace):
     assert sources[str(workspace)] == "--allow-cwd"
     assert sources["/usr"] == "group system"
     assert info["profile"] == "claude-code"
-    assert info["network"]["mode"] == "allowed"
+    # Claude Code's profile lists the hosts it needs: nothing else is reachable (issue 16).
+    assert info["network"]["mode"] == "hosts"
+    assert {"rule": "api.anthropic.com", "source": "profile claude-code"} in (
+        info["network"]["allow_hosts"]
+    )
     assert "ptrace" in info["isolation"]["denied_syscalls"]
 
 

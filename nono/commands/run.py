@@ -313,8 +313,10 @@ def banner(policy, detach_sequence: str) -> str:
     writable = [short(g.path) for g in grants
                 if Access.WRITE in g.access and not g.source.startswith("group ")]  # fmt: skip
     shown = ", ".join(writable[:3]) + (f" (+{len(writable) - 3})" if len(writable) > 3 else "")
+    net = policy.network
+    network = f"{len(net.allow_hosts)} hosts" if net.filtered else net.mode
     return (
-        f"nono: sandboxed ({policy.profile or 'default'}), network {policy.network.mode}, "
+        f"nono: sandboxed ({policy.profile or 'default'}), network {network}, "
         f"detach {detach_sequence}; writable: {shown or 'nothing of yours'}"
     )
 
