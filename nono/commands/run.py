@@ -8,7 +8,6 @@ import os
 import select
 import signal
 import sys
-from typing import TYPE_CHECKING
 
 from nono.commands.options import add_sandbox_options, options_from_args
 from nono.errors import NonoError
@@ -21,18 +20,12 @@ from nono.sandbox.build import expand as expand_path
 from nono.sandbox.launcher import (
     ChildSetupFailed,
     Prepared,
-    Started,
     exit_code,
     prepare,
     spawn,
 )
 from nono.sandbox.policy import Access
 from nono.sandbox.profile import resolve
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from nono.session.egress import ProxyThread
 
 STDERR_TAIL = 256 * 1024
 
@@ -340,8 +333,9 @@ def _summarize_from_screen(prepared: Prepared, record) -> None:
         print(line, file=sys.stderr)
     if prepared.policy.network.filtered:
         from nono import paths
+        from nono.session.egress import print_report
 
-        _report_egress(prepared, paths.egress_log(record.id), net_seen)
+        print_report(prepared, paths.egress_log(record.id), net_seen)
 
 
 def _dry_run(
@@ -390,7 +384,10 @@ def run_foreground(prepared: Prepared, *, silent: bool) -> int:
             if write_end is not None:
                 os.close(write_end)
         pid = started.pid
-        egress = _serve_egress(prepared, started) if started.proxy is not None else None
+        if started.proxy is not None:
+            from nono.session.egress import serve_in_thread
+
+            egress = serve_in_thread(prepared, started.pid, started.proxy)
 
         def forward(signum: int, _frame: object) -> None:
             os.kill(pid, signum)
@@ -418,36 +415,10 @@ def run_foreground(prepared: Prepared, *, silent: bool) -> int:
         for line in denials.render(denials.explain(prepared.policy, seen)):
             print(line, file=sys.stderr)
     if code != 0 and egress is not None and not silent:
-        _report_egress(prepared, egress[1], net_seen)
+        from nono.session.egress import print_report
+
+        print_report(prepared, egress[1], net_seen)
     return code
-
-
-def _serve_egress(prepared: Prepared, started: Started) -> tuple[ProxyThread, Path]:
-    """A run without a supervisor serves its proxy itself, on a thread (session/egress.py);
-    the log is the run's own, in nono's state (paths.egress_log)."""
-    from nono import paths
-    from nono.session.egress import ProxyThread
-    from nono.session.registry import new_id
-
-    log_path = paths.egress_log(new_id())
-    assert started.proxy is not None
-    thread = ProxyThread(prepared.policy.network, started.proxy, log_path)
-    try:
-        thread.start()
-    except BaseException:
-        # Never run without the host list enforced: the agent goes, the error is said.
-        os.kill(started.pid, signal.SIGKILL)
-        os.waitpid(started.pid, 0)
-        raise
-    return thread, log_path
-
-
-def _report_egress(prepared: Prepared, log_path: Path, seen: list[str]) -> None:
-    from nono.session.egress import report
-
-    port = prepared.view.proxy_port or 0
-    for line in report(prepared.policy.network, log_path, port, seen):
-        print(line, file=sys.stderr)
 
 
 def _tee(fd: int, pid: int, seen: list[str], net_seen: list[str] | None = None) -> None:

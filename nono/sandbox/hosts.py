@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nono.errors import NonoError
+from nono.errors import NonoError, ProfileError
 from nono.sandbox.policy import HostEntry, NetworkPolicy
 
 if TYPE_CHECKING:
     from nono.net.rules import EgressPolicy
+    from nono.userfile import Map
 
 # Opt-in groups (--allow-host-group NAME, a profile's network.host_groups). Each host is what
 # the tool's own documentation names for fetching packages, not its website.
@@ -116,6 +117,32 @@ def _checked(entry: HostEntry, check: Callable[[str], None]) -> None:
         check(entry.text)
     except NonoError as exc:
         raise NonoError(f"{entry.source}: {exc.message}", exc.hint) from None
+
+
+def profile_hosts(net: Map, key: str, items: tuple[str, ...]) -> tuple[str, ...]:
+    """A profile's network.KEY list, each item checked as the proxy will read it; a bad one is
+    refused naming its own line."""
+    check = {"host_groups": unknown_group, "resolve": _as_problem(check_pin)}.get(
+        key, _as_problem(check_rule)
+    )
+    for i, item in enumerate(items):
+        problem = check(item)
+        if problem is not None:
+            lines = getattr(net[key], "item_lines", None) or [None] * len(items)
+            raise ProfileError(net.source.file, problem.message, line=lines[i] or net.line_of(key),
+                               key=net.prefix + key, hint=problem.hint)  # fmt: skip
+    return items
+
+
+def _as_problem(check: Callable[[str], None]) -> Callable[[str], NonoError | None]:
+    def run(text: str) -> NonoError | None:
+        try:
+            check(text)
+        except NonoError as exc:
+            return exc
+        return None
+
+    return run
 
 
 def egress_policy(network: NetworkPolicy) -> EgressPolicy:

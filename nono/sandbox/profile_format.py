@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nono import userfile
-from nono.errors import NonoError, ProfileError
+from nono.errors import ProfileError
 from nono.pathkinds import PATH_KINDS
 from nono.sandbox.agent import AgentSetup
 from nono.sandbox.groups import BASELINE, GROUPS
@@ -313,8 +312,10 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
          "allow_hosts", "deny_hosts", "host_groups", "resolve"),
         **_NET_UNSUPPORTED,
     )  # fmt: skip
-    hosts = {key: _hosts(net, key) for key in ("allow_hosts", "deny_hosts", "host_groups",
-                                               "resolve")}  # fmt: skip
+    from nono.sandbox.hosts import profile_hosts
+
+    hosts = {key: profile_hosts(net, key, _strings(net, key))
+             for key in ("allow_hosts", "deny_hosts", "host_groups", "resolve")}  # fmt: skip
     block = _flag(net, "block")
     open_ports = _ports(net, "allow_port") + _ports(net, "open_port")
     open_ports += _ports(net, "port_allow")
@@ -425,35 +426,6 @@ def parse_profile(doc: Any, file: str, default_name: str) -> Profile:
         agent_args=agent_args,
         agent_adopt=tuple(agent_adopt),
     )
-
-
-def _hosts(net: Map, key: str) -> tuple[str, ...]:
-    """A host list key, each item checked as the proxy will read it, a bad one named with
-    its own line."""
-    from nono.sandbox import hosts
-
-    items = _strings(net, key)
-    check = {"host_groups": hosts.unknown_group, "resolve": _checker(hosts.check_pin)}.get(
-        key, _checker(hosts.check_rule)
-    )
-    for i, item in enumerate(items):
-        problem: NonoError | None = check(item)
-        if problem is not None:
-            lines = getattr(net[key], "item_lines", None) or [None] * len(items)
-            raise ProfileError(net.source.file, problem.message, line=lines[i] or net.line_of(key),
-                               key=net.prefix + key, hint=problem.hint)  # fmt: skip
-    return items
-
-
-def _checker(check: Callable[[str], None]) -> Callable[[str], NonoError | None]:
-    def run(text: str) -> NonoError | None:
-        try:
-            check(text)
-        except NonoError as exc:
-            return exc
-        return None
-
-    return run
 
 
 def _under(path: str, directory: str) -> bool:

@@ -19,6 +19,7 @@ from pathlib import Path
 from nono.net.egress_log import EgressLog, EgressRecord, read_records
 from nono.net.proxy import EgressProxy
 from nono.sandbox.hosts import egress_policy
+from nono.sandbox.launcher import Prepared
 from nono.sandbox.policy import NetworkPolicy
 
 
@@ -74,6 +75,29 @@ class ProxyThread:
         self._thread.join(timeout=5)
         if not self._thread.is_alive():
             self.loop.close()
+
+
+def serve_in_thread(
+    prepared: Prepared, pid: int, listener: socket.socket
+) -> tuple[ProxyThread, Path]:
+    """A run without a supervisor serves its proxy itself, on a thread; the log is the run's
+    own, in nono's state (paths.egress_log). If it cannot serve, the child is ended: it never
+    runs with a host list no one enforces."""
+    import os
+    import signal
+
+    from nono import paths
+    from nono.session.registry import new_id
+
+    log_path = paths.egress_log(new_id())
+    thread = ProxyThread(prepared.policy.network, listener, log_path)
+    try:
+        thread.start()
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    return thread, log_path
 
 
 # ---------------------------------------------------------------- after the run
@@ -134,6 +158,13 @@ def report(network: NetworkPolicy, log_path: Path, port: int, seen: list[str]) -
             "nono: a program tried to connect without the proxy; nono cannot tell to which host"
         )
     return lines
+
+
+def print_report(prepared: Prepared, log_path: Path, seen: list[str]) -> None:
+    import sys
+
+    for line in report(prepared.policy.network, log_path, prepared.view.proxy_port or 0, seen):
+        print(line, file=sys.stderr)
 
 
 def _rule(host: str, port: int) -> str:
