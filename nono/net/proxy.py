@@ -1,10 +1,10 @@
 """The egress proxy: accepts on a socket it is given, decides each request by the policy,
 connects to the checked address and relays; every connection ends as one egress record.
 
-The caller owns the loop; the socket becomes the proxy's (closed by `close`). The plan is
-that the launcher makes the listening socket on 127.0.0.1 inside the sandbox's own network
-namespace (only loopback there) and hands its descriptor to the supervisor, which serves it
-from the host's namespace: the agent can reach nothing but its proxy, and nothing but the
+The caller owns the loop; the socket becomes the proxy's (closed by `close`). The launcher
+makes the listening socket on 127.0.0.1 inside the sandbox's own network namespace (only
+loopback there) and hands its descriptor to the supervisor, which serves it from the host's
+namespace (sandbox/netns.py): the agent can reach nothing but its proxy, and nothing but the
 agent can reach the proxy.
 
 Plain HTTP is served one request per connection: the proxy tells both ends
