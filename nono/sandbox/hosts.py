@@ -187,6 +187,8 @@ def proxy_env(port: int, network: NetworkPolicy) -> dict[str, str]:
     # the host's loopback: then that is only reachable through the proxy.
     no_proxy = "" if names_loopback(network) else "localhost,127.0.0.1,::1"
     out["NO_PROXY"] = out["no_proxy"] = no_proxy
+    # Node's own fetch and http follow the variables above only when asked (Node 22.21+, 24+).
+    out["NODE_USE_ENV_PROXY"] = "1"
     return out
 
 

@@ -12,6 +12,7 @@ import signal
 import socket
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from nono.errors import NonoError
@@ -95,7 +96,7 @@ def _check_name_free(name: str) -> None:
         )
 
 
-def _hosts_info(prepared: Prepared, egress: tuple[socket.socket, Any] | None) -> dict[str, Any]:
+def _hosts_info(prepared: Prepared, egress: tuple[socket.socket, Path] | None) -> dict[str, Any]:
     """The record's account of a host list: the rules, the proxy's port, the log's path."""
     if egress is None:
         return {}

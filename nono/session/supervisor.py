@@ -17,9 +17,16 @@ import struct
 import termios
 import time
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nono.session import registry
+
+if TYPE_CHECKING:  # the proxy is loaded only by a session with a host list
+    from pathlib import Path
+
+    from nono.net.egress_log import EgressRecord
+    from nono.net.proxy import EgressProxy
+    from nono.sandbox.policy import NetworkPolicy
 from nono.session.activity import Activity
 from nono.session.attention import Attention
 from nono.session.protocol import Exit, encode_output
@@ -98,15 +105,15 @@ class Supervisor:
         child_pid: int,
         listener: socket.socket,
         detached: bool = True,
-        egress: tuple[socket.socket, Any] | None = None,
-        network: Any = None,
+        egress: tuple[socket.socket, Path] | None = None,
+        network: NetworkPolicy | None = None,
     ) -> None:
         self.record = record
         # With a host list: the proxy's listening socket (from the sandbox's own network
         # namespace) and the egress log's path; served by run() on this loop.
         self.egress = egress
         self.network = network
-        self.proxy: Any = None
+        self.proxy: EgressProxy | None = None
         self.denied_seen: set[tuple[str, int]] = set()
         self.master = master
         self.child_pid = child_pid
@@ -386,7 +393,8 @@ class Supervisor:
         running with a host list no one enforces (its connections would only hang)."""
         from nono.session.egress import serve
 
-        sock, log_path = self.egress  # type: ignore[misc]
+        assert self.egress is not None and self.network is not None
+        sock, log_path = self.egress
         try:
             self.proxy = await serve(self.network, sock, log_path, self.on_denied)
         except Exception as exc:
@@ -395,7 +403,7 @@ class Supervisor:
                 os.killpg(self.child_pid, signal.SIGKILL)
             raise
 
-    def on_denied(self, record: Any) -> None:
+    def on_denied(self, record: EgressRecord) -> None:
         """A denial goes to the event log once per host and port (a retry loop would flood
         it; the egress log has every one)."""
         key = (record.host, record.port)
