@@ -58,4 +58,11 @@ def receive_listener(channel: socket.socket) -> socket.socket | None:
     _, fds, _, _ = socket.recv_fds(channel, 16, 1)
     if not fds:
         return None
+    import os
+
+    # Received descriptors are inheritable: a command the supervisor runs (a notice) must not
+    # get the agent's way out.
+    for extra in fds[1:]:
+        os.close(extra)
+    os.set_inheritable(fds[0], False)
     return socket.socket(fileno=fds[0])
