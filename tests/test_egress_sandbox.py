@@ -383,7 +383,15 @@ def test_a_session_serves_its_proxy_and_keeps_its_log(nono, world, ca):
         (record,) = read_records(log)
         assert (record.host, record.decision) == ("tls.test", "allowed")
         assert only_path((Path(ca).parent / "got.json").read_text()) == "/in-a-session"
-        assert registry.read_record(session).sandbox["egress_log"] == str(log)
+        record = registry.read_record(session)
+        assert record.sandbox["egress_log"] == str(log)
+        # The supervisor's sockets (the proxy's among them) are close-on-exec: a command it
+        # runs (a notice) never inherits the agent's way out.
+        fds = Path(f"/proc/{record.supervisor_pid}/fd")
+        sockets = [fd.name for fd in fds.iterdir() if os.readlink(fd).startswith("socket:")]
+        flags = [int(Path(f"/proc/{record.supervisor_pid}/fdinfo/{fd}").read_text().split()[3], 8)
+                 for fd in sockets]  # fmt: skip
+        assert sockets and all(f & os.O_CLOEXEC for f in flags), (sockets, flags)
     finally:
         nono("stop", session, "--force")
 
