@@ -552,3 +552,33 @@ def test_the_real_agents_reach_their_screens_and_try_only_listed_hosts(name, hom
     assert all(r.status == 502 and "cannot resolve" in r.error for r in records
                if r.decision == "allowed")  # fmt: skip
     assert {r.host for r in records if r.decision == "denied"} <= LEFT_OUT[name], records
+
+
+# A launcher for nono in which no process may make a network namespace (a seccomp filter of the
+# test's own, inherited by nono and everything it starts): as a kernel or policy that forbids it.
+NO_NETNS = """
+import errno, os, sys
+import pyseccomp as sc
+f = sc.SyscallFilter(sc.ALLOW)
+f.add_rule(sc.ERRNO(errno.EPERM), "unshare", sc.Arg(0, sc.MASKED_EQ, 0x40000000, 0x40000000))
+f.add_rule(sc.ERRNO(errno.EPERM), "clone", sc.Arg(0, sc.MASKED_EQ, 0x40000000, 0x40000000))
+f.load()
+os.execv(sys.executable, [sys.executable, "-m", "nono", *sys.argv[1:]])
+"""
+
+
+def test_without_a_network_namespace_the_run_is_refused_not_run_unfiltered(workspace):
+    marker = workspace / "ran"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", NO_NETNS, "run", "--allow-cwd", *args,
+                               "--", "touch", str(marker)], cwd=workspace, capture_output=True,
+                              text=True, timeout=60, stdin=subprocess.DEVNULL)  # fmt: skip
+
+    r = run("--allow-host", "api.example.com")
+    assert r.returncode == 1, r.stderr
+    assert "cannot sandbox the child (namespaces)" in r.stderr, r.stderr
+    assert not marker.exists()
+    r = run()  # control: the same launcher runs a sandbox that needs no network namespace
+    assert r.returncode == 0, r.stderr
+    assert marker.exists()
