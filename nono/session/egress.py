@@ -142,7 +142,8 @@ def report(network: NetworkPolicy, log_path: Path, port: int, seen: list[str]) -
         return []
     lines = [
         f"nono: the network is reachable only through nono's proxy (127.0.0.1:{port}, set as "
-        "HTTPS_PROXY/HTTP_PROXY/ALL_PROXY); a program that ignores them cannot connect"
+        "HTTPS_PROXY/HTTP_PROXY/ALL_PROXY); a program that ignores them cannot connect",
+        f"nono: every connection through it is in {log_path}",
     ]
     for host, port_, why in denied[:10]:
         lines.append(f"nono: the proxy refused {host}:{port_}: {why}")
