@@ -421,6 +421,20 @@ def test_host_unix_sockets_stay_covered_in_a_private_network_namespace(nono, wor
         server.close()
 
 
+def test_logs_of_old_runs_without_a_session_are_forgotten(nono):
+    directory = Path(os.environ["XDG_STATE_HOME"]) / "nono" / "egress"
+    directory.mkdir(parents=True, mode=0o700)
+    directory.parent.chmod(0o700)
+    old, recent = directory / "0123456789ab.jsonl", directory / "ba9876543210.jsonl"
+    for path in (old, recent):
+        path.write_text("")
+    month_ago = time.time() - 30 * 86400
+    os.utime(old, (month_ago, month_ago))
+    r = nono("run", "--allow-host", "example.test", "--", "true")
+    assert r.returncode == 0, r.stderr
+    assert not old.exists() and recent.exists()
+
+
 # ------------------------------------------------------------ rules a person writes
 
 

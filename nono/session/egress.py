@@ -90,6 +90,7 @@ def serve_in_thread(
     from nono.session.registry import new_id
 
     log_path = paths.egress_log(new_id())
+    _forget_old_runs(log_path.parent)
     thread = ProxyThread(prepared.policy.network, listener, log_path)
     try:
         thread.start()
@@ -98,6 +99,24 @@ def serve_in_thread(
         os.waitpid(pid, 0)
         raise
     return thread, log_path
+
+
+RUN_LOGS_KEPT_DAYS = 14
+
+
+def _forget_old_runs(directory: Path) -> None:
+    """Logs of runs without a session (no record to prune them with) go after two weeks;
+    a session's log goes with its record (registry.remove)."""
+    import time
+
+    from nono.session.registry import record_path
+
+    cutoff = time.time() - RUN_LOGS_KEPT_DAYS * 86400
+    for path in directory.glob("*.jsonl*"):
+        run_id = path.name.split(".", 1)[0]
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < cutoff and not record_path(run_id).exists():
+                path.unlink()
 
 
 # ---------------------------------------------------------------- after the run
