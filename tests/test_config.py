@@ -173,7 +173,7 @@ def test_unknown_names_are_matched_without_case(home):
 
 def test_unknown_section_unlike_any_lists_the_known_ones(home):
     path, error = load_error('[ui]\nkeymap = "tmux"\n\n[colours]\nfg = "red"\n')
-    assert str(error) == f"{path}:4: colours: unknown section (known: ui, rollback, notify)"
+    assert str(error) == f"{path}:4: colours: unknown section (known: ui, rollback, notify, hosts)"
 
 
 def test_unknown_key_suggests_the_close_one(home):
