@@ -81,6 +81,26 @@ class Sshd:
         return (f"[hosts.{name}]\naddress = {_toml(self.address)}\n"
                 f"nono = {_toml(self.nono_command(**kw))}\n")  # fmt: skip
 
+    def remote_workdir(self) -> Path:
+        work = self.dir / "remote-home" / "project"
+        work.mkdir(exist_ok=True)
+        return work
+
+    def nono(self, *args: str, host: Host | None = None, timeout: float = 60
+             ) -> subprocess.CompletedProcess:  # fmt: skip
+        """`nono ARGS` run on the remote side through ssh (ssh_argv), as a local nono would."""
+        from nono.remote.hosts import ssh_argv
+
+        argv = ssh_argv(host or self.host(), args, environ={"NONO_SSH_COMMAND": self.ssh_command})
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)  # fmt: skip
+
+    def start_session(self, name: str, *command: str) -> None:
+        """A detached session on the remote side (`nono run --detached` over ssh)."""
+        done = self.nono("run", "--detached", "--name", name, "--workdir",
+                         str(self.remote_workdir()), "--allow-cwd", "--", *command)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+
     @classmethod
     def start(cls, root: Path) -> Sshd:
         root.mkdir(parents=True, exist_ok=True)
