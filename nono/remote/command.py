@@ -18,6 +18,7 @@ from nono.session.activity import clean_text
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import Any
 
 OUTPUT_LIMIT = 8 * 1024 * 1024  # bytes of a remote command's output kept: a listing is far less
 ERROR_LIMIT = 64 * 1024
@@ -38,7 +39,7 @@ def run_on_hosts(
     hosts: Sequence[Host], nono_args: Sequence[str], timeout: float = TIMEOUT
 ) -> list[Outcome]:
     """Run `nono ARGS` on every host at once; one Outcome each, in the order given."""
-    running = []
+    running: list[tuple[Host, subprocess.Popen[bytes] | None, str | None]] = []
     for host in hosts:
         try:
             proc = subprocess.Popen(ssh_argv(host, nono_args), stdin=subprocess.DEVNULL,
@@ -49,12 +50,12 @@ def run_on_hosts(
         running.append((host, proc, None))
     outputs = _collect([p for _, p, _ in running if p is not None], timeout)
     outcomes = []
-    for host, proc, failed in running:
-        if proc is None:
+    for host, started, failed in running:
+        if started is None:
             outcomes.append(Outcome(host, error=failed))
             continue
-        out, err, why = outputs[proc.pid]
-        code = proc.wait()
+        out, err, why = outputs[started.pid]
+        code = started.wait()
         if why is None and code != 0:
             why = _why_failed(code, err)
         outcomes.append(Outcome(host, out, why) if why else Outcome(host, out))
@@ -102,7 +103,7 @@ def _collect(
     return {pid: (bytes(out), bytes(err), why[pid]) for pid, (out, err) in bufs.items()}
 
 
-def _drop(sel: selectors.BaseSelector, fileobj: object, proc: subprocess.Popen) -> None:
+def _drop(sel: selectors.BaseSelector, fileobj: Any, proc: subprocess.Popen) -> None:
     with contextlib.suppress(KeyError, ValueError):
         sel.unregister(fileobj)
     with contextlib.suppress(ProcessLookupError):

@@ -64,12 +64,15 @@ def _row(entry: object, host: str, now: float, index: int) -> Listed:
 
     if not isinstance(entry, dict):
         raise bad("not an object")
-    sid, name, status, state = (entry.get(k) for k in ("id", "name", "status", "state"))
+    sid = entry.get("id")
     if not isinstance(sid, str) or not _ID.match(sid):
         raise bad("no valid id")
-    for key, value in (("name", name), ("status", status), ("state", state)):
-        if not isinstance(value, str):
+    texts = {}
+    for key in ("name", "status", "state"):
+        if not isinstance(entry.get(key), str):
             raise bad(f"{key} is not a string")
+        texts[key] = act.clean_text(entry[key], 40 if key != "name" else act.REASON_LIMIT)
+    name, status, state = texts["name"], texts["status"], texts["state"]
     command = entry.get("command")
     if not isinstance(command, list) or not all(isinstance(a, str) for a in command):
         raise bad("command is not a list of strings")
@@ -77,17 +80,17 @@ def _row(entry: object, host: str, now: float, index: int) -> Listed:
     attached = _int_or_none(entry.get("attached")) or 0
     profile, uptime = entry.get("profile"), entry.get("uptime")
     activity = act.Activity.from_json(entry.get("activity"))  # cleans what it keeps
-    status, state = act.clean_text(status, 40), act.clean_text(state, 40)
     label = state if status == "exited" or activity is None else activity.label(now, exit_code)
-    clean = {"host": host, "id": sid, "name": act.clean_text(name), "status": status,
+    shown_uptime = act.clean_text(uptime, 40) if isinstance(uptime, str) else "-"
+    shown_profile = act.clean_text(profile) if isinstance(profile, str) else None
+    argv = [act.clean_text(a, _COMMAND_LIMIT) for a in command]
+    clean = {"host": host, "id": sid, "name": name, "status": status,
              "state": state, "attached": attached, "child_pid": pid, "exit_code": exit_code,
-             "uptime": act.clean_text(uptime, 40) if isinstance(uptime, str) else "-",
-             "profile": act.clean_text(profile) if isinstance(profile, str) else None,
-             "command": [act.clean_text(a, _COMMAND_LIMIT) for a in command],
+             "uptime": shown_uptime, "profile": shown_profile, "command": argv,
              "activity": activity.to_json() if activity else None}  # fmt: skip
-    return Listed(host, sid, clean["name"], label, bool(attached), str(pid or "-"),
-                  clean["uptime"], clean["profile"] or "-",
-                  act.clean_text(shlex.join(clean["command"]), _COMMAND_LIMIT), clean)  # fmt: skip
+    return Listed(host, sid, name, label, bool(attached), str(pid or "-"), shown_uptime,
+                  shown_profile or "-", act.clean_text(shlex.join(argv), _COMMAND_LIMIT),
+                  clean)  # fmt: skip
 
 
 def _int_or_none(value: object) -> int | None:
