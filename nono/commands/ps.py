@@ -53,13 +53,7 @@ def execute(args: argparse.Namespace) -> int:
         list(waiting_first(records)) if args.waiting else [(r, activity_of(r)) for r in records]
     )
     if args.json:
-        rows = []
-        for r, activity in listed:
-            entry = r.to_json()
-            entry["uptime"] = uptime(r)
-            entry["activity"] = activity.to_json() if activity else None
-            rows.append(entry)
-        print(json.dumps(rows, indent=2))
+        print(json.dumps([entry(r, activity) for r, activity in listed], indent=2))
     elif not listed:
         # A header over nothing reads like a failure to list; say what there is and what to do.
         if args.waiting:
@@ -76,15 +70,22 @@ def execute(args: argparse.Namespace) -> int:
     return 0
 
 
+def entry(r: registry.Record, activity: act.Activity | None) -> dict[str, object]:
+    """A session as `nono ps --json` gives it (and the relay's LIST answer)."""
+    data = r.to_json()
+    data["uptime"] = uptime(r)
+    data["activity"] = activity.to_json() if activity else None
+    return data
+
+
 def _local_rows(listed: list[tuple[registry.Record, act.Activity | None]]) -> list[Listed]:
     now = time.time()
     rows = []
     for r, activity in listed:
-        entry = {"host": "local", **r.to_json(), "uptime": uptime(r),
-                 "activity": activity.to_json() if activity else None}  # fmt: skip
         rows.append(Listed("local", r.id, r.name, state_label(r, activity, now),
                            bool(r.attached), str(r.child_pid or "-"), uptime(r),
-                           r.profile or "-", shlex.join(r.command), entry))  # fmt: skip
+                           r.profile or "-", shlex.join(r.command),
+                           {"host": "local", **entry(r, activity)}))  # fmt: skip
     return rows
 
 
