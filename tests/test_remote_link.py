@@ -168,3 +168,62 @@ def test_killing_ssh_loses_the_link_and_leaves_the_remote_session_running(sshd):
             await again.close()
 
     asyncio.run(main())
+
+
+def test_keys_typed_through_a_channel_reach_the_remote_agent_and_its_echo_comes_back(sshd):  # noqa: F811
+    from nono.session.protocol import Kind, encode_input
+
+    sshd.start_session("typing", "cat")
+
+    async def main() -> None:
+        link = await Link.open(sshd.host())
+        try:
+            conn = await link.channel("typing")
+            await conn.ahandshake(Hello("raw", 80, 24))
+            conn.send(encode_input(b"ping-through-ssh\r"))
+            seen = b""
+            while seen.count(b"ping-through-ssh") < 2:  # the terminal's echo, then cat's
+                frame = await conn.aread(30)
+                assert frame is not None, seen
+                if frame.kind == Kind.OUTPUT:
+                    seen += frame.payload
+        finally:
+            await link.close()
+
+    asyncio.run(main())
+
+
+FAKE_RELAY = """
+import os, sys
+sys.path.insert(0, {checkout!r})
+from nono.remote import wire
+out = os.fdopen(1, "wb", buffering=0)
+out.write(wire.encode(0, wire.LinkKind.HELLO, wire.hello()))
+hello = len(wire.encode(0, wire.LinkKind.HELLO, wire.hello()))
+sys.stdin.buffer.read(hello + wire.HEADER.size)  # the local hello, then an OPEN, have come
+out.write(wire.HEADER.pack(1, wire.LinkKind.DATA, wire.MAX_PAYLOAD + 1) + b"x" * 4096)
+sys.stdin.buffer.read()
+"""
+
+
+def test_a_relay_sending_an_oversized_frame_loses_the_link_not_the_dashboard(sshd):  # noqa: F811
+    import shlex
+    import sys
+
+    from tests.sshd import CHECKOUT
+
+    script = sshd.dir / "fake_relay.py"
+    script.write_text(FAKE_RELAY.format(checkout=str(CHECKOUT)))
+    host = Host("evil", sshd.address, (), f"{shlex.quote(sys.executable)} {script} #")
+
+    async def main() -> None:
+        link = await Link.open(host)
+        try:
+            with pytest.raises(
+                LinkLost, match=r"host evil: link lost \(garbled data: link frame too large"
+            ):
+                await link.channel("anything")
+        finally:
+            await link.close()
+
+    asyncio.run(main())
