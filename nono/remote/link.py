@@ -240,7 +240,10 @@ class Link:
                 chan = self.channels.pop(frame.channel, None)
                 if chan is not None:
                     chan.close()  # the caller's Connection reads the hang-up
-                return
+            elif frame.kind == LinkKind.OPENED and frame.channel not in self.channels:
+                # An answer that came after its caller stopped waiting: let the session go.
+                self._send(wire.encode(frame.channel, LinkKind.CLOSE))
+            return
         raise LinkError(f"unexpected {frame.kind.name} frame on channel {frame.channel}")
 
     def _lose(self, why: str) -> None:
