@@ -57,7 +57,7 @@ def run_on_hosts(
         out, err, why = outputs[started.pid]
         code = started.wait()
         if why is None and code != 0:
-            why = _why_failed(code, err)
+            why = why_failed(code, err)
         outcomes.append(Outcome(host, out, why) if why else Outcome(host, out))
     return outcomes
 
@@ -110,7 +110,7 @@ def _drop(sel: selectors.BaseSelector, fileobj: Any, proc: subprocess.Popen) -> 
         proc.kill()
 
 
-def _why_failed(code: int, stderr: bytes) -> str:
+def why_failed(code: int, stderr: bytes) -> str:
     """One line from a failed ssh or remote nono: its last non-blank line of error, cleaned (it
     comes from the other host: no escape of it may reach the person's terminal)."""
     lines = [ln for ln in stderr.decode(errors="replace").splitlines() if ln.strip()]
