@@ -82,9 +82,9 @@ def test_an_unknown_host_lists_the_configured_ones():
     assert "hosts: build, gpu" in (info.value.hint or "")
 
 
-def test_resolve_reads_config_toml_when_given_no_hosts(home):
+def test_resolve_finds_the_hosts_of_config_toml(home):
     write_config('[hosts.build]\naddress = "me@build"\n')
-    assert resolve("build").address == "me@build"
+    assert resolve("build", load_config().hosts).address == "me@build"
 
 
 def test_an_address_that_looks_like_an_ssh_option_is_not_a_host():
@@ -125,3 +125,11 @@ def test_nono_ssh_command_replaces_ssh_split_as_a_shell_would():
 def test_an_unreadable_nono_ssh_command_is_a_clear_error():
     with pytest.raises(NonoError, match="NONO_SSH_COMMAND cannot be read"):
         ssh_argv(Host("h", "me@h"), ["ps"], environ={"NONO_SSH_COMMAND": "ssh 'open"})
+
+
+def test_nonos_own_ssh_options_come_after_the_hosts_so_the_host_can_override_them():
+    # ssh takes the first value given for an option: the person's config wins.
+    host = Host("build", "me@build", ("-o", "ServerAliveInterval=60"))
+    argv = ssh_argv(host, ["relay"], environ={}, options=("-o", "ServerAliveInterval=15"))
+    assert argv[:7] == ["ssh", "-o", "ServerAliveInterval=60", "-o", "ServerAliveInterval=15",
+                        "-T", "-o"]  # fmt: skip

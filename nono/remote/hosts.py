@@ -35,13 +35,10 @@ class Host:
     nono: str = DEFAULT_NONO
 
 
-def resolve(spec: str, hosts: Mapping[str, Host] | None = None) -> Host:
+def resolve(spec: str, hosts: Mapping[str, Host]) -> Host:
     """A configured host by name, or a literal `user@host`; otherwise an error listing the
-    configured names. `hosts`: the configured ones (config.toml's when None)."""
-    if hosts is None:
-        from nono.config import load_config
-
-        hosts = load_config().hosts
+    configured names. `hosts`: the configured ones (config.py's Config.hosts: this module
+    does not read config.toml, which builds its Hosts from here)."""
     if spec in hosts:
         return hosts[spec]
     if "@" in spec and _plain_address(spec):
@@ -92,11 +89,19 @@ def remote_command(host: Host, nono_args: Sequence[str]) -> str:
     return " ".join([host.nono, *(shlex.quote(a) for a in nono_args)])
 
 
+# For a link that lives as long as a dashboard: a host that stops answering (the network gone,
+# the laptop asleep) is noticed in about 45 s, not when TCP gives up hours later.
+KEEPALIVE = ("-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3")
+
+
 def ssh_argv(
-    host: Host, remote_argv: Sequence[str], environ: Mapping[str, str] | None = None
+    host: Host,
+    remote_argv: Sequence[str],
+    environ: Mapping[str, str] | None = None,
+    options: Sequence[str] = (),
 ) -> list[str]:
     """The ssh command that runs `remote_argv` (a nono command's arguments) on `host`. -T: no
     terminal (the relay speaks frames on stdin/stdout); BatchMode: never ask for a password on
-    a terminal nono is drawing on, fail instead."""
-    return [*ssh_program(environ), *host.ssh_options, "-T", "-o", "BatchMode=yes",
+    a terminal nono is drawing on, fail instead. `options`: nono's own, after the host's."""
+    return [*ssh_program(environ), *host.ssh_options, *options, "-T", "-o", "BatchMode=yes",
             host.address, "--", remote_command(host, remote_argv)]  # fmt: skip

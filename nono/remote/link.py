@@ -16,7 +16,7 @@ import socket
 
 from nono.errors import NonoError
 from nono.remote import wire
-from nono.remote.hosts import Host, ssh_argv
+from nono.remote.hosts import KEEPALIVE, Host, ssh_argv
 from nono.remote.wire import LINK, LinkDecoder, LinkError, LinkFrame, LinkKind
 from nono.session.activity import clean_text
 from nono.session.connection import Connection
@@ -73,7 +73,7 @@ class Link:
         is not a nono relay, or is another nono version (the error names both)."""
         try:
             proc = await asyncio.create_subprocess_exec(
-                *ssh_argv(host, ["relay"]), stdin=asyncio.subprocess.PIPE,
+                *ssh_argv(host, ["relay"], options=KEEPALIVE), stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,  # a Ctrl-C meant for the dashboard is not ssh's
             )  # fmt: skip
