@@ -227,3 +227,33 @@ def test_a_relay_sending_an_oversized_frame_loses_the_link_not_the_dashboard(ssh
             await link.close()
 
     asyncio.run(main())
+
+
+def test_a_flood_in_a_remote_session_comes_through_with_the_other_channel_alive(sshd):  # noqa: F811
+    from nono.session.protocol import Kind, encode_input
+
+    sshd.start_session("quiet", *SLEEPER)
+    sshd.start_session(
+        "flood", "sh", "-c", "read go; seq 1 300000; echo flood-done; exec sleep 600"
+    )
+
+    async def main() -> None:
+        link = await Link.open(sshd.host())
+        try:
+            quiet, flood = await link.channel("quiet"), await link.channel("flood")
+            await quiet.ahandshake(Hello("control"))
+            await flood.ahandshake(Hello("raw", 80, 24))
+            flood.send(encode_input(b"go\r"))
+            seen, size = b"", 0
+            while b"flood-done" not in seen:
+                frame = await flood.aread(60)
+                assert frame is not None
+                if frame.kind == Kind.OUTPUT:
+                    size += len(frame.payload)
+                    seen = seen[-64:] + frame.payload
+            assert size > 300_000  # the flood itself came, not only its last screen
+            assert (await _request(quiet, "status"))["record"]["name"] == "quiet"
+        finally:
+            await link.close()
+
+    asyncio.run(main())
