@@ -11,7 +11,8 @@ from nono.session.client import Control
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("session", help="id, unique id prefix, or name")
+    parser.add_argument("session", help="id, unique id prefix, or name (HOST:NAME on a host)")
+    parser.add_argument("--host", metavar="HOST", help="the session is on this host (over ssh)")
     parser.add_argument(
         "--history",
         "-S",
@@ -25,6 +26,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     registry.refuse_inside_sandbox()
+    host, ref = None, args.session
+    if args.host or ":" in ref:  # maybe another host's: what that costs only then
+        from nono.remote.target import target
+
+        host, ref = target(args.session, args.host)
+    if host is not None:
+        from nono.remote.target import RemoteControl, clean_screen
+
+        with RemoteControl(host, ref) as remote:
+            answer = remote.request("capture", history=args.history, ansi=args.ansi)
+        sys.stdout.write(clean_screen(str(answer.get("text", "")), args.ansi) + "\n")
+        return 0
     record = registry.resolve(args.session)
     if record.status == registry.EXITED:
         text = _final(record, args)

@@ -15,8 +15,7 @@ from nono.errors import NonoError
 from nono.remote import wire
 from nono.remote.command import why_failed
 from nono.remote.hosts import Host, ssh_argv
-from nono.remote.link import LinkLost
-from nono.remote.wire import LINK, LinkDecoder, LinkError, LinkFrame, LinkKind
+from nono.remote.wire import LINK, LinkDecoder, LinkError, LinkFrame, LinkKind, LinkLost
 from nono.session.activity import clean_text
 from nono.session.connection import Connection
 

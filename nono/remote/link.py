@@ -17,7 +17,7 @@ import socket
 from nono.errors import NonoError
 from nono.remote import wire
 from nono.remote.hosts import KEEPALIVE, Host, ssh_argv
-from nono.remote.wire import LINK, LinkDecoder, LinkError, LinkFrame, LinkKind
+from nono.remote.wire import LINK, LinkDecoder, LinkError, LinkFrame, LinkKind, LinkLost
 from nono.session.activity import clean_text
 from nono.session.connection import Connection
 
@@ -26,13 +26,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from nono.remote.listing import Listed
 
+__all__ = ["Link", "LinkLost"]
+
 READ_CHUNK = 1 << 18
 STDERR_KEPT = 16 * 1024  # of ssh's own stderr, for the error that says why a link failed
-
-
-class LinkLost(NonoError):
-    """The link to a host is gone (ssh exited, the host hung up or spoke nonsense): its
-    channels have closed; the sessions on the host are untouched."""
 
 
 class _Channel:

@@ -15,6 +15,7 @@ import json
 import struct
 from dataclasses import dataclass
 
+from nono.errors import NonoError
 from nono.session.protocol import ProtocolError
 
 # typing costs start-up time to import; annotations here are never evaluated.
@@ -38,6 +39,12 @@ class LinkKind(enum.IntEnum):
     CLOSE = 6  # both ways: the channel is done ({error} when it failed or was refused)
     LIST = 7  # local -> remote: what `nono ps --json --all` says there
     LISTED = 8  # remote -> local: that JSON list (read with remote/listing.py parse_ps)
+
+
+class LinkLost(NonoError):
+    """The link to a host is gone or never came up (ssh failed, the host hung up or spoke
+    nonsense, or runs another nono): its channels have closed; the sessions on the host are
+    untouched."""
 
 
 class LinkError(ProtocolError):
