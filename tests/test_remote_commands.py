@@ -59,3 +59,43 @@ def test_a_remote_screen_keeps_lines_and_colours_and_loses_every_other_sequence(
     hostile = "a\tb\x1b[1;31mred\x1b[0m\x1b]52;c;Zm9v\x07\x1b[2J\x1b[Hz\x9b1m\r\nnext"
     assert clean_screen(hostile, ansi=False) == "a\tb[1;31mred[0m]52;c;Zm9v[2J[Hz1m\nnext"
     assert clean_screen(hostile, ansi=True) == "a\tb\x1b[1;31mred\x1b[0m]52;c;Zm9v[2J[Hz1m\nnext"
+
+
+def test_attach_to_a_session_on_a_host_types_resizes_and_detaches(nono, sshd, workspace):  # noqa: F811
+    from tests.test_sessions import Screen
+
+    write_config(sshd.config_toml("build"))
+    sshd.start_session("shell", "bash", "--norc", "--noprofile", "-i")
+    term = Screen(["attach", "build:shell"], workspace, rows=30, cols=100)
+    try:
+        term.pump(0.5)
+        term.child.send(b"stty size; echo typed-from-afar\r")
+        term.wait_for("30 100")
+        term.wait_for("typed-from-afar")
+        term.child.send(b"\x1d")  # ctrl-] then d: the default detach sequence
+        term.child.send(b"d")
+        assert term.finish() == 0
+        assert "[detached from session build:shell; back with: nono attach build:shell]" in (
+            term.child.before.decode()
+        )
+    finally:
+        term.close()
+    # Detaching left it running there.
+    assert "typed-from-afar" in _capture_until(nono, "typed-from-afar", "build:shell")
+
+
+def test_a_second_attach_on_a_host_is_refused_with_the_supervisors_reason(nono, sshd, workspace):  # noqa: F811
+    from tests.test_sessions import Screen
+
+    write_config(sshd.config_toml("build"))
+    sshd.start_session("held", "bash", "--norc", "--noprofile", "-i")
+    first = Screen(["attach", "--host", "build", "held"], workspace)
+    try:
+        first.pump(0.5)
+        first.child.send(b"echo first-here\r")
+        first.wait_for("first-here")
+        second = Screen(["attach", "--host", "build", "held"], workspace)
+        assert second.finish() == 1
+        assert "already attached" in second.child.before.decode() + second.text()
+    finally:
+        first.close()

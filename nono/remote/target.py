@@ -9,14 +9,16 @@ import re
 from nono.errors import NonoError
 from nono.remote.hosts import Host, resolve, split_address
 from nono.session.activity import clean_text
-from nono.session.protocol import Hello, ProtocolError, Request, read_response
+from nono.session.protocol import Hello, ProtocolError, Refusal, Request, read_response
 
 # typing costs start-up time to import; annotations here are never evaluated.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from nono.remote.direct import RemoteConnection
+    from nono.session.connection import Connection
 
 
 def target(ref: str, host: str | None) -> tuple[Host | None, str]:
@@ -76,6 +78,32 @@ class RemoteControl:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def dial(host: Host, ref: str) -> Callable[[Hello], Connection]:
+    """For client.attach: connect to the session on `host` and say `hello`; a refusal keeps
+    its reason code (attached elsewhere, ...) and loses any escape in its words."""
+
+    def connect_and_greet(hello: Hello) -> Connection:
+        from nono.remote.direct import connect
+
+        conn, opened = connect(host, ref)
+        try:
+            conn.handshake(hello)
+        except Refusal as exc:
+            conn.close()
+            raise Refusal(exc.reason, _said_message(exc), exc.hint and clean_text(exc.hint)
+                          ) from None  # fmt: skip
+        except (NonoError, OSError, TimeoutError) as exc:
+            conn.close()
+            raise NonoError(f"session {host.name}:{opened['name']}: {_said(exc)}") from None
+        return conn
+
+    return connect_and_greet
+
+
+def _said_message(exc: NonoError) -> str:
+    return clean_text(exc.message, 500)
 
 
 def _said(exc: BaseException) -> str:
