@@ -77,3 +77,32 @@ def test_a_host_without_nono_says_what_its_shell_said(sshd):  # noqa: F811
         connect(host, "x")
     assert info.value.message.startswith("host bare: its nono relay did not start (exit 127)")
     assert "no-such-nono-command" in info.value.message
+
+
+FAKE_RELAY = """
+import os, sys
+sys.path.insert(0, {checkout!r})
+from nono.remote import wire
+out = os.fdopen(1, "wb", buffering=0)
+out.write(wire.encode(0, wire.LinkKind.HELLO, wire.hello()))
+sys.stdin.buffer.read(len(wire.encode(0, wire.LinkKind.HELLO, wire.hello())))
+out.write(wire.encode(1, wire.LinkKind.OPENED, {{"id": "ab", "name": "x"}}) + b"\\x1b]52;c;?\\x07")
+sys.stdin.buffer.read()
+"""
+
+
+def test_a_relay_that_speaks_before_the_session_is_spoken_to_is_refused(sshd):  # noqa: F811
+    import shlex
+    import sys
+
+    from nono.remote.hosts import Host
+    from tests.sshd import CHECKOUT
+
+    script = sshd.dir / "fake_relay.py"
+    script.write_text(FAKE_RELAY.format(checkout=str(CHECKOUT)))
+    host = Host("evil", sshd.address, (), f"{shlex.quote(sys.executable)} {script} #")
+    with pytest.raises(LinkLost) as info:
+        connect(host, "x")
+    # Read as link frames, the extra bytes are refused either as too much or as nonsense.
+    assert info.value.message.startswith("host evil: its answer is not a nono relay (")
+    assert "\x1b" not in info.value.message
