@@ -99,3 +99,25 @@ def test_a_second_attach_on_a_host_is_refused_with_the_supervisors_reason(nono, 
         assert "already attached" in second.child.before.decode() + second.text()
     finally:
         first.close()
+
+
+def test_detach_and_stop_reach_a_session_on_a_host(nono, sshd, workspace):  # noqa: F811
+    from tests.test_sessions import Screen
+
+    write_config(sshd.config_toml("build"))
+    sshd.start_session("ending", "bash", "--norc", "--noprofile", "-i")
+    term = Screen(["attach", "build:ending"], workspace)
+    try:
+        term.pump(0.5)
+        term.child.send(b"echo attached-here\r")
+        term.wait_for("attached-here")
+        done = nono("detach", "--host", "build", "ending")
+        assert (done.returncode, done.stdout) == (0, "detached 1 client(s) from build:ending\n")
+        assert term.finish() == 0
+    finally:
+        term.close()
+    done = nono("stop", "build:ending", "--force")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("stopped build:ending: exit code ")
+    listed = nono("ps", "--host", "build")
+    assert "ending" not in listed.stdout
