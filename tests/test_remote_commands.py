@@ -121,3 +121,32 @@ def test_detach_and_stop_reach_a_session_on_a_host(nono, sshd, workspace):  # no
     assert done.stdout.startswith("stopped build:ending: exit code ")
     listed = nono("ps", "--host", "build")
     assert "ending" not in listed.stdout
+
+
+def test_run_host_detached_starts_the_session_on_that_host(nono, sshd):  # noqa: F811
+    write_config(sshd.config_toml("build"))
+    work = sshd.remote_workdir()
+    done = nono("run", "--host", "build", "--detached", "--name", "started-here",
+                "--workdir", str(work), "--allow-cwd", "--",
+                "sh", "-c", "echo made-remotely; exec sleep 600")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "started-here" in done.stdout
+    assert "made-remotely" in _capture_until(nono, "made-remotely", "build:started-here")
+    local = nono("ps")
+    assert "started-here" not in local.stdout  # not a local session
+
+
+def test_run_host_without_detached_says_how(nono, sshd):  # noqa: F811
+    write_config(sshd.config_toml("build"))
+    done = nono("run", "--host", "build", "--", "true")
+    assert done.returncode == 1
+    assert done.stderr == ("nono: nono run --host starts a detached session (for now) "
+                           "(add --detached, then: nono attach build:NAME)\n")  # fmt: skip
+
+
+def test_run_host_failing_there_is_one_line_with_that_hosts_words(nono, sshd):  # noqa: F811
+    write_config(sshd.config_toml("build"))
+    done = nono("run", "--host=build", "--detached", "--profile", "no-such-profile", "--", "true")
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1].startswith("nono: host build: its nono failed (exit 1): ")
+    assert "no-such-profile" in done.stderr

@@ -33,6 +33,7 @@ class Outcome:
     host: Host
     output: bytes = b""
     error: str | None = None
+    said: bytes = b""  # its stderr (nono's notes), to be cleaned before it is shown
 
 
 def run_on_hosts(
@@ -58,7 +59,7 @@ def run_on_hosts(
         code = started.wait()
         if why is None and code != 0:
             why = why_failed(code, err)
-        outcomes.append(Outcome(host, out, why) if why else Outcome(host, out))
+        outcomes.append(Outcome(host, out, why or None, err))
     return outcomes
 
 
