@@ -287,18 +287,30 @@ def _restore(args: argparse.Namespace) -> int:
                         "rerun with --force to overwrite them")  # fmt: skip
     if args.dry_run:
         print(f"would restore {len(plan.actions)} action(s) to snapshot {plan.to}:")
-        for action in plan.actions:
-            print(f"  {action.op:<8} {name(action.path)}")
+        print_actions(plan)
         print_kept(plan)
         return 0
-    with Progress("Restoring") as progress:
-        result = rb.restore(plan, progress=progress)
+    result = restore_with_progress(rb, plan)
     print(f"restored {result.restored}, removed {result.removed} (rollback {rb.id}, "
           f"snapshot {plan.to})")  # fmt: skip
-    for why in result.skipped:
-        print(f"  skipped {text(why)}")
+    print_skipped(result)
     print_kept(plan)
     return 0
+
+
+def print_actions(plan: Any) -> None:
+    for action in plan.actions:
+        print(f"  {action.op:<8} {name(action.path)}")
+
+
+def restore_with_progress(rb: Any, plan: Any) -> Any:
+    with Progress("Restoring") as progress:
+        return rb.restore(plan, progress=progress)
+
+
+def print_skipped(result: Any) -> None:
+    for why in result.skipped:
+        print(f"  skipped {text(why)}")
 
 
 def _restore_turn(rb: Any, args: argparse.Namespace) -> int:
@@ -306,15 +318,12 @@ def _restore_turn(rb: Any, args: argparse.Namespace) -> int:
     if args.dry_run:
         print(f"would undo turn {plan.turn} with {len(plan.actions)} action(s), back to "
               f"snapshot {plan.to}:")  # fmt: skip
-        for action in plan.actions:
-            print(f"  {action.op:<8} {name(action.path)}")
+        print_actions(plan)
     else:
-        with Progress("Restoring") as progress:
-            result = rb.restore(plan, progress=progress)
+        result = restore_with_progress(rb, plan)
         print(f"undid turn {plan.turn}: restored {result.restored}, removed {result.removed} "
               f"(rollback {rb.id})")  # fmt: skip
-        for why in result.skipped:
-            print(f"  skipped {text(why)}")
+        print_skipped(result)
     print_newer(plan, dry_run=args.dry_run)
     print_kept(plan)
     return 0

@@ -137,7 +137,7 @@ def execute(args: argparse.Namespace) -> int:
                 "run it without a terminal (pipe its output) or on a kernel with Landlock ABI 6",
             )
         prepared = prepare(policy, cmd, environ, cgroup=cgroup)
-        return run_session(prepared, args, excludes)
+        return run_session(prepared, args, excludes, agent_kind(profile, args.cmd))
     # Pipes and scripts run directly: no PTY to turn their bytes into terminal output.
     # CommandNotFound exits 127, like a shell
     prepared = prepare(policy, cmd, environ, cgroup=cgroup)
@@ -222,16 +222,17 @@ def run_options(args: argparse.Namespace) -> dict[str, object]:
     return {"options": options, "command": list(args.cmd), "cwd": os.getcwd()}
 
 
-def agent_kind(args: argparse.Namespace) -> str | None:
+def agent_kind(profile, cmd: list[str]) -> str | None:
     """The agent kind whose screen rules read this session: the profile's, when the command is
     its agent (`--profile claude-code -- bash` is a shell), else none (the generic rules)."""
-    profile = resolve(args.profile or "default")
-    if profile.agent.kind and agent_mod.is_the_agent(profile.agent, args.cmd):
+    if profile.agent.kind and agent_mod.is_the_agent(profile.agent, cmd):
         return profile.agent.kind
     return None
 
 
-def run_session(prepared: Prepared, args: argparse.Namespace, excludes=()) -> int:
+def run_session(
+    prepared: Prepared, args: argparse.Namespace, excludes=(), kind: str | None = None
+) -> int:
     """Through a supervisor with a PTY: detached, or attached to this terminal."""
     from nono.config import load_config
     from nono.session import launch
@@ -245,7 +246,6 @@ def run_session(prepared: Prepared, args: argparse.Namespace, excludes=()) -> in
     from nono.session import rules
     from nono.session.registry import new_id
 
-    kind = agent_kind(args)
     rules.load(kind)  # a broken agents file is an error here, not a silent supervisor's
     session_id = new_id()
     rb = start_rollback(prepared.policy, args, excludes, session_id) if args.rollback else None

@@ -63,7 +63,6 @@ class Attention:
             registry.log_event(record.id, "agent-rules-failed", error=str(exc))
             kind_rules = agent_rules.AgentRules(record.agent or "default")
         self.watch = Watch(kind_rules, time.monotonic())
-        self.activity: Activity = self.watch.activity
         self.look_timer: asyncio.TimerHandle | None = None
         self.look_at = 0.0  # loop time the look timer fires at
         self.bells_seen = 0
@@ -106,13 +105,14 @@ class Attention:
                 await self.turn_task
 
     def exited(self, ended: float, code: int | None) -> Activity:
-        """The last state; the caller records it with the exit. Pending waits are answered."""
-        self.activity = self.watch.exited(ended, code)
-        changed = ActivityChanged(self.activity.to_json()).encode()
+        """The last state, told to the clients that hear it; the caller records it with the
+        exit, then answers the waits (end_waits)."""
+        activity = self.watch.exited(ended, code)
+        changed = ActivityChanged(activity.to_json()).encode()
         for client in list(self.session.clients):
             if client.hears_activity:
                 client.queue(changed)
-        return self.activity
+        return activity
 
     def schedule_look(self, delay: float) -> None:
         """Look at the state `delay` from now, unless a look is due sooner."""
@@ -144,9 +144,10 @@ class Attention:
         if key != self.screen_seen[0]:  # rows read again only when the model took output
             self.screen_seen = (key, model.screen_lines())
         lines = self.screen_seen[1]
+        before = watch.activity
         changed = watch.look(now, time.time(), lines, model.cursor[1], probe(session.master))
         if changed is not None:
-            self.set_activity(changed)
+            self.changed(before, changed)
         if self.waits:
             self.check_waits(lines)
         if session.backlog:  # the model is behind: what it has not seen may change the answer
@@ -154,8 +155,12 @@ class Attention:
         elif (due := watch.next_look(now)) is not None:
             self.schedule_look(max(due - now, 0.0) + 0.01)
 
-    def set_activity(self, activity: Activity) -> None:
-        before, self.activity = self.activity, activity
+    @property
+    def activity(self) -> Activity:
+        return self.watch.activity
+
+    def changed(self, before: Activity, activity: Activity) -> None:
+        """What a change does: the record, the event log, the clients, a turn's snapshot."""
         self.session.update(activity=activity.to_json())
         now = time.monotonic()
         if now - self.logged_at >= LOG_INTERVAL:

@@ -31,6 +31,8 @@ from nono.errors import FileError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from nono.userfile import Map
 
 RULE_STATES = ("working", "waiting", "idle")
@@ -140,10 +142,55 @@ def load(kind: str | None) -> AgentRules:
 
 
 def _load(path: Path, kind: str, stack: tuple[Path, ...]) -> AgentRules:
+    own = _own(path)
+    file, stem = str(path), path.stem
+    base = AgentRules(kind)
+    extends = own["extends"]
+    if extends not in (None, "none"):
+
+        def fail(message: str, hint: str | None = None) -> AgentRulesError:
+            return AgentRulesError(file, message, line=own["extends_line"], key="extends",
+                                   hint=hint)  # fmt: skip
+
+        if path in stack or len(stack) > 8:
+            raise fail(f"extends itself ({' -> '.join(p.stem for p in (*stack, path))})")
+        # A user file that extends its own name extends the built-in one it shadows.
+        parent = find(extends, skip=path) if extends == stem else find(extends)
+        if parent is None:
+            raise fail(f"no agents file named {extends!r}", f"known: {', '.join(available())}")
+        base = _load(parent, kind, (*stack, path))
+    rules = tuple(Rule(f"{stem}.{name}", state, re.compile(match), rows, cursor)
+                  for name, state, match, rows, cursor in own["rules"])  # fmt: skip
+    notes = tuple(NotificationRule(re.compile(match), state) for match, state in own["notes"])
+    return AgentRules(kind, rules + base.rules, notes + base.notifications,
+                      own["bell"] or base.bell, (file, *base.files))  # fmt: skip
+
+
+# A file's own rules, checked, keyed by its path and content hash: `nono run` checks the rules
+# of every session it starts, and parsing YAML (PyYAML's import above all) would cost its
+# start-up more than the rest of the check, as profiles' cache says. The cache lives in nono's
+# private state directory, which no sandbox is ever granted.
+_CACHE_VERSION = 1
+_CACHE_FILE = "agents.json"
+_OWN_KEYS = {"extends", "extends_line", "bell", "rules", "notes"}
+
+
+def _own(path: Path) -> dict[str, Any]:
+    """What the file itself says, checked (every problem with its line): extends (and its
+    line), bell (None: as the file it extends says), rules and notifications as plain data."""
+    import hashlib
+
     from nono import userfile
 
     file = str(path)
     text = userfile.read_text(path, AgentRulesError) or ""
+    key, digest = str(path.absolute()), hashlib.sha256(text.encode()).hexdigest()
+    cache = paths.read_cache(_CACHE_FILE)
+    hit = cache.get(key)
+    if isinstance(hit, dict) and hit.get("sha256") == digest and hit.get("v") == _CACHE_VERSION:
+        own = hit.get("own")
+        if isinstance(own, dict) and own.keys() >= _OWN_KEYS:
+            return own
     source = userfile.Source(file, AgentRulesError)
     doc = userfile.parse_yaml(text, source, invalid="not valid YAML")
     if doc is None:
@@ -151,27 +198,20 @@ def _load(path: Path, kind: str, stack: tuple[Path, ...]) -> AgentRules:
     if not isinstance(doc, userfile.Map):
         raise AgentRulesError(file, "must be a mapping", hint="see agents/default.yaml")
     doc.check_keys(_TOP_KEYS)
-    stem = path.stem
-    extends = doc.get("extends", None if stem == "default" else "default")
+    extends = doc.get("extends", None if path.stem == "default" else "default")
     if extends is not None and not isinstance(extends, str):
         doc.fail("extends", "must be the name of another agents file, or none")
-    base = AgentRules(kind)
-    if extends not in (None, "none"):
-        if path in stack or len(stack) > 8:
-            doc.fail("extends", f"extends itself ({' -> '.join(p.stem for p in (*stack, path))})")
-        # A user file that extends its own name extends the built-in one it shadows.
-        parent = find(extends, skip=path) if extends == stem else find(extends)
-        if parent is None:
-            doc.fail("extends", f"no agents file named {extends!r}",
-                     f"known: {', '.join(available())}")  # fmt: skip
-        base = _load(parent, kind, (*stack, path))
-    bell = doc.get("bell", base.bell)
-    if bell not in BELL_MEANINGS:
+    bell = doc.get("bell")
+    if bell is not None and bell not in BELL_MEANINGS:
         doc.fail("bell", f"must be one of {', '.join(BELL_MEANINGS)}")
-    rules = tuple(_rule(item, doc, i, stem) for i, item in enumerate(_items(doc, "rules")))
-    notes = tuple(_note(item, doc, i) for i, item in enumerate(_items(doc, "notifications")))
-    return AgentRules(kind, rules + base.rules, notes + base.notifications, bell,
-                      (file, *base.files))  # fmt: skip
+    own = {
+        "extends": extends, "extends_line": doc.line_of("extends"), "bell": bell,
+        "rules": [_rule(item, i) for i, item in enumerate(_items(doc, "rules"))],
+        "notes": [_note(item) for item in _items(doc, "notifications")],
+    }  # fmt: skip
+    cache[key] = {"v": _CACHE_VERSION, "sha256": digest, "own": own}
+    paths.write_cache(_CACHE_FILE, cache)
+    return own
 
 
 def _items(doc: Map, key: str) -> list[Map]:
@@ -187,14 +227,16 @@ def _items(doc: Map, key: str) -> list[Map]:
     return value
 
 
-def _regex(item: Map, key: str) -> re.Pattern[str]:
+def _regex(item: Map, key: str) -> str:
+    """The text of a regular expression, once it is known to compile."""
     text = item.get(key)
     if not isinstance(text, str) or not text:
         item.fail(key, "must be a regular expression (a non-empty string)")
     try:
-        return re.compile(text)
+        re.compile(text)
     except re.error as exc:
         item.fail(key, f"not a valid regular expression: {exc}")
+    return text
 
 
 def _state(item: Map, choices: tuple[str, ...]) -> str:
@@ -204,7 +246,7 @@ def _state(item: Map, choices: tuple[str, ...]) -> str:
     return str(state)
 
 
-def _rule(item: Map, doc: Map, index: int, stem: str) -> Rule:
+def _rule(item: Map, index: int) -> list[Any]:
     item.check_keys(_RULE_KEYS)
     name = item.get("name", f"rule{index + 1}")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]+", name):
@@ -215,9 +257,9 @@ def _rule(item: Map, doc: Map, index: int, stem: str) -> Rule:
     cursor = item.get("cursor", False)
     if not isinstance(cursor, bool):
         item.fail("cursor", "must be true or false")
-    return Rule(f"{stem}.{name}", _state(item, RULE_STATES), _regex(item, "match"), rows, cursor)
+    return [name, _state(item, RULE_STATES), _regex(item, "match"), rows, cursor]
 
 
-def _note(item: Map, doc: Map, index: int) -> NotificationRule:
+def _note(item: Map) -> list[str]:
     item.check_keys(_NOTE_KEYS)
-    return NotificationRule(_regex(item, "match"), _state(item, RULE_STATES))
+    return [_regex(item, "match"), _state(item, RULE_STATES)]
