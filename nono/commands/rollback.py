@@ -20,13 +20,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     ls.add_argument("--path", help="only rollbacks whose roots contain PATH")
     ls.add_argument("--recent", type=int, metavar="N", help="only the N newest")
     ls.add_argument("--json", action="store_true")
+    _host_option(ls)
     show = sub.add_parser("show", help="what changed: created, modified, deleted, mode changes")
-    show.add_argument("id")
+    show.add_argument("id", help="rollback id (HOST:ID on a host)")
+    _host_option(show)
     show.add_argument("--diff", action="store_true", help="unified diffs of text files")
     show.add_argument("--turn", metavar="N", help="only what turn N (1.., or last) changed")
     show.add_argument("--json", action="store_true")
     restore = sub.add_parser("restore", help="put the files back (default: as before the session)")
-    restore.add_argument("id")
+    restore.add_argument("id", help="rollback id (HOST:ID on a host)")
+    _host_option(restore)
     which = restore.add_mutually_exclusive_group()
     which.add_argument(
         "--snapshot",
@@ -43,20 +46,56 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--force", action="store_true", help="overwrite files you changed after the session"
     )
     verify = sub.add_parser("verify", help="recompute every hash and Merkle root")
-    verify.add_argument("id")
+    verify.add_argument("id", help="rollback id (HOST:ID on a host)")
+    _host_option(verify)
     cleanup = sub.add_parser("cleanup", help="remove old rollbacks")
     cleanup.add_argument("--keep", type=int, metavar="N", help="keep the N newest")
     cleanup.add_argument("--older-than", type=float, metavar="DAYS")
     cleanup.add_argument("--dry-run", action="store_true")
 
 
+def _host_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", metavar="HOST", help="the rollback is on this host (over ssh)")
+
+
 def execute(args: argparse.Namespace) -> int:
     from nono.session.registry import refuse_inside_sandbox
 
     refuse_inside_sandbox()
+    ref = getattr(args, "id", None) or ""
+    if getattr(args, "host", None) or ":" in ref:  # maybe another host's: only then its cost
+        from nono.remote.target import target
+
+        host, ref = target(ref, args.host)
+        if host is not None:
+            return _on_host(host, ref, args)
     actions = {"list": _list, "show": _show, "restore": _restore, "verify": _verify,
                "cleanup": _cleanup}  # fmt: skip
     return actions[args.action](args)
+
+
+def _on_host(host: Any, ref: str, args: argparse.Namespace) -> int:
+    """The same action done by that host's nono on its own rollbacks; what it prints comes
+    back cleaned (a diff is agent-written text), JSON parsed strictly and printed again. No
+    time limit: a restore or a verify takes what it takes there, as here (Ctrl-C ends it)."""
+    from nono.remote.oneshot import forward
+
+    wanted = ["rollback", args.action]
+    if args.action == "list":
+        wanted += ["--path", args.path] if args.path is not None else []
+        wanted += ["--recent", str(args.recent)] if args.recent is not None else []
+    else:
+        wanted.append(ref)
+    if args.action == "show":
+        wanted += ["--diff"] if args.diff else []
+        wanted += ["--turn", args.turn] if args.turn is not None else []
+    if args.action == "restore":
+        wanted += ["--turn", args.turn] if args.turn is not None else []
+        wanted += ["--snapshot", str(args.snapshot)] if args.snapshot else []
+        wanted += ["--dry-run"] if args.dry_run else []
+        wanted += ["--force"] if args.force else []
+    shape = {"list": list, "show": dict}.get(args.action) if getattr(args, "json", False) else None
+    return forward(host, wanted + (["--json"] if shape else []), as_json=shape, timeout=None)
 
 
 def _size(n: float) -> str:
