@@ -136,14 +136,6 @@ def test_run_host_detached_starts_the_session_on_that_host(nono, sshd):  # noqa:
     assert "started-here" not in local.stdout  # not a local session
 
 
-def test_run_host_without_detached_says_how(nono, sshd):  # noqa: F811
-    write_config(sshd.config_toml("build"))
-    done = nono("run", "--host", "build", "--", "true")
-    assert done.returncode == 1
-    assert done.stderr == ("nono: nono run --host starts a detached session (for now) "
-                           "(add --detached, then: nono attach build:NAME)\n")  # fmt: skip
-
-
 def test_run_host_failing_there_is_one_line_with_that_hosts_words(nono, sshd):  # noqa: F811
     write_config(sshd.config_toml("build"))
     done = nono("run", "--host=build", "--detached", "--profile", "no-such-profile", "--", "true")

@@ -51,7 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--host",
         metavar="HOST",
         help="start the session on this host ([hosts.NAME] of config.toml, or user@host), "
-        "over ssh; with --detached",
+        "over ssh (attached to this terminal, or --detached)",
     )
     session.add_argument(
         "--size",
