@@ -123,7 +123,7 @@ def test_wait_on_a_host_gives_the_local_exit_codes(nono, sshd, workspace):  # no
     assert "build:ender's screen matches 'READY'" in reached.stderr
     late = nono("wait", "--host", "build", "ender", "--pattern", "NEVER", "--timeout", "0.5")
     assert late.returncode == 124, late.stderr
-    assert late.stderr.startswith("nono: timed out after 0.5s")
+    assert late.stderr.startswith("nono: timed out after 0.5s; build:ender is ")
     assert nono("send-keys", "build:ender", "Enter").returncode == 0
     # 255 is the agent's: ssh's own 255 is never taken for it.
     done = nono("wait", "build:ender", "--state", "exited")

@@ -26,6 +26,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from nono.remote.hosts import Host
     from nono.session.connection import Connection
 
 TIMED_OUT = 124  # timeout(1)'s status, so scripts can tell "not yet" from "failed"
@@ -80,9 +81,7 @@ def execute(args: argparse.Namespace) -> int:
 
         host, ref = target(args.session, args.host)
         if host is not None:
-            from nono.remote.waiting import wait_on_host
-
-            return wait_on_host(host, ref, args)
+            return _on_host(host, ref, args)
     record = registry.resolve(args.session)
     if record.status == registry.EXITED:
         return ended(record, args)
@@ -95,7 +94,7 @@ def execute(args: argparse.Namespace) -> int:
         wanted = {"state": args.state, "pattern": args.pattern}
         try:
             control.conn.send(Request("wait", {k: v for k, v in wanted.items() if v is not None}))
-            answer = answer_to_wait(control.conn, deadline)
+            answer = _answer(control.conn, deadline)
         except TimeoutError:  # ours to take: leaving hangs up, and the supervisor drops the wait
             return timed_out(registry.reconcile(registry.read_record(record.id)), args)
         except (OSError, ProtocolError):
@@ -116,7 +115,23 @@ def execute(args: argparse.Namespace) -> int:
     return reached(record.name, args, answer)
 
 
-def answer_to_wait(conn: Connection, deadline: float | None) -> dict[str, Any] | None:
+def _on_host(host: Host, ref: str, args: argparse.Namespace) -> int:
+    """The same wait of a session on another host; its outcome read as a local one's."""
+    from nono.remote.waiting import wait_on_host
+
+    wanted = {k: v for k, v in {"state": args.state, "pattern": args.pattern}.items() if v}
+    waited = wait_on_host(host, ref, wanted, args.timeout)
+    if waited.answer is not None:
+        return reached(waited.name, args, waited.answer)
+    if waited.timed_out is not None:
+        label = f"; {waited.name} is {waited.timed_out}" if waited.timed_out else ""
+        say(f"timed out after {args.timeout:g}s{label}")
+        return TIMED_OUT
+    assert waited.ended is not None
+    return ended_as(waited.name, *waited.ended, args)
+
+
+def _answer(conn: Connection, deadline: float | None) -> dict[str, Any] | None:
     """The supervisor's answer to the wait, or None if it hung up; TimeoutError when the
     deadline passes first. Frames in between (an EXIT) are not the answer."""
     while True:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import selectors
 import subprocess
 import sys
 import time
+import unicodedata
 from dataclasses import dataclass
 
 from nono.errors import NonoError
@@ -119,14 +121,28 @@ def _hand_on(buf: bytearray, on_line: Callable[[bytes], None]) -> None:
         del buf[: end + 1]
 
 
+# C0 (but tab), DEL, and anything outside ASCII: checked one by one in _escape.
+_CANDIDATES = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\x7f]")
+# Controls (C1 too), format characters (bidi overrides, zero-width), surrogates, line and
+# paragraph separators: none of them print as themselves.
+_UNSAFE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if code >= 0x80 and unicodedata.category(char) not in _UNSAFE:
+        return char
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
 def printable(line: bytes | str) -> str:
     """A line another host sent, safe for the person's terminal: tabs kept, every other
-    control character (and bidi override) shown as an escape, never sent."""
-    from nono.rollback.printable import text
-
+    control character (and bidi override) shown as an escape (as `nono rollback` shows an
+    agent's text), never sent. Not rollback/printable.py's own: importing it costs 60 ms."""
     if isinstance(line, bytes):
         line = line.decode(errors="replace")
-    return text(line.replace("\n", " "))
+    return _CANDIDATES.sub(_escape, line)
 
 
 def show_said(host: Host, done: Finished) -> None:
@@ -145,15 +161,26 @@ def outcome(host: Host, done: Finished) -> int:
     line saying the host was not reached (and how to check), anything else is the remote
     command's own status."""
     if done.code == SSH_FAILED:
-        lines = [ln for ln in done.said.decode(errors="replace").splitlines() if ln.strip()]
-        said = f": {printable(lines[-1])[:500]}" if lines else ""
-        error = NonoError(f"host {host.name}: cannot reach it (ssh failed){said}",
-                          f"check that ssh reaches {printable(host.address)}, or see "
-                          "[hosts] in config.toml")  # fmt: skip
-        error.exit_code = SSH_FAILED  # type: ignore[attr-defined]
-        raise error
+        raise failure(host, done)
     show_said(host, done)
     return done.code
+
+
+def failure(host: Host, done: Finished) -> NonoError:
+    """A failed command as one error, its exit code kept: ssh's failure to reach the host, or
+    the last error line of its nono, named with the host."""
+    lines = [printable(ln) for ln in done.said.decode(errors="replace").splitlines()]
+    said = [ln for ln in lines if ln.strip()]
+    if done.code == SSH_FAILED:
+        error = NonoError(f"host {host.name}: cannot reach it (ssh failed)"
+                          + (f": {said[-1][:500]}" if said else ""),
+                          f"check that ssh reaches {printable(host.address)}, or see "
+                          "[hosts] in config.toml")  # fmt: skip
+    else:
+        last = said[-1] if said else f"its nono failed (exit {done.code})"
+        error = NonoError(f"host {host.name}: {last.removeprefix('nono: ')}")
+    error.exit_code = done.code  # type: ignore[attr-defined]
+    return error
 
 
 def strict_json(host: Host, output: bytes, shape: type) -> Any:

@@ -1,18 +1,18 @@
 """`nono wait --host NAME` / `nono wait NAME:SESSION`: the wait asked of that session's
 supervisor over its own ssh (remote/direct.py), as a local wait asks it. The supervisor's
-answer carries the agent's exit code as a number, so the status given here is exactly the
-local one's (0 reached, 124 timed out, the agent's own code, 1 ended first), 255 included:
-ssh's status is never taken for the agent's.
+answer carries the agent's exit code as a number, so the status commands/wait.py gives from it
+is exactly the local one's (0 reached, 124 timed out, the agent's own code, 1 ended first),
+255 included: ssh's status is never taken for the agent's.
 
 A session that has no supervisor there (it exited, or it ends mid-wait) is judged from its
-record, which that host's own `nono inspect --json` reads."""
+record, which that host's own `nono inspect --json` reads. This module only fetches; what each
+outcome means is wait.py's, as for a local session."""
 
 from __future__ import annotations
 
-import argparse
 import time
+from dataclasses import dataclass
 
-from nono.commands.wait import TIMED_OUT, answer_to_wait, ended_as, reached, say
 from nono.errors import NonoError
 from nono.remote.hosts import Host
 from nono.remote.target import RemoteControl
@@ -25,78 +25,100 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from nono.session.connection import Connection
+
 GONE_WITHIN = 3.0  # seconds a supervisor that hung up on a wait has to show as exited there
 
 
-def wait_on_host(host: Host, ref: str, args: argparse.Namespace) -> int:
-    deadline = None if args.timeout is None else time.monotonic() + args.timeout
+@dataclass(frozen=True)
+class Waited:
+    """How a wait on a host ended: the supervisor's `answer`; or its deadline passed
+    (`timed_out`: what the agent was then, "" if unknown); or the session had ended
+    (`ended`: its state and exit code, from its record there)."""
+
+    name: str  # HOST:SESSION
+    answer: dict[str, Any] | None = None
+    timed_out: str | None = None
+    ended: tuple[str, int | None] | None = None
+
+
+def wait_on_host(host: Host, ref: str, wanted: dict[str, str], timeout: float | None) -> Waited:
+    deadline = None if timeout is None else time.monotonic() + timeout
     try:
         control = RemoteControl(host, ref)
     except LinkLost:
         raise  # the host itself: not reached, or another nono
     except NonoError as exc:  # no live session by that name there: its record says why
-        return _ended(host, ref, args, exc)
+        return _ended(host, ref, exc)
     with control:
-        wanted = {"state": args.state, "pattern": args.pattern}
         try:
-            control.conn.send(Request("wait", {k: v for k, v in wanted.items() if v is not None}))
-            answer = answer_to_wait(control.conn, deadline)
+            control.conn.send(Request("wait", wanted))
+            answer = _answer(control.conn, deadline)
         except TimeoutError:  # ours to take: hanging up drops the wait there
-            return _timed_out(control, args)
+            return _timed_out(control)
         except (OSError, ProtocolError):
             answer = None  # the supervisor (or the link) went away mid-wait
         except NonoError as exc:
-            said = act.clean_text(exc.one_line(), 500)
             if exc.message.startswith("unknown request"):
                 old = f"session {control.name}'s supervisor cannot wait"
                 raise NonoError(old, "it was started by an older nono; restart it") from None
+            said = act.clean_text(exc.one_line(), 500)
             raise NonoError(f"session {control.name}: {said}") from None
     if answer is None:
         hung_up = NonoError(f"session {control.name} hung up during the wait")
-        return _ended(host, ref, args, hung_up, settle=GONE_WITHIN)
-    return reached(control.name, args, answer)
+        return _ended(host, ref, hung_up, settle=GONE_WITHIN)
+    return Waited(control.name, answer=answer)
 
 
-def _timed_out(control: RemoteControl, args: argparse.Namespace) -> int:
-    """Our deadline passed: say what the agent is now (its supervisor's word, asked on the
-    same connection). An answer to the wait that crossed the deadline is taken as reached."""
+def _answer(conn: Connection, deadline: float | None) -> dict[str, Any] | None:
+    """The answer to the wait, None if the supervisor hung up; TimeoutError at the deadline."""
+    while True:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise TimeoutError
+        frame = conn.read(left)
+        if frame is None:
+            return None
+        response = read_response(frame, "wait")
+        if response is not None:
+            return response
+
+
+def _timed_out(control: RemoteControl) -> Waited:
+    """Our deadline passed: what the agent is now (its supervisor's word, asked on the same
+    connection). An answer to the wait that crossed the deadline is taken as reached."""
     label = ""
     try:
         control.conn.send(Request("status", {}))
-        end = time.monotonic() + 10
-        while time.monotonic() < end:
-            frame = control.conn.read(end - time.monotonic())
-            answer = read_response(frame, "status") if frame is not None else None
-            if frame is None or answer is None:
-                if frame is None:
-                    break
-                continue
-            if "reached" in answer:
-                return reached(control.name, args, answer)
-            activity = act.Activity.from_json(answer.get("activity"))
-            label = f"; {control.name} is {activity.label()}" if activity else ""
-            break
+        answer, end = None, time.monotonic() + 10
+        while answer is None:
+            frame = control.conn.read(max(0.0, end - time.monotonic()))
+            if frame is None:
+                break
+            answer = read_response(frame, "status")
+        if answer is not None and "reached" in answer:
+            return Waited(control.name, answer=answer)
+        activity = act.Activity.from_json(answer.get("activity")) if answer else None
+        label = activity.label() if activity else ""
     except (OSError, TimeoutError, NonoError):
         pass  # the label is a courtesy; the timeout stands
-    say(f"timed out after {args.timeout:g}s{label}")
-    return TIMED_OUT
+    return Waited(control.name, timed_out=label)
 
 
-def _ended(host: Host, ref: str, args: argparse.Namespace, error: NonoError,
-           settle: float = 0.0) -> int:  # fmt: skip
-    """The session's record on that host, read by its nono: an exited session's end as a
-    local wait would say it; a session there that is not exited: `error` stands."""
+def _ended(host: Host, ref: str, error: NonoError, settle: float = 0.0) -> Waited:
+    """The session's record on that host, read by its nono. Not exited there: `error`
+    stands; no such session there: that host's words."""
     from nono.remote import oneshot
 
     end = time.monotonic() + settle
     while True:
         done = oneshot.run(host, ["inspect", "--json", ref])
-        if done.code != 0:  # no such session there, say: in that host's words
-            return oneshot.outcome(host, done)
+        if done.code != 0:
+            raise oneshot.failure(host, done)
         record = oneshot.strict_json(host, done.output, dict)
         status, name, state, code = _ending(record)
         if status == "exited":
-            return ended_as(f"{host.name}:{name}", state, code, args)
+            return Waited(f"{host.name}:{name}", ended=(state, code))
         if time.monotonic() >= end:
             raise error
         time.sleep(0.2)  # its supervisor is dying: its record says so in a moment
