@@ -240,6 +240,28 @@ def test_an_unreachable_host_is_one_line_with_ssh_s_status(nono, sshd):  # noqa:
     assert "check that ssh reaches" in done.stderr and len(done.stderr.splitlines()) == 1
 
 
+def test_an_unreachable_host_under_wait_is_one_line_naming_it(nono, sshd):  # noqa: F811
+    write_config(f'[hosts.gone]\naddress = {_toml(sshd.address)}\n'
+                 f'ssh_options = ["-p", "{_free_port()}"]\n')  # fmt: skip
+    done = nono("wait", "gone:x", "--state", "idle")
+    assert done.returncode == 1  # not 255: that status is an agent's to give
+    assert done.stderr.startswith("nono: host gone: cannot reach it (ssh failed)")
+    assert len(done.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("args", [
+    ["inspect", "--host", "biuld", "x"], ["logs", "--host", "biuld", "x"],
+    ["wait", "--host", "biuld", "x", "-s", "idle"], ["rollback", "list", "--host", "biuld"],
+    ["rollback", "restore", "--host", "biuld", "rb"], ["run", "--host", "biuld", "--", "true"],
+])  # fmt: skip
+def test_an_unknown_host_is_named_with_the_configured_ones(nono, sshd, args):  # noqa: F811
+    write_config(sshd.config_toml("build"))
+    done = nono(*args)
+    assert done.returncode == 1
+    assert done.stderr == ("nono: unknown host 'biuld' (hosts: build; name one in config.toml "
+                           "as [hosts.NAME], or give user@host)\n")  # fmt: skip
+
+
 @pytest.fixture
 def screen():
     from tests.test_sessions import Screen
@@ -280,12 +302,15 @@ def test_run_host_attached_types_detaches_and_leaves_it_running(nono, sshd, work
 
 def test_run_host_attached_exits_with_the_agents_code(nono, sshd, workspace, screen):  # noqa: F811
     write_config(sshd.config_toml("build"))
-    term = screen(_run_there(sshd, "sh", "-c", "echo ASK; read x; echo got-$x; exit 5"),
+    term = screen(["run", "--rollback", *_run_there(sshd, "sh", "-c",
+                                                    "echo ASK; read x; echo got-$x; exit 5")[1:]],
                   workspace)  # fmt: skip
     term.wait_for("ASK")
     term.child.send(b"hi\r")
     term.wait_for("got-hi")
     assert term.finish() == 5
+    said = term.child.before.decode() + term.text()
+    assert "nono: rollback on build: see it with: nono rollback show --host build " in said
     quick = screen(_run_there(sshd, "sh", "-c", "echo quick-one"), workspace)
     assert quick.finish() == 0  # done before the attach: its last screen, its code
     assert b"quick-one" in quick.child.before

@@ -105,6 +105,8 @@ def _greeting(conn: RemoteConnection, host: Host, stderr: IO[bytes], timeout: fl
             data = conn.sock.recv(1 << 16)
         except TimeoutError:
             continue
+        except ConnectionResetError:  # ssh exited with our end's bytes unread: it failed
+            data = b""
         finally:
             conn.sock.settimeout(None)
         if not data:
