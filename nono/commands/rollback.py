@@ -13,6 +13,11 @@ from nono.progress import Progress
 from nono.rollback.changes import git_area, runs_outside_first
 from nono.rollback.printable import name, text
 
+# typing costs start-up time to import; annotations here are never evaluated.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from nono.remote.hosts import Host
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -74,7 +79,7 @@ def execute(args: argparse.Namespace) -> int:
     return actions[args.action](args)
 
 
-def _on_host(host: Any, ref: str, args: argparse.Namespace) -> int:
+def _on_host(host: Host, ref: str, args: argparse.Namespace) -> int:
     """The same action done by that host's nono on its own rollbacks; what it prints comes
     back cleaned (a diff is agent-written text), JSON parsed strictly and printed again. No
     time limit: a restore or a verify takes what it takes there, as here (Ctrl-C ends it)."""

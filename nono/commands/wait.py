@@ -119,7 +119,8 @@ def _on_host(host: Host, ref: str, args: argparse.Namespace) -> int:
     """The same wait of a session on another host; its outcome read as a local one's."""
     from nono.remote.waiting import wait_on_host
 
-    wanted = {k: v for k, v in {"state": args.state, "pattern": args.pattern}.items() if v}
+    asked = {"state": args.state, "pattern": args.pattern}
+    wanted = {k: v for k, v in asked.items() if v is not None}
     waited = wait_on_host(host, ref, wanted, args.timeout)
     if waited.answer is not None:
         return reached(waited.name, args, waited.answer)
