@@ -302,8 +302,8 @@ def test_run_host_attached_types_detaches_and_leaves_it_running(nono, sshd, work
 
 def test_run_host_attached_exits_with_the_agents_code(nono, sshd, workspace, screen):  # noqa: F811
     write_config(sshd.config_toml("build"))
-    term = screen(["run", "--rollback", *_run_there(sshd, "sh", "-c",
-                                                    "echo ASK; read x; echo got-$x; exit 5")[1:]],
+    term = screen(["run", "--rollback", "--no-rollback-prompt",
+                   *_run_there(sshd, "sh", "-c", "echo ASK; read x; echo got-$x; exit 5")[1:]],
                   workspace)  # fmt: skip
     term.wait_for("ASK")
     term.child.send(b"hi\r")
@@ -317,6 +317,25 @@ def test_run_host_attached_exits_with_the_agents_code(nono, sshd, workspace, scr
     failing = screen(_run_there(sshd, "sh", "-c", "echo oops; exit 4"), workspace)
     assert failing.finish() == 4
     assert b"oops" in failing.child.before
+
+
+def test_run_host_attached_with_rollback_asks_before_undoing_there(nono, sshd, workspace, screen):  # noqa: F811
+    write_config(sshd.config_toml("build"))
+    made = sshd.remote_workdir() / "made.txt"
+    term = screen(["run", "--rollback", *_run_there(sshd, "sh", "-c",
+                   "echo made > made.txt; echo ASK; read x; exit 6")[1:]], workspace)  # fmt: skip
+    term.wait_for("ASK")
+    term.child.send(b"\r")
+    term.child.expect_exact("[k]eep all, [r]estore all, [d]iffs? ")  # asked, not assumed
+    assert made.exists()
+    assert f"+ created   {made}" in term.child.before.decode()
+    term.child.send(b"d\r")
+    term.child.expect_exact("+made")  # the diff, from that host
+    term.child.expect_exact("[k]eep all, [r]estore all, [d]iffs? ")
+    term.child.send(b"r\r")
+    term.child.expect_exact("restored 0, removed 1")
+    assert term.finish() == 6  # the agent's code still
+    assert not made.exists()
 
 
 def test_run_host_attached_needs_a_terminal(nono, sshd):  # noqa: F811

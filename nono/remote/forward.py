@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from nono.config import Config
 
-_STARTED = re.compile(r"^([0-9a-f]{1,64}) (\S{1,200})(?: rollback (\S{1,200}))?$")
+_STARTED = re.compile(r"^([0-9a-f]{1,64}) (\S{1,200})(?: rollback ([0-9a-f]{1,64}))?$")
 
 
 def without_host(argv: list[str]) -> list[str]:
@@ -102,9 +102,14 @@ def run_attached(args: argparse.Namespace, config: Config, host: Host) -> int:
               f"detach {config.ui.detach_sequence}", file=sys.stderr)  # fmt: skip
     code = _attach(args, config, host, session_id, where)
     if rollback_id is not None and code is not None and not args.silent:
-        rb = f"--host {host.name} {clean_text(rollback_id)}"
-        print(f"nono: rollback on {host.name}: see it with: nono rollback show {rb}; undo "
-              f"with: nono rollback restore {rb}", file=sys.stderr)  # fmt: skip
+        if args.no_rollback_prompt or not os.isatty(0):
+            rb = f"--host {host.name} {rollback_id}"
+            print(f"nono: rollback on {host.name}: see it with: nono rollback show {rb}; undo "
+                  f"with: nono rollback restore {rb}", file=sys.stderr)  # fmt: skip
+        else:  # as after a local run: what it changed there, and keep it or undo it
+            from nono.remote.review import review_on_host
+
+            review_on_host(host, rollback_id)
     return 0 if code is None else code
 
 
