@@ -13,11 +13,6 @@ from nono.progress import Progress
 from nono.rollback.changes import git_area, runs_outside_first
 from nono.rollback.printable import name, text
 
-# typing costs start-up time to import; annotations here are never evaluated.
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from nono.remote.hosts import Host
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -73,34 +68,12 @@ def execute(args: argparse.Namespace) -> int:
 
         host, ref = target(ref, args.host)
         if host is not None:
-            return _on_host(host, ref, args)
+            from nono.remote.rollbacks import on_host
+
+            return on_host(host, ref, args)
     actions = {"list": _list, "show": _show, "restore": _restore, "verify": _verify,
                "cleanup": _cleanup}  # fmt: skip
     return actions[args.action](args)
-
-
-def _on_host(host: Host, ref: str, args: argparse.Namespace) -> int:
-    """The same action done by that host's nono on its own rollbacks; what it prints comes
-    back cleaned (a diff is agent-written text), JSON parsed strictly and printed again. No
-    time limit: a restore or a verify takes what it takes there, as here (Ctrl-C ends it)."""
-    from nono.remote.oneshot import forward
-
-    wanted = ["rollback", args.action]
-    if args.action == "list":
-        wanted += ["--path", args.path] if args.path is not None else []
-        wanted += ["--recent", str(args.recent)] if args.recent is not None else []
-    else:
-        wanted.append(ref)
-    if args.action == "show":
-        wanted += ["--diff"] if args.diff else []
-        wanted += ["--turn", args.turn] if args.turn is not None else []
-    if args.action == "restore":
-        wanted += ["--turn", args.turn] if args.turn is not None else []
-        wanted += ["--snapshot", str(args.snapshot)] if args.snapshot else []
-        wanted += ["--dry-run"] if args.dry_run else []
-        wanted += ["--force"] if args.force else []
-    shape = {"list": list, "show": dict}.get(args.action) if getattr(args, "json", False) else None
-    return forward(host, wanted + (["--json"] if shape else []), as_json=shape, timeout=None)
 
 
 def _size(n: float) -> str:

@@ -107,7 +107,7 @@ def run_attached(args: argparse.Namespace, config: Config, host: Host) -> int:
             print(f"nono: rollback on {host.name}: see it with: nono rollback show {rb}; undo "
                   f"with: nono rollback restore {rb}", file=sys.stderr)  # fmt: skip
         else:  # as after a local run: what it changed there, and keep it or undo it
-            from nono.remote.review import review_on_host
+            from nono.remote.rollbacks import review_on_host
 
             review_on_host(host, rollback_id)
     return 0 if code is None else code
