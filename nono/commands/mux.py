@@ -11,6 +11,12 @@ import sys
 from nono.commands.options import add_sandbox_options
 from nono.errors import NonoError
 
+# typing costs start-up time to import; annotations here are never evaluated.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from nono.config import Config
+    from nono.remote.hosts import Host
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -21,8 +27,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="start with the built-in default keymap if the configured one is broken",
     )
+    parser.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        dest="hosts",
+        help="show this host's sessions too ([hosts.NAME] of config.toml, or user@host); "
+        "repeatable; adds to [mux] hosts",
+    )
     # `new` is optional: without it the dashboard opens on the sessions already running.
-    parser.usage = "nono mux [-h] [--keymap NAME] [--default-keys] [new [OPTIONS] -- COMMAND ...]"
+    parser.usage = ("nono mux [-h] [--keymap NAME] [--default-keys] [--host HOST] "
+                    "[new [OPTIONS] -- COMMAND ...]")  # fmt: skip
     parser.description = (
         f"{parser.description}. Without new, it opens on the sessions already running."
     )
@@ -30,6 +46,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     new = sub.add_parser("new", help="start a sandboxed session and open the dashboard on it")
     add_sandbox_options(new)
     new.add_argument("--name", "-n", help="a name for the session")
+    new.add_argument(
+        "--host", metavar="HOST", dest="new_host", help="start it on this host (over ssh)"
+    )
     new.add_argument(
         "--rollback", action="store_true", help="snapshot the writable directories first"
     )
@@ -59,6 +78,7 @@ def execute(args: argparse.Namespace) -> int:
         keymap = builtin_default()
         problems.append(f"{exc.message}: using the default keys")
 
+    hosts = _hosts(config, [*args.hosts, *filter(None, [getattr(args, "new_host", None)])])
     focus = None
     if args.mux_command == "new":
         focus = _start_new(args)
@@ -74,7 +94,7 @@ def execute(args: argparse.Namespace) -> int:
 
     from nono.mux.app import Mux
 
-    mux = Mux(keymap, problems, config.notify)
+    mux = Mux(keymap, problems, config.notify, hosts)
     try:
         asyncio.run(mux.run(initial, saved, focus_new=focus))
     finally:
@@ -82,6 +102,16 @@ def execute(args: argparse.Namespace) -> int:
     if mux.detaching:
         print("nono: detached from the dashboard; sessions keep running (nono mux to return)")
     return 0
+
+
+def _hosts(config: Config, named: list[str]) -> list[Host]:
+    """[mux] hosts and the --host ones (each once, in that order), resolved."""
+    if not named and not config.mux.hosts:
+        return []
+    from nono.remote.hosts import resolve
+
+    wanted = list(dict.fromkeys([*config.mux.hosts, *named]))
+    return [resolve(name, config.hosts) for name in wanted]
 
 
 def _start_new(args: argparse.Namespace) -> str:
@@ -101,4 +131,11 @@ def _start_new(args: argparse.Namespace) -> str:
     if result.returncode != 0:
         sys.stderr.write(result.stderr)
         raise NonoError("the new session did not start")
-    return result.stdout.split()[0]
+    started = result.stdout.split()[0]
+    if args.new_host:  # the session's id in the dashboard: `HOST:ID`
+        from nono.config import load_config
+        from nono.mux.hosts import session_id
+        from nono.remote.hosts import resolve
+
+        return session_id(resolve(args.new_host, load_config().hosts).name, started)
+    return started

@@ -1,0 +1,183 @@
+"""`nono mux` with remote hosts, through a real sshd (tests/sshd.py): a host's sessions in panes
+beside this machine's, named HOST:NAME on their borders; typing reaches them; the link lost
+(ssh killed) leaves the panes disconnected, never exited, and the dashboard reconnects by
+itself and redraws; a host down at the start does not keep the dashboard from opening."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+from pathlib import Path
+
+from tests import test_mux
+from tests.mux_helpers import Dashboard
+from tests.sshd import sshd  # noqa: F401 (fixture)
+from tests.test_config import write_config
+
+sessions, dashboard = test_mux.sessions, test_mux.dashboard
+CAT = ("sh", "-c", "echo REMOTE-READY; exec cat")
+
+
+def headers(dash: Dashboard) -> list[str]:
+    """The names on the pane borders: `─ N:NAME`, a remote one's NAME being HOST:NAME."""
+    found = []
+    for line in dash.lines()[:-1]:
+        found += re.findall(r"─ \d+:([\w.:-]+?)[!#]?(?= |─|$)", line)
+    return found
+
+
+def ssh_children(pid: int) -> list[int]:
+    """The ssh processes whose parent is `pid` (the dashboard's links)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :]
+        if comm == "ssh" and int(rest.split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def remote_ps(server) -> list[dict]:
+    done = server.nono("ps", "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_remote_and_local_sessions_side_by_side_typing_reaches_the_remote_agent(
+    sshd,  # noqa: F811
+    sessions,
+    dashboard,
+):
+    write_config(sshd.config_toml("build"))
+    sshd.start_session("far", *CAT)
+    sessions("near")
+    dash = dashboard("--host", "build")
+    dash.wait("REMOTE-READY")
+    dash.wait("READY-near")
+    assert sorted(headers(dash)) == ["build:far", "near"]
+    assert "build:far" in dash.status()
+    # Focus the remote pane and type: the remote cat echoes it back through the link.
+    for _ in range(2):
+        if re.search(r"\d+:build:far\*", dash.status()):
+            break
+        dash.prefix("o")
+        dash.settle(0.2)
+    dash.wait(lambda _: re.search(r"\d+:build:far\*", dash.status()) is not None)
+    dash.type_line("over-the-link")
+    text = dash.wait(lambda t: t.count("over-the-link") >= 2)
+    assert "exited" not in text
+
+
+def test_killing_ssh_leaves_panes_disconnected_and_the_dashboard_reconnects_and_redraws(
+    sshd,  # noqa: F811
+    dashboard,
+):
+    write_config(sshd.config_toml("build") + '[mux]\nhosts = ["build"]\n')
+    sshd.start_session("far", *CAT)
+    dash = dashboard()
+    dash.wait("REMOTE-READY")
+    dash.type_line("before-the-cut")
+    dash.wait(lambda t: t.count("before-the-cut") >= 2)
+    (link,) = ssh_children(dash.child.pid)
+    os.kill(link, signal.SIGKILL)
+    text = dash.wait("disconnected")
+    assert "exited" not in text
+    # The agent runs on, on its host.
+    (far,) = [r for r in remote_ps(sshd) if r["name"] == "far"]
+    assert far["status"] == "running"
+    # Back by itself (no key pressed), over a new ssh, and redrawn from the supervisor.
+    dash.wait_gone("disconnected", timeout=30)
+    assert ssh_children(dash.child.pid) not in ([], [link])
+    dash.wait("before-the-cut")
+    dash.type_line("after-the-cut")
+    dash.wait(lambda t: t.count("after-the-cut") >= 2)
+
+
+def test_a_dashboard_opened_with_a_host_down_still_runs_and_says_why(
+    sessions,
+    dashboard,
+):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    write_config(
+        f'[hosts.gone]\naddress = "me@127.0.0.1"\nssh_options = ["-p", "{port}"]\n'
+        '[mux]\nhosts = ["gone"]\n'
+    )
+    sessions("near")
+    dash = dashboard(env={"NONO_SSH_COMMAND": "ssh -F /dev/null"})
+    dash.wait("READY-near")
+    status = dash.wait(lambda t: "gone disconnected" in t.splitlines()[-1])
+    assert "gone disconnected: cannot reach it (ssh failed)" in status.splitlines()[-1]
+    dash.type_line("echo still-here")
+    dash.wait(lambda t: "still-here" in [line.strip() for line in t.splitlines()])
+
+
+def test_an_unknown_host_in_mux_hosts_is_named_with_its_line(nono):
+    path = write_config('[hosts.build]\naddress = "me@build"\n\n[mux]\nhosts = ["biuld"]\n')
+    done = nono("mux", "--default-keys")
+    assert done.returncode == 1
+    assert f"{path}:5" in done.stderr and "mux.hosts" in done.stderr
+    assert "'biuld'" in done.stderr and "hosts: build" in done.stderr
+    assert "[hosts.biuld]" in done.stderr
+
+
+def test_mux_hosts_must_be_a_list_of_names(nono):
+    write_config('[mux]\nhosts = "build"\n')
+    done = nono("mux")
+    assert done.returncode == 1
+    assert "mux.hosts" in done.stderr and 'hosts = ["build"]' in done.stderr
+
+
+def test_a_split_on_a_host_starts_the_session_there(sshd, dashboard):  # noqa: F811
+    write_config(sshd.config_toml("build"))
+    sshd.start_session("far", *CAT)
+    dash = dashboard("--host", "build")
+    dash.wait("REMOTE-READY")
+    workdir = str(sshd.remote_workdir())
+    dash.prefix("%")
+    dash.wait("new pane host:")
+    dash.send("\x15build\r")  # ctrl-u: the default is the focused pane's host already
+    dash.wait("profile on build:")
+    dash.send("\r")
+    dash.wait("directory on build:")
+    dash.send("\x15" + workdir + "\r")
+    dash.wait("command:")
+    dash.send("\x15sh -c 'echo SPLIT-THERE; exec cat'\r")
+    dash.wait("SPLIT-THERE")
+    names = [r["name"] for r in remote_ps(sshd)]
+    assert len(names) == 2 and "far" in names
+    (new,) = [n for n in names if n != "far"]
+    assert f"build:{new}" in headers(dash)
+
+
+def test_mux_new_on_a_host_starts_it_there_and_opens_on_it(sshd, dashboard):  # noqa: F811
+    write_config(sshd.config_toml("build"))
+    dash = dashboard("new", "--host", "build", "--name", "fresh", "--workdir",
+                     str(sshd.remote_workdir()), "--allow-cwd", "--", *CAT)  # fmt: skip
+    dash.wait("REMOTE-READY")
+    assert headers(dash) == ["build:fresh"]
+    assert [r["name"] for r in remote_ps(sshd)] == ["fresh"]
+
+
+def test_the_chooser_groups_sessions_by_host(sshd, sessions, dashboard):  # noqa: F811
+    write_config(sshd.config_toml("build"))
+    sshd.start_session("far", *CAT)
+    sessions("near")
+    dash = dashboard("--host", "build")
+    dash.wait("REMOTE-READY")
+    dash.prefix("w")
+    dash.wait("LAST LINE")
+    rows = [ln for ln in dash.lines()[:-1] if re.search(r"\b(near|build:far)\b", ln)]
+    assert len(rows) == 2
+    assert "local" in rows[0] and "near" in rows[0]
+    assert "build" in rows[1].split("build:far", 1)[1]
+    dash.wait(lambda t: "REMOTE-READY" in "".join(r for r in t.splitlines() if "build:far" in r))
