@@ -12,6 +12,11 @@ import signal
 import socket
 from pathlib import Path
 
+import pytest
+
+from nono.mux.hosts import host_of, remote_record
+from nono.mux.remote_screen import clean_screen
+from nono.session.protocol import ProtocolError, Screen
 from tests import test_mux
 from tests.mux_helpers import Dashboard
 from tests.sshd import sshd  # noqa: F401 (fixture)
@@ -181,3 +186,52 @@ def test_the_chooser_groups_sessions_by_host(sshd, sessions, dashboard):  # noqa
     assert "local" in rows[0] and "near" in rows[0]
     assert "build" in rows[1].split("build:far", 1)[1]
     dash.wait(lambda t: "REMOTE-READY" in "".join(r for r in t.splitlines() if "build:far" in r))
+
+
+# ---------------------------------------------------------------- what a host sends, made safe
+
+
+def _screen(**kw) -> Screen:
+    fields = {"rows": {"0": [["ok", 0]]}, "styles": [""], "full": True, "cursor": (0, 0),
+              "cursor_visible": True, "size": (10, 2), "title": "t", "alternate": False,
+              "modes": None, "bells": 0, "history": 0}  # fmt: skip
+    fields.update(kw)
+    return Screen(**fields)
+
+
+def test_a_hosts_screen_loses_every_control_character_before_it_is_drawn():
+    hostile = _screen(rows={"0": [["a\x1b]52;c;Zm9v\x07b\x9b2J", 0]]}, title="x\x1b[2Jy")
+    clean = clean_screen(hostile)
+    assert clean.rows == {"0": [["a?]52;c;Zm9v?b?2J", 0]]}
+    assert "\x1b" not in clean.title and clean.title.startswith("x")
+    assert clean_screen(_screen()) == _screen()  # an honest frame is drawn as sent
+
+
+@pytest.mark.parametrize("bad", [
+    {"rows": {"0": [["x", "bg:#ff0000"]]}},  # a style string of the host's own
+    {"rows": {"0": [["x", 5]]}},  # a style not in the table
+    {"rows": {"7": [["x", 0]]}},  # a row below the screen
+    {"size": (100_000, 2)},
+    {"cursor": (-1, 0)},
+])  # fmt: skip
+def test_a_hosts_screen_frame_of_the_wrong_shape_is_refused(bad):
+    with pytest.raises(ProtocolError):
+        clean_screen(_screen(**bad))
+
+
+def test_a_hosts_record_is_rebuilt_cleaned_and_named_for_its_host():
+    record = remote_record(
+        "build",
+        {
+            "id": "abc",
+            "name": "x\x1b[31my",
+            "command": ["a\x07"],
+            "status": "running",
+            "exit_code": True,
+            "size": [5, 9e9],
+        },
+    )
+    assert record.id == "build:abc" and record.name.startswith("build:x")
+    assert "\x1b" not in record.name and "\x07" not in record.command[0]
+    assert record.exit_code is None and record.size == (80, 24)
+    assert host_of(record) == "build"

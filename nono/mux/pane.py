@@ -17,12 +17,13 @@ from typing import Any, Protocol
 from prompt_toolkit.layout.screen import _CHAR_CACHE, Char
 
 from nono.errors import NonoError
+from nono.mux.remote_screen import clean_history, clean_screen
 from nono.mux.render import cell_style_string
 from nono.mux.render import style_string as style_string  # where draw.py has imported it from
 from nono.session import protocol as wire
 from nono.session import registry
 from nono.session.activity import EXITED as ACTIVITY_EXITED
-from nono.session.activity import Activity
+from nono.session.activity import Activity, clean_text
 from nono.session.connection import Connection
 from nono.session.protocol import Frame, Kind, ProtocolError, Reason
 from nono.session.registry import EXITED, Record
@@ -210,7 +211,10 @@ class Pane:
     async def _dial(self) -> Connection:
         """A connection to the supervisor: its socket here, or a channel of its host's link."""
         if self.remote is not None:
-            return await self.remote.channel(str(self.record.extra.get("remote_id", "")))
+            try:
+                return await self.remote.channel(str(self.record.extra.get("remote_id", "")))
+            except NonoError as exc:  # the host said no: as a socket that refuses
+                raise OSError(exc.message) from None
         return await Connection.open("\0" + self.record.socket)
 
     async def _open(self, read_only: bool) -> None:
@@ -255,7 +259,8 @@ class Pane:
 
     def _handle(self, frame: Frame) -> None:
         if frame.kind == Kind.SCREEN:
-            self.apply(wire.Screen.decode(frame, self.cols, self.rows))
+            screen = wire.Screen.decode(frame, self.cols, self.rows)
+            self.apply(screen if self.remote is None else clean_screen(screen))
         elif frame.kind == Kind.EXIT:
             self.exit_code = wire.Exit.decode(frame).code
             self.state = "exited"
@@ -271,7 +276,7 @@ class Pane:
                 asyncio.get_running_loop().create_task(self._reclaim())
         elif frame.kind == Kind.DETACHED:
             detached = wire.Detached.decode(frame)
-            self.problem = detached.text
+            self.problem = clean_text(detached.text)
             self._taken_over = detached.reason is Reason.TAKEN_OVER
             if self._taken_over:
                 self.state = "watching"
@@ -472,6 +477,8 @@ class Pane:
                 except NonoError as exc:  # callers handle a failed request as an OSError
                     raise OSError(exc.message) from None
                 if response is not None:
+                    if self.remote is not None and op == "history":
+                        return clean_history(response)  # the host's words: made safe
                     return response
         finally:
             conn.close()
