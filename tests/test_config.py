@@ -217,8 +217,8 @@ def test_setting_outside_its_section_says_where_it_belongs(home):
 def test_stray_top_level_key_lists_the_sections(home):
     path, error = load_error('\n\ncolour = "red"\n')
     assert (
-        str(error)
-        == f"{path}:3: colour: unknown key (settings go in a section: [ui], [rollback], [notify], [mux])"
+        str(error) == f"{path}:3: colour: unknown key "
+        "(settings go in a section: [ui], [rollback], [notify], [mux])"
     )
 
 
