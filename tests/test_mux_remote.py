@@ -95,13 +95,17 @@ def test_killing_ssh_leaves_panes_disconnected_and_the_dashboard_reconnects_and_
     os.kill(link, signal.SIGKILL)
     text = dash.wait("disconnected")
     assert "exited" not in text
-    # The agent runs on, on its host.
+    # The agent runs on, on its host, and is typed into there while the dashboard is cut off.
     (far,) = [r for r in remote_ps(sshd) if r["name"] == "far"]
     assert far["status"] == "running"
-    # Back by itself (no key pressed), over a new ssh, and redrawn from the supervisor.
+    assert sshd.nono("send-keys", "far", "-l", "while-away").returncode == 0
+    assert sshd.nono("send-keys", "far", "Enter").returncode == 0
+    assert "while-away" not in dash.text()
+    # Back by itself (no key pressed), over a new ssh, and redrawn from the supervisor's
+    # model: what the agent printed meanwhile is on screen.
     dash.wait_gone("disconnected", timeout=30)
     assert ssh_children(dash.child.pid) not in ([], [link])
-    dash.wait("before-the-cut")
+    dash.wait(lambda t: t.count("while-away") >= 2 and "before-the-cut" in t)
     dash.type_line("after-the-cut")
     dash.wait(lambda t: t.count("after-the-cut") >= 2)
 
