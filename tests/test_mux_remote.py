@@ -50,6 +50,12 @@ def ssh_children(pid: int) -> list[int]:
     return found
 
 
+def remote_ps_all(server) -> list[dict]:
+    done = server.nono("ps", "--json", "--all")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 def remote_ps(server) -> list[dict]:
     done = server.nono("ps", "--json")
     assert done.returncode == 0, done.stderr
@@ -93,8 +99,10 @@ def test_killing_ssh_leaves_panes_disconnected_and_the_dashboard_reconnects_and_
     dash.wait(lambda t: t.count("before-the-cut") >= 2)
     (link,) = ssh_children(dash.child.pid)
     os.kill(link, signal.SIGKILL)
-    text = dash.wait("disconnected")
+    text = dash.wait(lambda t: "build disconnected" in t.splitlines()[-1])
     assert "exited" not in text
+    assert re.search(r"0:build:far\S* disconnected", dash.status())  # the session's state word
+    assert re.search(r"─ 0:build:far.* disconnected", text)  # its pane's border
     # The agent runs on, on its host, and is typed into there while the dashboard is cut off.
     (far,) = [r for r in remote_ps(sshd) if r["name"] == "far"]
     assert far["status"] == "running"
@@ -108,6 +116,29 @@ def test_killing_ssh_leaves_panes_disconnected_and_the_dashboard_reconnects_and_
     dash.wait(lambda t: t.count("while-away") >= 2 and "before-the-cut" in t)
     dash.type_line("after-the-cut")
     dash.wait(lambda t: t.count("after-the-cut") >= 2)
+
+
+def test_a_remote_session_is_stopped_and_scrolled_back_through_its_pane(
+    sshd,  # noqa: F811
+    dashboard,
+):
+    write_config(sshd.config_toml("build"))
+    sshd.start_session("far", "sh", "-c", "for i in $(seq 1 60); do echo line-$i; done; exec cat")
+    dash = dashboard("--host", "build")
+    dash.wait("line-60")
+    # Copy mode reads the history through the link.
+    dash.prefix("[")
+    dash.wait(lambda t: "COPY" in t.splitlines()[-1])
+    dash.send("g")  # the oldest line
+    dash.wait(lambda t: any(line.split()[:1] == ["line-1"] for line in t.splitlines()))
+    dash.send("q")
+    dash.wait(lambda t: "COPY" not in t.splitlines()[-1])
+    dash.prefix("x")
+    dash.wait("stop build:far?")
+    dash.send("y")
+    dash.wait(lambda t: re.search(r"build:far.*exited", t) is not None)
+    (far,) = remote_ps_all(sshd)
+    assert far["status"] == "exited"
 
 
 def test_a_dashboard_opened_with_a_host_down_still_runs_and_says_why(
