@@ -34,6 +34,16 @@ def headers(dash: Dashboard) -> list[str]:
     return found
 
 
+def focus(dash: Dashboard, name: str) -> None:
+    """Move the focus (prefix o) until the status bar marks `name` focused."""
+    for _ in range(4):
+        if re.search(rf"\d+:{re.escape(name)}\*", dash.status()):
+            return
+        dash.prefix("o")
+        dash.settle(0.2)
+    raise AssertionError(f"{name} never focused:\n{dash.text()}")
+
+
 def ssh_children(pid: int) -> list[int]:
     """The ssh processes whose parent is `pid` (the dashboard's links)."""
     found = []
@@ -76,12 +86,7 @@ def test_remote_and_local_sessions_side_by_side_typing_reaches_the_remote_agent(
     assert sorted(headers(dash)) == ["build:far", "near"]
     assert "build:far" in dash.status()
     # Focus the remote pane and type: the remote cat echoes it back through the link.
-    for _ in range(2):
-        if re.search(r"\d+:build:far\*", dash.status()):
-            break
-        dash.prefix("o")
-        dash.settle(0.2)
-    dash.wait(lambda _: re.search(r"\d+:build:far\*", dash.status()) is not None)
+    focus(dash, "build:far")
     dash.type_line("over-the-link")
     text = dash.wait(lambda t: t.count("over-the-link") >= 2)
     assert "exited" not in text
@@ -139,6 +144,33 @@ def test_a_remote_session_is_stopped_and_scrolled_back_through_its_pane(
     dash.wait(lambda t: re.search(r"build:far.*exited", t) is not None)
     (far,) = remote_ps_all(sshd)
     assert far["status"] == "exited"
+
+
+def test_next_session_brings_back_a_remote_session_whose_pane_was_closed(
+    sshd,  # noqa: F811
+    sessions,
+    dashboard,
+):
+    write_config(sshd.config_toml("build"))
+    sshd.start_session("far", *CAT)
+    sessions("near")
+    dash = dashboard("--host", "build")
+    dash.wait("REMOTE-READY")
+    focus(dash, "build:far")
+    dash.prefix("X")
+    dash.wait(lambda _: "build:far" not in headers(dash))
+    assert re.search(r"build:far-", dash.status())  # listed, not on screen
+    dash.prefix("n")
+    dash.wait(lambda _: "build:far" in headers(dash))
+    dash.wait("REMOTE-READY")
+
+
+def test_an_unknown_host_given_to_mux_is_named_with_the_configured_ones(dashboard):
+    write_config('[hosts.build]\naddress = "me@build"\n')
+    dash = dashboard("--host", "biuld")
+    dash.exit()
+    said = dash.raw.decode(errors="replace")
+    assert "unknown host 'biuld'" in said and "hosts: build" in said
 
 
 def test_a_dashboard_opened_with_a_host_down_still_runs_and_says_why(
