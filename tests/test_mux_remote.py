@@ -302,3 +302,5 @@ def test_a_hosts_record_is_rebuilt_cleaned_and_named_for_its_host():
     assert "\x1b" not in record.name and "\x07" not in record.command[0]
     assert record.exit_code is None and record.size == (80, 24)
     assert host_of(record) == "build"
+    odd = remote_record("build", {"id": "../x\x1b", "status": "\x1b[2Jexited-ish"})
+    assert odd.id == "build:?" and odd.status == "running"

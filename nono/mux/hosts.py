@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import re
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from nono.errors import NonoError
@@ -21,7 +23,7 @@ from nono.remote.hosts import Host
 from nono.remote.link import Link
 from nono.session.activity import Activity, clean_text
 from nono.session.connection import Connection
-from nono.session.registry import EXITED, Record
+from nono.session.registry import EXITED, RUNNING, STARTING, Record
 
 FIRST_RETRY, LAST_RETRY = 1.0, 30.0  # seconds between attempts, doubling, reset on success
 LIST_EVERY = 1.5  # the host's session list is read this often while its link is up
@@ -29,6 +31,7 @@ STARTUP_WAIT = 5.0  # the dashboard opens after this even if a host has not answ
 DISCONNECTED = "disconnected"
 LOCAL = "local"  # the host column's word for this machine's sessions
 _NUMBER_LIMIT = 1 << 31
+_ID = re.compile(r"^[0-9a-f]{1,64}$")  # a session id, as remote/listing.py checks it
 
 
 def session_id(host: str, remote_id: str) -> str:
@@ -42,7 +45,7 @@ def host_of(record: Record) -> str | None:
     return host if isinstance(host, str) else None
 
 
-def remote_record(host: str, data: dict[str, Any], exited_note: str = "") -> Record:
+def remote_record(host: str, data: dict[str, Any]) -> Record:
     """A record for a session on `host` from what that host said (a listing entry or a
     supervisor's record): untrusted, so each field is checked and each string cleaned; the
     name shown is `HOST:NAME`."""
@@ -56,14 +59,16 @@ def remote_record(host: str, data: dict[str, Any], exited_note: str = "") -> Rec
         ok = isinstance(value, int) and not isinstance(value, bool) and abs(value) < _NUMBER_LIMIT
         return value if ok else None
 
-    rid = text("id")
+    rid = data.get("id")
+    rid = rid if isinstance(rid, str) and _ID.match(rid) else "?"
     command = data.get("command")
     argv = (
         tuple(clean_text(a) for a in command if isinstance(a, str))
         if isinstance(command, list)
         else ()
     )
-    status = text("status", "running")
+    status = data.get("status")
+    status = status if status in (STARTING, RUNNING, EXITED) else RUNNING
     created = data.get("created")
     size = data.get("size")
     cols_rows = (80, 24)
@@ -77,7 +82,7 @@ def remote_record(host: str, data: dict[str, Any], exited_note: str = "") -> Rec
         else 0.0,
         supervisor_pid=0, supervisor_start=0.0, socket="", status=status,
         exit_code=number("exit_code"), attached=number("attached") or 0, size=cols_rows,
-        note=exited_note or None, activity=activity.to_json() if activity else None,
+        activity=activity.to_json() if activity else None,
         extra={"host": host, "remote_id": rid},
     )  # fmt: skip
 
@@ -112,8 +117,10 @@ class HostLink:
             raise OSError(self.lost or DISCONNECTED)
         return await link.channel(remote_id, timeout=10)
 
-    def adopt(self, data: dict[str, Any]) -> Record:
-        return remote_record(self.name, data)
+    def adopt(self, data: dict[str, Any], record: Record) -> Record:
+        """`record` as its supervisor now says it is (a WELCOME's record), cleaned; its id
+        stays the one the dashboard knows it by, whatever the host says."""
+        return replace(remote_record(self.name, data), id=record.id, extra=record.extra)
 
     def current(self, record: Record) -> Record | None:
         """The host's latest word on `record`'s session (None: not listed, or not known)."""
@@ -190,8 +197,6 @@ class HostLink:
 
 
 def _disconnected(record: Record) -> Record:
-    from dataclasses import replace
-
     return replace(record, status=DISCONNECTED, activity=None)
 
 

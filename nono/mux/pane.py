@@ -84,7 +84,7 @@ class Remote(Protocol):
     @property
     def lost(self) -> str | None: ...
     async def channel(self, remote_id: str) -> Connection: ...
-    def adopt(self, data: dict[str, Any]) -> Record: ...
+    def adopt(self, data: dict[str, Any], record: Record) -> Record: ...
     def current(self, record: Record) -> Record | None: ...
 
 
@@ -228,7 +228,7 @@ class Pane:
             conn.close()
             raise
         self.record = (Record.from_json(welcome.record) if self.remote is None
-                       else self.remote.adopt(welcome.record))  # fmt: skip
+                       else self.remote.adopt(welcome.record, self.record))  # fmt: skip
         self.set_doing(Activity.from_json(self.record.activity))
         self._conn = conn
         self._taken_over = False
