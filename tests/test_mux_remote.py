@@ -90,6 +90,12 @@ def test_remote_and_local_sessions_side_by_side_typing_reaches_the_remote_agent(
     dash.type_line("over-the-link")
     text = dash.wait(lambda t: t.count("over-the-link") >= 2)
     assert "exited" not in text
+    # Detaching ends the link's ssh; the remote session runs on.
+    (link,) = ssh_children(dash.child.pid)
+    dash.prefix("d")
+    assert dash.exit() == 0
+    assert not Path(f"/proc/{link}").exists()
+    assert [r["status"] for r in remote_ps(sshd)] == ["running"]
 
 
 def test_killing_ssh_leaves_panes_disconnected_and_the_dashboard_reconnects_and_redraws(

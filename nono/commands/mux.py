@@ -15,6 +15,7 @@ from nono.errors import NonoError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from nono.config import Config
+    from nono.mux.hosts import Hosts
     from nono.remote.hosts import Host
 
 
@@ -57,13 +58,39 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from nono.config import load_config
-    from nono.mux.keymap import KeymapError, builtin_default, load_keymap
     from nono.session import registry
 
     registry.refuse_inside_sandbox()
     if not os.isatty(0) or not os.isatty(1):
         raise NonoError("nono mux needs a terminal", "use nono ps, capture and send-keys instead")
     config = load_config()
+    hosts = _hosts(config, [*args.hosts, *filter(None, [getattr(args, "new_host", None)])])
+    detached = asyncio.run(_dashboard(args, config, hosts))
+    if detached:
+        print("nono: detached from the dashboard; sessions keep running (nono mux to return)")
+    return 0
+
+
+async def _dashboard(args: argparse.Namespace, config: Config, host_list: list[Host]) -> bool:
+    """Open the dashboard until the person leaves it; True when they detached. The hosts'
+    links are started first: each ssh connects while the dashboard loads (about 0.2 s)."""
+    hosts = None
+    if host_list:
+        from nono.mux.hosts import Hosts
+
+        hosts = Hosts(host_list)
+        await hosts.begin()
+    try:
+        return await _open(args, config, hosts)
+    finally:
+        if hosts is not None:
+            await hosts.close()
+
+
+async def _open(args: argparse.Namespace, config: Config, hosts: Hosts | None) -> bool:
+    from nono.mux.keymap import KeymapError, builtin_default, load_keymap
+    from nono.session import registry
+
     name = args.keymap or config.ui.keymap
     prefix = config.ui.prefix if "ui.prefix" in config.explicit else None
     problems = []
@@ -78,7 +105,6 @@ def execute(args: argparse.Namespace) -> int:
         keymap = builtin_default()
         problems.append(f"{exc.message}: using the default keys")
 
-    hosts = _hosts(config, [*args.hosts, *filter(None, [getattr(args, "new_host", None)])])
     focus = None
     if args.mux_command == "new":
         focus = _start_new(args)
@@ -96,12 +122,10 @@ def execute(args: argparse.Namespace) -> int:
 
     mux = Mux(keymap, problems, config.notify, hosts)
     try:
-        asyncio.run(mux.run(initial, saved, focus_new=focus))
+        await mux.run(initial, saved, focus_new=focus)
     finally:
         mux.close()
-    if mux.detaching:
-        print("nono: detached from the dashboard; sessions keep running (nono mux to return)")
-    return 0
+    return mux.detaching
 
 
 def _hosts(config: Config, named: list[str]) -> list[Host]:

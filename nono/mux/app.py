@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from prompt_toolkit.application import Application
@@ -38,7 +37,6 @@ from nono.session.registry import Record
 if TYPE_CHECKING:
     from nono.mux.hosts import HostLink, Hosts
     from nono.mux.pane import Pane
-    from nono.remote.hosts import Host
 
 ESCAPE_WAIT = 0.05  # a lone Esc reaches the agent after this (tmux's escape-time is 500 ms)
 
@@ -49,10 +47,9 @@ class Mux:
         keymap: Keymap,
         problems: list[str] | None = None,
         notify: NotifyConfig | None = None,
-        hosts: Sequence[Host] = (),
+        hosts: Hosts | None = None,
     ) -> None:
-        self.host_list = list(hosts)
-        self.hosts: Hosts | None = None
+        self.hosts = hosts  # the remote hosts shown too (mux/hosts.py); None: none
         self.screen_size = (80, 24)  # the terminal's, as last known
         self.model = Model(keymap.prefix_label, problems, self.invalidate, self._terminal_size)
         self.notifier = Notifier(notify or NotifyConfig(), self._write_raw, self.model.spawn,
@@ -144,8 +141,8 @@ class Mux:
     ) -> None:
         """Show `initial` sessions laid out as `saved` (the last detach left); until detach."""
         model = self.model
-        if self.host_list:
-            initial = [*initial, *await self._start_hosts(saved)]
+        if self.hosts is not None:
+            initial = [*initial, *await self._start_hosts(self.hosts, saved)]
         alive = {r.id for r in initial}
         tree = layout.prune(saved.tree, alive) if saved and saved.tree else None
         if saved and saved.tree and tree is not None:
@@ -191,21 +188,17 @@ class Mux:
                 await self.app.run_async()
         finally:
             watch.close()
-            if self.hosts is not None:
-                await self.hosts.close()
 
-    async def _start_hosts(self, saved: saved_state.Saved | None) -> list[Record]:
-        """Links to the hosts (mux/hosts.py); their sessions to show at the start: the live
+    async def _start_hosts(self, hosts: Hosts, saved: saved_state.Saved | None) -> list[Record]:
+        """The hosts' links up (mux/hosts.py); their sessions to show at the start: the live
         ones and those the saved layout has. A host that cannot be reached is said, and the
         dashboard opens anyway and keeps trying."""
-        from nono.mux.hosts import Hosts
-
-        self.hosts = hosts = Hosts(self.host_list, self._hosts_changed, self._host_back)
+        hosts.on_change, hosts.on_back = self._hosts_changed, self._host_back
         model = self.model
         model.remote_records = hosts.records
         model.remote_of = hosts.of
         model.hosts_down = hosts.down
-        model.host_names = [h.name for h in self.host_list]
+        model.host_names = list(hosts.links)
         model.find_remote = hosts.find
         await hosts.start()
         model.startup_problems.extend(hosts.down())

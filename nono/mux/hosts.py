@@ -89,14 +89,12 @@ def remote_record(host: str, data: dict[str, Any]) -> Record:
 
 class HostLink:
     """One host as the dashboard holds it: its link (None while down), why it is down, and its
-    sessions as last listed. `changed` is called when any of that changes."""
+    sessions as last listed. Its Hosts is told when any of that changes."""
 
-    def __init__(self, host: Host, changed: Callable[[], None],
-                 reopen: Callable[[HostLink], None]) -> None:  # fmt: skip
+    def __init__(self, host: Host, hosts: Hosts) -> None:
         self.host = host
         self.name = host.name
-        self.changed = changed
-        self.reopen = reopen  # the link is back: open this host's panes again
+        self.hosts = hosts
         self.link: Link | None = None
         self.reason = "connecting"  # why there is no link, while there is none
         self.records: list[Record] = []
@@ -141,8 +139,8 @@ class HostLink:
             retry = FIRST_RETRY
             await self.relist()
             self.tried.set()
-            self.reopen(self)
-            self.changed()
+            self.hosts.on_back(self)
+            self.hosts.on_change()
             link = self.link
             await self._listen(link)
             self.link = None
@@ -174,7 +172,7 @@ class HostLink:
             (r.id, r.status, r.activity) for r in self.records
         ]:
             self.records = records
-            self.changed()
+            self.hosts.on_change()
 
     def _down(self, why: str) -> None:
         # ssh's and the relay's words, already cleaned by the link; bounded for the status bar.
@@ -184,7 +182,7 @@ class HostLink:
             r if r.status == EXITED else _disconnected(r) for r in self.records
         ]  # fmt: skip
         self.tried.set()
-        self.changed()
+        self.hosts.on_change()
 
     async def close(self) -> None:
         if self.task is not None:
@@ -201,20 +199,31 @@ def _disconnected(record: Record) -> Record:
 
 
 class Hosts:
-    """Every host the dashboard shows, each with its HostLink."""
+    """Every host the dashboard shows, each with its HostLink. `on_change`: a host's link or
+    sessions changed; `on_back`: a host's link is (back) up, its panes may open again."""
 
-    def __init__(self, hosts: Iterable[Host], changed: Callable[[], None],
-                 reopen: Callable[[HostLink], None]) -> None:  # fmt: skip
-        self.links = {h.name: HostLink(h, changed, reopen) for h in hosts}
+    def __init__(self, hosts: Iterable[Host]) -> None:
+        self.links = {h.name: HostLink(h, self) for h in hosts}
+        self.on_change: Callable[[], None] = lambda: None
+        self.on_back: Callable[[HostLink], None] = lambda host: None
+
+    async def begin(self) -> None:
+        """Start every link at once. Each ssh is started before this returns (its first step
+        forks it), so it connects while the dashboard loads."""
+        for host in self.links.values():
+            if host.task is None:
+                host.task = asyncio.ensure_future(host.run())
+        await asyncio.sleep(0)
 
     async def start(self, wait: float = STARTUP_WAIT) -> None:
-        """Start every link at once; return when each has answered or failed once (or after
-        `wait`: a host that says nothing is shown as connecting, the others are usable)."""
-        for host in self.links.values():
-            host.task = asyncio.ensure_future(host.run())
-        if self.links:
-            await asyncio.wait([asyncio.ensure_future(h.tried.wait())
-                                for h in self.links.values()], timeout=wait)  # fmt: skip
+        """Return when each link has answered or failed once (or after `wait`: a host that
+        says nothing is shown as connecting, the others are usable)."""
+        await self.begin()
+        waits = [asyncio.ensure_future(h.tried.wait()) for h in self.links.values()]
+        if waits:
+            await asyncio.wait(waits, timeout=wait)
+        for waiting in waits:
+            waiting.cancel()
 
     def records(self) -> list[Record]:
         return [r for host in self.links.values() for r in host.records]
