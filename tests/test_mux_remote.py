@@ -17,13 +17,14 @@ import pytest
 from nono.mux.hosts import host_of, remote_record
 from nono.mux.remote_screen import clean_screen
 from nono.session.protocol import ProtocolError, Screen
-from tests import test_mux
+from tests import test_mux, test_mux_activity
 from tests.mux_helpers import Dashboard
 from tests.sshd import sshd  # noqa: F401 (fixture)
 from tests.test_config import write_config
 
 sessions, dashboard = test_mux.sessions, test_mux.dashboard
 CAT = ("sh", "-c", "echo REMOTE-READY; exec cat")
+AGENT = test_mux_activity.AGENT  # prints `Proceed? [y/N]` when sent `ask`
 
 
 def headers(dash: Dashboard) -> list[str]:
@@ -169,6 +170,30 @@ def test_next_session_brings_back_a_remote_session_whose_pane_was_closed(
     dash.prefix("n")
     dash.wait(lambda _: "build:far" in headers(dash))
     dash.wait("REMOTE-READY")
+
+
+def test_next_waiting_opens_a_remote_session_waiting_for_the_person(
+    sshd,  # noqa: F811
+    sessions,
+    dashboard,
+):
+    write_config(sshd.config_toml("build"))
+    sessions("near")
+    dash = dashboard("--host", "build")
+    dash.wait("READY-near")
+    agent = sshd.remote_workdir() / "agent.py"
+    agent.write_text(AGENT)
+    sshd.start_session("asker", "python3", str(agent))
+    assert sshd.nono("wait", "asker", "--state", "idle", "--timeout", "30").returncode == 0
+    assert sshd.nono("send-keys", "asker", "ask", "Enter").returncode == 0
+    # Heard from the host's listing: in the status bar, in no pane.
+    dash.wait(lambda _: re.search(r"\d+:build:asker-? waiting", dash.status()) is not None)
+    assert "build:asker" not in headers(dash)
+    dash.prefix("a")
+    dash.wait("Proceed? [y/N]")
+    assert "build:asker" in headers(dash)
+    dash.type_line("y")
+    dash.wait("answered y")
 
 
 def test_an_unknown_host_given_to_mux_is_named_with_the_configured_ones(dashboard):
