@@ -219,6 +219,7 @@ class Sessions:
                 options,
                 shlex.split(text.strip() or command),
                 os.getcwd(),
+                host=host,
                 horizontal=horizontal,
                 refused=lambda why: ask_command(text, why),
             )
@@ -235,9 +236,11 @@ class Sessions:
         replace: str | None = None,
         horizontal: bool = True,
         refused: Callable[[str], None] | None = None,
+        host: str | None = None,
     ) -> None:
-        """Start a session with `nono run --detached`; what it refuses is said, or given to
-        `refused` (which asks again, keeping the answers)."""
+        """Start a session with `nono run --detached` (`options` name `--host` for one on
+        `host`); what it refuses is said, or given to `refused` (which asks again, keeping the
+        answers)."""
 
         def fail(why: str) -> None:
             if refused is not None and self.model.prompt is None:
@@ -272,9 +275,8 @@ class Sessions:
                 fail(lines[-1])
                 return
             session_id = out.decode().split()[0]
-            if "--host" in options:
-                record = await self._remote_started(options[options.index("--host") + 1],
-                                                    session_id)  # fmt: skip
+            if host is not None:  # its record from the host's own listing
+                record = await self.model.find_remote(host, session_id)
                 if record is None:
                     fail(f"the new session {session_id} is not listed by its host")
                     return
@@ -283,10 +285,6 @@ class Sessions:
             self.add_session(record, replace, horizontal)
 
         self.model.spawn(start())
-
-    async def _remote_started(self, host: str, remote_id: str) -> Record | None:
-        """The record of a session just started on `host`, from the host's own listing."""
-        return await self.model.find_remote(host, remote_id)
 
     def add_session(
         self, record: Record, replace: str | None = None, horizontal: bool = True
