@@ -265,6 +265,7 @@ def test_a_split_on_a_host_starts_the_session_there(sshd, dashboard):  # noqa: F
     assert len(names) == 2 and "far" in names
     (new,) = [n for n in names if n != "far"]
     assert f"build:{new}" in headers(dash)
+    assert len(ssh_children(dash.child.pid)) == 1  # both panes share the host's one link
 
 
 def test_mux_new_on_a_host_starts_it_there_and_opens_on_it(sshd, dashboard):  # noqa: F811
