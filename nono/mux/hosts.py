@@ -19,11 +19,16 @@ from dataclasses import replace
 from typing import Any
 
 from nono.errors import NonoError
-from nono.remote.hosts import Host
-from nono.remote.link import Link
 from nono.session.activity import Activity, clean_text
-from nono.session.connection import Connection
 from nono.session.registry import EXITED, RUNNING, STARTING, Record
+
+# A dashboard without hosts imports this module for host_of and LOCAL only: the link's modules
+# are imported when a host is shown, and annotations here are never evaluated.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from nono.remote.hosts import Host
+    from nono.remote.link import Link
+    from nono.session.connection import Connection
 
 FIRST_RETRY, LAST_RETRY = 1.0, 30.0  # seconds between attempts, doubling, reset on success
 LIST_EVERY = 1.5  # the host's session list is read this often while its link is up
@@ -127,6 +132,8 @@ class HostLink:
     # ------------------------------------------------------------ keeping the link up
 
     async def run(self) -> None:
+        from nono.remote.link import Link
+
         retry = FIRST_RETRY
         while True:
             try:
