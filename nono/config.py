@@ -56,12 +56,21 @@ class NotifyConfig:
 
 
 @dataclass(frozen=True)
+class MuxConfig:
+    """[mux]: what the dashboard shows besides this machine's sessions."""
+
+    # The hosts ([hosts.NAME] or user@host) whose sessions `nono mux` shows too.
+    hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything config.toml can set, with the defaults for what it leaves out."""
 
     ui: UIConfig = field(default_factory=UIConfig)
     rollback: RollbackConfig = field(default_factory=RollbackConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    mux: MuxConfig = field(default_factory=MuxConfig)
     # [hosts.NAME]: the hosts sessions can run on (remote/hosts.py), by name.
     hosts: dict[str, Host] = field(default_factory=dict)
     # The dotted keys the file set, e.g. "ui.prefix": a prefix set by the user beats the
@@ -77,7 +86,9 @@ class Config:
 
 
 CLIPBOARD_CHOICES = ("write", "off")
-_SECTIONS: dict[str, type] = {"ui": UIConfig, "rollback": RollbackConfig, "notify": NotifyConfig}
+_SECTIONS: dict[str, type] = {"ui": UIConfig, "rollback": RollbackConfig, "notify": NotifyConfig,
+                              "mux": MuxConfig}  # fmt: skip
+_LIST_EXAMPLES = {"hosts": 'e.g. hosts = ["build"] (names of [hosts.NAME] tables)'}
 _HOST_KEYS = ("address", "ssh_options", "nono")
 
 
@@ -114,6 +125,7 @@ def _build(doc: Map) -> Config:
     explicit = frozenset(f"{name}.{key}" for name, body in doc.items() for key in body)
     config = Config(**sections, explicit=explicit)
     _check_keys(config, doc.child("ui"))
+    _check_mux_hosts(config, doc.child("mux"))
     return config
 
 
@@ -131,8 +143,11 @@ def _build_section(cls: type, body: Map) -> Any:
             if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
                 got = "an empty or non-string item" if isinstance(value, list) else type_name(
                     value, toml=True)  # fmt: skip
-                body.fail(key, f"must be a list of non-empty strings, got {got}",
-                          f'e.g. {key} = ["notify-send", "nono"]')  # fmt: skip
+                body.fail(
+                    key,
+                    f"must be a list of non-empty strings, got {got}",
+                    _LIST_EXAMPLES.get(key, f'e.g. {key} = ["notify-send", "nono"]'),
+                )
             values[key] = tuple(value)
         if wanted in ("int", "float"):
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
@@ -173,6 +188,20 @@ def _build_hosts(body: Map) -> dict[str, Host]:
                        'e.g. nono = "~/.local/bin/nono"')  # fmt: skip
         hosts[name] = Host(name, address, tuple(options), command.strip())
     return hosts
+
+
+def _check_mux_hosts(config: Config, mux: Map) -> None:
+    """Each of [mux] hosts names a [hosts.NAME] of this file or is a user@host."""
+    from nono.remote.hosts import resolve
+
+    for name in config.mux.hosts:
+        try:
+            resolve(name, config.hosts)
+        except NonoError:
+            known = ", ".join(sorted(config.hosts)) or "none configured"
+            mux.fail("hosts", f"names no host: {name!r} (hosts: {known})",
+                     f'add [hosts.{name}] with address = "user@host", '
+                     "or give user@host")  # fmt: skip
 
 
 def _got(value: object) -> str:
