@@ -341,3 +341,25 @@ def test_a_hosts_record_is_rebuilt_cleaned_and_named_for_its_host():
     assert host_of(record) == "build"
     odd = remote_record("build", {"id": "../x\x1b", "status": "\x1b[2Jexited-ish"})
     assert odd.id == "build:?" and odd.status == "running"
+
+
+def test_a_host_down_when_the_dashboard_opens_keeps_its_panes_in_the_layout(
+    sshd,  # noqa: F811
+    dashboard,
+):
+    write_config(sshd.config_toml("build") + '[mux]\nhosts = ["build"]\n')
+    sshd.start_session("far", *CAT)
+    dash = dashboard()
+    dash.wait("REMOTE-READY")
+    dash.prefix("d")
+    assert dash.exit() == 0
+    # The host cannot be reached: its pane is still there, disconnected, not pruned away.
+    down = dashboard(env={"NONO_SSH_COMMAND": "false"})
+    text = down.wait(lambda t: re.search(r"─ 0:build:\w+.* disconnected", t) is not None)
+    assert "saved pane(s) named sessions that no longer exist" not in text
+    down.prefix("d")
+    assert down.exit() == 0
+    # Reached again: the same pane, redrawn from its supervisor.
+    back = dashboard()
+    back.wait("REMOTE-READY")
+    assert headers(back) == ["build:far"]

@@ -203,6 +203,7 @@ class Mux:
         await hosts.start()
         model.startup_problems.extend(hosts.down())
         in_layout = set(layout.panes(saved.tree)) if saved and saved.tree else set()
+        hosts.expect(in_layout)
         return [r for r in hosts.records() if r.status != registry.EXITED or r.id in in_layout]
 
     def _hosts_changed(self) -> None:

@@ -235,6 +235,20 @@ class Hosts:
     def records(self) -> list[Record]:
         return [r for host in self.links.values() for r in host.records]
 
+    def expect(self, pane_ids: Iterable[str]) -> None:
+        """The saved layout's panes on hosts not reached yet are kept, as disconnected
+        sessions (their names are the ids until the host says more), so a host that is down
+        when the dashboard opens does not lose its panes from the layout; they open when the
+        link comes up (a session that ended meanwhile then says so in its pane)."""
+        known = {r.id for r in self.records()}
+        for pane_id in pane_ids:
+            name, colon, rid = pane_id.partition(":")
+            host = self.links.get(name)
+            if host is None or not colon or host.lost is None:
+                continue  # not a host's pane, or its host is up and listed what it has
+            if _ID.match(rid) and pane_id not in known:
+                host.records.append(_disconnected(remote_record(name, {"id": rid})))
+
     def of(self, record: Record) -> HostLink | None:
         host = host_of(record)
         return self.links.get(host) if host is not None else None
