@@ -15,6 +15,7 @@ import sys
 
 from nono.errors import NonoError
 from nono.remote import wire
+from nono.remote.window import Inbox, SendWindow, credit_payload, read_credit
 from nono.remote.wire import LINK, LinkDecoder, LinkError, LinkFrame, LinkKind
 
 # typing costs start-up time to import; annotations here are never evaluated.
@@ -26,13 +27,27 @@ MAX_CHANNELS = 256  # a link is a dashboard's panes: far fewer
 READ_CHUNK = 1 << 18
 
 
+class _Open:
+    """One open channel here: the local side's bytes on their way into the session's socket,
+    the task copying that socket's bytes back, and the credit the local side gave for them."""
+
+    def __init__(self, inbox: Inbox, window: SendWindow) -> None:
+        self.inbox = inbox
+        self.window = window
+        self.task: asyncio.Task[None] | None = None
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        self.inbox.finish()
+
+
 class Relay:
-    """One link's remote end: its output stream and its open channels (channel id -> the
-    session socket's writer, and the task copying that socket's bytes back)."""
+    """One link's remote end: its output stream and its open channels."""
 
     def __init__(self, out: asyncio.StreamWriter) -> None:
         self.out = out
-        self.channels: dict[int, tuple[asyncio.StreamWriter, asyncio.Task[None]]] = {}
+        self.channels: dict[int, _Open] = {}
 
     async def send(self, data: bytes) -> None:
         self.out.write(data)
@@ -58,26 +73,26 @@ class Relay:
                 await self.send(wire.encode(LINK, LinkKind.REFUSED, {"error": exc.message}))
             return 1
         finally:
-            for writer, task in list(self.channels.values()):
-                task.cancel()
-                writer.close()
+            for chan in list(self.channels.values()):
+                if chan.task is not None:
+                    chan.task.cancel()
+                chan.inbox.abort()
         return 0
 
     async def on_frame(self, frame: LinkFrame) -> None:
         channel = frame.channel
         if frame.kind == LinkKind.DATA:
             if channel in self.channels:  # else closed on this side meanwhile: drop it
-                writer = self.channels[channel][0]
-                writer.write(frame.payload)
-                with contextlib.suppress(OSError):
-                    await writer.drain()
+                self.channels[channel].inbox.put(frame.payload)  # the window bounds it
+        elif frame.kind == LinkKind.CREDIT:
+            amount = read_credit(frame.payload)
+            if channel in self.channels:
+                self.channels[channel].window.grant(amount)
         elif frame.kind == LinkKind.OPEN:
             await self.open(channel, frame.json().get("session"))
         elif frame.kind == LinkKind.CLOSE:
             if channel in self.channels:
-                writer, task = self.channels.pop(channel)
-                task.cancel()
-                writer.close()
+                self.channels.pop(channel).close()
         elif frame.kind == LinkKind.LIST:
             await self.send(wire.encode(channel, LinkKind.LISTED, _listing()))
         else:
@@ -93,16 +108,26 @@ class Relay:
         if refused is not None:
             await self.send(wire.encode(channel, LinkKind.CLOSE, {"error": refused}))
             return
-        task = asyncio.ensure_future(self.pump(channel, reader))
-        self.channels[channel] = (writer, task)
+        chan = _Open(Inbox(writer, lambda n: self._credit(channel, n)), SendWindow())
+        self.channels[channel] = chan
+        chan.task = asyncio.ensure_future(self.pump(channel, reader, chan.window))
         await self.send(wire.encode(channel, LinkKind.OPENED, opened))
 
-    async def pump(self, channel: int, reader: asyncio.StreamReader) -> None:
-        """The session socket's bytes to the link, until it closes."""
+    def _credit(self, channel: int, amount: int) -> None:
+        if channel in self.channels:
+            self.out.write(wire.encode(channel, LinkKind.CREDIT, credit_payload(amount)))
+
+    async def pump(self, channel: int, reader: asyncio.StreamReader, window: SendWindow) -> None:
+        """The session socket's bytes to the link, until it closes; no more at a time than
+        the local side has room for on this channel (a pane that stops reading holds back
+        its own session, whose supervisor paces or drops that client, and no other)."""
         with contextlib.suppress(OSError):
-            while data := await reader.read(READ_CHUNK):
+            while data := await reader.read(min(READ_CHUNK, await window.wait())):
+                window.spend(len(data))
                 await self.send(wire.encode_data(channel, data))
-        if self.channels.pop(channel, None) is not None:
+        chan = self.channels.pop(channel, None)
+        if chan is not None:
+            chan.inbox.abort()  # the session hung up: nothing more goes into its socket
             with contextlib.suppress(OSError):
                 await self.send(wire.encode(channel, LinkKind.CLOSE))
 
