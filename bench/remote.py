@@ -85,6 +85,7 @@ class RemoteNono:
         listed = self.server.nono("ps", "--json").stdout
         for row in json.loads(listed or "[]"):
             self.server.nono("stop", row["id"], "--force")
+        self.server.nono("prune")  # a name is free again for the next measurement
 
 
 class RemoteTmux:
