@@ -117,6 +117,8 @@ class Sshd:
             "StrictModes no\nUsePAM no\nPasswordAuthentication no\n"
             "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
             f"AllowUsers {user}\nPrintMotd no\nLogLevel ERROR\n"
+            # The real ~/.ssh/rc is not run, nor ~/.ssh/environment read (keys: this directory's).
+            "PermitUserRC no\nPermitUserEnvironment no\n"
         )
         (root / "ssh_config").write_text(
             f"Host {ALIAS}\n  HostName 127.0.0.1\n  Port {port}\n"

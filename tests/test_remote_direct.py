@@ -65,8 +65,8 @@ def test_a_session_the_host_does_not_have_is_a_clear_error(sshd):  # noqa: F811
 def test_another_nono_version_is_refused_naming_both(sshd):  # noqa: F811
     with pytest.raises(LinkLost) as info:
         connect(sshd.host(version="9.9.9"), "anything")
-    assert f"nono {__version__} (session protocol 1, link 1) here" in info.value.message
-    assert "nono 9.9.9 (session protocol 1, link 1) on test" in info.value.message
+    assert f"nono {__version__} (session protocol 1, link 2) here" in info.value.message
+    assert "nono 9.9.9 (session protocol 1, link 2) on test" in info.value.message
 
 
 def test_a_host_without_nono_says_what_its_shell_said(sshd):  # noqa: F811

@@ -105,8 +105,8 @@ def test_a_remote_nono_of_another_version_is_refused_naming_both(sshd):  # noqa:
         with pytest.raises(LinkLost) as info:
             await Link.open(sshd.host(version="9.9.9"))
         message = info.value.message
-        assert f"nono {__version__} (session protocol 1, link 1) here" in message
-        assert "nono 9.9.9 (session protocol 1, link 1) on test" in message
+        assert f"nono {__version__} (session protocol 1, link 2) here" in message
+        assert "nono 9.9.9 (session protocol 1, link 2) on test" in message
 
     asyncio.run(main())
 

@@ -44,8 +44,8 @@ def test_a_version_mismatch_names_both_versions():
 
     theirs = {**wire.hello(), "nono": "9.9.9\x1b[2J"}
     why = wire.mismatch(theirs, "here", "on build")
-    ours = f"nono {nono.__version__} (session protocol 1, link 1)"
-    theirs_said = "nono 9.9.9 [2J (session protocol 1, link 1)"
+    ours = f"nono {nono.__version__} (session protocol 1, link 2)"
+    theirs_said = "nono 9.9.9 [2J (session protocol 1, link 2)"
     assert why == f"{ours} here and {theirs_said} on build cannot work together"
     assert wire.mismatch(wire.hello(), "here", "there") is None
 

@@ -3,7 +3,8 @@ byte stream that session/connection.py's Connection reads as if it were a sessio
 
 A channel is one end of a socketpair: the caller's Connection owns the other end, and the link
 copies between its end and the ssh stream. So a remote pane is a Connection like a local one
-(the same framing, handshake and hang-up), and the kernel's socket buffer paces each channel.
+(the same framing, handshake and hang-up). Each channel is paced on its own by credit
+(remote/window.py): a pane that stops reading never holds back another's bytes.
 Everything the remote side sends is untrusted: link frames are bounded (remote/wire.py), its
 words are cleaned before they reach an error message, and nothing it sends is ever run."""
 
@@ -17,6 +18,7 @@ import socket
 from nono.errors import NonoError
 from nono.remote import wire
 from nono.remote.hosts import KEEPALIVE, Host, ssh_argv
+from nono.remote.window import Inbox, SendWindow, credit_payload, read_credit
 from nono.remote.wire import LINK, LinkDecoder, LinkError, LinkFrame, LinkKind, LinkLost
 from nono.session.activity import clean_text
 from nono.session.connection import Connection
@@ -33,17 +35,24 @@ STDERR_KEPT = 16 * 1024  # of ssh's own stderr, for the error that says why a li
 
 
 class _Channel:
-    """The link's end of one channel: the socket it copies to and from, and that copy."""
+    """The link's end of one channel: the socket it copies to and from, that copy (out), the
+    host's bytes on their way in, and the credit the host gave for more."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.writer: asyncio.StreamWriter | None = None
         self.task: asyncio.Task[None] | None = None
+        self.inbox: Inbox | None = None
+        self.window = SendWindow()
 
     def close(self) -> None:
+        """The host closed it (or the link is gone): what came is still passed on, then the
+        caller's Connection reads the hang-up."""
         if self.task is not None:
             self.task.cancel()
-        if self.writer is not None:
+        if self.inbox is not None:
+            self.inbox.finish()
+        elif self.writer is not None:
             self.writer.close()
         else:
             self.sock.close()
@@ -135,15 +144,23 @@ class Link:
         does the session handshake on it as on a local socket. NonoError when the host says
         no (no such session, ...) or the link is lost."""
         channel = next(self.ids)
-        opened = await self._ask(channel, LinkKind.OPEN, {"session": session}, timeout)
-        if opened.kind != LinkKind.OPENED:
-            raise NonoError(f"host {self.host.name}: {self._said(opened, 'refused')}")
+        # Ready before OPEN is sent: the host's first bytes may follow OPENED at once.
         theirs, ours = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         chan = _Channel(theirs)
-        self.channels[channel] = chan
         reader, chan.writer = await asyncio.open_unix_connection(sock=theirs)
-        chan.task = asyncio.ensure_future(self._pump(channel, reader))
+        chan.inbox = Inbox(chan.writer, lambda n: self._credit(channel, n))
         reader2, writer2 = await asyncio.open_unix_connection(sock=ours)
+        self.channels[channel] = chan
+        try:
+            opened = await self._ask(channel, LinkKind.OPEN, {"session": session}, timeout)
+            if opened.kind != LinkKind.OPENED:
+                raise NonoError(f"host {self.host.name}: {self._said(opened, 'refused')}")
+        except BaseException:
+            self.channels.pop(channel, None)
+            chan.inbox.abort()
+            writer2.close()
+            raise
+        chan.task = asyncio.ensure_future(self._pump(channel, chan, reader))
         return Connection(reader=reader2, writer=writer2)
 
     async def sessions(self, timeout: float = 30) -> list[Listed]:
@@ -184,19 +201,25 @@ class Link:
         assert self.proc.stdin is not None
         self.proc.stdin.write(data)
 
-    async def _pump(self, channel: int, reader: asyncio.StreamReader) -> None:
-        """What the caller's Connection writes, to the remote session, until it closes."""
+    def _credit(self, channel: int, amount: int) -> None:
+        if self.lost is None and channel in self.channels:
+            with contextlib.suppress(OSError):
+                self._send(wire.encode(channel, LinkKind.CREDIT, credit_payload(amount)))
+
+    async def _pump(self, channel: int, chan: _Channel, reader: asyncio.StreamReader) -> None:
+        """What the caller's Connection writes, to the remote session, until it closes; no
+        more at a time than the host has room for on this channel."""
         assert self.proc.stdin is not None
         with contextlib.suppress(OSError):
-            while data := await reader.read(READ_CHUNK):
+            while data := await reader.read(min(READ_CHUNK, await chan.window.wait())):
+                chan.window.spend(len(data))
                 self._send(wire.encode_data(channel, data))
                 await self.proc.stdin.drain()
-        chan = self.channels.pop(channel, None)
-        if chan is not None and self.lost is None:
+        if self.channels.pop(channel, None) is not None and self.lost is None:
             with contextlib.suppress(OSError):
                 self._send(wire.encode(channel, LinkKind.CLOSE))
-        if chan is not None and chan.writer is not None:
-            chan.writer.close()  # the caller closed its end: close ours, not this task
+        if chan.inbox is not None:
+            chan.inbox.abort()  # the caller closed its end: close ours, not this task
 
     # ------------------------------------------------------------ the stream from the host
 
@@ -221,10 +244,14 @@ class Link:
     async def _on_frame(self, frame: LinkFrame) -> None:
         if frame.kind == LinkKind.DATA:
             chan = self.channels.get(frame.channel)
-            if chan is not None and chan.writer is not None:
-                chan.writer.write(frame.payload)
-                with contextlib.suppress(OSError):
-                    await chan.writer.drain()
+            if chan is not None and chan.inbox is not None:
+                chan.inbox.put(frame.payload)  # never waits: the window bounds what it holds
+            return
+        if frame.kind == LinkKind.CREDIT:
+            amount = read_credit(frame.payload)
+            chan = self.channels.get(frame.channel)
+            if chan is not None:
+                chan.window.grant(amount)
             return
         if frame.kind == LinkKind.REFUSED and frame.channel == LINK:
             raise LinkError(f"the relay refused: {self._said(frame, 'refused')}")
@@ -255,19 +282,31 @@ class Link:
 
     # ------------------------------------------------------------ closing
 
+    async def _discard_output(self) -> None:
+        if self.reader_task is not None and not self.reader_task.done():
+            return  # the read loop is still reading it
+        assert self.proc.stdout is not None
+        with contextlib.suppress(OSError):
+            while await self.proc.stdout.read(READ_CHUNK):
+                pass
+
     async def close(self) -> None:
         """End the link: its channels close, ssh exits; the remote sessions keep running."""
         self._lose(f"host {self.host.name}: link closed")
         if self.proc.stdin is not None:
             with contextlib.suppress(OSError):
                 self.proc.stdin.close()
+        # What the host still sends is read and dropped: a link lost while it sent (garbled,
+        # over its credit) left ssh's output unread, and asyncio's wait() for a process waits
+        # for its pipes to close too.
+        discard = asyncio.ensure_future(self._discard_output())
         try:
             await asyncio.wait_for(self.proc.wait(), 5)
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.kill()
             await self.proc.wait()
-        for task in (self.reader_task, getattr(self, "_stderr_task", None)):
+        for task in (self.reader_task, getattr(self, "_stderr_task", None), discard):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -2,11 +2,12 @@
 
 A link frame is [channel id (4 bytes), kind (1), payload length (4)] and the payload. Channel 0
 is the link's own (HELLO, REFUSED); a channel the local side opens is one session's socket on
-the remote host (OPEN, OPENED, DATA both ways, CLOSE) or one request (LIST, LISTED). DATA
-carries the session protocol's bytes as they are (session/protocol.py frames them; the relay
-does not read them), so both ends of a channel speak to the supervisor exactly as a local
-client does. Everything a remote side sends is untrusted: frames are bounded, an unknown kind
-or a frame too large closes the link, and no payload is ever run."""
+the remote host (OPEN, OPENED, DATA and CREDIT both ways, CLOSE) or one request (LIST, LISTED).
+DATA carries the session protocol's bytes as they are (session/protocol.py frames them; the
+relay does not read them), so both ends of a channel speak to the supervisor exactly as a
+local client does; CREDIT paces each channel on its own (remote/window.py). Everything a
+remote side sends is untrusted: frames are bounded, an unknown kind or a frame too large
+closes the link, and no payload is ever run."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-LINK_VERSION = 1
+LINK_VERSION = 2  # 2: CREDIT, flow control per channel (remote/window.py)
 HEADER = struct.Struct(">IBI")  # channel, kind, payload length
 MAX_PAYLOAD = 4 * 1024 * 1024 + 1024  # a LISTED answer of a full session frame's size
 DATA_CHUNK = 256 * 1024  # DATA frames are cut to this: one channel never holds the link long
@@ -39,6 +40,7 @@ class LinkKind(enum.IntEnum):
     CLOSE = 6  # both ways: the channel is done ({error} when it failed or was refused)
     LIST = 7  # local -> remote: what `nono ps --json --all` says there
     LISTED = 8  # remote -> local: that JSON list (read with remote/listing.py parse_ps)
+    CREDIT = 9  # both ways: [u32] more DATA bytes the sender may send (remote/window.py)
 
 
 class LinkLost(NonoError):

@@ -164,7 +164,9 @@ def attach(
     saved = None
     if os.isatty(stdin):
         saved = termios.tcgetattr(stdin)
-        tty.setraw(stdin)
+        # TCSANOW, not setraw's TCSAFLUSH: what was typed while it connected (an ssh to another
+        # host takes a while) is the person's input, not noise to discard.
+        tty.setraw(stdin, termios.TCSANOW)
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     old_wakeup = signal.set_wakeup_fd(wake_w)
     old_winch = signal.signal(signal.SIGWINCH, lambda *_: None)
