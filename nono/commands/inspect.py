@@ -67,6 +67,9 @@ def execute(args: argparse.Namespace) -> int:
         rows.insert(3, ("activity", activity.explain()))
     if data.get("note"):
         rows.append(("note", data["note"]))
+    logout = (data.get("extra") or {}).get("logout")
+    if isinstance(logout, str):  # session/logout.py: what may end it when the person logs out
+        rows.append(("logout", logout))
     for key, value in rows:
         print(f"{key:<11} {value}")
     for note in data["sandbox"].get("enforcement", []):
