@@ -19,7 +19,7 @@ from nono.errors import NonoError
 from nono.session import activity as act
 from nono.session import registry
 from nono.session.client import Control
-from nono.session.protocol import ProtocolError, Request, read_response
+from nono.session.protocol import ProtocolError, Request
 
 # typing costs start-up time to import; annotations here are never evaluated.
 TYPE_CHECKING = False
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from typing import Any
 
     from nono.remote.hosts import Host
-    from nono.session.connection import Connection
 
 TIMED_OUT = 124  # timeout(1)'s status, so scripts can tell "not yet" from "failed"
 GONE_WITHIN = 2.0  # seconds a supervisor that hung up on a wait has to finish dying
@@ -94,7 +93,7 @@ def execute(args: argparse.Namespace) -> int:
         wanted = {"state": args.state, "pattern": args.pattern}
         try:
             control.conn.send(Request("wait", {k: v for k, v in wanted.items() if v is not None}))
-            answer = _answer(control.conn, deadline)
+            answer = control.conn.response("wait", deadline)
         except TimeoutError:  # ours to take: leaving hangs up, and the supervisor drops the wait
             return timed_out(registry.reconcile(registry.read_record(record.id)), args)
         except (OSError, ProtocolError):
@@ -130,21 +129,6 @@ def _on_host(host: Host, ref: str, args: argparse.Namespace) -> int:
         return TIMED_OUT
     assert waited.ended is not None
     return ended_as(waited.name, *waited.ended, args)
-
-
-def _answer(conn: Connection, deadline: float | None) -> dict[str, Any] | None:
-    """The supervisor's answer to the wait, or None if it hung up; TimeoutError when the
-    deadline passes first. Frames in between (an EXIT) are not the answer."""
-    while True:
-        left = None if deadline is None else deadline - time.monotonic()
-        if left is not None and left <= 0:
-            raise TimeoutError
-        frame = conn.read(left)
-        if frame is None:
-            return None
-        response = read_response(frame, "wait")
-        if response is not None:
-            return response
 
 
 def say(line: str) -> None:

@@ -25,7 +25,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from nono.session.connection import Connection
 
 GONE_WITHIN = 3.0  # seconds a supervisor that hung up on a wait has to show as exited there
 
@@ -53,7 +52,7 @@ def wait_on_host(host: Host, ref: str, wanted: dict[str, str], timeout: float | 
     with control:
         try:
             control.conn.send(Request("wait", wanted))
-            answer = _answer(control.conn, deadline)
+            answer = control.conn.response("wait", deadline)
         except TimeoutError:  # ours to take: hanging up drops the wait there
             return _timed_out(control)
         except (OSError, ProtocolError):
@@ -68,20 +67,6 @@ def wait_on_host(host: Host, ref: str, wanted: dict[str, str], timeout: float | 
         hung_up = NonoError(f"session {control.name} hung up during the wait")
         return _ended(host, ref, hung_up, settle=GONE_WITHIN)
     return Waited(control.name, answer=answer)
-
-
-def _answer(conn: Connection, deadline: float | None) -> dict[str, Any] | None:
-    """The answer to the wait, None if the supervisor hung up; TimeoutError at the deadline."""
-    while True:
-        left = None if deadline is None else deadline - time.monotonic()
-        if left is not None and left <= 0:
-            raise TimeoutError
-        frame = conn.read(left)
-        if frame is None:
-            return None
-        response = read_response(frame, "wait")
-        if response is not None:
-            return response
 
 
 def _timed_out(control: RemoteControl) -> Waited:
