@@ -144,6 +144,12 @@ def _main(argv: list[str] | None) -> int:
     if "--" in argv:
         cut = argv.index("--")
         argv, tail = argv[:cut], argv[cut + 1 :]
+    if argv[:1] == ["relay"] and tail is None:
+        # The remote end of a link (remote/relay.py): for a nono at the other end of ssh, so
+        # not in the command table (or `nono --help`).
+        from nono.remote.relay import main as relay
+
+        return relay(argv[1:])
     # Importing every command costs a sandboxed agent's start a few milliseconds each.
     parser = build_parser(only=_command_name(argv))
     # Unknown options are reported by the command they were given to, so the error can point

@@ -15,6 +15,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from nono.remote.hosts import Host
     from nono.userfile import Map
 
 
@@ -55,12 +56,23 @@ class NotifyConfig:
 
 
 @dataclass(frozen=True)
+class MuxConfig:
+    """[mux]: what the dashboard shows besides this machine's sessions."""
+
+    # The hosts ([hosts.NAME] or user@host) whose sessions `nono mux` shows too.
+    hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything config.toml can set, with the defaults for what it leaves out."""
 
     ui: UIConfig = field(default_factory=UIConfig)
     rollback: RollbackConfig = field(default_factory=RollbackConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    mux: MuxConfig = field(default_factory=MuxConfig)
+    # [hosts.NAME]: the hosts sessions can run on (remote/hosts.py), by name.
+    hosts: dict[str, Host] = field(default_factory=dict)
     # The dotted keys the file set, e.g. "ui.prefix": a prefix set by the user beats the
     # keymap's own, the default one does not.
     explicit: frozenset[str] = frozenset()
@@ -74,7 +86,10 @@ class Config:
 
 
 CLIPBOARD_CHOICES = ("write", "off")
-_SECTIONS: dict[str, type] = {"ui": UIConfig, "rollback": RollbackConfig, "notify": NotifyConfig}
+_SECTIONS: dict[str, type] = {"ui": UIConfig, "rollback": RollbackConfig, "notify": NotifyConfig,
+                              "mux": MuxConfig}  # fmt: skip
+_LIST_EXAMPLES = {"hosts": 'e.g. hosts = ["build"] (names of [hosts.NAME] tables)'}
+_HOST_KEYS = ("address", "ssh_options", "nono")
 
 
 def config_path() -> Path:
@@ -97,16 +112,20 @@ def load_config(path: Path | None = None) -> Config:
 def _build(doc: Map) -> Config:
     sections: dict[str, Any] = {}
     for name, body in doc.items():
-        if name not in _SECTIONS:
+        if name not in (*_SECTIONS, "hosts"):
             if not isinstance(body, dict):
                 doc.fail(name, "unknown key", _home_of(name))
-            doc.fail(name, "unknown section", did_you_mean(name, _SECTIONS))
+            doc.fail(name, "unknown section", did_you_mean(name, (*_SECTIONS, "hosts")))
         if not isinstance(body, userfile.Map):  # parse_toml makes every table one
             doc.fail(name, f"must be a table ([{name}]), got {type_name(body, toml=True)}")
-        sections[name] = _build_section(_SECTIONS[name], body)
+        if name == "hosts":
+            sections[name] = _build_hosts(body)
+        else:
+            sections[name] = _build_section(_SECTIONS[name], body)
     explicit = frozenset(f"{name}.{key}" for name, body in doc.items() for key in body)
     config = Config(**sections, explicit=explicit)
     _check_keys(config, doc.child("ui"))
+    _check_mux_hosts(config, doc.child("mux"))
     return config
 
 
@@ -124,8 +143,11 @@ def _build_section(cls: type, body: Map) -> Any:
             if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
                 got = "an empty or non-string item" if isinstance(value, list) else type_name(
                     value, toml=True)  # fmt: skip
-                body.fail(key, f"must be a list of non-empty strings, got {got}",
-                          f'e.g. {key} = ["notify-send", "nono"]')  # fmt: skip
+                body.fail(
+                    key,
+                    f"must be a list of non-empty strings, got {got}",
+                    _LIST_EXAMPLES.get(key, f'e.g. {key} = ["notify-send", "nono"]'),
+                )
             values[key] = tuple(value)
         if wanted in ("int", "float"):
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
@@ -133,6 +155,61 @@ def _build_section(cls: type, body: Map) -> Any:
                 got = type_name(value, toml=True)
                 body.fail(key, f"must be a non-negative {wanted}, got {got}")
     return cls(**values)
+
+
+def _build_hosts(body: Map) -> dict[str, Host]:
+    """[hosts.NAME] tables: address (required), ssh_options, nono."""
+    from nono.remote.hosts import NAME, Host
+
+    hosts = {}
+    example = 'e.g. [hosts.build] address = "me@build.example.com"'
+    for name, table in body.items():
+        if not isinstance(table, userfile.Map):
+            body.fail(name, f"must be a table ([hosts.{name}]), got {type_name(table, toml=True)}")
+        if not NAME.match(name):
+            # It is typed before the colon of NAME:SESSION and shown in a column.
+            body.fail(name, "a host name is letters, digits, '.', '_' and '-'", example)
+        table.check_keys(_HOST_KEYS)
+        address = table.get("address")
+        if address is None:
+            body.fail(name, "address is missing", example)
+        if not isinstance(address, str) or not address.strip():
+            table.fail("address", f"must be a non-empty string, got {_got(address)}", example)
+        if address.startswith("-") or any(c.isspace() for c in address):
+            # ssh would read "-oProxyCommand=..." as an option: an address is never one.
+            table.fail("address", f"is not a host ssh can reach: {address!r}", example)
+        options = table.get("ssh_options", [])
+        if not isinstance(options, list) or not all(isinstance(o, str) and o for o in options):
+            table.fail("ssh_options", f"must be a list of non-empty strings, got {_got(options)}",
+                       'e.g. ssh_options = ["-p", "2222"]')  # fmt: skip
+        command = table.get("nono", "nono")
+        if not isinstance(command, str) or not command.strip():
+            table.fail("nono", f"must be a non-empty string, got {_got(command)}",
+                       'e.g. nono = "~/.local/bin/nono"')  # fmt: skip
+        hosts[name] = Host(name, address, tuple(options), command.strip())
+    return hosts
+
+
+def _check_mux_hosts(config: Config, mux: Map) -> None:
+    """Each of [mux] hosts names a [hosts.NAME] of this file or is a user@host."""
+    from nono.remote.hosts import resolve
+
+    for name in config.mux.hosts:
+        try:
+            resolve(name, config.hosts)
+        except NonoError:
+            known = ", ".join(sorted(config.hosts)) or "none configured"
+            mux.fail("hosts", f"names no host: {name!r} (hosts: {known})",
+                     f'add [hosts.{name}] with address = "user@host", '
+                     "or give user@host")  # fmt: skip
+
+
+def _got(value: object) -> str:
+    if isinstance(value, str):
+        return "an empty string"
+    if isinstance(value, list):
+        return "an empty or non-string item"
+    return type_name(value, toml=True)
 
 
 def _check_keys(config: Config, ui: Map) -> None:

@@ -173,7 +173,10 @@ def test_unknown_names_are_matched_without_case(home):
 
 def test_unknown_section_unlike_any_lists_the_known_ones(home):
     path, error = load_error('[ui]\nkeymap = "tmux"\n\n[colours]\nfg = "red"\n')
-    assert str(error) == f"{path}:4: colours: unknown section (known: ui, rollback, notify)"
+    assert (
+        str(error)
+        == f"{path}:4: colours: unknown section (known: ui, rollback, notify, mux, hosts)"
+    )
 
 
 def test_unknown_key_suggests_the_close_one(home):
@@ -214,8 +217,8 @@ def test_setting_outside_its_section_says_where_it_belongs(home):
 def test_stray_top_level_key_lists_the_sections(home):
     path, error = load_error('\n\ncolour = "red"\n')
     assert (
-        str(error)
-        == f"{path}:3: colour: unknown key (settings go in a section: [ui], [rollback], [notify])"
+        str(error) == f"{path}:3: colour: unknown key "
+        "(settings go in a section: [ui], [rollback], [notify], [mux])"
     )
 
 

@@ -8,6 +8,7 @@ running. The second half drives real sessions whose agent is a small script.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -422,3 +423,16 @@ def test_wait_when_the_supervisor_dies_mid_wait_says_the_code_is_lost(nono, agen
     finally:
         for_exit.kill()
         for_prompt.kill()
+
+
+def test_inspect_says_when_logging_out_may_end_the_session(nono, records):
+    # session/logout.py stores why it could not keep the session past a logout; the person
+    # reads it here (nono run printed it once, at the start).
+    said = "logind ends this login's processes at logout and no systemd user manager answers"
+    record = records("kept", activity("working", 5))
+    registry.write_record(dataclasses.replace(record, extra={"logout": said}))
+    r = nono("inspect", "kept")
+    assert r.returncode == 0, r.stderr
+    assert f"logout      {said}\n" in r.stdout
+    records("plain", activity("working", 5))
+    assert "logout" not in nono("inspect", "plain").stdout

@@ -9,9 +9,15 @@ from nono.errors import NonoError
 from nono.session import registry
 from nono.session.client import Control
 
+# typing costs start-up time to import; annotations here are never evaluated.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from nono.remote.hosts import Host
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("session", help="id, unique id prefix, or name")
+    parser.add_argument("session", help="id, unique id prefix, or name (HOST:NAME on a host)")
+    parser.add_argument("--host", metavar="HOST", help="the session is on this host (over ssh)")
     parser.add_argument(
         "--history",
         "-S",
@@ -25,6 +31,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     registry.refuse_inside_sandbox()
+    host, ref = None, args.session
+    if args.host or ":" in ref:  # maybe another host's: what that costs only then
+        from nono.remote.target import target
+
+        host, ref = target(args.session, args.host)
+    if host is not None:
+        return _capture_remote(host, ref, args)
     record = registry.resolve(args.session)
     if record.status == registry.EXITED:
         text = _final(record, args)
@@ -32,6 +45,30 @@ def execute(args: argparse.Namespace) -> int:
         with Control(record) as control:
             text = control.request("capture", history=args.history, ansi=args.ansi)["text"]
     sys.stdout.write(text + "\n")
+    return 0
+
+
+def _capture_remote(host: Host, ref: str, args: argparse.Namespace) -> int:
+    """The screen from the session's supervisor there; an exited session's last screen from
+    that host's nono, which keeps it. Either way cleaned: it is another host's."""
+    from nono.remote.target import RemoteControl, clean_screen
+    from nono.remote.wire import LinkLost
+
+    try:
+        remote = RemoteControl(host, ref)
+    except LinkLost:
+        raise
+    except NonoError:  # no supervisor answers for it there: exited, or no such session
+        from nono.remote import oneshot
+
+        wanted = ["capture", "--history", str(args.history), *(["--ansi"] if args.ansi else [])]
+        done = oneshot.run(host, [*wanted, ref])
+        if done.code == 0:
+            sys.stdout.write(clean_screen(done.output.decode(errors="replace"), args.ansi))
+        return oneshot.outcome(host, done)
+    with remote:
+        answer = remote.request("capture", history=args.history, ansi=args.ansi)
+    sys.stdout.write(clean_screen(str(answer.get("text", "")), args.ansi) + "\n")
     return 0
 
 

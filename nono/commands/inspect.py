@@ -19,12 +19,23 @@ if TYPE_CHECKING:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("session", help="id, unique id prefix, or name")
+    parser.add_argument("session", help="id, unique id prefix, or name (HOST:NAME on a host)")
+    parser.add_argument("--host", metavar="HOST", help="the session is on this host (over ssh)")
     parser.add_argument("--json", action="store_true", help="JSON output")
 
 
 def execute(args: argparse.Namespace) -> int:
     registry.refuse_inside_sandbox()
+    if args.host or ":" in args.session:  # maybe another host's: what that costs only then
+        from nono.remote.target import target
+
+        host, ref = target(args.session, args.host)
+        if host is not None:  # that host's nono reads its records (an exited one too)
+            from nono.remote.oneshot import forward
+
+            json_args = ["--json"] if args.json else []
+            return forward(host, ["inspect", *json_args, ref],
+                           as_json=dict if args.json else None)  # fmt: skip
     record = registry.resolve(args.session)
     data = record.to_json()
     data["uptime"] = uptime(record)
@@ -56,6 +67,9 @@ def execute(args: argparse.Namespace) -> int:
         rows.insert(3, ("activity", activity.explain()))
     if data.get("note"):
         rows.append(("note", data["note"]))
+    logout = (data.get("extra") or {}).get("logout")
+    if isinstance(logout, str):  # session/logout.py: what may end it when the person logs out
+        rows.append(("logout", logout))
     for key, value in rows:
         print(f"{key:<11} {value}")
     for note in data["sandbox"].get("enforcement", []):

@@ -20,13 +20,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     ls.add_argument("--path", help="only rollbacks whose roots contain PATH")
     ls.add_argument("--recent", type=int, metavar="N", help="only the N newest")
     ls.add_argument("--json", action="store_true")
+    _host_option(ls)
     show = sub.add_parser("show", help="what changed: created, modified, deleted, mode changes")
-    show.add_argument("id")
+    show.add_argument("id", help="rollback id (HOST:ID on a host)")
+    _host_option(show)
     show.add_argument("--diff", action="store_true", help="unified diffs of text files")
     show.add_argument("--turn", metavar="N", help="only what turn N (1.., or last) changed")
     show.add_argument("--json", action="store_true")
     restore = sub.add_parser("restore", help="put the files back (default: as before the session)")
-    restore.add_argument("id")
+    restore.add_argument("id", help="rollback id (HOST:ID on a host)")
+    _host_option(restore)
     which = restore.add_mutually_exclusive_group()
     which.add_argument(
         "--snapshot",
@@ -43,17 +46,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--force", action="store_true", help="overwrite files you changed after the session"
     )
     verify = sub.add_parser("verify", help="recompute every hash and Merkle root")
-    verify.add_argument("id")
+    verify.add_argument("id", help="rollback id (HOST:ID on a host)")
+    _host_option(verify)
     cleanup = sub.add_parser("cleanup", help="remove old rollbacks")
     cleanup.add_argument("--keep", type=int, metavar="N", help="keep the N newest")
     cleanup.add_argument("--older-than", type=float, metavar="DAYS")
     cleanup.add_argument("--dry-run", action="store_true")
 
 
+def _host_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", metavar="HOST", help="the rollback is on this host (over ssh)")
+
+
 def execute(args: argparse.Namespace) -> int:
     from nono.session.registry import refuse_inside_sandbox
 
     refuse_inside_sandbox()
+    ref = getattr(args, "id", None) or ""
+    if getattr(args, "host", None) or ":" in ref:  # maybe another host's: only then its cost
+        from nono.remote.target import target
+
+        host, ref = target(ref, args.host)
+        if host is not None:
+            from nono.remote.rollbacks import on_host
+
+            return on_host(host, ref, args)
     actions = {"list": _list, "show": _show, "restore": _restore, "verify": _verify,
                "cleanup": _cleanup}  # fmt: skip
     return actions[args.action](args)

@@ -54,6 +54,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     session.add_argument("--name", "-n", help="a name for the session (default: COMMAND-xxxx)")
     session.add_argument(
+        "--host",
+        metavar="HOST",
+        help="start the session on this host ([hosts.NAME] of config.toml, or user@host), "
+        "over ssh (attached to this terminal, or --detached)",
+    )
+    session.add_argument(
         "--size",
         type=_size,
         default=None,
@@ -95,6 +101,10 @@ def _size(text: str) -> tuple[int, int]:
 def execute(args: argparse.Namespace) -> int:
     if not args.cmd:
         raise NonoError("no command given", "usage: nono run [options] -- COMMAND [ARGS...]")
+    if args.host:
+        from nono.remote.forward import run_detached
+
+        return run_detached(args)
     environ = dict(os.environ)
     if args.detached:  # drawn by nono's terminal model, not the terminal this was typed in
         environ = env_mod.rendered_by_model(environ)

@@ -12,7 +12,8 @@ from nono.session.client import Control
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("session", help="id, unique id prefix, or name")
+    parser.add_argument("session", help="id, unique id prefix, or name (HOST:NAME on a host)")
+    parser.add_argument("--host", metavar="HOST", help="the session is on this host (over ssh)")
     parser.add_argument(
         "--timeout",
         "-t",
@@ -25,6 +26,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     registry.refuse_inside_sandbox()
+    if args.host or ":" in args.session:  # maybe another host's: what that costs only then
+        from nono.remote.target import RemoteControl, target
+
+        host, ref = target(args.session, args.host)
+        if host is not None:
+            with RemoteControl(host, ref) as remote:
+                how = {"timeout": args.timeout, "force": args.force}
+                response = remote.request("stop", wait=args.timeout + 30, **how)
+            code = response.get("exit_code")
+            print(f"stopped {remote.name}: exit code {code if isinstance(code, int) else None}")
+            return 0
     record = registry.resolve(args.session)
     if record.status == registry.EXITED:
         raise NonoError(f"session {record.name} has already exited ({record.state})")

@@ -19,12 +19,14 @@ from nono.errors import NonoError
 from nono.session import activity as act
 from nono.session import registry
 from nono.session.client import Control
-from nono.session.protocol import ProtocolError, Request, read_response
+from nono.session.protocol import ProtocolError, Request
 
 # typing costs start-up time to import; annotations here are never evaluated.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from nono.remote.hosts import Host
 
 TIMED_OUT = 124  # timeout(1)'s status, so scripts can tell "not yet" from "failed"
 GONE_WITHIN = 2.0  # seconds a supervisor that hung up on a wait has to finish dying
@@ -32,7 +34,8 @@ WAITABLE = (act.WAITING, act.IDLE, act.WORKING, act.EXITED)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("session", help="id, unique id prefix, or name")
+    parser.add_argument("session", help="id, unique id prefix, or name (HOST:NAME on a host)")
+    parser.add_argument("--host", metavar="HOST", help="the session is on this host (over ssh)")
     parser.add_argument(
         "--state",
         "-s",
@@ -72,6 +75,12 @@ def check(args: argparse.Namespace) -> None:
 def execute(args: argparse.Namespace) -> int:
     registry.refuse_inside_sandbox()
     check(args)
+    if args.host or ":" in args.session:  # maybe another host's: what that costs only then
+        from nono.remote.target import target
+
+        host, ref = target(args.session, args.host)
+        if host is not None:
+            return _on_host(host, ref, args)
     record = registry.resolve(args.session)
     if record.status == registry.EXITED:
         return ended(record, args)
@@ -84,7 +93,7 @@ def execute(args: argparse.Namespace) -> int:
         wanted = {"state": args.state, "pattern": args.pattern}
         try:
             control.conn.send(Request("wait", {k: v for k, v in wanted.items() if v is not None}))
-            answer = _answer(control, deadline)
+            answer = control.conn.response("wait", deadline)
         except TimeoutError:  # ours to take: leaving hangs up, and the supervisor drops the wait
             return timed_out(registry.reconcile(registry.read_record(record.id)), args)
         except (OSError, ProtocolError):
@@ -102,29 +111,32 @@ def execute(args: argparse.Namespace) -> int:
             time.sleep(0.01)
         hung_up = NonoError(f"session {record.name} hung up during the wait")
         return ended_or_raise(record, args, hung_up)
-    return reached(record, args, answer)
+    return reached(record.name, args, answer)
 
 
-def _answer(control: Control, deadline: float | None) -> dict[str, Any] | None:
-    """The supervisor's answer to the wait, or None if it hung up; TimeoutError when the
-    deadline passes first. Frames in between (an EXIT) are not the answer."""
-    while True:
-        left = None if deadline is None else deadline - time.monotonic()
-        if left is not None and left <= 0:
-            raise TimeoutError
-        frame = control.conn.read(left)
-        if frame is None:
-            return None
-        response = read_response(frame, "wait")
-        if response is not None:
-            return response
+def _on_host(host: Host, ref: str, args: argparse.Namespace) -> int:
+    """The same wait of a session on another host; its outcome read as a local one's."""
+    from nono.remote.waiting import wait_on_host
+
+    asked = {"state": args.state, "pattern": args.pattern}
+    wanted = {k: v for k, v in asked.items() if v is not None}
+    waited = wait_on_host(host, ref, wanted, args.timeout)
+    if waited.answer is not None:
+        return reached(waited.name, args, waited.answer)
+    if waited.timed_out is not None:
+        label = f"; {waited.name} is {waited.timed_out}" if waited.timed_out else ""
+        say(f"timed out after {args.timeout:g}s{label}")
+        return TIMED_OUT
+    assert waited.ended is not None
+    return ended_as(waited.name, *waited.ended, args)
 
 
 def say(line: str) -> None:
     print(f"nono: {line}", file=sys.stderr)
 
 
-def reached(record: registry.Record, args: argparse.Namespace, answer: dict[str, Any]) -> int:
+def reached(name: str, args: argparse.Namespace, answer: dict[str, Any]) -> int:
+    """The exit status for the supervisor's answer to a wait (`name`: the session's, as said)."""
     how = answer.get("reached")
     activity = act.Activity.from_json(answer.get("activity"))
     code = answer.get("exit_code")
@@ -132,19 +144,19 @@ def reached(record: registry.Record, args: argparse.Namespace, answer: dict[str,
     if how == "pattern":
         row, text = answer.get("row"), act.clean_text(str(answer.get("text") or ""))
         at = f" at row {row + 1}" if isinstance(row, int) else ""  # 1-based, as rules say
-        say(f"{record.name}'s screen matches {args.pattern!r}{at}: {text!r}")
+        say(f"{name}'s screen matches {args.pattern!r}{at}: {text!r}")
         return 0
     if how == "state" and args.state == act.EXITED:
-        return said_exit(record.name, code)
+        return said_exit(name, code)
     if how == "state":
         why = f" ({activity.reason})" if activity is not None and activity.reason else ""
-        say(f"{record.name} is {activity.state if activity else args.state}{why}")
+        say(f"{name} is {activity.state if activity else args.state}{why}")
         return 0
     if how == "exited":
         exited = "exited" if code is None else f"exited({code})"
-        say(f"{record.name} {exited} before {_goal(args)}")
+        say(f"{name} {exited} before {_goal(args)}")
         return 1
-    raise NonoError(f"session {record.name} answered the wait oddly: {answer!r}")
+    raise NonoError(f"session {name} answered the wait oddly: {act.clean_text(repr(answer))}")
 
 
 def said_exit(name: str, code: int | None) -> int:
@@ -166,10 +178,14 @@ def _goal(args: argparse.Namespace) -> str:
 
 def ended(record: registry.Record, args: argparse.Namespace) -> int:
     """A session whose supervisor is gone: its record is all there is to go by."""
+    return ended_as(record.name, record.state, record.exit_code, args)
+
+
+def ended_as(name: str, state: str, exit_code: int | None, args: argparse.Namespace) -> int:
     if args.state == act.EXITED:
-        return said_exit(record.name, record.exit_code)
-    gone = f"session {record.name} has {record.state}"
-    hint = f"nono capture {record.name} shows its last screen"
+        return said_exit(name, exit_code)
+    gone = f"session {name} has {state}"
+    hint = f"nono capture {name} shows its last screen"
     if args.pattern is not None:
         raise NonoError(f"{gone}; its screen is no longer watched", hint)
     raise NonoError(f"{gone}; it will never be {args.state}", hint)

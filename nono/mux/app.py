@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prompt_toolkit.application import Application
 from prompt_toolkit.key_binding import KeyBindings
@@ -28,20 +28,28 @@ from nono.mux.input import PENDING_WAIT, Input
 from nono.mux.keymap import Keymap
 from nono.mux.model import Model
 from nono.mux.notify import Notifier
-from nono.mux.pane import Pane
 from nono.mux.render import row_skipping_renderer
 from nono.mux.sessions import Sessions
 from nono.mux.watch import RegistryWatch
 from nono.session import registry
 from nono.session.registry import Record
 
+if TYPE_CHECKING:
+    from nono.mux.hosts import HostLink, Hosts
+    from nono.mux.pane import Pane
+
 ESCAPE_WAIT = 0.05  # a lone Esc reaches the agent after this (tmux's escape-time is 500 ms)
 
 
 class Mux:
     def __init__(
-        self, keymap: Keymap, problems: list[str] | None = None, notify: NotifyConfig | None = None
+        self,
+        keymap: Keymap,
+        problems: list[str] | None = None,
+        notify: NotifyConfig | None = None,
+        hosts: Hosts | None = None,
     ) -> None:
+        self.hosts = hosts  # the remote hosts shown too (mux/hosts.py); None: none
         self.screen_size = (80, 24)  # the terminal's, as last known
         self.model = Model(keymap.prefix_label, problems, self.invalidate, self._terminal_size)
         self.notifier = Notifier(notify or NotifyConfig(), self._write_raw, self.model.spawn,
@@ -133,6 +141,8 @@ class Mux:
     ) -> None:
         """Show `initial` sessions laid out as `saved` (the last detach left); until detach."""
         model = self.model
+        if self.hosts is not None:
+            initial = [*initial, *await self._start_hosts(self.hosts, saved)]
         alive = {r.id for r in initial}
         tree = layout.prune(saved.tree, alive) if saved and saved.tree else None
         if saved and saved.tree and tree is not None:
@@ -143,7 +153,7 @@ class Mux:
                 )
         records = {r.id: r for r in initial}
         for record in initial:
-            model.panes[record.id] = Pane(record, model.pane_changed)
+            model.panes[record.id] = model.new_pane(record)
         width, height = model.area()
         if tree is None:
             ids = [r.id for r in sorted(initial, key=lambda r: r.created)]
@@ -178,6 +188,33 @@ class Mux:
                 await self.app.run_async()
         finally:
             watch.close()
+
+    async def _start_hosts(self, hosts: Hosts, saved: saved_state.Saved | None) -> list[Record]:
+        """The hosts' links up (mux/hosts.py); their sessions to show at the start: the live
+        ones and those the saved layout has. A host that cannot be reached is said, and the
+        dashboard opens anyway and keeps trying."""
+        hosts.on_change, hosts.on_back = self._hosts_changed, self._host_back
+        model = self.model
+        model.remote_records = hosts.records
+        model.remote_of = hosts.of
+        model.hosts_down = hosts.down
+        model.host_names = list(hosts.links)
+        model.find_remote = hosts.find
+        await hosts.start()
+        model.startup_problems.extend(hosts.down())
+        in_layout = set(layout.panes(saved.tree)) if saved and saved.tree else set()
+        hosts.expect(in_layout)
+        return [r for r in hosts.records() if r.status != registry.EXITED or r.id in in_layout]
+
+    def _hosts_changed(self) -> None:
+        if self.app.is_running:
+            self._registry_changed()
+
+    def _host_back(self, host: HostLink) -> None:
+        """A host's link is (back) up: its panes open their sessions again and redraw."""
+        for pane in list(self.model.panes.values()):
+            if pane.remote is host and pane.state == "disconnected":
+                self.model.spawn(pane.reconnect())
 
     def _registry_changed(self) -> None:
         self.model.refresh_records()

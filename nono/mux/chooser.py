@@ -14,7 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from nono.errors import NonoError
 from nono.mux import layout
+from nono.mux.hosts import LOCAL, host_of
 from nono.mux.model import Model
 from nono.mux.prompts import Overlay, text_width
 from nono.mux.sessions import Sessions, rename
@@ -23,7 +25,6 @@ from nono.session.activity import WAITING, Activity, clean_text
 from nono.session.registry import EXITED, Record
 
 CAPTURE_TIMEOUT = 3.0  # a supervisor that does not answer by then shows no last line
-LOCAL = "local"  # the host of every session until remote hosts exist
 NAME_WIDTH, STATE_WIDTH, PROFILE_WIDTH = 20, 12, 14
 PENDING = "…"  # a value still being read
 HELP = " ↑↓ jk move · Enter open · s/Tab swap in · type to filter (/ for j k q s) · q/Esc close "
@@ -48,14 +49,18 @@ def entry(record: Record, now: float) -> Entry:
 
 
 def ordered(records: list[Record], now: float) -> list[Entry]:
-    """Waiting sessions first, the one waiting longest on top; then the live ones, then the
+    """Grouped by host (this machine's first, then each host in the order given); in each,
+    waiting sessions first, the one waiting longest on top; then the live ones, then the
     exited ones, each in the order they were started (the status bar's numbers)."""
     entries = [entry(r, now) for r in records]
+    hosts = list(dict.fromkeys(host_of(r) for r in records if host_of(r) is not None))
 
-    def key(e: Entry) -> tuple[int, float]:
+    def key(e: Entry) -> tuple[int, int, float]:
+        host = host_of(e.record)
+        group = 0 if host is None else 1 + hosts.index(host)
         if e.waiting_since is not None:
-            return (0, e.waiting_since)
-        return (1 if e.record.status != EXITED else 2, e.record.created)
+            return (group, 0, e.waiting_since)
+        return (group, 1 if e.record.status != EXITED else 2, e.record.created)
 
     return sorted(entries, key=key)
 
@@ -84,23 +89,26 @@ def _cut(text: str, width: int) -> str:
     return out + "…" + " " * (width - 1 - text_width(out))
 
 
-def heading(widths: tuple[int, int, int]) -> str:
-    name_w, state_w, profile_w = widths
+Widths = tuple[int, int, int, int]  # name, state, profile, host
+
+
+def heading(widths: Widths) -> str:
+    name_w, state_w, profile_w, host_w = widths
     return (f"  {_cut('NAME', name_w)} {_cut('STATE', state_w)} {_cut('PROFILE', profile_w)} "
-            f"{_cut('HOST', len(LOCAL))} {'CHANGES':>7}  LAST LINE")  # fmt: skip
+            f"{_cut('HOST', host_w)} {'CHANGES':>7}  LAST LINE")  # fmt: skip
 
 
-def row(e: Entry, mark: str, widths: tuple[int, int, int], last: str, changes: str) -> str:
+def row(e: Entry, mark: str, widths: Widths, last: str, changes: str) -> str:
     """One line: mark (`*` the focused pane's session, `+` one in a pane), name, state,
     profile, host, rollback changes, last screen line."""
-    name_w, state_w, profile_w = widths
+    name_w, state_w, profile_w, host_w = widths
     r = e.record
     return (f"{mark:<1} {_cut(r.name, name_w)} {_cut(e.state, state_w)} "
-            f"{_cut(r.profile or 'default', profile_w)} {_cut(LOCAL, len(LOCAL))} "
+            f"{_cut(r.profile or 'default', profile_w)} {_cut(host_of(r) or LOCAL, host_w)} "
             f"{changes:>7}  {last}")  # fmt: skip
 
 
-def widths(entries: list[Entry]) -> tuple[int, int, int]:
+def widths(entries: list[Entry]) -> Widths:
     def widest(values: list[str], floor: int, cap: int) -> int:
         return min(max([floor, *(text_width(v) for v in values)]), cap)
 
@@ -108,6 +116,7 @@ def widths(entries: list[Entry]) -> tuple[int, int, int]:
         widest([e.record.name for e in entries], 4, NAME_WIDTH),
         widest([e.state for e in entries], 5, STATE_WIDTH),
         widest([e.record.profile or "default" for e in entries], 7, PROFILE_WIDTH),
+        widest([host_of(e.record) or LOCAL for e in entries], len(LOCAL), NAME_WIDTH),
     )
 
 
@@ -215,7 +224,7 @@ class Chooser(Overlay):
 
 def choose(model: Model, sessions: Sessions) -> None:
     """Open the chooser over the dashboard, and start reading what it shows."""
-    records, _ = registry.list_records()
+    records = model.every_record()
     if not records:
         model.say("no sessions yet: split (prefix %) to start one")
         return
@@ -240,7 +249,7 @@ def _read(model: Model, chooser: Chooser, entries: list[Entry]) -> None:
 def _relist(model: Model, chooser: Chooser) -> None:
     """The records again (a state changed, a session started or ended): what is new or has
     ended since is read again; the filter and the selection stay."""
-    records, _ = registry.list_records()
+    records = model.every_record()
     before = {e.record.id: e.record.status for e in chooser.entries}
     chooser.entries = ordered(records, time.time())
     chooser.widths = widths(chooser.entries)
@@ -258,13 +267,15 @@ def _arrived(model: Model, chooser: Chooser, table: dict[str, str], sid: str, va
 
 
 async def _read_last(model: Model, chooser: Chooser, record: Record) -> None:
-    if record.status == EXITED:
+    if record.status == EXITED and model.remote_of(record) is not None:
+        text = ""  # its last screen is a file on its host
+    elif record.status == EXITED:
         # A file read, but it may hold 2000 lines of scrollback: off the event loop.
         text = await asyncio.get_running_loop().run_in_executor(None, _final_text, record)
     else:
         try:
-            text = await asyncio.wait_for(capture(record), CAPTURE_TIMEOUT)
-        except (OSError, TimeoutError, ValueError):
+            text = await asyncio.wait_for(capture(record, model), CAPTURE_TIMEOUT)
+        except (OSError, TimeoutError, ValueError, NonoError):
             text = ""
     _arrived(model, chooser, chooser.last, record.id, last_line(text))
 
@@ -275,13 +286,17 @@ def _final_text(record: Record) -> str:
     return text if isinstance(text, str) else ""
 
 
-async def capture(record: Record) -> str:
-    """The session's screen as text, from its supervisor (a control request)."""
-    from nono.errors import NonoError
+async def capture(record: Record, model: Model) -> str:
+    """The session's screen as text, from its supervisor (a control request); a remote
+    session's through its host's link, cleaned as the agent's output always is here."""
     from nono.session import protocol as wire
     from nono.session.connection import Connection
 
-    conn = await Connection.open("\0" + record.socket)
+    remote = model.remote_of(record)
+    if remote is not None:
+        conn = await remote.channel(str(record.extra.get("remote_id", "")))
+    else:
+        conn = await Connection.open("\0" + record.socket)
     try:
         conn.send(wire.Hello("control"), wire.Request("capture", {}))
         while (frame := await conn.aread(CAPTURE_TIMEOUT)) is not None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from nono.mux import layout, presets
 from nono.mux import state as saved_state
-from nono.mux.pane import BACKGROUND_FPS, Pane
+from nono.mux.pane import BACKGROUND_FPS, Pane, Remote
 from nono.mux.prompts import Overlay, Prompt
 from nono.mux.styles import ACTIVITY_STATUS, STATUS, STATUS_ALERT, STATUS_FOCUS
 from nono.session import registry
@@ -75,6 +75,13 @@ class Model:
         # A pane's agent changed activity state (the Mux notifies): called once per change.
         self.on_activity: Callable[[Pane], None] = lambda pane: None
         self.waiting_jump: str | None = None  # the session next-waiting went to last
+        # Remote hosts (mux/hosts.py, set by the Mux when it has any): their sessions' records,
+        # the host a record's pane reaches its session through, and why hosts are down.
+        self.remote_records: Callable[[], list[Record]] = list
+        self.remote_of: Callable[[Record], Remote | None] = lambda record: None
+        self.hosts_down: Callable[[], list[str]] = list
+        self.host_names: list[str] = []  # the hosts a new session may be started on
+        self.find_remote: Callable[[str, str], Awaitable[Record | None]] = _none_found
 
     # ------------------------------------------------------------ running beside the dashboard
 
@@ -330,11 +337,27 @@ class Model:
         """A session's number in the status bar (creation order, as tmux numbers windows)."""
         return self.numbers.get(pane_id, len(self.numbers))
 
+    def new_pane(self, record: Record) -> Pane:
+        """A pane for `record`'s session, here or on its host."""
+        return Pane(record, self.pane_changed, self.remote_of(record))
+
+    def every_record(self) -> list[Record]:
+        """Every session (exited ones too): this machine's, newest first, then the hosts'."""
+        records, _ = registry.list_records()
+        return records + self.remote_records()
+
+    def reconcile(self, record: Record) -> Record:
+        """registry.reconcile for this machine's sessions; a host's say what their host says."""
+        return record if self.remote_of(record) is not None else registry.reconcile(record)
+
     def refresh_records(self) -> None:
         records, _ = registry.list_records()
+        # This machine's in the order they started, then each host's (each host's own order:
+        # clocks of two machines do not compare).
+        records = sorted(records, key=lambda r: r.created) + self.remote_records()
         shown = set(self.panes)
         keep = [r for r in records if r.status != EXITED or r.id in shown]
-        self.all_records = sorted(keep, key=lambda r: r.created)
+        self.all_records = keep
         self.numbers = {r.id: n for n, r in enumerate(self.all_records)}
 
     def status_items(self) -> list[tuple[tuple[str, str], ...]]:
@@ -364,8 +387,10 @@ class Model:
             parts.append("SYNC")
         if self.focus in self.copy_modes:
             parts.append("COPY")
+        down = self.hosts_down()
+        parts.extend(down)
         hint = f"{self.prefix_label} ? help"
-        style = STATUS_ALERT if self.sync else STATUS
+        style = STATUS_ALERT if self.sync or down else STATUS
         return " ".join([*parts, hint]), style
 
     def say(self, message: str, alert: bool = False) -> None:
@@ -390,6 +415,10 @@ class Model:
         except OSError as exc:
             with contextlib.suppress(RuntimeError):
                 self.say(f"cannot save the layout: {exc.strerror}", alert=True)
+
+
+async def _none_found(host: str, remote_id: str) -> Record | None:
+    return None
 
 
 def _record_word(record: Record) -> str:

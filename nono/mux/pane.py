@@ -12,17 +12,18 @@ import asyncio
 import itertools
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from prompt_toolkit.layout.screen import _CHAR_CACHE, Char
 
 from nono.errors import NonoError
+from nono.mux.remote_screen import clean_history, clean_screen
 from nono.mux.render import cell_style_string
 from nono.mux.render import style_string as style_string  # where draw.py has imported it from
 from nono.session import protocol as wire
 from nono.session import registry
 from nono.session.activity import EXITED as ACTIVITY_EXITED
-from nono.session.activity import Activity
+from nono.session.activity import Activity, clean_text
 from nono.session.connection import Connection
 from nono.session.protocol import Frame, Kind, ProtocolError, Reason
 from nono.session.registry import EXITED, Record
@@ -76,12 +77,26 @@ def row_cells(runs: list[Any], styles: list[str], cols: int) -> Cells:
     return cells
 
 
+class Remote(Protocol):
+    """The host of a remote pane's session (mux/hosts.py HostLink): how to reach it, and its
+    words made safe."""
+
+    @property
+    def lost(self) -> str | None: ...
+    async def channel(self, remote_id: str) -> Connection: ...
+    def adopt(self, data: dict[str, Any], record: Record) -> Record: ...
+    def current(self, record: Record) -> Record | None: ...
+
+
 class Pane:
     """A session on screen: its connection, its last screen, and what the dashboard shows
     about it (state, title, attention)."""
 
-    def __init__(self, record: Record, on_change: Callable[[Pane], None]) -> None:
+    def __init__(
+        self, record: Record, on_change: Callable[[Pane], None], remote: Remote | None = None
+    ) -> None:
         self.record = record
+        self.remote = remote  # None: a session of this machine
         self.on_change = on_change
         cols, rows = record.size
         self.cols, self.rows = cols, rows
@@ -97,7 +112,8 @@ class Pane:
         self.title_at = 0.0
         self.bells = -1  # unknown until the first frame
         self.exit_code: int | None = None
-        self.state = "connecting"  # connecting, running, exited, lost, watching, refused
+        # connecting, running, exited, lost, watching, refused; disconnected: its host's link
+        self.state = "connecting"
         self.problem = ""  # why the pane is not live, for its border
         self.bell = False  # a bell while not focused
         self.activity = False  # output while not focused
@@ -149,11 +165,14 @@ class Pane:
     async def connect(self, cols: int, rows: int) -> None:
         """Attach in screen mode; a session attached elsewhere is watched read-only."""
         self._want_size = (cols, rows)
-        current = registry.reconcile(self.record)
-        self.record = current
-        if current.status == EXITED:
-            self.show_final()
-            return
+        if self.remote is not None:
+            if self._remote_gone():
+                return
+        else:
+            self.record = registry.reconcile(self.record)
+            if self.record.status == EXITED:
+                self.show_final()
+                return
         try:
             await self._open(read_only=False)
         except wire.Refusal as exc:
@@ -165,12 +184,42 @@ class Pane:
             except (NonoError, OSError) as again:
                 self._fail("refused", _why(again))
                 return
-        except (OSError, ProtocolError, TimeoutError) as exc:
-            self._lost(f"cannot reach the supervisor: {exc}")
+        except (OSError, ProtocolError, TimeoutError, NonoError) as exc:
+            if not self._remote_gone():
+                self._lost(f"cannot reach the supervisor: {_why(exc)}")
+
+    async def reconnect(self) -> None:
+        """Open the session again (its host's link is back): the first frame redraws it."""
+        await self.connect(*(self._want_size or self.record.size))
+
+    def _remote_gone(self) -> bool:
+        """A remote pane that cannot be shown live: its host's link is down (disconnected),
+        or the host lists its session as exited. False for a local pane."""
+        if self.remote is None:
+            return False
+        why = self.remote.lost
+        if why is not None:
+            self._fail("disconnected", why)
+            return True
+        current = self.remote.current(self.record)
+        if current is not None and current.status == EXITED:
+            self.exit_code, self.state, self.problem = current.exit_code, "exited", ""
+            self._changed()
+            return True
+        return False
+
+    async def _dial(self) -> Connection:
+        """A connection to the supervisor: its socket here, or a channel of its host's link."""
+        if self.remote is not None:
+            try:
+                return await self.remote.channel(str(self.record.extra.get("remote_id", "")))
+            except NonoError as exc:  # the host said no: as a socket that refuses
+                raise OSError(exc.message) from None
+        return await Connection.open("\0" + self.record.socket)
 
     async def _open(self, read_only: bool) -> None:
         cols, rows = self._want_size or self.record.size
-        conn = await Connection.open("\0" + self.record.socket)
+        conn = await self._dial()
         try:
             welcome = await conn.ahandshake(
                 wire.Hello("screen", cols, rows, read_only=read_only, activity=True)
@@ -178,7 +227,8 @@ class Pane:
         except BaseException:
             conn.close()
             raise
-        self.record = Record.from_json(welcome.record)
+        self.record = (Record.from_json(welcome.record) if self.remote is None
+                       else self.remote.adopt(welcome.record, self.record))  # fmt: skip
         self.set_doing(Activity.from_json(self.record.activity))
         self._conn = conn
         self._taken_over = False
@@ -209,7 +259,8 @@ class Pane:
 
     def _handle(self, frame: Frame) -> None:
         if frame.kind == Kind.SCREEN:
-            self.apply(wire.Screen.decode(frame, self.cols, self.rows))
+            screen = wire.Screen.decode(frame, self.cols, self.rows)
+            self.apply(screen if self.remote is None else clean_screen(screen))
         elif frame.kind == Kind.EXIT:
             self.exit_code = wire.Exit.decode(frame).code
             self.state = "exited"
@@ -225,7 +276,7 @@ class Pane:
                 asyncio.get_running_loop().create_task(self._reclaim())
         elif frame.kind == Kind.DETACHED:
             detached = wire.Detached.decode(frame)
-            self.problem = detached.text
+            self.problem = clean_text(detached.text)
             self._taken_over = detached.reason is Reason.TAKEN_OVER
             if self._taken_over:
                 self.state = "watching"
@@ -240,6 +291,10 @@ class Pane:
         if self.state == "watching" and self._taken_over:
             # Another terminal took the session: keep showing it, read-only.
             asyncio.get_running_loop().create_task(self._rewatch())
+            return
+        if self.remote is not None:
+            if not self._remote_gone() and self.state != "closed":
+                self._lost(self.problem or "the supervisor hung up")
             return
         current = registry.reconcile(self.record)
         self.record = current
@@ -408,7 +463,7 @@ class Pane:
 
     async def request(self, op: str, timeout: float = 30, **args: Any) -> dict[str, Any]:
         """A control request (history, stop) on a connection of its own."""
-        conn = await Connection.open("\0" + self.record.socket)
+        conn = await self._dial()
         try:
             conn.send(wire.Hello("control"), wire.Request(op, args))
             deadline = asyncio.get_running_loop().time() + timeout
@@ -422,6 +477,8 @@ class Pane:
                 except NonoError as exc:  # callers handle a failed request as an OSError
                     raise OSError(exc.message) from None
                 if response is not None:
+                    if self.remote is not None and op == "history":
+                        return clean_history(response)  # the host's words: made safe
                     return response
         finally:
             conn.close()

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nono.mux import layout
+from nono.mux.hosts import LOCAL, host_of
 from nono.mux.model import Model
 from nono.mux.pane import Pane
 from nono.mux.prompts import Overlay
@@ -92,6 +93,10 @@ class Sessions:
         if pane.state in ("running", "watching"):
             self.model.say(f"{pane.record.name} is still running; stop it first", alert=True)
             return
+        if pane.remote is not None:
+            self.model.say(f"{pane.record.name} is on another host: start a new one with a "
+                           "split", alert=True)  # fmt: skip
+            return
         run = pane.record.extra.get("run") if isinstance(pane.record.extra, dict) else None
         if not isinstance(run, dict):
             self.model.say(
@@ -132,9 +137,29 @@ class Sessions:
             return
         defaults = NewSession()
         focused = self.model.panes.get(self.model.focus or "")
-        if focused is not None:
+        here = host_of(focused.record) if focused is not None else None
+        if focused is not None and here is None:
             defaults.workdir = focused.record.workdir
         answers: dict[str, str] = {}
+        if self.model.host_names:
+            # A host's profiles and directories are its own: not checked against this machine.
+            def got_host(text: str) -> None:
+                host = text.strip() or LOCAL
+                if host == LOCAL:
+                    self.model.ask("new pane profile: ", got_profile, defaults.profile,
+                                   check=bad_profile)  # fmt: skip
+                    return
+                self._ask_remote(host, focused.record if here == host and focused else None,
+                                 horizontal)  # fmt: skip
+
+            def bad_host(text: str) -> str | None:
+                host = text.strip() or LOCAL
+                if host == LOCAL or host in self.model.host_names:
+                    return None
+                known = ", ".join([LOCAL, *self.model.host_names])
+                return f"no host {host!r} here (hosts: {known})"
+
+            self.model.ask("new pane host: ", got_host, here or LOCAL, check=bad_host)
 
         # Each answer is checked when given: a wrong one is named at its own prompt, which
         # stays with the text typed; the answers before it are kept. What `nono run` itself
@@ -165,7 +190,41 @@ class Sessions:
         def bad_profile(text: str) -> str | None:
             return check_profile(text.strip() or defaults.profile)
 
-        self.model.ask("new pane profile: ", got_profile, defaults.profile, check=bad_profile)
+        if not self.model.host_names:
+            self.model.ask("new pane profile: ", got_profile, defaults.profile,
+                           check=bad_profile)  # fmt: skip
+
+    def _ask_remote(self, host: str, like: Record | None, horizontal: bool) -> None:
+        """Profile, directory and command for a session on `host`, started there by its nono
+        (`nono run --host`); its answers are that host's to check."""
+        answers: dict[str, str] = {}
+        workdir = like.workdir if like is not None and like.workdir else "~"
+        command = os.environ.get("SHELL") or "bash"
+
+        def got_profile(text: str) -> None:
+            answers["profile"] = text.strip() or "default"
+            self.model.ask(f"directory on {host}: ", got_workdir, workdir)
+
+        def got_workdir(text: str) -> None:
+            answers["workdir"] = text.strip() or workdir
+            ask_command(command)
+
+        def ask_command(text: str, problem: str = "") -> None:
+            self.model.ask("command: ", got_command, text, check=check_command, problem=problem)
+
+        def got_command(text: str) -> None:
+            options = ["--host", host, "--profile", answers["profile"], "--workdir",
+                       answers["workdir"], "--allow-cwd"]  # fmt: skip
+            self._start(
+                options,
+                shlex.split(text.strip() or command),
+                os.getcwd(),
+                host=host,
+                horizontal=horizontal,
+                refused=lambda why: ask_command(text, why),
+            )
+
+        self.model.ask(f"profile on {host}: ", got_profile, "default")
 
     def _start(
         self,
@@ -177,9 +236,11 @@ class Sessions:
         replace: str | None = None,
         horizontal: bool = True,
         refused: Callable[[str], None] | None = None,
+        host: str | None = None,
     ) -> None:
-        """Start a session with `nono run --detached`; what it refuses is said, or given to
-        `refused` (which asks again, keeping the answers)."""
+        """Start a session with `nono run --detached` (`options` name `--host` for one on
+        `host`); what it refuses is said, or given to `refused` (which asks again, keeping the
+        answers)."""
 
         def fail(why: str) -> None:
             if refused is not None and self.model.prompt is None:
@@ -214,14 +275,21 @@ class Sessions:
                 fail(lines[-1])
                 return
             session_id = out.decode().split()[0]
-            self.add_session(registry.read_record(session_id), replace, horizontal)
+            if host is not None:  # its record from the host's own listing
+                record = await self.model.find_remote(host, session_id)
+                if record is None:
+                    fail(f"the new session {session_id} is not listed by its host")
+                    return
+            else:
+                record = registry.read_record(session_id)
+            self.add_session(record, replace, horizontal)
 
         self.model.spawn(start())
 
     def add_session(
         self, record: Record, replace: str | None = None, horizontal: bool = True
     ) -> None:
-        pane = Pane(record, self.model.pane_changed)
+        pane = self.model.new_pane(record)
         self.model.panes[record.id] = pane
         if (
             replace is not None
@@ -259,9 +327,9 @@ class Sessions:
             self.model.set_focus(record.id)
             return
         if split or self.model.focus is None:
-            self.add_session(registry.reconcile(record))
+            self.add_session(self.model.reconcile(record))
         else:
-            self.add_session(registry.reconcile(record), replace=self.model.focus)
+            self.add_session(self.model.reconcile(record), replace=self.model.focus)
 
     def choose_session(self, title: str, chosen: Callable[[Record], None]) -> None:
         self.model.refresh_records()

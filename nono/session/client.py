@@ -33,6 +33,7 @@ from nono.session.registry import EXITED, Record
 # typing costs `nono attach` ~5 ms to import; annotations here are never evaluated.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from nono.session.passthrough import Passthrough
@@ -134,7 +135,7 @@ def terminal_size(fd: int) -> tuple[int, int]:
 
 
 def attach(
-    record: Record,
+    record: Record | None,
     *,
     detach_keys: tuple[bytes, ...],
     read_only: bool = False,
@@ -142,20 +143,30 @@ def attach(
     stdin: int = 0,
     stdout: int = 1,
     clipboard: str = "write",
+    dial: Callable[[Hello], Connection] | None = None,
 ) -> AttachResult:
     """Raw attach: replay the screen, then pass bytes both ways until detach or exit. The
-    agent's output goes through the passthrough filter; `clipboard` is [ui] clipboard."""
+    agent's output goes through the passthrough filter; `clipboard` is [ui] clipboard.
+    `dial`: how to reach the session instead of the record's socket (one on another host,
+    remote/target.py), returning a blocking connection past its handshake."""
     from nono.keys import SequenceMatcher
     from nono.session.passthrough import Passthrough
 
     cols, rows = terminal_size(stdout)
-    conn, _ = connect(record, Hello("raw", cols, rows, steal, read_only))
+    hello = Hello("raw", cols, rows, steal, read_only)
+    if dial is not None:
+        conn = dial(hello)
+    else:
+        assert record is not None, "attach() needs a record or a dial"
+        conn, _ = connect(record, hello)
     assert conn.sock is not None  # connect() makes a blocking connection: it has the socket
     matcher = SequenceMatcher(detach_keys)
     saved = None
     if os.isatty(stdin):
         saved = termios.tcgetattr(stdin)
-        tty.setraw(stdin)
+        # TCSANOW, not setraw's TCSAFLUSH: what was typed while it connected (an ssh to another
+        # host takes a while) is the person's input, not noise to discard.
+        tty.setraw(stdin, termios.TCSANOW)
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     old_wakeup = signal.set_wakeup_fd(wake_w)
     old_winch = signal.signal(signal.SIGWINCH, lambda *_: None)

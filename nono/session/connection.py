@@ -17,13 +17,20 @@ import contextlib
 import socket
 from collections import deque
 
-from nono.session.protocol import Decoder, Frame, ProtocolError, Welcome, read_welcome
+from nono.session.protocol import (
+    Decoder,
+    Frame,
+    ProtocolError,
+    Welcome,
+    read_response,
+    read_welcome,
+)
 
 # typing and asyncio cost `nono attach` ~5 and ~15 ms to import; annotations are never evaluated.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import asyncio
-    from typing import Protocol
+    from typing import Any, Protocol
 
     from nono.session.protocol import Hello
 
@@ -120,6 +127,23 @@ class Connection:
         finally:
             self.sock.settimeout(None)
         return self.queued.popleft()
+
+    def response(self, op: str, deadline: float | None) -> dict[str, Any] | None:
+        """Blocking: the answer to request `op`, None if the peer hung up first; TimeoutError
+        when `deadline` (time.monotonic()) passes. Frames in between (output, an EXIT) are
+        not the answer and are dropped. NonoError for a failed request."""
+        import time
+
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise TimeoutError
+            frame = self.read(left)
+            if frame is None:
+                return None
+            answer = read_response(frame, op)
+            if answer is not None:
+                return answer
 
     def read_ready(self) -> list[Frame] | None:
         """Blocking, for a caller that polls the socket: one read (it is readable), and the

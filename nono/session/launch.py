@@ -79,6 +79,8 @@ def start(
         raise err
     if "id" not in status:
         raise NonoError("the supervisor died while starting the session")
+    if status.get("warning"):  # it runs; the person should still know what may end it
+        print(f"nono: warning: session {name}: {status['warning']}", file=sys.stderr)
     return registry.read_record(status["id"])
 
 
@@ -130,6 +132,14 @@ def _supervisor_main(
         with contextlib.suppress(OSError):
             os.write(status_fd, json.dumps(status).encode())
             os.close(status_fd)
+
+    # Before the sandbox is forked, so that the agent is born wherever the supervisor lives.
+    from nono.session.logout import keep_past_logout
+
+    logout = keep_past_logout(session_id, f"nono session {name}",
+                              bounded=prepared.cgroup is not None)  # fmt: skip
+    if logout:
+        extra = {**(extra or {}), "logout": logout}
 
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     abstract = socket_name()
@@ -190,7 +200,7 @@ def _supervisor_main(
                             "output": sup.model.capture(history=200)})  # fmt: skip
                     return
                 # Done already, and successfully: that is a session that ran, not a failure.
-        report({"id": session_id})
+        report({"id": session_id, "warning": logout})
 
     # The terminal model allocates many small, acyclic objects: with the default thresholds the
     # cycle collector takes a quarter of its time (measured: 1.9 -> 2.9 MB/s on bench/mixed.py).
