@@ -142,6 +142,9 @@ def flood(mux, work: Path, big: Path, attached: bool) -> float:
     """Seconds from the trigger to the end marker on screen, for `cat` of the big file."""
     name = f"flood{'a' if attached else 'h'}"
     trigger = work / f"go-{name}"
+    # The same work directory serves each side in turn: a trigger left by the one before would
+    # start this side's flood before its client is there to time it.
+    trigger.unlink(missing_ok=True)
     script = (f"while [ ! -e {trigger} ]; do sleep 0.005; done; cat {big}; "
               f"printf '\\n{DONE.decode()}\\n'; exec sleep 9999")  # fmt: skip
     mux.start(name, script)

@@ -159,6 +159,21 @@ def test_output_is_working_and_a_program_asleep_on_its_terminal_is_idle(agents):
     assert "python3" in idle["reason"] and "waits for input" in idle["reason"]
 
 
+def test_an_agent_that_writes_nothing_leaves_starting_when_the_grace_ends(nono, workspace):
+    # Nothing on its terminal, ever: no output schedules a look, so the start must.
+    r = nono("run", "--detached", "--allow-cwd", "--name", "silent", "--", "sleep", "60")
+    assert r.returncode == 0, r.stderr
+    session = r.stdout.split()[0]
+    try:
+        with Control(registry.read_record(session)) as control:
+            reached = control.request("wait", wait=20, state="idle", pattern=None)
+        assert reached["activity"]["state"] == "idle"
+        found = Activity.from_json(registry.read_record(session).activity)
+        assert found is not None and found.state == "idle"
+    finally:
+        nono("stop", session, "--force")
+
+
 # ---------------------------------------------------------------- what the agent says
 
 

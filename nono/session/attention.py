@@ -15,7 +15,7 @@ from nono.session import registry
 from nono.session import rules as agent_rules
 from nono.session.activity import EXITED, IDLE, STARTING, STATES, WAITING, WORKING, Activity
 from nono.session.protocol import ActivityChanged
-from nono.session.watch import ECHO_WINDOW, Watch, probe, read_notification
+from nono.session.watch import ECHO_WINDOW, START_GRACE, Watch, probe, read_notification
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -85,6 +85,11 @@ class Attention:
         # other output is seen now, not when the quiet spell would have ended.
         if self.look_timer is None or self.look_at > now + LOOK_DELAY:
             self.schedule_look(LOOK_DELAY)
+
+    def begin(self) -> None:
+        """The first look, when the start's grace ends: an agent that writes nothing (a silent
+        build, a `sleep`) would otherwise never be looked at, and stay `starting` for good."""
+        self.schedule_look(max(0.0, self.watch.started + START_GRACE - time.monotonic()))
 
     def typed(self) -> None:
         self.watch.input(asyncio.get_running_loop().time())

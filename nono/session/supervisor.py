@@ -443,6 +443,7 @@ class Supervisor:
             loop.add_signal_handler(sig, lambda: loop.create_task(self.stop(5, False)))
         # Starting, in the record from the first moment: `nono ps` shows it at once.
         self.update(activity=self.attention.activity.to_json())
+        self.attention.begin()
         server = await asyncio.start_unix_server(self.clients.serve, sock=self.listener)
         if self.egress is not None:
             await self.serve_egress()
