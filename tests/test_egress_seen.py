@@ -19,6 +19,9 @@ import pytest
 from net_helpers import Server, http_server
 
 from nono.net import EgressLog, EgressRecord, read_records
+from tests.sshd import sshd  # noqa: F401 (fixture)
+from tests.test_config import write_config
+from tests.test_remote_commands2 import HOSTILE, _hostile_host
 
 ESC = "\x1b"
 
@@ -96,7 +99,8 @@ def test_logs_net_lists_each_connection_with_denials_marked_even_after_the_exit(
 
 def test_logs_net_follow_shows_a_new_denial_as_it_happens(nono, web):
     port = web.port
-    script = f"{curl(f'http://plain.test:{port}/first')}; read go; {curl(f'http://other.test:{port}/')}; exec sh"
+    first, then = curl(f"http://plain.test:{port}/first"), curl(f"http://other.test:{port}/")
+    script = f"{first}; read go; {then}; exec sh"
     session = start(nono, "followed", port, script)
     until_records(session, 1)
     follow = subprocess.Popen([sys.executable, "-m", "nono", "logs", "--net", "-f", "followed"],
@@ -198,8 +202,9 @@ def test_a_session_without_a_host_list_says_there_is_no_egress_log(nono):
 
 def test_inspect_summarises_hosts_reached_and_denials(nono, web):
     port = web.port
-    script = "; ".join([curl(f"http://plain.test:{port}/big?n=5000"), curl(f"http://plain.test:{port}/a"),
-                        curl(f"http://other.test:{port}/"), curl(f"http://other.test:{port}/")])  # fmt: skip
+    urls = [f"plain.test:{port}/big?n=5000", f"plain.test:{port}/a", f"other.test:{port}/",
+            f"other.test:{port}/"]  # fmt: skip
+    script = "; ".join(curl(f"http://{url}") for url in urls)
     session = start(nono, "summed", port, script + "; sleep 60",
                     "--deny-host", f"other.test:{port}")  # fmt: skip
     records = until_records(session, 4)
@@ -221,7 +226,9 @@ def test_inspect_summarises_hosts_reached_and_denials(nono, web):
     assert egress["top_hosts"] == [{"host": "plain.test", "port": port, "connections": 2,
                                     "bytes_up": up, "bytes_down": down}]  # fmt: skip
     (denied,) = egress["denied_hosts"]
-    assert (denied["host"], denied["rule"], denied["count"]) == ("other.test", f"other.test:{port}", 2)
+    assert (denied["host"], denied["rule"], denied["count"]) == (
+        "other.test", f"other.test:{port}", 2,
+    )  # fmt: skip
     assert egress["last_denial"] == last
 
 
@@ -240,9 +247,10 @@ def test_a_denied_connection_makes_the_session_wait_until_the_person_types(nono,
     # Idle at its `read` first: nothing the agent said, no denial yet.
     idle = nono("wait", "blocked", "--state", "idle", "--timeout", "60")
     assert idle.returncode == 0, idle.stderr
-    waiting = subprocess.Popen([sys.executable, "-m", "nono", "wait", "blocked", "--state",
-                                "waiting", "--timeout", "60"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)  # fmt: skip
+    argv = [sys.executable, "-m", "nono", "wait", "blocked", "--state", "waiting", "--timeout",
+            "60"]  # fmt: skip
+    waiting = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               stdin=subprocess.DEVNULL)  # fmt: skip
     try:
         assert nono("send-keys", "blocked", "go", "Enter").returncode == 0
         _, err = waiting.communicate(timeout=90)
@@ -277,3 +285,39 @@ def test_a_retry_loop_of_denials_stays_one_waiting_state(nono, web):
     events = [json.loads(line) for line in
               nono("logs", "retrying", "--json").stdout.splitlines()]  # fmt: skip
     assert [e["event"] for e in events].count("egress-denied") == 1
+
+
+# ------------------------------------------------------------ on another host
+
+
+def test_logs_net_and_inspect_on_a_host_arrive_parsed(nono, sshd, web):  # noqa: F811
+    write_config(sshd.config_toml("build"))
+    port = web.port
+    done = sshd.nono("run", "--detached", "--name", "netted", *rules(port), "--", "sh", "-c",
+                     curl(f"http://other.test:{port}/") + "; sleep 60")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    deadline = time.monotonic() + 30
+    while not [r for f in sshd.remote_state().rglob("*.jsonl") for r in read_records(f)]:
+        assert time.monotonic() < deadline, "the remote log never held a record"
+        time.sleep(0.05)
+    text = nono("logs", "build:netted", "--net")
+    assert text.returncode == 0, text.stderr
+    (line,) = text.stdout.splitlines()
+    assert f"  DENIED   other.test:{port}  403" in line
+    as_json = nono("logs", "--host", "build", "netted", "--net", "--json")
+    (record,) = [EgressRecord(**json.loads(x)) for x in as_json.stdout.splitlines()]
+    assert (record.host, record.decision) == ("other.test", "denied")
+    egress = json.loads(nono("inspect", "build:netted", "--json").stdout)["egress"]
+    assert egress["denials"] == 1 and egress["denied_hosts"][0]["host"] == "other.test"
+
+
+def test_a_hostile_hosts_egress_lines_are_parsed_or_left_out(nono, sshd, tmp_path):  # noqa: F811
+    good = EgressRecord(1.0, "ok.test", 443, "", "denied", "", "connect", 403, error="x\x1b[2J")
+    asked = _hostile_host(tmp_path, sshd, HOSTILE + good.to_json() + "\n")
+    text = nono("logs", "--net", "evil:x")
+    assert asked.read_text() == "logs --json --net x\n"  # --net went through, as JSON
+    everything = text.stdout + text.stderr
+    assert ESC not in everything and "\x07" not in everything and "\x9b" not in everything
+    (line,) = text.stdout.splitlines()  # the one record; the rest is not records
+    assert "DENIED   ok.test:443  403" in line and line.endswith("(x\\x1b[2J)")
+    assert "nono: host evil: 3 egress log line(s) that are not records left out" in text.stderr
