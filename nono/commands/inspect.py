@@ -17,6 +17,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from nono.net.egress_view import Summary
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("session", help="id, unique id prefix, or name (HOST:NAME on a host)")
@@ -49,6 +51,8 @@ def execute(args: argparse.Namespace) -> int:
     # The supervisor's answer is the freshest word; the record file is what it last wrote.
     activity = activity_of(registry.Record.from_json(data), live.get("activity"))
     data["activity"] = activity.to_json() if activity else None
+    summary = _egress(record) if record.network == "hosts" else None
+    data["egress"] = summary.to_json() if summary is not None else None
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
@@ -65,6 +69,8 @@ def execute(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     if activity is not None:
         rows.insert(3, ("activity", activity.explain()))
+    if summary is not None:
+        rows += _egress_rows(summary)
     if data.get("note"):
         rows.append(("note", data["note"]))
     logout = (data.get("extra") or {}).get("logout")
@@ -75,3 +81,35 @@ def execute(args: argparse.Namespace) -> int:
     for note in data["sandbox"].get("enforcement", []):
         print(f"{'':<11} {note}")
     return 0
+
+
+def _egress(record: registry.Record) -> Summary:
+    """Its egress log added up: at most the current file and its `.1`, both capped by the
+    writer's rotation, so a long session's log costs a bounded read."""
+    from nono import paths
+    from nono.net.egress_view import read_log, summarise
+
+    parsed, unreadable = read_log(paths.egress_log(record.id))
+    return summarise([r for _, r in parsed], unreadable)
+
+
+def _egress_rows(summary: Summary) -> list[tuple[str, str]]:
+    from nono.net.egress_view import TOP, printable, size, stamp, where
+
+    reached = f"{summary.connections} connection(s), {len(summary.reached)} host(s) reached"
+    if summary.reached:
+        reached += ": " + ", ".join(f"{where(h.host, h.port)} ({size(h.bytes_up + h.bytes_down)})"
+                                    for h in summary.reached[:TOP])  # fmt: skip
+    if not summary.denials:
+        return [("egress", reached), ("denied", "none")]
+    assert summary.last_denial is not None
+    denied = f"{summary.denials}, the last at {stamp(summary.last_denial)}"
+    if summary.denied:
+        why = [f"rule {printable(d.rule, 100)}" if d.rule else "no rule allows it"
+               for d in summary.denied[:TOP]]  # fmt: skip
+        denied += ": " + ", ".join(
+            f"{where(d.host, d.port)} ({w})" for d, w in zip(summary.denied, why, strict=False)
+        )
+        if len(summary.denied) > TOP:
+            denied += f" and {len(summary.denied) - TOP} more"
+    return [("egress", reached), ("denied", denied)]

@@ -1,4 +1,5 @@
-"""`nono logs`: a session's event log (started, attached, resized, exited, ...)."""
+"""`nono logs`: a session's event log (started, attached, resized, exited, ...), or with
+`--net` its egress log (each connection its agent made through nono's proxy)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-f", "--follow", action="store_true", help="keep printing new events")
     parser.add_argument("--tail", "-n", type=int, metavar="N", help="only the last N events")
     parser.add_argument("--json", action="store_true", help="raw NDJSON lines")
+    parser.add_argument("--net", action="store_true",
+                        help="its egress log: each connection through nono's proxy (a session "
+                        "with a host list)")  # fmt: skip
 
 
 def _show(line: str, as_json: bool) -> None:
@@ -57,6 +61,10 @@ def execute(args: argparse.Namespace) -> int:
         if host is not None:
             return _remote(host, ref, args)
     record = registry.resolve(args.session)
+    if args.net:
+        from nono.commands.logs_net import show_egress
+
+        return show_egress(record, args)
     path = registry.events_path(record.id)
     try:
         f = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
@@ -88,9 +96,18 @@ def _remote(host: Host, ref: str, args: argparse.Namespace) -> int:
     from nono.remote import oneshot
 
     unreadable = 0
+    if args.net:
+        from nono.commands.logs_net import egress_line
 
     def show(raw: bytes) -> None:
         nonlocal unreadable
+        if args.net:  # each line parsed into a record, or left out
+            line = egress_line(raw, args.json)
+            if line is None:
+                unreadable += 1
+            else:
+                print(line, flush=True)
+            return
         try:
             event = json.loads(raw.decode(errors="replace"), parse_constant=_refuse)
         except (ValueError, RecursionError):
@@ -106,12 +123,17 @@ def _remote(host: Host, ref: str, args: argparse.Namespace) -> int:
         print(oneshot.printable(event_line(event)), flush=True)
 
     wanted = ["logs", "--json", *(["--follow"] if args.follow else [])]
+    wanted += ["--net"] if args.net else []
     wanted += ["--tail", str(args.tail)] if args.tail else []
     # A follow streams until the session ends there; the rest is a file read, quick.
     done = oneshot.run(host, [*wanted, ref], show, timeout=None if args.follow else 60)
-    if unreadable and args.json:
-        print(f"nono: host {host.name}: {unreadable} event line(s) that are not JSON left out",
-              file=sys.stderr)  # fmt: skip
+    if unreadable and (args.json or args.net):
+        what = (
+            "egress log line(s) that are not records"
+            if args.net
+            else "event line(s) that are not JSON"
+        )
+        print(f"nono: host {host.name}: {unreadable} {what} left out", file=sys.stderr)
     return oneshot.outcome(host, done)
 
 

@@ -30,7 +30,8 @@ HOOK = "hook"  # nono's own sequence, written by an agent hook (OSC 777;nono;STA
 SCREEN = "screen"  # a rule of the agent's kind (agents/*.yaml) matched the screen
 PROCESS = "process"  # the PTY's foreground process group and its CPU time
 OUTPUT = "output"  # output activity, for any program
-SOURCES = (NOTIFICATION, HOOK, SCREEN, PROCESS, OUTPUT)
+NETWORK = "network"  # nono's egress proxy refused a connection the agent asked for
+SOURCES = (NOTIFICATION, HOOK, SCREEN, PROCESS, OUTPUT, NETWORK)
 
 REASON_LIMIT = 200  # characters of a reason kept: it is shown in one line
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")

@@ -13,7 +13,17 @@ from typing import Any, Protocol
 
 from nono.session import registry
 from nono.session import rules as agent_rules
-from nono.session.activity import EXITED, IDLE, STARTING, STATES, WAITING, WORKING, Activity
+from nono.session.activity import (
+    EXITED,
+    IDLE,
+    NETWORK,
+    STARTING,
+    STATES,
+    WAITING,
+    WORKING,
+    Activity,
+    clean_text,
+)
 from nono.session.protocol import ActivityChanged
 from nono.session.watch import ECHO_WINDOW, START_GRACE, Watch, probe, read_notification
 
@@ -21,6 +31,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sized
 
+    from nono.net.egress_log import EgressRecord
     from nono.session.registry import Record
     from nono.session.serving import Clients
     from nono.term import TerminalModel
@@ -74,6 +85,7 @@ class Attention:
         self.turn_again = False  # another turn ended while it was being taken
         self.logged_at = 0.0  # when an activity change was last written to the event log
         self.unlogged = 0  # changes since then that were not
+        self.denial: EgressRecord | None = None  # the last refused connection not looked at
 
     # ------------------------------------------------------------ what happened
 
@@ -91,7 +103,16 @@ class Attention:
         build, a `sleep`) would otherwise never be looked at, and stay `starting` for good."""
         self.schedule_look(max(0.0, self.watch.started + START_GRACE - time.monotonic()))
 
+    def network_denied(self, record: EgressRecord) -> None:
+        """The egress proxy refused a connection: the agent is stuck on it until the person
+        decides (allows the host, or answers the agent). Said as a claim, with an agent's own
+        rules (it holds until the person types, or the agent goes on writing for 3 s), made
+        at the next look: a retry loop's hundred denials are one claim per look, the latest."""
+        self.denial = record
+        self.schedule_look(LOOK_DELAY)  # unless one is due sooner
+
     def typed(self) -> None:
+        self.denial = None  # a refusal before the person typed is answered too
         self.watch.input(asyncio.get_running_loop().time())
         self.schedule_look(ECHO_WINDOW)
 
@@ -142,6 +163,9 @@ class Attention:
                 watch.said(now, *said)
             elif code == "9" and payload.startswith("4;"):
                 watch.progress_done()
+        if self.denial is not None:
+            watch.said(now, WAITING, blocked_reason(self.denial), NETWORK)
+            self.denial = None
         if model.bells > self.bells_seen:
             self.bells_seen = model.bells
             watch.bell(now)
@@ -256,6 +280,19 @@ class Attention:
     def wait_answer(self, reached: str, row: int | None = None, text: str | None = None) -> dict:
         return {"ok": True, "reached": reached, "activity": self.activity.to_json(),
                 "exit_code": self.session.exit_code, "row": row, "text": text}  # fmt: skip
+
+
+def blocked_reason(record: EgressRecord) -> str:
+    """`blocked: network: HOST:PORT denied (rule R)`: the rule that refused it, or why (no
+    rule allowed it, an address refused). The host is normalised by the proxy; cleaned anyway."""
+    where = (
+        f"[{record.host}]:{record.port}" if ":" in record.host else f"{record.host}:{record.port}"
+    )
+    if record.rule and record.error == f"denied by rule {record.rule}":
+        why = f"rule {record.rule}"
+    else:
+        why = record.error or "no rule allows it"
+    return clean_text(f"blocked: network: {where} denied ({why})")
 
 
 def _turn_snapshot(rollback_id: str) -> Any:

@@ -405,7 +405,8 @@ class Supervisor:
 
     def on_denied(self, record: EgressRecord) -> None:
         """A denial goes to the event log once per host and port (a retry loop would flood
-        it; the egress log has every one)."""
+        it; the egress log has every one), and to the agent's state (attention.py) each time."""
+        self.attention.network_denied(record)
         key = (record.host, record.port)
         if key not in self.denied_seen and len(self.denied_seen) < 1000:
             self.denied_seen.add(key)

@@ -61,7 +61,7 @@ class Claim:
 
     state: str
     reason: str
-    source: str  # NOTIFICATION or HOOK
+    source: str  # NOTIFICATION, HOOK or NETWORK (a denial by the egress proxy)
     at: float
 
 
