@@ -22,6 +22,7 @@ from nono.session.activity import clean_text
 DENIED = "bg:ansiblack fg:ansired"
 NOTE = "bg:ansiblack fg:ansiyellow bold"
 SECTION = "bg:ansiblack fg:ansiwhite bold"
+DECISIONS = ("allowed", "denied")
 ENTRIES = 500  # log records asked for: the view sums them per host and port
 HELP = " ↑↓ jk move · a allow for this session · p add to profile · r reload · q/Esc close "
 REMOTE_HELP = " ↑↓ jk move · a allow for this session · r reload · q/Esc close "
@@ -53,25 +54,21 @@ def rows_of(entries: list[Any]) -> list[Row]:
     for e in entries:
         if not isinstance(e, dict):
             continue
-        host, port, decision = e.get("host"), e.get("port"), e.get("decision")
-        if (
-            not isinstance(host, str)
-            or not host
-            or not _count(port)
-            or decision not in ("allowed", "denied")
-        ):
+        host, port, decision = e.get("host"), _count(e.get("port")), e.get("decision")
+        if not isinstance(host, str) or not host or not port or decision not in DECISIONS:
             continue
-        when = e.get("time") if isinstance(e.get("time"), int | float) else 0.0
-        key = (clean_text(host, 255), port, decision)
+        stamp = e.get("time")
+        when = float(stamp) if isinstance(stamp, int | float) else 0.0
+        key = (clean_text(host, 255), port, str(decision))
         old = sums.get(key)
         rule = clean_text(e["rule"], 255) if isinstance(e.get("rule"), str) else ""
         error = clean_text(e["error"], 120) if isinstance(e.get("error"), str) else ""
         up, down = _count(e.get("bytes_up")), _count(e.get("bytes_down"))
         if old is None:
-            sums[key] = Row(key[0], port, decision, rule, 1, when, up, down, error)
+            sums[key] = Row(*key, rule, 1, when, up, down, error)
         else:
             newer = when >= old.last
-            sums[key] = Row(key[0], port, decision, rule if newer else old.rule, old.count + 1,
+            sums[key] = Row(*key, rule if newer else old.rule, old.count + 1,
                             max(when, old.last), old.up + up, old.down + down,
                             error if newer else old.error)  # fmt: skip
     rows = sorted(sums.values(), key=lambda r: -r.last)
