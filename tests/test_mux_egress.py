@@ -13,6 +13,8 @@ import pytest
 from tests import test_mux
 from tests.mux_helpers import Dashboard
 from tests.net_helpers import Server, http_server
+from tests.sshd import sshd  # noqa: F401 (fixture)
+from tests.test_config import write_config
 
 sessions, dashboard = test_mux.sessions, test_mux.dashboard
 
@@ -24,15 +26,24 @@ def server() -> Iterator[Server]:
     s.close()
 
 
-def retrying_agent(sessions, server: Server) -> str:
-    """A session with a host list whose agent asks late.test (no rule allows it) every half
-    second and prints what it got: the server's answer names the path it was asked for."""
+def host_list(server: Server) -> tuple[str, ...]:
+    """A host list that names neither late.test nor its address, with late.test pinned to the
+    test's server (its address allowed: the proxy refuses loopback no rule names)."""
     port = server.port
+    return ("--allow-host", "listed.test", "--allow-host", f"127.0.0.1:{port}",
+            "--resolve", f"late.test:{port}:127.0.0.1")  # fmt: skip
+
+
+def retry_loop(server: Server) -> tuple[str, ...]:
+    """An agent that asks late.test every half second and prints what it got: the server's
+    answer names the path it was asked for, the proxy's refusal does not."""
     loop = (f'echo READY-"agent"; while :; do curl -sS -x "$HTTPS_PROXY" --max-time 5 '
-            f'http://late.test:{port}/reached-by-agent; echo; sleep 0.5; done')  # fmt: skip
-    return sessions("agent", "sh", "-c", loop,
-                    extra=("--allow-host", "listed.test", "--allow-host", f"127.0.0.1:{port}",
-                           "--resolve", f"late.test:{port}:127.0.0.1"))  # fmt: skip
+            f'http://late.test:{server.port}/reached-by-agent; echo; sleep 0.5; done')  # fmt: skip
+    return ("sh", "-c", loop)
+
+
+def retrying_agent(sessions, server: Server) -> str:
+    return sessions("agent", *retry_loop(server), extra=host_list(server))
 
 
 def open_view(dashboard) -> Dashboard:
@@ -123,3 +134,27 @@ def test_the_view_of_a_session_without_a_host_list_says_there_is_none(sessions, 
     dash.wait("READY-plain")
     dash.prefix("e")
     dash.wait("plain has no host list")
+
+
+def test_a_remote_panes_view_allows_through_its_link_and_leaves_the_profile_to_its_host(
+    sshd,  # noqa: F811
+    dashboard,
+    server,
+):
+    write_config(sshd.config_toml("build"))
+    done = sshd.nono("run", "--detached", "--name", "far", "--workdir",
+                     str(sshd.remote_workdir()), *host_list(server), "--",
+                     *retry_loop(server))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    dash = dashboard("--host", "build", cols=140, rows=32)
+    dash.wait("READY-agent")
+    dash.wait("net✗")  # the count, from the host's listing
+    dash.prefix("e")
+    dash.wait(lambda text: "egress · build:far" in text and "late.test:" in text)
+    dash.send("p")
+    dash.wait("build:far's profile is on its host, not here")
+    assert not (sshd.dir / "remote-config" / "nono" / "profiles").exists()
+    dash.send("a")
+    dash.wait(f"allowed late.test:{server.port} for this session")
+    dash.send("q")
+    dash.wait("/reached-by-agent", timeout=20)
