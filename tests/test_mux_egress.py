@@ -93,6 +93,7 @@ def test_p_shows_the_profile_lines_then_writes_an_override_a_new_run_uses(
     shown = dash.wait("write this to default.yaml? (y/n)")
     assert f"create {target}" in shown
     assert "extends: default" in shown and f"- late.test:{server.port}" in shown
+    assert "note: default has no host list yet" in shown  # it would filter every run under it
     assert not target.exists()  # shown, not yet written
     dash.send("y")
     dash.wait(f"wrote {target}")

@@ -244,8 +244,12 @@ class EgressView(Overlay):
             self.say((f"cannot add it to the profile: {exc.one_line()}", NOTE))
             return
         verb = "create" if planned.creates else "add to"
+        warning = []
+        if planned.starts_list:
+            warning = [(f"note: {profile} has no host list yet: with this line, sessions under "
+                        "it reach only the hosts it lists", NOTE)]  # fmt: skip
         self.say((f"{verb} {planned.path}:", SECTION),
-                 *((f"    {line}", NOTE) for line in planned.added))  # fmt: skip
+                 *((f"    {line}", NOTE) for line in planned.added), *warning)  # fmt: skip
 
         def answer(key: str) -> None:
             if key not in ("y", "Y"):

@@ -31,6 +31,7 @@ class Plan:
     added: tuple[str, ...]
     text: str
     creates: bool  # a new override file, extending the built-in profile
+    starts_list: bool = False  # the profile had no host list: now only listed hosts are reached
 
 
 def _scalar(rule: str) -> str:
@@ -108,26 +109,28 @@ def plan(profile: str, rule: str) -> Plan:
     JSON profile (comments cannot be kept there: it is shown, not written)."""
     from nono.net.rules import parse_host_rule
     from nono.paths import user_profiles_dir
-    from nono.sandbox.profile import find, is_builtin
+    from nono.sandbox.profile import find, is_builtin, resolve
 
     parse_host_rule(rule)
     if os.sep in profile or not profile:
         raise NonoError(f"the session's profile {profile!r} is not a profile name",
                         f"add {rule} to its network.allow_hosts yourself")  # fmt: skip
     path = find(profile)
+    # A profile without a host list lets every host through: its first rule changes that.
+    starts_list = not resolve(profile).allow_hosts
     if is_builtin(path):
         target = user_profiles_dir() / f"{profile}.yaml"
         header = [f"# Your additions to the built-in profile {profile} (written by nono mux's",
                   "# egress view; edit freely: nono keeps your comments).",
                   f"extends: {profile}"]  # fmt: skip
         text, added = with_allowed_host("\n".join(header) + "\n", rule, str(target))
-        return Plan(target, rule, tuple(header) + added, text, creates=True)
+        return Plan(target, rule, tuple(header) + added, text, True, starts_list)
     if path.suffix == ".json":
         raise NonoError(f"{path} is JSON, which keeps no comments: nono does not rewrite it",
                         f'add "{rule}" to its network.allow_hosts yourself')  # fmt: skip
     text = path.read_text(encoding="utf-8")
     new, added = with_allowed_host(text, rule, str(path))
-    return Plan(path, rule, added, new, creates=False)
+    return Plan(path, rule, added, new, False, starts_list)
 
 
 def write(planned: Plan) -> None:
