@@ -144,6 +144,12 @@ def _review_turn(p: Parts, _: str) -> None:
     review.open_review(p.model)
 
 
+def _egress_view(p: Parts, _: str) -> None:
+    from nono.mux import egress_view
+
+    egress_view.open_egress(p.model)
+
+
 def _none(p: Parts, _: str) -> None:
     pass
 
@@ -164,6 +170,9 @@ _register("choose-session", PANES,
 _register("review-turn", PANES,
           "Review the focused session's changes: diffs; restore a file, the last turn, or all",
           _review_turn)
+_register("egress-view", PANES,
+          "The focused session's connections, denials first: allow a host, or add it to the "
+          "profile", _egress_view)
 for _where, _help_text in (
     ("left", "Focus the pane on the left"), ("right", "Focus the pane on the right"),
     ("up", "Focus the pane above"), ("down", "Focus the pane below"),

@@ -35,6 +35,7 @@ from nono.mux.styles import (
     BORDER,
     BORDER_FOCUS,
     BORDER_SYNC,
+    DENIED_BORDER,
     EXITED_STYLE,
     MESSAGE,
     OVERLAY,
@@ -77,6 +78,7 @@ class View(Protocol):
     @property
     def message_alert(self) -> bool: ...
     def number(self, pane_id: str) -> int: ...
+    def denied(self, session_id: str) -> int: ...  # connections its egress proxy refused
     def status_items(self) -> list[tuple[tuple[str, str], ...]]: ...  # each: styled runs
     def status_right(self) -> tuple[str, str] | None: ...
 
@@ -268,6 +270,7 @@ class Dashboard(Container):
         marks = ("!" if pane.bell else "") + ("#" if pane.activity and not pane.bell else "")
         label = f"{view.number(pane.id)}:{pane.record.name}{marks}"
         word = pane.status_word()
+        denied = view.denied(pane.id)
         position = copy.position if copy is not None else None
         badge = self.badge(pane)
 
@@ -282,6 +285,9 @@ class Dashboard(Container):
                 line.add(f" {word}", EXITED_STYLE)
                 if pane.problem:
                     line.add(f": {pane.problem}", EXITED_STYLE)
+            if denied:  # kept as short as the state word: the egress view has the rest
+                line.add(" ", style)
+                line.add(f"net✗{denied}", DENIED_BORDER)
             if view.zoomed:
                 line.add(" [zoom]", style)
             if view.sync:
@@ -296,7 +302,7 @@ class Dashboard(Container):
             line.pad(rect.width, "─", style)
             return line
 
-        key = (style, focused, label, word, pane.problem, view.zoomed, view.sync, badge,
+        key = (style, focused, label, word, pane.problem, denied, view.zoomed, view.sync, badge,
                pane.shown_title, position)  # fmt: skip
         self.put_line(screen, segments, rect.x, rect.y, rect.width, key, build)
 

@@ -80,6 +80,8 @@ def remote_record(host: str, data: dict[str, Any]) -> Record:
     if isinstance(size, list) and len(size) == 2 and all(isinstance(n, int) for n in size):
         cols_rows = (min(max(size[0], 2), 1000), min(max(size[1], 2), 500))
     activity = Activity.from_json(data.get("activity"))  # cleans what it keeps
+    from nono.remote.listing import egress_counts  # the same strict reading as ps --host's
+
     return Record(
         id=session_id(host, rid), name=f"{host}:{text('name') or rid}", command=argv,
         workdir=text("workdir"), profile=text("profile") or None, network="", sandbox={},
@@ -88,6 +90,7 @@ def remote_record(host: str, data: dict[str, Any]) -> Record:
         supervisor_pid=0, supervisor_start=0.0, socket="", status=status,
         exit_code=number("exit_code"), attached=number("attached") or 0, size=cols_rows,
         activity=activity.to_json() if activity else None,
+        egress=egress_counts(data.get("egress")),
         extra={"host": host, "remote_id": rid},
     )  # fmt: skip
 
@@ -175,8 +178,8 @@ class HostLink:
         records = [remote_record(self.name, row.entry) for row in listed]
         # ps lists newest first: the status bar numbers a host's sessions oldest first.
         records.reverse()
-        if [(r.id, r.status, r.activity) for r in records] != [
-            (r.id, r.status, r.activity) for r in self.records
+        if [(r.id, r.status, r.activity, r.egress) for r in records] != [
+            (r.id, r.status, r.activity, r.egress) for r in self.records
         ]:
             self.records = records
             self.hosts.on_change()

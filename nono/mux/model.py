@@ -65,6 +65,7 @@ class Model:
         self.background_timer: asyncio.TimerHandle | None = None
         self.all_records: list[Record] = []
         self.numbers: dict[str, int] = {}  # session id -> its number, from all_records
+        self.denials: dict[str, int] = {}  # session id -> connections its proxy refused
         # What relayout() made of the layout at the last size: each shown pane's rectangle
         # (None: the screen is too small; too_small says what it needs), and each pane's
         # content size as its supervisor was told.
@@ -359,6 +360,13 @@ class Model:
         keep = [r for r in records if r.status != EXITED or r.id in shown]
         self.all_records = keep
         self.numbers = {r.id: n for n, r in enumerate(self.all_records)}
+        self.denials = {r.id: r.egress["denied"] for r in keep
+                        if r.egress is not None and r.egress.get("denied")}  # fmt: skip
+
+    def denied(self, session_id: str) -> int:
+        """How many connections the session's proxy refused, as its record last said (the
+        supervisor rewrites it at most once a second; a host's, as its listing said)."""
+        return self.denials.get(session_id, 0)
 
     def status_items(self) -> list[tuple[tuple[str, str], ...]]:
         """Each session as styled runs: its number, name and marks, then its state's word."""

@@ -7,6 +7,7 @@ STATUS = "bg:ansigreen fg:ansiblack"
 STATUS_FOCUS = "bg:ansigreen fg:ansiblack bold reverse"
 STATUS_ALERT = "bg:ansired fg:ansiwhite bold"
 EXITED_STYLE = "fg:ansired bold"
+DENIED_BORDER = "fg:ansired"  # a pane's count of refused connections (net✗N)
 MESSAGE = "bg:ansiyellow fg:ansiblack"
 OVERLAY = "bg:ansiblack fg:ansiwhite"
 OVERLAY_SELECTED = "bg:ansiwhite fg:ansiblack"

@@ -64,10 +64,12 @@ class EgressLog:
         *,
         max_bytes: int = 4 * 1024 * 1024,
         on_denied: Callable[[EgressRecord], None] | None = None,
+        on_record: Callable[[EgressRecord], None] | None = None,
     ) -> None:
         self.path = path
         self.max_bytes = max_bytes
         self.on_denied = on_denied
+        self.on_record = on_record  # every record, as written (a session's counts)
         self.written = 0
         self._size = path.stat().st_size if path is not None and path.exists() else 0
 
@@ -84,5 +86,7 @@ class EgressLog:
                 os.close(fd)
             self._size += len(line)
             self.written += 1
+        if self.on_record is not None:
+            self.on_record(record)
         if record.decision == "denied" and record.kind != "invalid" and self.on_denied:
             self.on_denied(record)

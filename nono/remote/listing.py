@@ -87,10 +87,21 @@ def _row(entry: object, host: str, now: float, index: int) -> Listed:
     clean = {"host": host, "id": sid, "name": name, "status": status,
              "state": state, "attached": attached, "child_pid": pid, "exit_code": exit_code,
              "uptime": shown_uptime, "profile": shown_profile, "command": argv,
-             "activity": activity.to_json() if activity else None}  # fmt: skip
+             "activity": activity.to_json() if activity else None,
+             "egress": egress_counts(entry.get("egress"))}  # fmt: skip
     return Listed(host, sid, name, label, bool(attached), str(pid or "-"), shown_uptime,
                   shown_profile or "-", act.clean_text(shlex.join(argv), _COMMAND_LIMIT),
                   clean)  # fmt: skip
+
+
+def egress_counts(value: object) -> dict[str, int] | None:
+    """A session's egress counts as a host sent them: exactly {"allowed": N, "denied": N} of
+    non-negative ints, else None (dropped, as a session without a host list has)."""
+    if not isinstance(value, dict) or set(value) != {"allowed", "denied"}:
+        return None
+    counts = {k: v for k, v in value.items()
+              if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 53}  # fmt: skip
+    return counts if len(counts) == 2 else None
 
 
 def _int_or_none(value: object) -> int | None:

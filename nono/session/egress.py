@@ -28,9 +28,11 @@ async def serve(
     listener: socket.socket,
     log_path: Path,
     on_denied: Callable[[EgressRecord], None] | None = None,
+    on_record: Callable[[EgressRecord], None] | None = None,
 ) -> EgressProxy:
     """Start the proxy for `network`'s host list on the running loop."""
-    proxy = EgressProxy(egress_policy(network), EgressLog(log_path, on_denied=on_denied))
+    log = EgressLog(log_path, on_denied=on_denied, on_record=on_record)
+    proxy = EgressProxy(egress_policy(network), log)
     await proxy.serve(listener)
     return proxy
 

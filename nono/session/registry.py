@@ -45,6 +45,9 @@ class Record:
     note: str | None = None  # why a session ended abnormally (supervisor died, ...)
     agent: str | None = None  # the agent kind its profile names (agents/KIND.yaml's rules)
     activity: dict[str, Any] | None = None  # session/activity.py Activity.to_json()
+    # With a host list: {"allowed": N, "denied": N} connections through its proxy so far,
+    # written at most once a second (session/egress_requests.py); None without one.
+    egress: dict[str, int] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -108,6 +108,7 @@ class Session(Protocol):
     def update(self, **changes: Any) -> None: ...
     async def caught_up(self) -> None: ...
     async def wait_for(self, state: str | None, pattern: str | None) -> dict[str, Any]: ...
+    def egress_request(self, op: str, args: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class Clients:
@@ -343,6 +344,8 @@ class Clients:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.session.exited.wait(), 5)
             return {"ok": True, "exit_code": self.session.exit_code}
+        if op in ("egress", "allow_host"):  # the host list's view and its one change
+            return self.session.egress_request(op, req)
         return {"ok": False, "error": f"unknown request {op!r}"}
 
     def screen_frame(self, rows: set[int] | None = None) -> bytes:

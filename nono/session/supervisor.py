@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # the proxy is loaded only by a session with a host list
     from nono.net.egress_log import EgressRecord
     from nono.net.proxy import EgressProxy
     from nono.sandbox.policy import NetworkPolicy
+    from nono.session.egress_requests import Counts
 from nono.session.activity import Activity
 from nono.session.attention import Attention
 from nono.session.protocol import Exit, encode_output
@@ -114,6 +115,7 @@ class Supervisor:
         self.egress = egress
         self.network = network
         self.proxy: EgressProxy | None = None
+        self.egress_counts: Counts | None = None  # on the record, for ps and the dashboard
         self.denied_seen: set[tuple[str, int]] = set()
         self.master = master
         self.child_pid = child_pid
@@ -310,8 +312,13 @@ class Supervisor:
         # has caught up (it may lag far behind after a flood).
         ended = time.time()
         activity = self.attention.exited(ended, self.exit_code)
+        counts = self.egress_counts
+        if counts is not None and counts.pending is not None:  # the last second's, too
+            counts.pending.cancel()
+            counts.pending = None
         self.update(status=EXITED, exit_code=self.exit_code, ended=ended, attached=0,
-                    activity=activity.to_json())  # fmt: skip
+                    activity=activity.to_json(),
+                    egress=counts.to_json() if counts is not None else None)  # fmt: skip
         registry.log_event(self.record.id, "exited", code=self.exit_code)
         for client in list(self.clients):
             client.queue(Exit(self.exit_code).encode())
@@ -392,11 +399,14 @@ class Supervisor:
         """The proxy, on this loop. If it cannot serve, the agent is stopped: it would be
         running with a host list no one enforces (its connections would only hang)."""
         from nono.session.egress import serve
+        from nono.session.egress_requests import Counts
 
         assert self.egress is not None and self.network is not None
         sock, log_path = self.egress
+        counts = self.egress_counts = Counts(lambda now: self.update(egress=now))
+        self.update(egress=counts.to_json())
         try:
-            self.proxy = await serve(self.network, sock, log_path, self.on_denied)
+            self.proxy = await serve(self.network, sock, log_path, self.on_denied, counts.add)
         except Exception as exc:
             registry.log_event(self.record.id, "egress-proxy-failed", error=str(exc))
             with contextlib.suppress(OSError):
@@ -412,6 +422,19 @@ class Supervisor:
             self.denied_seen.add(key)
             registry.log_event(self.record.id, "egress-denied", host=record.host,
                                port=record.port, rule=record.rule, reason=record.error)  # fmt: skip
+
+    def egress_request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        """`egress` (the log's tail, counts, rules) and `allow_host` (a rule added to the
+        running proxy) for the session's own clients (session/egress_requests.py)."""
+        from nono.session import egress_requests as answers
+
+        if op == "allow_host":
+            return answers.answer_allow(self.proxy, args.get("rule"),
+                                        lambda event, **kw: registry.log_event(
+                                            self.record.id, event, **kw))  # fmt: skip
+        log_path = self.egress[1] if self.egress is not None else None
+        return answers.answer_egress(self.proxy, log_path, self.egress_counts,
+                                     args.get("limit", answers.TAIL_LIMIT))  # fmt: skip
 
     @property
     def activity(self) -> Activity:
