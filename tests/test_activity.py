@@ -484,3 +484,18 @@ def test_only_a_client_that_asks_hears_activity_frames(agents):
     said = [ActivityChanged.decode(f).activity for f in new if f.kind == Kind.ACTIVITY]
     assert said[0]["state"] == "waiting"  # the state at once
     assert said[-1]["reason"] == 'hook said idle: "two"'  # and the change
+
+
+def test_a_refused_connection_is_waiting_only_while_the_agent_looks_busy():
+    w = watch()
+    w.output(1.0, 100)
+    w.refused(1.2, "blocked: network: example.org:443 denied")
+    # Busy (output just now): it may be stuck on that host.
+    assert w.decide(1.5, [], 0, None)[:2] == ("waiting", "blocked: network: example.org:443 denied")
+    # At its prompt, the refusal was a side call: idle stands.
+    asleep = ProcessInfo(10, "python3", False, "wait_woken", cpu=0.0)
+    assert w.decide(2.0, [], 0, asleep)[0] == "idle"
+    # An agent's own question is not replaced by a refusal.
+    w.said(3.0, "waiting", "asked", "notification")
+    w.refused(3.1, "blocked: network: example.org:443 denied")
+    assert w.decide(3.2, [], 0, None)[1] == "asked"

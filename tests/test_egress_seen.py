@@ -241,8 +241,11 @@ def activity(nono, name: str) -> dict:
 
 
 def test_a_denied_connection_makes_the_session_wait_until_the_person_types(nono, web):
+    # An agent stuck on a refused host: it keeps trying, so it looks busy, and the person is
+    # wanted. (One that gives up at once and is back at its prompt stays idle: test_activity.)
     port = web.port
-    script = f"echo ready; read go; {curl(f'http://other.test:{port}/')}; echo tried; exec sh"
+    retry = f"while :; do {curl(f'http://other.test:{port}/')}; sleep 0.3; done"
+    script = f"echo ready; read go; trap 'echo stopped; exec sh' INT; {retry}"
     start(nono, "blocked", port, script, "--deny-host", f"other.test:{port}")
     # Idle at its `read` first: nothing the agent said, no denial yet.
     idle = nono("wait", "blocked", "--state", "idle", "--timeout", "60")
@@ -264,8 +267,8 @@ def test_a_denied_connection_makes_the_session_wait_until_the_person_types(nono,
     ps = nono("ps")
     (row,) = [line for line in ps.stdout.splitlines() if "blocked" in line]
     assert " waiting " in row
-    # The person answers: typing takes the claim back; the shell waits for input again.
-    assert nono("send-keys", "blocked", "echo answered", "Enter").returncode == 0
+    # The person answers (stops it): typing takes the claim back; the shell waits for input.
+    assert nono("send-keys", "blocked", "C-c").returncode == 0
     back = nono("wait", "blocked", "--state", "idle", "--timeout", "60")
     assert back.returncode == 0, back.stderr
     assert activity(nono, "blocked")["source"] != "network"

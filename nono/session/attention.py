@@ -16,7 +16,6 @@ from nono.session import rules as agent_rules
 from nono.session.activity import (
     EXITED,
     IDLE,
-    NETWORK,
     STARTING,
     STATES,
     WAITING,
@@ -164,7 +163,7 @@ class Attention:
             elif code == "9" and payload.startswith("4;"):
                 watch.progress_done()
         if self.denial is not None:
-            watch.said(now, WAITING, blocked_reason(self.denial), NETWORK)
+            watch.refused(now, blocked_reason(self.denial))
             self.denial = None
         if model.bells > self.bells_seen:
             self.bells_seen = model.bells

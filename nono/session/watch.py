@@ -24,6 +24,7 @@ from nono.session.activity import (
     EXITED,
     HOOK,
     IDLE,
+    NETWORK,
     NOTIFICATION,
     OUTPUT,
     PROCESS,
@@ -176,6 +177,14 @@ class Watch:
     def said(self, now: float, state: str, reason: str, source: str) -> None:
         self.claim = Claim(state, reason, source, now)
 
+    def refused(self, now: float, reason: str) -> None:
+        """The egress proxy refused a connection: a claim of `waiting` that counts only while
+        the agent otherwise looks busy (see decide). An agent's own word that it waits or is
+        idle is not replaced by it."""
+        claim = self.claim
+        if claim is None or claim.source == NETWORK or claim.state == WORKING:
+            self.claim = Claim(WAITING, reason, NETWORK, now)
+
     def bell(self, now: float) -> None:
         if self.rules.bell in (WAITING, IDLE):
             self.said(now, self.rules.bell, "the agent rang the bell", NOTIFICATION)
@@ -194,9 +203,22 @@ class Watch:
         last = self.last_output
         if claim is not None and last is not None and last - claim.at > CLAIM_HOLD:
             claim = self.claim = None
-        if claim is not None:
+        if claim is not None and claim.source != NETWORK:
             self.decided_by = claim
             return claim.state, claim.reason, claim.source
+        state, reason, source = self._signals(now, lines, cursor_row, process)
+        if claim is not None and state in (WORKING, STARTING):
+            # Refused while it looks busy: it may be stuck on that host, so the person is
+            # wanted. At its prompt or asking something, the refusal was a side call (Codex's
+            # release check at every start): the state stands, the border counts the denial.
+            self.decided_by = claim
+            return claim.state, claim.reason, claim.source
+        return state, reason, source
+
+    def _signals(
+        self, now: float, lines: list[str], cursor_row: int, process: ProcessInfo | None
+    ) -> tuple[str, str, str]:
+        """(state, reason, source) from the screen, the process and the output."""
         seen, seen_row, match = self._screen
         if lines is not seen or cursor_row != seen_row:  # else the last look's answer holds
             match = match_screen(self.rules, lines, cursor_row)
