@@ -274,9 +274,21 @@ def test_a_denied_connection_makes_the_session_wait_until_the_person_types(nono,
     assert activity(nono, "blocked")["source"] != "network"
 
 
+def test_one_refusal_given_up_is_not_the_person_s_business(nono, web):
+    # A side call refused once (a release check) while the agent goes on working: not waiting.
+    port = web.port
+    busy = "while :; do echo tick; sleep 0.2; done"  # works on, writing as it goes
+    session = start(nono, "sidecall", port, f"{curl(f'http://other.test:{port}/')}; {busy}")
+    until_records(session, 1)
+    # Were the refusal a claim, it would be made at the next look and hold for 3 s of output.
+    never = nono("wait", "sidecall", "--state", "waiting", "--timeout", "4")
+    assert never.returncode == 124, (never.stderr, activity(nono, "sidecall"))
+    assert activity(nono, "sidecall")["state"] == "working"
+
+
 def test_a_retry_loop_of_denials_stays_one_waiting_state(nono, web):
     port = web.port
-    loop = f"for i in 1 2 3 4 5 6 7 8 9 10; do {curl(f'http://other.test:{port}/')}; done; exec sh"
+    loop = f"while :; do {curl(f'http://other.test:{port}/')}; sleep 0.2; done"
     session = start(nono, "retrying", port, loop)
     until_records(session, 10)
     done = nono("wait", "retrying", "--state", "waiting", "--timeout", "60")

@@ -44,6 +44,9 @@ LOOK_DELAY = 0.05
 # snapshots are at least TURN_INTERVAL apart (each walks the tree and may keep new contents).
 LOG_INTERVAL = 1.0
 TURN_INTERVAL = 5.0
+# A host:port refused again at least RETRY_GAP after its first refusal (within RETRY_WINDOW)
+# is an agent retrying, maybe stuck: a claim of `waiting`. A single refusal is not.
+RETRY_GAP, RETRY_WINDOW = 1.0, 60.0
 
 
 class Watched(Protocol):
@@ -84,7 +87,8 @@ class Attention:
         self.turn_again = False  # another turn ended while it was being taken
         self.logged_at = 0.0  # when an activity change was last written to the event log
         self.unlogged = 0  # changes since then that were not
-        self.denial: EgressRecord | None = None  # the last refused connection not looked at
+        self.denial: EgressRecord | None = None  # the last refused retry not looked at
+        self.refused_at: dict[tuple[str, int], float] = {}  # first refusal of each host:port
 
     # ------------------------------------------------------------ what happened
 
@@ -103,10 +107,23 @@ class Attention:
         self.schedule_look(max(0.0, self.watch.started + START_GRACE - time.monotonic()))
 
     def network_denied(self, record: EgressRecord) -> None:
-        """The egress proxy refused a connection: the agent is stuck on it until the person
-        decides (allows the host, or answers the agent). Said as a claim, with an agent's own
-        rules (it holds until the person types, or the agent goes on writing for 3 s), made
-        at the next look: a retry loop's hundred denials are one claim per look, the latest."""
+        """The egress proxy refused a connection. Once is a side call given up (Codex's and
+        Claude's release checks are refused at every start and mid-turn); the same host and
+        port refused again RETRY_GAP or more after the first is an agent trying again, stuck
+        on it until the person decides (allows the host, or answers the agent). That is said
+        as a claim, with an agent's own rules (it holds until the person types, or the agent
+        goes on writing for 3 s; see Watch.refused for when it counts), made at the next
+        look: a retry loop's hundred denials are one claim per look, the latest."""
+        now = asyncio.get_running_loop().time()
+        key = (record.host, record.port)
+        first = self.refused_at.get(key)
+        if first is None or now - first > RETRY_WINDOW:
+            if len(self.refused_at) >= 1000:  # an agent trying a thousand hosts: start over
+                self.refused_at.clear()
+            self.refused_at[key] = now
+            return
+        if now - first < RETRY_GAP:
+            return
         self.denial = record
         self.schedule_look(LOOK_DELAY)  # unless one is due sooner
 
