@@ -12,14 +12,13 @@ import collections
 import contextlib
 import json
 import os
-import re
 import time
-import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from nono.escape import escaped
 from nono.net.egress_log import EgressRecord
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -60,23 +59,10 @@ def as_json(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=True)
 
 
-# C0 (but tab), DEL and anything outside ASCII: checked one by one in _escape.
-_CANDIDATES = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\x7f]")
-_UNSAFE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-
-
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    code = ord(char)
-    if code >= 0x80 and unicodedata.category(char) not in _UNSAFE:
-        return char
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-
-
 def printable(text: str, limit: int = 300) -> str:
     """Text from the log, safe for a terminal: control characters, bidi overrides and
     zero-width characters shown as escapes (never sent), one line, bounded."""
-    text = _CANDIDATES.sub(_escape, text)
+    text = escaped(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -12,15 +12,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import selectors
 import subprocess
 import sys
 import time
-import unicodedata
 from dataclasses import dataclass
 
 from nono.errors import NonoError
+from nono.escape import escaped
 from nono.remote.hosts import Host, ssh_argv
 
 # typing costs start-up time to import; annotations here are never evaluated.
@@ -121,28 +120,13 @@ def _hand_on(buf: bytearray, on_line: Callable[[bytes], None]) -> None:
         del buf[: end + 1]
 
 
-# C0 (but tab), DEL, and anything outside ASCII: checked one by one in _escape.
-_CANDIDATES = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\x7f]")
-# Controls (C1 too), format characters (bidi overrides, zero-width), surrogates, line and
-# paragraph separators: none of them print as themselves.
-_UNSAFE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-
-
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    code = ord(char)
-    if code >= 0x80 and unicodedata.category(char) not in _UNSAFE:
-        return char
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-
-
 def printable(line: bytes | str) -> str:
     """A line another host sent, safe for the person's terminal: tabs kept, every other
     control character (and bidi override) shown as an escape (as `nono rollback` shows an
     agent's text), never sent. Not rollback/printable.py's own: importing it costs 60 ms."""
     if isinstance(line, bytes):
         line = line.decode(errors="replace")
-    return _CANDIDATES.sub(_escape, line)
+    return escaped(line)
 
 
 def show_said(host: Host, done: Finished) -> None:
