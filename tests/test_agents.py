@@ -11,10 +11,12 @@ ones).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -151,6 +153,26 @@ def first_screen(agent: Agent, program: str, home: Path, workspace: Path, *, ins
         return text
     finally:
         term.close()
+        if not inside:
+            end_daemons(home)
+
+
+def end_daemons(home: Path) -> None:
+    """Outside nono nothing ends what an agent leaves behind: Codex starts `codex app-server`
+    from its home as a daemon of its own session, which outlived every run of this test. Each
+    process of ours run from this test's HOME is ended (inside nono, the sandbox's init does)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid != os.getuid():
+                continue
+            program = os.readlink(entry / "exe")
+        except OSError:
+            continue
+        if program.startswith(f"{home}/"):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry.name), signal.SIGKILL)
 
 
 def the_persons_files(home: Path) -> dict[str, bytes]:
