@@ -17,7 +17,7 @@ import struct
 from dataclasses import dataclass
 
 from nono.errors import NonoError
-from nono.session.protocol import ProtocolError
+from nono.session.protocol import ProtocolError, json_object
 
 # typing costs start-up time to import; annotations here are never evaluated.
 TYPE_CHECKING = False
@@ -60,13 +60,7 @@ class LinkFrame:
     payload: bytes
 
     def json(self) -> dict[str, Any]:
-        try:
-            value = json.loads(self.payload)
-        except ValueError as exc:
-            raise LinkError(f"garbled {self.kind.name} frame: {exc}") from None
-        if not isinstance(value, dict):
-            raise LinkError(f"garbled {self.kind.name} frame: not an object")
-        return value
+        return json_object(self.payload, self.kind.name, LinkError)
 
 
 def encode(channel: int, kind: LinkKind, payload: bytes | dict[str, Any] = b"") -> bytes:

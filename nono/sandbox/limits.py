@@ -27,7 +27,8 @@ class ProcessBound(NamedTuple):  # a NamedTuple: see view.Bind
         return f"processes: at most {self.limit} (threads count; {how})"
 
 
-def _read(path: str) -> str:
+def read_or_empty(path: str) -> str:
+    """A small /proc or /sys file's text, "" when it cannot be read."""
     try:
         with open(path) as f:
             return f.read()
@@ -37,11 +38,11 @@ def _read(path: str) -> str:
 
 def pids_cgroup() -> str | None:
     """A writable cgroup directory under which a child with pids.max can be made, or None."""
-    for line in _read("/proc/self/cgroup").splitlines():
+    for line in read_or_empty("/proc/self/cgroup").splitlines():
         number, controllers, path = line.split(":", 2)
         if number == "0" and not controllers:
             base = "/sys/fs/cgroup" + path.rstrip("/")
-            enabled = _read(os.path.join(base, "cgroup.subtree_control")).split()
+            enabled = read_or_empty(os.path.join(base, "cgroup.subtree_control")).split()
             if "pids" in enabled and os.access(base, os.W_OK):
                 return base
         elif "pids" in controllers.split(","):

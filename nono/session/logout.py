@@ -24,6 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from nono.sandbox.limits import read_or_empty
+
 # A logind session's scope: /user.slice/user-UID.slice/session-ID.scope (or below it).
 _SESSION_SCOPE = re.compile(r"/user-\d+\.slice/session-[^/]+\.scope(?:/|$)")
 _BUSCTL = "busctl"
@@ -97,7 +99,7 @@ def unit_name(session_id: str) -> str:
 def keep_past_logout(session_id: str, description: str, *, bounded: bool) -> str | None:
     """Move this process (a supervisor, before it forks its sandbox) into a transient scope
     of the user manager when logind would end it at logout. Returns a warning, or None."""
-    cgroup = _read("/proc/self/cgroup")
+    cgroup = read_or_empty("/proc/self/cgroup")
     if session_scope(cgroup) is None:
         return None  # the common case costs one small read
     decided = plan(observe(cgroup, bounded=bounded))
@@ -109,7 +111,7 @@ def keep_past_logout(session_id: str, description: str, *, bounded: bool) -> str
         return f"could not give it a scope of its own ({failure}): it may end at logout"
     # The reply comes when the job is queued; the move is done when the scope runs.
     for _ in range(100):
-        if f"/{unit}" in _read("/proc/self/cgroup"):
+        if f"/{unit}" in read_or_empty("/proc/self/cgroup"):
             return decided.warning
         time.sleep(0.01)
     return f"its scope {unit} was not joined in 1 s: it may end at logout"
@@ -174,11 +176,3 @@ def _user_bus() -> Path:
 def _bus_env() -> dict[str, str]:
     # ssh logins through pam_systemd set XDG_RUNTIME_DIR; a bare environment may not have it.
     return {**os.environ, "XDG_RUNTIME_DIR": str(_user_bus().parent)}
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""

@@ -86,13 +86,22 @@ class Frame:
     payload: bytes
 
     def json(self) -> dict[str, Any]:
-        try:
-            value = json.loads(self.payload)
-        except ValueError as exc:
-            raise ProtocolError(f"garbled {self.kind.name} frame: {exc}") from None
-        if not isinstance(value, dict):
-            raise ProtocolError(f"garbled {self.kind.name} frame: not an object")
-        return value
+        return json_object(self.payload, self.kind.name)
+
+
+def json_object(
+    payload: bytes, what: str, error: type[ProtocolError] | None = None
+) -> dict[str, Any]:
+    """A frame's payload as the JSON object it must be; `error` (ProtocolError or a subclass)
+    naming the frame kind `what` otherwise. Session frames and link frames alike."""
+    error = error or ProtocolError
+    try:
+        value = json.loads(payload)
+    except ValueError as exc:
+        raise error(f"garbled {what} frame: {exc}") from None
+    if not isinstance(value, dict):
+        raise error(f"garbled {what} frame: not an object")
+    return value
 
 
 def encode(kind: Kind, payload: bytes | dict[str, Any] = b"") -> bytes:
