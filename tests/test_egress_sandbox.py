@@ -314,6 +314,21 @@ def test_route_netlink_still_works_for_getifaddrs(nono):
     assert r.stdout.strip() == "made", r.stderr
 
 
+def test_route_netlink_cannot_change_the_namespaces_interfaces(nono):
+    # Route netlink is let through for getifaddrs(); what it could change (taking lo down,
+    # giving it another address, a new interface) is refused by the kernel: the agent owns the
+    # namespace's user namespace but holds no CAP_NET_ADMIN.
+    script = (
+        "import errno, fcntl, socket, struct\n"
+        "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "try:\n"
+        "    fcntl.ioctl(s.fileno(), 0x8914, struct.pack('16sH14x', b'lo', 0)); print('changed')\n"
+        "except OSError as e:\n    print(errno.errorcode[e.errno])\n"
+    )
+    r = nono("run", "--allow-host", "example.test", "--", sys.executable, "-c", script)
+    assert r.stdout.strip() == "EPERM", r.stdout + r.stderr
+
+
 def test_an_ip_literal_is_refused_unless_a_rule_names_it(nono, world):
     # Through the proxy, asking for the address itself: no rule names 127.0.0.1 on that port.
     r = nono("run", *world.rules("tls.test", world.tls), "--", "sh", "-c",
